@@ -1,0 +1,17 @@
+//! The p2p-testbed engine: real libp2p peers, the shapes they connect in, the protocols they
+//! speak, and the events they report. Plain Rust with no UI types; builds natively (tested with
+//! `cargo test`) and for the browser.
+
+pub mod event;
+pub mod identity;
+pub mod network;
+pub mod peer;
+pub mod protocols;
+pub mod runtime;
+pub mod topology;
+pub mod view;
+
+pub use event::{Event, EventKind, EventSink, EventStream, PeerIndex, PingStep};
+pub use network::{Network, NetworkConfig, NetworkError, MAX_PEERS};
+pub use topology::Topology;
+pub use view::NetworkView;

@@ -1,0 +1,170 @@
+//! N in-page peers on `MemoryTransport` (real noise and yamux, no sockets), identities from a
+//! seed, connected by a [`Topology`].
+
+use futures::future::join_all;
+use libp2p::{Multiaddr, PeerId};
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::event::{EventSink, PeerIndex};
+use crate::identity;
+use crate::peer::{PeerConfig, PeerError, PeerHandle, TransportKind};
+use crate::protocols::ping::{Envelope, PingError};
+use crate::topology::Topology;
+
+/// Most peers one page runs: a full mesh of 200 is 19,900 connections, about what a laptop's
+/// browser tab holds comfortably.
+pub const MAX_PEERS: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkConfig {
+    pub peers: usize,
+    pub topology: Topology,
+    pub seed: u64,
+}
+
+impl Default for NetworkConfig {
+    /// The original testbed: 20 peers, each dialing every peer after it.
+    fn default() -> Self {
+        NetworkConfig {
+            peers: 20,
+            topology: Topology::Original,
+            seed: 42,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("a network needs between 2 and {MAX_PEERS} peers, not {0}")]
+    PeerCount(usize),
+    #[error("there is no peer {0}")]
+    NoSuchPeer(PeerIndex),
+    #[error("peer {0} cannot ping itself")]
+    PingSelf(PeerIndex),
+    #[error("peer {peer}: {source}")]
+    Peer {
+        peer: PeerIndex,
+        #[source]
+        source: PeerError,
+    },
+    #[error("ping from peer {from} to peer {to} failed: {source}")]
+    Ping {
+        from: PeerIndex,
+        to: PeerIndex,
+        #[source]
+        source: PingError,
+    },
+}
+
+/// A dial of the topology that did not connect.
+#[derive(Debug)]
+pub struct FailedDial {
+    pub from: PeerIndex,
+    pub to: PeerIndex,
+    pub error: PeerError,
+}
+
+pub struct Network {
+    config: NetworkConfig,
+    peers: Vec<PeerHandle>,
+    addresses: Vec<Multiaddr>,
+}
+
+impl Network {
+    /// Starts every peer and waits until each listens on its `/memory` address. Nothing is
+    /// connected yet: [`Network::connect`] dials the topology.
+    pub async fn start(config: NetworkConfig, events: EventSink) -> Result<Network, NetworkError> {
+        if !(2..=MAX_PEERS).contains(&config.peers) {
+            return Err(NetworkError::PeerCount(config.peers));
+        }
+        let peers = (0..config.peers)
+            .map(|index| {
+                let config = PeerConfig {
+                    keypair: identity::keypair(config.seed, index),
+                    transport: TransportKind::Memory,
+                    measure_round_trips: false,
+                };
+                PeerHandle::start(config, events.clone())
+                    .map_err(|source| NetworkError::Peer { peer: index, source })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let any_port: Multiaddr = "/memory/0".parse().expect("a valid multiaddr");
+        let addresses = join_all(peers.iter().map(|peer| peer.listen(any_port.clone())))
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(index, address)| address.map_err(|source| NetworkError::Peer { peer: index, source }))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Network {
+            config,
+            peers,
+            addresses,
+        })
+    }
+
+    /// Dials every connection of the topology at once and waits for all of them; returns the
+    /// dials that failed (none, when all is well).
+    pub async fn connect(&self) -> Vec<FailedDial> {
+        let dials = self.config.topology.dials(self.config.peers, self.config.seed);
+        let results = join_all(dials.iter().map(|&(from, to)| {
+            self.peers[from].dial(Some(self.peers[to].peer_id()), self.addresses[to].clone())
+        }))
+        .await;
+        dials
+            .into_iter()
+            .zip(results)
+            .filter_map(|((from, to), result)| {
+                result.err().map(|error| FailedDial { from, to, error })
+            })
+            .collect()
+    }
+
+    pub fn config(&self) -> NetworkConfig {
+        self.config
+    }
+
+    pub fn peer(&self, index: PeerIndex) -> Option<&PeerHandle> {
+        self.peers.get(index)
+    }
+
+    pub fn peer_ids(&self) -> Vec<PeerId> {
+        self.peers.iter().map(PeerHandle::peer_id).collect()
+    }
+
+    /// How many connections the topology makes when every dial succeeds.
+    pub fn expected_connections(&self) -> usize {
+        self.config.topology.dials(self.config.peers, self.config.seed).len()
+    }
+
+    /// The peer a "random" ping from `from` goes to: drawn from the seed and the ping's number,
+    /// so a scenario replays the same choices.
+    pub fn random_target(&self, from: PeerIndex, nth_ping: u64) -> PeerIndex {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ nth_ping.rotate_left(32));
+        let other = rng.random_range(0..self.config.peers - 1);
+        if other >= from {
+            other + 1
+        } else {
+            other
+        }
+    }
+
+    /// The testbed's ping from one peer to another: returns the PONG.
+    pub async fn ping(
+        &self,
+        from: PeerIndex,
+        to: PeerIndex,
+        id: String,
+    ) -> Result<Envelope, NetworkError> {
+        let initiator = self.peers.get(from).ok_or(NetworkError::NoSuchPeer(from))?;
+        let responder = self.peers.get(to).ok_or(NetworkError::NoSuchPeer(to))?;
+        if from == to {
+            return Err(NetworkError::PingSelf(from));
+        }
+        initiator
+            .ping(responder.peer_id(), id)
+            .await
+            .map_err(|source| NetworkError::Ping { from, to, source })
+    }
+}

@@ -1,0 +1,422 @@
+//! One libp2p node: a swarm with the testbed's behaviour, run by an event-loop task, and a
+//! cloneable [`PeerHandle`] through which the rest of the program talks to it
+//! (the Client / EventLoop shape of rust-libp2p's file-sharing example).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::channel::{mpsc, oneshot};
+use futures::{future, SinkExt, StreamExt};
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::{Boxed, MemoryTransport};
+use libp2p::core::upgrade::Version;
+use libp2p::identity::Keypair;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
+
+use crate::event::{EventKind, EventSink, PingStep};
+use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
+use crate::runtime::spawn;
+
+/// Commands waiting for the event loop; a handle's `send` waits when this many are queued.
+const COMMAND_QUEUE: usize = 64;
+
+/// The swarm closes a connection with no open streams after this long. Long, so a lesson's
+/// connections stay up while the learner reads; finite, and below the browser's timer limit.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// A ping exchange that has not finished by then has failed (the remote vanished or stalled).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a peer reaches others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// In-page peers: `/memory/N` addresses, no sockets, real noise and yamux upgrades.
+    Memory,
+    /// The browser's WebSocket, to reach the native relay.
+    #[cfg(target_arch = "wasm32")]
+    WebSocket,
+}
+
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    identify: identify::Behaviour,
+    /// libp2p's own ping (`/ipfs/ping/1.0.0`), only where a live round-trip time is shown.
+    ping: Toggle<ping::Behaviour>,
+    streams: libp2p_stream::Behaviour,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("could not set up the noise handshake: {0}")]
+    Noise(#[from] noise::Error),
+    #[error("the peer has stopped")]
+    Stopped,
+    #[error("could not listen on {address}: {reason}")]
+    Listen { address: Multiaddr, reason: String },
+    #[error("could not dial {address}: {reason}")]
+    Dial { address: Multiaddr, reason: String },
+}
+
+enum Command {
+    Listen {
+        address: Multiaddr,
+        reply: oneshot::Sender<Result<Multiaddr, PeerError>>,
+    },
+    Dial {
+        peer: Option<PeerId>,
+        address: Multiaddr,
+        reply: oneshot::Sender<Result<PeerId, PeerError>>,
+    },
+}
+
+/// The outside's way to a running peer. Cheap to clone; the peer stops when the last clone is
+/// dropped.
+#[derive(Clone)]
+pub struct PeerHandle {
+    peer_id: PeerId,
+    commands: mpsc::Sender<Command>,
+    streams: libp2p_stream::Control,
+    events: EventSink,
+}
+
+/// Options for [`PeerHandle::start`].
+pub struct PeerConfig {
+    pub keypair: Keypair,
+    pub transport: TransportKind,
+    /// Run libp2p's ping on every connection and report round-trip times.
+    pub measure_round_trips: bool,
+}
+
+impl PeerHandle {
+    /// Builds the swarm, starts its event loop and the ping responder, and returns the handle.
+    pub fn start(config: PeerConfig, events: EventSink) -> Result<PeerHandle, PeerError> {
+        let PeerConfig {
+            keypair,
+            transport,
+            measure_round_trips,
+        } = config;
+        let peer_id = keypair.public().to_peer_id();
+        let behaviour = Behaviour {
+            identify: identify::Behaviour::new(
+                identify::Config::new("/testbed/1.0.0".into(), keypair.public())
+                    .with_agent_version(format!("p2p-testbed/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            ping: Toggle::from(measure_round_trips.then(ping::Behaviour::default)),
+            streams: libp2p_stream::Behaviour::new(),
+        };
+        let mut streams = behaviour.streams.new_control();
+        // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
+        // its event-loop task: the same on tokio and in the browser.
+        let swarm_config = libp2p::swarm::Config::without_executor()
+            .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
+        let swarm = Swarm::new(
+            build_transport(&keypair, transport)?,
+            behaviour,
+            peer_id,
+            swarm_config,
+        );
+
+        let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);
+        let event_loop = EventLoop {
+            swarm,
+            events: events.clone(),
+            pending_listens: HashMap::new(),
+            pending_dials: HashMap::new(),
+        };
+        spawn(event_loop.run(command_queue));
+
+        let incoming = streams
+            .accept(testbed_ping::PROTOCOL)
+            .expect("a new peer has no ping responder yet");
+        spawn(answer_pings(peer_id, incoming, events.clone()));
+
+        Ok(PeerHandle {
+            peer_id,
+            commands,
+            streams,
+            events,
+        })
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Starts listening and returns the address the transport actually assigned
+    /// (`/memory/0` becomes a free port).
+    pub async fn listen(&self, address: Multiaddr) -> Result<Multiaddr, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Listen { address, reply }).await?;
+        answer.await.map_err(|_| PeerError::Stopped)?
+    }
+
+    /// Dials `address` and waits until the connection is established (or fails). With `peer`
+    /// given, the remote must prove it is that peer during the noise handshake.
+    pub async fn dial(&self, peer: Option<PeerId>, address: Multiaddr) -> Result<PeerId, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Dial {
+            peer,
+            address,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| PeerError::Stopped)?
+    }
+
+    /// The testbed's ping: open a stream to `remote`, PING, PONG, close from both sides.
+    pub async fn ping(&self, remote: PeerId, id: String) -> Result<Envelope, PingError> {
+        let report = |step| self.events.emit(self.peer_id, EventKind::Ping(step));
+        let exchange = async {
+            let mut stream = self
+                .open_stream(remote, testbed_ping::PROTOCOL)
+                .await
+                .map_err(|e| PingError::OpenStream(e.to_string()))?;
+            report(PingStep::StreamOpened {
+                remote,
+                protocol: testbed_ping::PROTOCOL.to_string(),
+            });
+            let ping = Envelope::ping(id, self.peer_id, "hello from the testbed".into());
+            testbed_ping::initiate(&mut stream, remote, ping, &report).await
+        };
+        let result = with_timeout(exchange).await;
+        if let Err(error) = &result {
+            report(PingStep::Failed {
+                remote,
+                error: error.to_string(),
+            });
+        }
+        result
+    }
+
+    /// Opens a new stream to `remote` and negotiates `protocol` on it (dialing first if there
+    /// is no connection yet).
+    pub async fn open_stream(
+        &self,
+        remote: PeerId,
+        protocol: libp2p::StreamProtocol,
+    ) -> Result<libp2p::Stream, libp2p_stream::OpenStreamError> {
+        self.streams.clone().open_stream(remote, protocol).await
+    }
+
+    async fn send(&self, command: Command) -> Result<(), PeerError> {
+        self.commands
+            .clone()
+            .send(command)
+            .await
+            .map_err(|_| PeerError::Stopped)
+    }
+}
+
+fn build_transport(
+    keypair: &Keypair,
+    kind: TransportKind,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
+    let noise = noise::Config::new(keypair)?;
+    let yamux = yamux::Config::default();
+    Ok(match kind {
+        TransportKind::Memory => MemoryTransport::default()
+            .upgrade(Version::V1)
+            .authenticate(noise)
+            .multiplex(yamux)
+            .boxed(),
+        #[cfg(target_arch = "wasm32")]
+        TransportKind::WebSocket => libp2p::websocket_websys::Transport::default()
+            .upgrade(Version::V1)
+            .authenticate(noise)
+            .multiplex(yamux)
+            .boxed(),
+    })
+}
+
+async fn with_timeout<T>(
+    work: impl std::future::Future<Output = Result<T, PingError>>,
+) -> Result<T, PingError> {
+    let deadline = futures_timer::Delay::new(PING_TIMEOUT);
+    futures::pin_mut!(work);
+    match future::select(work, deadline).await {
+        future::Either::Left((result, _)) => result,
+        future::Either::Right(((), _)) => Err(PingError::Timeout(PING_TIMEOUT.as_secs())),
+    }
+}
+
+/// Answers every inbound `/testbed/ping/1.0.0` stream, each in its own task, so a slow
+/// initiator never holds up the next one.
+async fn answer_pings(
+    local: PeerId,
+    mut incoming: libp2p_stream::IncomingStreams,
+    events: EventSink,
+) {
+    while let Some((remote, mut stream)) = incoming.next().await {
+        let events = events.clone();
+        spawn(async move {
+            let report = |step| events.emit(local, EventKind::Ping(step));
+            report(PingStep::StreamAccepted {
+                remote,
+                protocol: testbed_ping::PROTOCOL.to_string(),
+            });
+            let exchange = testbed_ping::respond(&mut stream, remote, &report);
+            if let Err(error) = with_timeout(exchange).await {
+                report(PingStep::Failed {
+                    remote,
+                    error: error.to_string(),
+                });
+            }
+        });
+    }
+}
+
+struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    events: EventSink,
+    pending_listens:
+        HashMap<libp2p::core::transport::ListenerId, oneshot::Sender<Result<Multiaddr, PeerError>>>,
+    pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
+}
+
+impl EventLoop {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        loop {
+            futures::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = commands.next() => match command {
+                    Some(command) => self.on_command(command),
+                    // Every handle is gone: stop, closing all connections.
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn emit(&self, kind: EventKind) {
+        self.events.emit(*self.swarm.local_peer_id(), kind);
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Listen { address, reply } => match self.swarm.listen_on(address.clone()) {
+                Ok(listener) => {
+                    self.pending_listens.insert(listener, reply);
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(PeerError::Listen {
+                        address,
+                        reason: error.to_string(),
+                    }));
+                }
+            },
+            Command::Dial {
+                peer,
+                address,
+                reply,
+            } => {
+                let opts = match peer {
+                    Some(peer) => DialOpts::peer_id(peer)
+                        .addresses(vec![address.clone()])
+                        .build(),
+                    None => DialOpts::unknown_peer_id().address(address.clone()).build(),
+                };
+                let connection = opts.connection_id();
+                if let Some(remote) = peer {
+                    self.emit(EventKind::Dialing { remote });
+                }
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.pending_dials.insert(connection, (address, reply));
+                    }
+                    Err(error) => {
+                        let reason = error.to_string();
+                        self.emit(EventKind::DialFailed {
+                            remote: peer,
+                            error: reason.clone(),
+                        });
+                        let _ = reply.send(Err(PeerError::Dial { address, reason }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                self.emit(EventKind::Listening {
+                    address: address.clone(),
+                });
+                if let Some(reply) = self.pending_listens.remove(&listener_id) {
+                    let _ = reply.send(Ok(address));
+                }
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                self.emit(EventKind::ConnectionEstablished {
+                    remote: peer_id,
+                    dialer: endpoint.is_dialer(),
+                });
+                if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Ok(peer_id));
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                self.emit(EventKind::ConnectionClosed {
+                    remote: peer_id,
+                    cause: cause.map(|c| c.to_string()),
+                });
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                peer_id,
+                error,
+            } => {
+                let reason = error.to_string();
+                self.emit(EventKind::DialFailed {
+                    remote: peer_id,
+                    error: reason.clone(),
+                });
+                if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Err(PeerError::Dial { address, reason }));
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(reply) = self.pending_listens.remove(&listener_id) {
+                    let reason = reason.err().map_or("closed".to_owned(), |e| e.to_string());
+                    let _ = reply.send(Err(PeerError::Listen {
+                        address: Multiaddr::empty(),
+                        reason,
+                    }));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => self.emit(EventKind::Identified {
+                remote: peer_id,
+                agent: info.agent_version,
+                protocols: info.protocols.iter().map(ToString::to_string).collect(),
+            }),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            })) => self.emit(EventKind::RoundTrip {
+                remote: peer,
+                rtt_ms: rtt.as_secs_f64() * 1000.0,
+            }),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The testbed's own protocols, spoken over libp2p streams.
+
+pub mod ping;

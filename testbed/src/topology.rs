@@ -1,0 +1,199 @@
+//! Which peer dials which: the shapes a network can take.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How the peers of a network are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Topology {
+    /// The original testbed's: peer i dials every peer j > i, so every pair is connected.
+    Original,
+    /// Each peer dials the next one, and the last dials peer 0.
+    Ring,
+    /// Peer 0 is the hub: every other peer dials it.
+    Star,
+    /// Each peer dials the next one; the ends stay apart.
+    Line,
+    /// A seeded random connected graph: each peer dials one earlier peer (a random tree, so
+    /// everyone is reachable) and one more random peer.
+    Random,
+}
+
+impl Topology {
+    pub const ALL: [Topology; 5] = [
+        Topology::Original,
+        Topology::Ring,
+        Topology::Star,
+        Topology::Line,
+        Topology::Random,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Topology::Original => "original",
+            Topology::Ring => "ring",
+            Topology::Star => "star",
+            Topology::Line => "line",
+            Topology::Random => "random",
+        }
+    }
+
+    /// One sentence a learner reads next to the picker.
+    pub fn description(self) -> &'static str {
+        match self {
+            Topology::Original => "peer i dials every peer after it: every pair is connected",
+            Topology::Ring => "each peer dials the next; the last closes the ring",
+            Topology::Star => "every peer dials peer 0, the hub",
+            Topology::Line => "each peer dials the next; the ends stay apart",
+            Topology::Random => "a random connected graph drawn from the seed",
+        }
+    }
+
+    /// The dials of a network of `peers` peers, as (dialer, listener) pairs. Every unordered
+    /// pair appears at most once, so each dial is one connection.
+    pub fn dials(self, peers: usize, seed: u64) -> Vec<(usize, usize)> {
+        let mut dials = Vec::new();
+        let mut connected = BTreeSet::new();
+        let mut add = |from: usize, to: usize| {
+            if from != to && connected.insert((from.min(to), from.max(to))) {
+                dials.push((from, to));
+            }
+        };
+        match self {
+            Topology::Original => {
+                for i in 0..peers {
+                    for j in i + 1..peers {
+                        add(i, j);
+                    }
+                }
+            }
+            Topology::Ring => {
+                for i in 0..peers {
+                    add(i, (i + 1) % peers);
+                }
+            }
+            Topology::Star => {
+                for i in 1..peers {
+                    add(i, 0);
+                }
+            }
+            Topology::Line => {
+                for i in 1..peers {
+                    add(i - 1, i);
+                }
+            }
+            Topology::Random => {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                for i in 1..peers {
+                    add(i, rng.random_range(0..i));
+                }
+                for i in 0..peers {
+                    add(i, rng.random_range(0..peers));
+                }
+            }
+        }
+        dials
+    }
+}
+
+impl fmt::Display for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown topology {0:?}; known: original, ring, star, line, random")]
+pub struct UnknownTopology(pub String);
+
+impl FromStr for Topology {
+    type Err = UnknownTopology;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Topology::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| UnknownTopology(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_connected(peers: usize, dials: &[(usize, usize)]) -> bool {
+        let mut reached = vec![false; peers];
+        let mut stack = vec![0];
+        while let Some(p) = stack.pop() {
+            if std::mem::replace(&mut reached[p], true) {
+                continue;
+            }
+            for &(a, b) in dials {
+                if a == p {
+                    stack.push(b);
+                } else if b == p {
+                    stack.push(a);
+                }
+            }
+        }
+        reached.iter().all(|&r| r)
+    }
+
+    #[test]
+    fn original_dials_every_later_peer() {
+        let dials = Topology::Original.dials(20, 0);
+        assert_eq!(dials.len(), 190);
+        assert!(dials.iter().all(|&(i, j)| i < j));
+    }
+
+    #[test]
+    fn shapes_have_their_edge_counts() {
+        assert_eq!(Topology::Ring.dials(10, 0).len(), 10);
+        assert_eq!(Topology::Star.dials(10, 0).len(), 9);
+        assert!(Topology::Star.dials(10, 0).iter().all(|&(_, to)| to == 0));
+        assert_eq!(Topology::Line.dials(10, 0).len(), 9);
+        assert_eq!(Topology::Ring.dials(2, 0), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn every_topology_is_connected_and_has_no_duplicate_pairs() {
+        for topology in Topology::ALL {
+            for peers in [1, 2, 3, 7, 20, 100] {
+                for seed in 0..5 {
+                    let dials = topology.dials(peers, seed);
+                    assert!(is_connected(peers, &dials), "{topology} with {peers} peers");
+                    let pairs: BTreeSet<_> =
+                        dials.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
+                    assert_eq!(pairs.len(), dials.len(), "{topology} repeats a pair");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_topology_follows_the_seed() {
+        assert_eq!(
+            Topology::Random.dials(30, 7),
+            Topology::Random.dials(30, 7)
+        );
+        assert_ne!(
+            Topology::Random.dials(30, 7),
+            Topology::Random.dials(30, 8)
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for topology in Topology::ALL {
+            assert_eq!(topology.name().parse::<Topology>(), Ok(topology));
+        }
+        assert!("mesh".parse::<Topology>().is_err());
+    }
+}

@@ -1,0 +1,276 @@
+//! What the page shows of a network, rebuilt from the peers' events: which connections are up,
+//! and a readable sentence for each event worth a line in the log.
+
+use std::collections::{BTreeSet, HashMap};
+
+use libp2p::PeerId;
+
+use crate::event::{Event, EventKind, PeerIndex, PingStep};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ping,
+    Problem,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at_ms: f64,
+    pub tone: Tone,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkView {
+    peers: Vec<PeerId>,
+    index: HashMap<PeerId, PeerIndex>,
+    expected_connections: usize,
+    /// (local, remote) for each side that has reported a connection up.
+    ends_up: BTreeSet<(PeerIndex, PeerIndex)>,
+    /// Pairs (lower, higher) whose two ends both report the connection up.
+    connections: BTreeSet<(PeerIndex, PeerIndex)>,
+}
+
+impl NetworkView {
+    pub fn new(peers: Vec<PeerId>, expected_connections: usize) -> NetworkView {
+        let index = peers.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        NetworkView {
+            peers,
+            index,
+            expected_connections,
+            ..NetworkView::default()
+        }
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn peer_id(&self, peer: PeerIndex) -> Option<PeerId> {
+        self.peers.get(peer).copied()
+    }
+
+    pub fn index_of(&self, peer: &PeerId) -> Option<PeerIndex> {
+        self.index.get(peer).copied()
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = (PeerIndex, PeerIndex)> + '_ {
+        self.connections.iter().copied()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    pub fn expected_connections(&self) -> usize {
+        self.expected_connections
+    }
+
+    pub fn all_connected(&self) -> bool {
+        self.expected_connections > 0 && self.connections.len() >= self.expected_connections
+    }
+
+    /// Updates the view with one event; returns the log line it deserves, if any.
+    pub fn apply(&mut self, event: &Event) -> Option<LogLine> {
+        let local = self.index_of(&event.peer);
+        if let (Some(local), Some(remote)) = (local, connection_remote(&event.kind)) {
+            if let Some(remote) = self.index_of(&remote) {
+                let pair = (local.min(remote), local.max(remote));
+                if matches!(event.kind, EventKind::ConnectionEstablished { .. }) {
+                    self.ends_up.insert((local, remote));
+                    if self.ends_up.contains(&(remote, local)) {
+                        self.connections.insert(pair);
+                    }
+                } else {
+                    self.ends_up.remove(&(local, remote));
+                    self.connections.remove(&pair);
+                }
+            }
+        }
+        self.describe(event)
+    }
+
+    /// "peer 3", or a shortened PeerId for a peer outside this network (such as the relay).
+    pub fn name(&self, peer: &PeerId) -> String {
+        match self.index_of(peer) {
+            Some(index) => format!("peer {index}"),
+            None => short_peer_id(peer),
+        }
+    }
+
+    fn describe(&self, event: &Event) -> Option<LogLine> {
+        let me = self.name(&event.peer);
+        let line = |tone, text: String| {
+            Some(LogLine {
+                at_ms: event.at_ms,
+                tone,
+                text,
+            })
+        };
+        match &event.kind {
+            // One line per connection, from the side that dialed; the listening side's report
+            // of the same connection would only repeat it.
+            EventKind::ConnectionEstablished {
+                remote,
+                dialer: true,
+            } => line(
+                Tone::Info,
+                format!(
+                    "{me} dialed {} and is connected: noise proved who each side is, yamux is ready for streams",
+                    self.name(remote)
+                ),
+            ),
+            EventKind::ConnectionClosed { remote, cause } => line(
+                Tone::Info,
+                format!(
+                    "{me} lost its connection to {}{}",
+                    self.name(remote),
+                    cause
+                        .as_ref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            EventKind::DialFailed { remote, error } => line(
+                Tone::Problem,
+                format!(
+                    "{me} could not connect to {}: {error}",
+                    remote.map_or("an address".to_owned(), |r| self.name(&r))
+                ),
+            ),
+            EventKind::RoundTrip { remote, rtt_ms } => line(
+                Tone::Info,
+                format!("{me} ↔ {}: libp2p ping round trip {rtt_ms:.1} ms", self.name(remote)),
+            ),
+            EventKind::Ping(step) => self.describe_ping(&me, step).map(|(tone, text)| LogLine {
+                at_ms: event.at_ms,
+                tone,
+                text,
+            }),
+            EventKind::Listening { .. }
+            | EventKind::Dialing { .. }
+            | EventKind::ConnectionEstablished { dialer: false, .. }
+            | EventKind::Identified { .. } => None,
+        }
+    }
+
+    fn describe_ping(&self, me: &str, step: &PingStep) -> Option<(Tone, String)> {
+        Some(match step {
+            PingStep::StreamOpened { remote, protocol } => (
+                Tone::Ping,
+                format!(
+                    "{me} opened a new stream to {} and agreed on the protocol {protocol}",
+                    self.name(remote)
+                ),
+            ),
+            PingStep::StreamAccepted { remote, protocol } => (
+                Tone::Ping,
+                format!("{me} accepted the stream from {} for {protocol}", self.name(remote)),
+            ),
+            PingStep::Sent { remote, envelope } => (
+                Tone::Ping,
+                format!(
+                    "{me} sent {} (id {}) to {}",
+                    envelope.kind,
+                    envelope.id,
+                    self.name(remote)
+                ),
+            ),
+            PingStep::Received { remote, envelope } => (
+                Tone::Ping,
+                format!(
+                    "{me} received {} (id {}) from {}",
+                    envelope.kind,
+                    envelope.id,
+                    self.name(remote)
+                ),
+            ),
+            PingStep::ClosedOwnSide { remote } => (
+                Tone::Ping,
+                format!(
+                    "{me} closed its side of the stream to {}: it will send nothing more",
+                    self.name(remote)
+                ),
+            ),
+            PingStep::RemoteClosed { remote } => (
+                Tone::Ping,
+                format!(
+                    "{me} saw {} close its side too: the stream is closed from both sides",
+                    self.name(remote)
+                ),
+            ),
+            PingStep::Failed { remote, error } => (
+                Tone::Problem,
+                format!("{me}: ping with {} failed: {error}", self.name(remote)),
+            ),
+        })
+    }
+}
+
+fn connection_remote(kind: &EventKind) -> Option<PeerId> {
+    match kind {
+        EventKind::ConnectionEstablished { remote, .. }
+        | EventKind::ConnectionClosed { remote, .. } => Some(*remote),
+        _ => None,
+    }
+}
+
+/// `12D3KooWHxRF…`: every ed25519 PeerId starts `12D3KooW`, so the four characters after it
+/// tell peers apart at a glance.
+pub fn short_peer_id(peer: &PeerId) -> String {
+    let text = peer.to_base58();
+    format!("{}…", &text[..text.len().min(12)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(peer: PeerId, kind: EventKind) -> Event {
+        Event {
+            at_ms: 0.0,
+            peer,
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_connection_counts_once_both_ends_report_it() {
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let mut view = NetworkView::new(vec![a, b], 1);
+        let dialer_side = view.apply(&event(
+            a,
+            EventKind::ConnectionEstablished {
+                remote: b,
+                dialer: true,
+            },
+        ));
+        assert!(dialer_side.unwrap().text.starts_with("peer 0 dialed peer 1"));
+        assert_eq!(view.connection_count(), 0);
+        let listener_side = view.apply(&event(
+            b,
+            EventKind::ConnectionEstablished {
+                remote: a,
+                dialer: false,
+            },
+        ));
+        assert!(listener_side.is_none());
+        assert!(view.all_connected());
+        view.apply(&event(
+            b,
+            EventKind::ConnectionClosed {
+                remote: a,
+                cause: None,
+            },
+        ));
+        assert_eq!(view.connection_count(), 0);
+    }
+
+    #[test]
+    fn unknown_peers_get_a_short_id() {
+        let view = NetworkView::new(vec![], 0);
+        let stranger = crate::identity::keypair(42, 0).public().to_peer_id();
+        assert_eq!(view.name(&stranger), "12D3KooWHxRF…");
+    }
+}

@@ -1,0 +1,164 @@
+//! A real in-memory network: libp2p swarms with noise and yamux, connected by each topology,
+//! pinging each other with the testbed's protocol.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::time::Duration;
+
+use futures::{AsyncWriteExt, StreamExt};
+use testbed::protocols::ping::{MessageType, PROTOCOL};
+use testbed::{
+    EventKind, EventSink, EventStream, Network, NetworkConfig, NetworkView, PingStep, Topology,
+};
+
+/// A hang guard, not a timing assertion: a healthy run takes well under a second.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+async fn start(peers: usize, topology: Topology) -> (Network, NetworkView, EventStream) {
+    let (sink, events) = EventSink::new();
+    let config = NetworkConfig {
+        peers,
+        topology,
+        seed: 7,
+    };
+    let network = Network::start(config, sink).await.expect("network starts");
+    let view = NetworkView::new(network.peer_ids(), network.expected_connections());
+    (network, view, events)
+}
+
+/// Feeds events to the view until `done` holds, returning the events seen.
+async fn run_until(
+    view: &mut NetworkView,
+    events: &mut EventStream,
+    mut done: impl FnMut(&NetworkView, &[testbed::Event]) -> bool,
+) -> Vec<testbed::Event> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !done(view, &seen) {
+            let event = events.next().await.expect("event stream open");
+            view.apply(&event);
+            seen.push(event);
+        }
+    })
+    .await
+    .expect("the network got there in time");
+    seen
+}
+
+#[tokio::test]
+async fn every_topology_connects_all_its_peers() {
+    for topology in Topology::ALL {
+        let (network, mut view, mut events) = start(12, topology).await;
+        let failed = network.connect().await;
+        assert!(failed.is_empty(), "{topology}: {failed:?}");
+        run_until(&mut view, &mut events, |v, _| v.all_connected()).await;
+        let expected = topology.dials(12, 7).len();
+        assert_eq!(view.connection_count(), expected, "{topology}");
+    }
+}
+
+#[tokio::test]
+async fn the_original_testbed_connects_20_peers_by_190_connections_and_pings() {
+    let (network, mut view, mut events) = start(20, Topology::Original).await;
+    assert!(network.connect().await.is_empty());
+    run_until(&mut view, &mut events, |v, _| v.all_connected()).await;
+    assert_eq!(view.connection_count(), 190);
+
+    let target = network.random_target(0, 0);
+    assert_ne!(target, 0);
+    let pong = network.ping(0, target, "1".into()).await.expect("ping works");
+    assert_eq!(pong.kind, MessageType::Pong);
+    assert_eq!(pong.id, "1");
+    assert_eq!(pong.initiator, network.peer_ids()[0]);
+
+    // Both sides report every step, ending with the stream closed from both sides.
+    let (initiator, responder) = (network.peer_ids()[0], network.peer_ids()[target]);
+    let steps_of = |events: &[testbed::Event], who| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.peer == who)
+            .filter_map(|e| match &e.kind {
+                EventKind::Ping(step) => Some(step_name(step)),
+                _ => None,
+            })
+            .collect()
+    };
+    let seen = run_until(&mut view, &mut events, |_, seen| {
+        steps_of(seen, responder).last().map(String::as_str) == Some("remote closed")
+            && steps_of(seen, initiator).len() == 5
+    })
+    .await;
+    assert_eq!(
+        steps_of(&seen, initiator),
+        ["opened", "sent PING", "received PONG", "closed own side", "remote closed"]
+    );
+    assert_eq!(
+        steps_of(&seen, responder),
+        ["accepted", "received PING", "sent PONG", "closed own side", "remote closed"]
+    );
+}
+
+fn step_name(step: &PingStep) -> String {
+    match step {
+        PingStep::StreamOpened { .. } => "opened".into(),
+        PingStep::StreamAccepted { .. } => "accepted".into(),
+        PingStep::Sent { envelope, .. } => format!("sent {}", envelope.kind),
+        PingStep::Received { envelope, .. } => format!("received {}", envelope.kind),
+        PingStep::ClosedOwnSide { .. } => "closed own side".into(),
+        PingStep::RemoteClosed { .. } => "remote closed".into(),
+        PingStep::Failed { error, .. } => format!("failed: {error}"),
+    }
+}
+
+#[tokio::test]
+async fn same_seed_gives_same_peer_ids() {
+    let (a, _, _) = start(3, Topology::Line).await;
+    let (b, _, _) = start(3, Topology::Line).await;
+    assert_eq!(a.peer_ids(), b.peer_ids());
+}
+
+#[tokio::test]
+async fn a_bad_envelope_is_rejected_with_an_error() {
+    let (network, mut view, mut events) = start(2, Topology::Line).await;
+    assert!(network.connect().await.is_empty());
+    let responder = network.peer_ids()[1];
+    let mut stream = network
+        .peer(0)
+        .unwrap()
+        .open_stream(responder, PROTOCOL)
+        .await
+        .expect("stream opens");
+    stream.write_all(b"{\"id\": 1, \"type\": \"HELLO\"}\n").await.unwrap();
+    stream.flush().await.unwrap();
+    let seen = run_until(&mut view, &mut events, |_, seen| {
+        seen.iter().any(|e| matches!(e.kind, EventKind::Ping(PingStep::Failed { .. })))
+    })
+    .await;
+    let failure = seen
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Ping(PingStep::Failed { error, .. }) if e.peer == responder => Some(error),
+            _ => None,
+        })
+        .expect("the responder reports the failure");
+    assert!(failure.contains("not a valid envelope"), "{failure}");
+    // The responder is unharmed: a proper ping still works.
+    network.ping(0, 1, "2".into()).await.expect("ping after bad envelope");
+}
+
+#[tokio::test]
+async fn pinging_a_peer_that_is_not_there_fails_cleanly() {
+    let (network, _, _) = start(2, Topology::Line).await;
+    assert!(network.ping(0, 5, "x".into()).await.is_err());
+    assert!(network.ping(1, 1, "x".into()).await.is_err());
+}
+
+#[test]
+fn random_targets_are_never_the_sender_and_follow_the_seed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (network, _, _) = rt.block_on(start(5, Topology::Original));
+    let targets: Vec<_> = (0..50).map(|n| network.random_target(0, n)).collect();
+    assert!(targets.iter().all(|&t| (1..5).contains(&t)));
+    assert!((1..5).all(|peer| targets.contains(&peer)), "{targets:?}");
+    assert_eq!(targets, (0..50).map(|n| network.random_target(0, n)).collect::<Vec<_>>());
+}
