@@ -1,0 +1,48 @@
+//! The p2p-testbed relay: a small native libp2p node that browser peers reach over WebSocket.
+//! It answers identify and ping, serves circuit relay v2, and tells the page its addresses
+//! through a tiny HTTP info endpoint.
+
+mod info;
+mod key;
+mod server;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Options {
+    /// The interface to listen on. The default keeps the relay private to this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    listen_ip: IpAddr,
+    /// TCP port of the WebSocket listener browsers connect to (0 picks a free port).
+    #[arg(long, default_value_t = 4001)]
+    ws_port: u16,
+    /// TCP port for native libp2p peers (0 picks a free port).
+    #[arg(long, default_value_t = 4003)]
+    tcp_port: u16,
+    /// Port of the HTTP info endpoint that gives the page the relay's addresses (0 picks one).
+    #[arg(long, default_value_t = 4002)]
+    info_port: u16,
+    /// Where the relay keeps its private key, so its PeerId stays the same across restarts.
+    /// Created on first start.
+    #[arg(long, default_value = "target/relay/identity.key")]
+    key_file: PathBuf,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let options = Options::parse();
+    if let Err(error) = server::run(options).await {
+        tracing::error!("relay stopped: {error}");
+        std::process::exit(1);
+    }
+}

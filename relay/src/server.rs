@@ -1,0 +1,154 @@
+//! The relay's swarm: listeners, behaviour, and its event loop until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{identify, noise, ping, relay, tcp, yamux, Multiaddr};
+
+use crate::info::{self, RelayInfo};
+use crate::{key, Options};
+
+/// Browsers keep connections to the relay open while a lesson runs; close only idle ones, and
+/// only after long enough for a learner to read a step.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Every tab of a class may come from one IP: raise libp2p's defaults (16 circuits, 2 minutes,
+/// 128 KiB), still bounded.
+const MAX_RESERVATIONS: usize = 1024;
+const MAX_CIRCUITS: usize = 1024;
+const MAX_CIRCUITS_PER_PEER: usize = 64;
+const MAX_CIRCUIT_DURATION: Duration = Duration::from_secs(60 * 60);
+const MAX_CIRCUIT_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    relay: relay::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Key(#[from] key::KeyError),
+    #[error("could not set up the transports: {0}")]
+    Transport(String),
+    #[error("could not listen on {address}: {reason}")]
+    Listen { address: String, reason: String },
+}
+
+pub async fn run(options: Options) -> Result<(), RelayError> {
+    let keypair = key::load_or_create(&options.key_file)?;
+    let peer_id = keypair.public().to_peer_id();
+    let transport_error = |e: &dyn std::fmt::Display| RelayError::Transport(e.to_string());
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| transport_error(&e))?
+        .with_dns()
+        .map_err(|e| transport_error(&e))?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| transport_error(&e))?
+        .with_behaviour(|key| Behaviour {
+            relay: relay::Behaviour::new(
+                key.public().to_peer_id(),
+                relay::Config {
+                    max_reservations: MAX_RESERVATIONS,
+                    max_circuits: MAX_CIRCUITS,
+                    max_circuits_per_peer: MAX_CIRCUITS_PER_PEER,
+                    max_circuit_duration: MAX_CIRCUIT_DURATION,
+                    max_circuit_bytes: MAX_CIRCUIT_BYTES,
+                    ..relay::Config::default()
+                },
+            ),
+            identify: identify::Behaviour::new(
+                identify::Config::new("/testbed/1.0.0".into(), key.public())
+                    .with_agent_version(format!("p2p-testbed-relay/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            ping: ping::Behaviour::default(),
+        })
+        .map_err(|e| transport_error(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        .build();
+
+    let ip = Protocol::from(options.listen_ip);
+    for address in [
+        Multiaddr::empty()
+            .with(ip.clone())
+            .with(Protocol::Tcp(options.ws_port))
+            .with(Protocol::Ws("/".into())),
+        Multiaddr::empty()
+            .with(ip.clone())
+            .with(Protocol::Tcp(options.tcp_port)),
+    ] {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| RelayError::Listen {
+                address: address.to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+
+    let info_address = SocketAddr::new(options.listen_ip, options.info_port);
+    let info_listener = tokio::net::TcpListener::bind(info_address)
+        .await
+        .map_err(|e| RelayError::Listen {
+            address: info_address.to_string(),
+            reason: e.to_string(),
+        })?;
+    let info_address = info_listener.local_addr().unwrap_or(info_address);
+    let shared_info = Arc::new(RwLock::new(RelayInfo {
+        peer_id: peer_id.to_string(),
+        addresses: Vec::new(),
+    }));
+    tokio::spawn(info::serve(info_listener, shared_info.clone()));
+    tracing::info!("relay {peer_id} starting; info endpoint on http://{info_address}/");
+
+    loop {
+        tokio::select! {
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    // Relay v2 hands out reservations only with a confirmed external address.
+                    swarm.add_external_address(address.clone());
+                    let full = address.with(Protocol::P2p(peer_id));
+                    tracing::info!("listening on {full}");
+                    shared_info
+                        .write()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .addresses
+                        .push(full.to_string());
+                }
+                SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                    tracing::info!("connected: {peer_id} from {}", endpoint.get_remote_address());
+                }
+                SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                    let cause = cause.map(|c| c.to_string()).unwrap_or_else(|| "closed".into());
+                    tracing::info!("disconnected: {peer_id} ({cause})");
+                }
+                SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+                    tracing::warn!("incoming connection from {send_back_addr} failed: {error}");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
+                    tracing::info!("relay: {event:?}");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                    tracing::info!("identified {peer_id}: {}", info.agent_version);
+                }
+                _ => {}
+            },
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("Ctrl-C: shutting down");
+                return Ok(());
+            }
+        }
+    }
+}
