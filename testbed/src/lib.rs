@@ -8,6 +8,7 @@ pub mod network;
 pub mod peer;
 pub mod protocols;
 pub mod runtime;
+pub mod scenario;
 pub mod topology;
 pub mod view;
 

@@ -1,0 +1,70 @@
+//! The page: header, the controls and log on the left, the network on the right.
+
+use leptos::prelude::*;
+use testbed::{scenario, NetworkConfig};
+
+use crate::components::event_log::EventLog;
+use crate::components::network_controls::NetworkControls;
+use crate::components::network_view::NetworkView;
+use crate::components::ping_controls::PingControls;
+use crate::components::relay_badge::RelayBadge;
+use crate::relay_link::{self, RelayStatus};
+use crate::session::{PingTarget, Session};
+
+#[component]
+pub fn App() -> impl IntoView {
+    let fragment = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    let (config, problems) = scenario::decode(&fragment);
+    let session = Session::new(config);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        session.problem.set(Some(format!(
+            "Part of this link could not be used, so defaults stand in: {}.",
+            list.join("; ")
+        )));
+    }
+    let relay = RwSignal::new(RelayStatus::Absent {
+        reason: String::new(),
+    });
+    relay_link::connect(relay);
+
+    let from = RwSignal::new(0usize);
+    let to = RwSignal::new(PingTarget::Random);
+    let start = Callback::new(move |config: NetworkConfig| {
+        from.set(0);
+        to.set(PingTarget::Random);
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .location()
+                .set_hash(&scenario::encode(&config));
+        }
+        session.start(config);
+    });
+    session.start(config);
+
+    view! {
+        <header class="top">
+            <div>
+                <h1>"p2p-testbed"</h1>
+                <p class="tagline">"Real libp2p peers, running in this page. Watch them connect, then make them talk."</p>
+            </div>
+            <RelayBadge status=relay />
+        </header>
+        {move || session.problem.get().map(|message| view! {
+            <div class="problem" role="alert">
+                <p>{message}</p>
+                <button type="button" on:click=move |_| session.problem.set(None)>"Dismiss"</button>
+            </div>
+        })}
+        <main class="layout">
+            <div class="side">
+                <NetworkControls session=session on_start=start />
+                <PingControls session=session from=from to=to />
+                <EventLog session=session />
+            </div>
+            <NetworkView session=session from=from to=to />
+        </main>
+    }
+}

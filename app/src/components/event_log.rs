@@ -1,0 +1,53 @@
+//! What happened, one readable line per event, newest last.
+
+use leptos::html::Ol;
+use leptos::prelude::*;
+use testbed::view::Tone;
+
+use crate::session::Session;
+
+#[component]
+pub fn EventLog(session: Session) -> impl IntoView {
+    let list = NodeRef::<Ol>::new();
+    let pings_only = RwSignal::new(false);
+    // Follow the newest line.
+    Effect::new(move || {
+        session.log.track();
+        pings_only.track();
+        if let Some(list) = list.get() {
+            list.set_scroll_top(list.scroll_height());
+        }
+    });
+    let lines = move || {
+        session.log.with(|log| {
+            log.iter()
+                .filter(|l| !pings_only.get() || l.line.tone != Tone::Info)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="panel log-panel" aria-labelledby="log-heading">
+            <div class="log-header">
+                <h2 id="log-heading">"What happened"</h2>
+                <label class="toggle">
+                    <input type="checkbox" prop:checked=pings_only
+                        on:change=move |ev| pings_only.set(event_target_checked(&ev)) />
+                    "Only pings and problems"
+                </label>
+            </div>
+            <ol class="event-log" node_ref=list aria-live="polite">
+                <For each=lines key=|l| l.number let:entry>
+                    <li data-tone=match entry.line.tone {
+                        Tone::Info => "info",
+                        Tone::Ping => "ping",
+                        Tone::Problem => "problem",
+                    }>
+                        <time>{format!("{:>7.1} ms", entry.line.at_ms)}</time>
+                        <span>{entry.line.text}</span>
+                    </li>
+                </For>
+            </ol>
+        </section>
+    }
+}

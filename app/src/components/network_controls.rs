@@ -1,0 +1,124 @@
+//! Choose the network: how many peers, how they connect, and the seed of their identities.
+
+use leptos::prelude::*;
+use testbed::{NetworkConfig, Topology, MAX_PEERS};
+
+use crate::session::{Phase, Session};
+
+#[component]
+pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> impl IntoView {
+    let initial = session.config.get_untracked();
+    let peers = RwSignal::new(initial.peers.to_string());
+    let topology = RwSignal::new(initial.topology);
+    let seed = RwSignal::new(initial.seed.to_string());
+    let invalid = RwSignal::new(None::<String>);
+
+    // A scenario change from outside (the URL) shows in the form.
+    Effect::new(move || {
+        let config = session.config.get();
+        peers.set(config.peers.to_string());
+        topology.set(config.topology);
+        seed.set(config.seed.to_string());
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let peers = match peers.get_untracked().trim().parse::<usize>() {
+            Ok(n) if (2..=MAX_PEERS).contains(&n) => n,
+            _ => {
+                invalid.set(Some(format!("Peers: a number from 2 to {MAX_PEERS}.")));
+                return;
+            }
+        };
+        let Ok(seed) = seed.get_untracked().trim().parse::<u64>() else {
+            invalid.set(Some("Seed: a whole number, 0 or more.".into()));
+            return;
+        };
+        invalid.set(None);
+        on_start.run(NetworkConfig {
+            peers,
+            topology: topology.get_untracked(),
+            seed,
+        });
+    };
+
+    let progress = move || {
+        let view = session.view.get();
+        match session.phase.get() {
+            Phase::Starting => "Starting peers…".to_owned(),
+            Phase::Connecting => format!(
+                "Connecting: {} of {} connections up",
+                view.connection_count(),
+                view.expected_connections()
+            ),
+            Phase::Ready { at_ms, took_ms } => format!(
+                "All {} peers connected by {} connections in {:.2} s ({:.2} s after the page opened)",
+                view.peer_count(),
+                view.connection_count(),
+                took_ms / 1000.0,
+                at_ms / 1000.0
+            ),
+            Phase::Failed(message) => message,
+        }
+    };
+    let fraction = move || {
+        let view = session.view.get();
+        match view.expected_connections() {
+            0 => 0.0,
+            expected => view.connection_count() as f64 / expected as f64,
+        }
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="network-heading">
+            <h2 id="network-heading">"Network"</h2>
+            <form class="network-form" on:submit=submit>
+                <label>
+                    "Peers"
+                    <input type="number" min="2" max=MAX_PEERS.to_string() name="peers"
+                        prop:value=peers on:input=move |ev| peers.set(event_target_value(&ev)) />
+                </label>
+                <label>
+                    "Topology"
+                    <select name="topology"
+                        on:change=move |ev| {
+                            if let Ok(t) = event_target_value(&ev).parse() { topology.set(t) }
+                        }>
+                        {Topology::ALL.into_iter().map(|t| view! {
+                            <option value=t.name() selected=move || topology.get() == t>{t.name()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Seed"
+                    <input type="number" min="0" name="seed"
+                        prop:value=seed on:input=move |ev| seed.set(event_target_value(&ev)) />
+                </label>
+                <button type="submit">"Start network"</button>
+            </form>
+            <p class="hint">{move || topology.get().description()}". The seed fixes every peer's identity."</p>
+            {move || invalid.get().map(|message| view! { <p class="invalid" role="alert">{message}</p> })}
+            <div class="progress" role="progressbar" aria-label="Connections up"
+                aria-valuemin="0" aria-valuemax="100"
+                aria-valuenow=move || format!("{:.0}", fraction() * 100.0)>
+                <div class="bar" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
+            </div>
+            <p class="status" data-phase=move || match session.phase.get() {
+                    Phase::Starting => "starting",
+                    Phase::Connecting => "connecting",
+                    Phase::Ready { .. } => "ready",
+                    Phase::Failed(_) => "failed",
+                }
+                data-ready-at-ms=move || match session.phase.get() {
+                    Phase::Ready { at_ms, .. } => format!("{at_ms:.1}"),
+                    _ => String::new(),
+                }
+                data-took-ms=move || match session.phase.get() {
+                    Phase::Ready { took_ms, .. } => format!("{took_ms:.1}"),
+                    _ => String::new(),
+                }>
+                {progress}
+            </p>
+        </section>
+    }
+}

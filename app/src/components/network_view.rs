@@ -1,0 +1,98 @@
+//! The peers on a circle and their connections as they come up; the last ping's pair is
+//! highlighted. Click a peer to ping it, shift-click to ping from it.
+
+use std::f64::consts::TAU;
+
+use leptos::prelude::*;
+
+use crate::session::{PingState, PingTarget, Session};
+
+const SIZE: f64 = 600.0;
+const CENTER: f64 = SIZE / 2.0;
+const RADIUS: f64 = 250.0;
+
+fn position(peer: usize, peers: usize) -> (f64, f64) {
+    // Peer 0 at the top, the rest clockwise.
+    let angle = TAU * peer as f64 / peers.max(1) as f64 - TAU / 4.0;
+    (CENTER + RADIUS * angle.cos(), CENTER + RADIUS * angle.sin())
+}
+
+#[component]
+pub fn NetworkView(
+    session: Session,
+    from: RwSignal<usize>,
+    to: RwSignal<PingTarget>,
+) -> impl IntoView {
+    let peers = Memo::new(move |_| session.view.with(|v| v.peer_count()));
+    let connections = Memo::new(move |_| session.view.with(|v| v.connections().collect::<Vec<_>>()));
+    let node_radius = move || (16.0 - peers.get() as f64 / 12.0).clamp(5.0, 16.0);
+    let ping_pair = move || session.last_ping.get().map(|run| (run.from, run.to, run.state));
+    let role = move |peer: usize| match ping_pair() {
+        Some((from, _, _)) if from == peer => "initiator",
+        Some((_, to, _)) if to == peer => "responder",
+        _ => "",
+    };
+    let pick = move |peer: usize, as_initiator: bool| {
+        if as_initiator {
+            from.set(peer);
+        } else {
+            to.set(PingTarget::Peer(peer));
+        }
+    };
+
+    view! {
+        <figure class="network-view" aria-labelledby="network-view-caption">
+            <svg viewBox=format!("0 0 {SIZE} {SIZE}") role="img"
+                aria-label=move || format!("{} peers and {} connections", peers.get(), connections.get().len())>
+                <g class="connections">
+                    <For each=move || connections.get() key=|pair| *pair let:pair>
+                        {
+                            let (a, b) = pair;
+                            let ends = move || (position(a, peers.get()), position(b, peers.get()));
+                            view! {
+                                <line x1=move || ends().0.0 y1=move || ends().0.1
+                                    x2=move || ends().1.0 y2=move || ends().1.1 />
+                            }
+                        }
+                    </For>
+                </g>
+                {move || ping_pair().map(|(a, b, state)| {
+                    let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
+                    let state = match state {
+                        PingState::Running => "running",
+                        PingState::Answered { .. } => "answered",
+                        PingState::Failed(_) => "failed",
+                    };
+                    view! { <line class="ping-path" data-state=state x1=x1 y1=y1 x2=x2 y2=y2 /> }
+                })}
+                <g class="peers">
+                    {move || (0..peers.get()).map(|peer| {
+                        let (x, y) = position(peer, peers.get());
+                        let r = node_radius();
+                        let label = format!("peer {peer}");
+                        let aria_label = format!("{label}: click to ping it, shift-click to ping from it");
+                        view! {
+                            <g class="peer" data-role=move || role(peer) tabindex="0" role="button"
+                                aria-label=aria_label
+                                on:click=move |ev| pick(peer, ev.shift_key())
+                                on:keydown=move |ev| if ev.key() == "Enter" || ev.key() == " " {
+                                    ev.prevent_default();
+                                    pick(peer, ev.shift_key());
+                                }>
+                                <title>{session.view.with_untracked(|v| v.peer_id(peer)).map(|id| format!("{label}\n{id}")).unwrap_or(label)}</title>
+                                <circle cx=x cy=y r=r />
+                                <text x=x y=y dy="0.35em" font-size=r * 0.95>{peer.to_string()}</text>
+                            </g>
+                        }
+                    }).collect_view()}
+                </g>
+            </svg>
+            <figcaption id="network-view-caption">
+                {move || format!("{} peers · {} connections up", peers.get(), connections.get().len())}
+                <span class="legend"><span class="swatch initiator"></span>"initiator"
+                <span class="swatch responder"></span>"responder"</span>
+                <span class="hint">"Click a peer to ping it; shift-click to ping from it."</span>
+            </figcaption>
+        </figure>
+    }
+}

@@ -1,0 +1,80 @@
+//! The original testbed's action: one peer pings another over a fresh stream.
+
+use leptos::prelude::*;
+use testbed::protocols::ping::PROTOCOL;
+
+use crate::session::{Phase, PingState, PingTarget, Session};
+
+#[component]
+pub fn PingControls(
+    session: Session,
+    from: RwSignal<usize>,
+    to: RwSignal<PingTarget>,
+) -> impl IntoView {
+    let peer_count = move || session.view.with(|v| v.peer_count());
+    let ready = move || matches!(session.phase.get(), Phase::Ready { .. });
+    let to_value = move || match to.get() {
+        PingTarget::Random => "random".to_owned(),
+        PingTarget::Peer(p) => p.to_string(),
+    };
+    let result = move || {
+        session.last_ping.get().map(|run| {
+            let (state, text) = match run.state {
+                PingState::Running => (
+                    "running",
+                    format!("peer {} is pinging peer {}…", run.from, run.to),
+                ),
+                PingState::Answered { round_trip_ms } => (
+                    "answered",
+                    format!(
+                        "PONG from peer {} to peer {} · {round_trip_ms:.1} ms from opening the stream to both sides closing it",
+                        run.to, run.from
+                    ),
+                ),
+                PingState::Failed(error) => ("failed", error),
+            };
+            view! { <p class="ping-result" data-state=state role="status">{text}</p> }
+        })
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="ping-heading">
+            <h2 id="ping-heading">"Ping"</h2>
+            <p class="hint">
+                "The initiator opens a new stream, agrees on " <code>{PROTOCOL.to_string()}</code>
+                ", sends PING and waits for PONG; then each side closes its half of the stream."
+            </p>
+            <div class="ping-form">
+                <label>
+                    "From"
+                    <select name="from" prop:value=move || from.get().to_string()
+                        on:change=move |ev| {
+                            if let Ok(p) = event_target_value(&ev).parse() { from.set(p) }
+                        }>
+                        {move || (0..peer_count()).map(|p| view! {
+                            <option value=p.to_string() selected=move || from.get() == p>{format!("peer {p}")}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "To"
+                    <select name="to" prop:value=to_value
+                        on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            to.set(value.parse().map_or(PingTarget::Random, PingTarget::Peer));
+                        }>
+                        <option value="random">"a random peer"</option>
+                        {move || (0..peer_count()).map(|p| view! {
+                            <option value=p.to_string() selected=move || to.get() == PingTarget::Peer(p)>{format!("peer {p}")}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" disabled=move || !ready()
+                    on:click=move |_| session.ping(from.get_untracked(), to.get_untracked())>
+                    "Run ping"
+                </button>
+            </div>
+            {result}
+        </section>
+    }
+}

@@ -1,0 +1,224 @@
+//! The running network of this page and the signals the components draw from it.
+//!
+//! Events flow one way: peers → the engine's bounded event queue → drained once per animation
+//! frame here → signals → components.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use futures::StreamExt;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use testbed::view::LogLine;
+use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
+
+use crate::frame::{next_animation_frame, now_ms};
+
+/// Log lines kept on screen: a 20-peer start writes ~200, and older lines scroll out.
+const MAX_LOG_LINES: usize = 600;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Starting,
+    Connecting,
+    /// Every connection of the topology is up.
+    Ready {
+        /// `performance.now()` at that moment: time since the page began to load.
+        at_ms: f64,
+        /// Time since this network was asked to start.
+        took_ms: f64,
+    },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PingTarget {
+    Random,
+    Peer(PeerIndex),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PingState {
+    Running,
+    Answered { round_trip_ms: f64 },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingRun {
+    pub from: PeerIndex,
+    pub to: PeerIndex,
+    pub state: PingState,
+}
+
+/// A log line with a number that stays its key while older lines scroll out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberedLine {
+    pub number: u64,
+    pub line: LogLine,
+}
+
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub config: RwSignal<NetworkConfig>,
+    pub view: RwSignal<NetworkView>,
+    pub phase: RwSignal<Phase>,
+    pub log: RwSignal<VecDeque<NumberedLine>>,
+    pub last_ping: RwSignal<Option<PingRun>>,
+    /// A problem the learner should read: shown in a banner until dismissed.
+    pub problem: RwSignal<Option<String>>,
+    network: StoredValue<Option<Rc<Network>>, LocalStorage>,
+    /// Bumped on every start, so the event loop of a replaced network stops drawing.
+    generation: StoredValue<u64>,
+    pings_sent: StoredValue<u64>,
+    lines_written: StoredValue<u64>,
+}
+
+impl Session {
+    pub fn new(config: NetworkConfig) -> Session {
+        Session {
+            config: RwSignal::new(config),
+            view: RwSignal::new(NetworkView::default()),
+            phase: RwSignal::new(Phase::Starting),
+            log: RwSignal::new(VecDeque::new()),
+            last_ping: RwSignal::new(None),
+            problem: RwSignal::new(None),
+            network: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
+            pings_sent: StoredValue::new(0),
+            lines_written: StoredValue::new(0),
+        }
+    }
+
+    /// Stops the current network (if any) and starts `config`'s.
+    pub fn start(self, config: NetworkConfig) {
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
+        // Dropping the last handles stops the old peers and closes their connections.
+        self.network.set_value(None);
+        self.config.set(config);
+        self.view.set(NetworkView::default());
+        self.log.set(VecDeque::new());
+        self.last_ping.set(None);
+        self.phase.set(Phase::Starting);
+        self.pings_sent.set_value(0);
+        let started_at = now_ms();
+        spawn_local(async move {
+            let (sink, events) = EventSink::new();
+            let network = match Network::start(config, sink).await {
+                Ok(network) => Rc::new(network),
+                Err(error) => {
+                    self.fail(format!("The network did not start: {error}"));
+                    return;
+                }
+            };
+            if self.generation.get_value() != generation {
+                return;
+            }
+            self.view.set(NetworkView::new(
+                network.peer_ids(),
+                network.expected_connections(),
+            ));
+            self.network.set_value(Some(network.clone()));
+            self.phase.set(Phase::Connecting);
+            spawn_local(self.draw_events(events, generation, started_at));
+            let failed = network.connect().await;
+            if let Some(first) = failed.first() {
+                self.fail(format!(
+                    "{} of the topology's dials failed; the first, peer {} → peer {}: {}",
+                    failed.len(),
+                    first.from,
+                    first.to,
+                    first.error
+                ));
+            }
+        });
+    }
+
+    fn fail(self, message: String) {
+        self.phase.set(Phase::Failed(message.clone()));
+        self.problem.set(Some(message));
+    }
+
+    async fn draw_events(self, mut events: EventStream, generation: u64, started_at: f64) {
+        while let Some(first) = events.next().await {
+            if self.generation.get_value() != generation {
+                return;
+            }
+            let mut batch = vec![first];
+            while let Ok(event) = events.try_recv() {
+                batch.push(event);
+            }
+            let mut lines = Vec::new();
+            self.view.update(|view| {
+                lines.extend(batch.iter().filter_map(|event| view.apply(event)));
+            });
+            self.append_log(lines);
+            if self.phase.with_untracked(|p| *p == Phase::Connecting)
+                && self.view.with_untracked(NetworkView::all_connected)
+            {
+                let at_ms = now_ms();
+                self.phase.set(Phase::Ready {
+                    at_ms,
+                    took_ms: at_ms - started_at,
+                });
+            }
+            next_animation_frame().await;
+        }
+    }
+
+    fn append_log(self, lines: Vec<LogLine>) {
+        if lines.is_empty() {
+            return;
+        }
+        let mut number = self.lines_written.get_value();
+        self.log.update(|log| {
+            for line in lines {
+                number += 1;
+                log.push_back(NumberedLine { number, line });
+            }
+            while log.len() > MAX_LOG_LINES {
+                log.pop_front();
+            }
+        });
+        self.lines_written.set_value(number);
+    }
+
+    /// Runs the testbed's ping from `from` to `to` (a seeded random peer for `Random`).
+    pub fn ping(self, from: PeerIndex, to: PingTarget) {
+        let Some(network) = self.network.get_value() else {
+            self.problem
+                .set(Some("Start a network before pinging.".into()));
+            return;
+        };
+        let nth = self.pings_sent.get_value();
+        self.pings_sent.set_value(nth + 1);
+        let to = match to {
+            PingTarget::Random => network.random_target(from, nth),
+            PingTarget::Peer(peer) => peer,
+        };
+        self.last_ping.set(Some(PingRun {
+            from,
+            to,
+            state: PingState::Running,
+        }));
+        let generation = self.generation.get_value();
+        spawn_local(async move {
+            let sent_at = now_ms();
+            let result = network.ping(from, to, (nth + 1).to_string()).await;
+            if self.generation.get_value() != generation {
+                return;
+            }
+            let state = match result {
+                Ok(_) => PingState::Answered {
+                    round_trip_ms: now_ms() - sent_at,
+                },
+                Err(error) => {
+                    self.problem.set(Some(error.to_string()));
+                    PingState::Failed(error.to_string())
+                }
+            };
+            self.last_ping.set(Some(PingRun { from, to, state }));
+        });
+    }
+}

@@ -1,0 +1,81 @@
+// Shared by the browser tests and the benchmark: serve a built dist/, start the relay, launch
+// Debian's Chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, extname, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+
+// The flags that work on these machines: no sandbox as root, and no background traffic
+// that the closed network would refuse.
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.json': 'application/json',
+};
+
+/** Serves `dir` on a free 127.0.0.1 port. */
+export async function serveDirectory(dir) {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    let file = join(dir, path);
+    if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory()) {
+      file = join(dir, 'index.html');
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() };
+}
+
+/** Starts the relay binary on free ports with a throwaway key; resolves with its info URL. */
+export async function startRelay() {
+  const binary = process.env.RELAY_BIN;
+  if (!binary) throw new Error('RELAY_BIN is not set: run the tests through `cargo xtask test`');
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'p2p-testbed-relay-')), 'relay.key');
+  const child = spawn(binary, ['--ws-port', '0', '--tcp-port', '0', '--info-port', '0', '--key-file', keyFile], {
+    env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const infoUrl = await new Promise((resolve, reject) => {
+    let seen = '';
+    let infoUrl = null;
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      infoUrl ??= seen.match(/info endpoint on (http:\/\/\S+)/)?.[1];
+      if (infoUrl && (seen.match(/listening on/g) ?? []).length >= 2) resolve(infoUrl);
+    });
+    child.on('exit', (code) => reject(new Error(`relay exited with ${code}: ${seen}`)));
+  });
+  return { infoUrl, stop: () => child.kill() };
+}
+
+/** Launches Chromium with a fresh profile; `errors` collects console errors and page crashes. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'p2p-testbed-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1366, height: 768 },
+  });
+  const errors = [];
+  const watch = (page) => {
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+    page.on('pageerror', (err) => errors.push(String(err)));
+  };
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  return { context, errors };
+}
+
+/** Where screenshots go: outside the project, so `trunk serve` never sees them. */
+export function screenshotDir() {
+  return process.env.SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'p2p-testbed-screens-'));
+}

@@ -1,0 +1,94 @@
+// The original testbed in the real page: 20 peers connect (190 connections), a ping gets its
+// PONG, the relay is reached, and bad input gets a clear message.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { serveDirectory, startRelay, launchBrowser, screenshotDir } from './harness.mjs';
+
+const DIST = process.env.DIST_DIR;
+let site, relay, browser;
+const shots = screenshotDir();
+
+before(async () => {
+  assert.ok(DIST, 'DIST_DIR is not set: run the tests through `cargo xtask test`');
+  site = await serveDirectory(DIST);
+  relay = await startRelay();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.context.close();
+  relay?.stop();
+  site?.close();
+  console.log(`screenshots in ${shots}`);
+});
+
+async function open(path = '') {
+  const page = await browser.context.newPage();
+  const separator = path.includes('?') ? '&' : '?';
+  const [beforeHash, hash = ''] = path.split('#');
+  await page.goto(`${site.url}${beforeHash}${separator}relay=${encodeURIComponent(relay.infoUrl)}${hash ? '#' + hash : ''}`);
+  return page;
+}
+
+const ready = (page) =>
+  page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+
+test('20 peers connect by 190 connections and a ping gets its PONG', async () => {
+  const page = await open();
+  await ready(page);
+  assert.match(await page.textContent('.status'), /All 20 peers connected by 190 connections/);
+  assert.match(await page.textContent('figcaption'), /20 peers · 190 connections up/);
+  assert.equal(await page.locator('.connections line').count(), 190);
+
+  await page.click('text=Run ping');
+  await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
+  const result = await page.textContent('.ping-result');
+  assert.match(result, /PONG from peer \d+ to peer 0/);
+  const target = result.match(/PONG from peer (\d+)/)[1];
+  const log = await page.textContent('.event-log');
+  assert.match(log, new RegExp(`peer 0 opened a new stream to peer ${target} and agreed on the protocol /testbed/ping/1.0.0`));
+  assert.match(log, new RegExp(`peer 0 sent PING \\(id 1\\) to peer ${target}`));
+  assert.match(log, new RegExp(`peer ${target} sent PONG \\(id 1\\) to peer 0`));
+  assert.match(log, new RegExp(`peer 0 received PONG \\(id 1\\) from peer ${target}`));
+  assert.match(log, /the stream is closed from both sides/);
+  assert.equal(await page.getAttribute('.peer[data-role="responder"]', 'aria-label').then((l) => l.split(':')[0]), `peer ${target}`);
+
+  await page.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 30_000 });
+  await page.screenshot({ path: join(shots, 'original-testbed.png') });
+  assert.deepEqual(browser.errors, []);
+  await page.close();
+});
+
+test('a chosen pair pings: peer 3 to peer 7, picked by clicking the peer', async () => {
+  const page = await open('#peers=12&topology=ring&seed=5');
+  await ready(page);
+  assert.match(await page.textContent('.status'), /All 12 peers connected by 12 connections/);
+  await page.selectOption('select[name="from"]', '3');
+  await page.click('.peer[aria-label^="peer 7:"]');
+  await page.click('text=Run ping');
+  await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
+  assert.match(await page.textContent('.ping-result'), /PONG from peer 7 to peer 3/);
+  await page.screenshot({ path: join(shots, 'ring-ping.png') });
+  await page.close();
+});
+
+test('a broken scenario link gets a clear message and the defaults still run', async () => {
+  const page = await open('#peers=abc&topology=ring&color=blue');
+  await ready(page);
+  const problem = await page.textContent('.problem');
+  assert.match(problem, /"peers=abc" is not a peer count/);
+  assert.match(problem, /"color=blue" is not a setting/);
+  assert.match(await page.textContent('.status'), /All 20 peers connected by 20 connections/);
+  await page.close();
+});
+
+test('without a relay the page says so and in-page peers still work', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=5`);
+  await ready(page);
+  await page.waitForSelector('.relay-badge[data-state="absent"]', { timeout: 30_000 });
+  assert.match(await page.textContent('.relay-badge'), /No relay: in-page peers work without it/);
+  browser.errors.length = 0; // the refused fetch of the absent relay is logged by the browser itself
+  await page.close();
+});
