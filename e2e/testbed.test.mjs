@@ -60,15 +60,20 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.close();
 });
 
-test('a chosen pair pings: peer 3 to peer 7, picked by clicking the peer', async () => {
+test('a chosen pair pings in a ring; a pair without a connection is explained', async () => {
   const page = await open('#peers=12&topology=ring&seed=5');
   await ready(page);
   assert.match(await page.textContent('.status'), /All 12 peers connected by 12 connections/);
   await page.selectOption('select[name="from"]', '3');
-  await page.click('.peer[aria-label^="peer 7:"]');
+  await page.click('.peer[aria-label^="peer 4:"]');
   await page.click('text=Run ping');
   await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
-  assert.match(await page.textContent('.ping-result'), /PONG from peer 7 to peer 3/);
+  assert.match(await page.textContent('.ping-result'), /PONG from peer 4 to peer 3/);
+
+  await page.click('.peer[aria-label^="peer 7:"]');
+  await page.click('text=Run ping');
+  await page.waitForSelector('.ping-result[data-state="failed"]', { timeout: 30_000 });
+  assert.match(await page.textContent('.problem'), /peer 3 and peer 7 are not connected in this topology.*peer 3 can ping peer 2, peer 4/);
   await page.screenshot({ path: join(shots, 'ring-ping.png') });
   await page.close();
 });

@@ -36,9 +36,7 @@ pub fn App() -> impl IntoView {
         from.set(0);
         to.set(PingTarget::Random);
         if let Some(window) = web_sys::window() {
-            let _ = window
-                .location()
-                .set_hash(&scenario::encode(&config));
+            let _ = window.location().set_hash(&scenario::encode(&config));
         }
         session.start(config);
     });

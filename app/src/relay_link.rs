@@ -18,11 +18,22 @@ const DEFAULT_INFO_PORT: u16 = 4002;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RelayStatus {
-    Looking { info_url: String },
-    Absent { reason: String },
-    Connecting { address: String },
-    Connected { relay: String, round_trip_ms: Option<f64> },
-    Lost { reason: String },
+    Looking {
+        info_url: String,
+    },
+    Absent {
+        reason: String,
+    },
+    Connecting {
+        address: String,
+    },
+    Connected {
+        relay: String,
+        round_trip_ms: Option<f64>,
+    },
+    Lost {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]

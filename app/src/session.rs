@@ -194,8 +194,15 @@ impl Session {
         let nth = self.pings_sent.get_value();
         self.pings_sent.set_value(nth + 1);
         let to = match to {
-            PingTarget::Random => network.random_target(from, nth),
             PingTarget::Peer(peer) => peer,
+            PingTarget::Random => match network.random_target(from, nth) {
+                Some(peer) => peer,
+                None => {
+                    self.problem
+                        .set(Some(format!("peer {from} has no neighbour to ping.")));
+                    return;
+                }
+            },
         };
         self.last_ping.set(Some(PingRun {
             from,

@@ -76,6 +76,9 @@ mod tests {
         let path = dir.path().join("relay.key");
         fs::write(&path, b"garbage").unwrap();
         let error = load_or_create(&path).unwrap_err();
-        assert!(error.to_string().contains("does not hold a libp2p key"), "{error}");
+        assert!(
+            error.to_string().contains("does not hold a libp2p key"),
+            "{error}"
+        );
     }
 }

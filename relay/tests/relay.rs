@@ -7,8 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, yamux, Multiaddr};
+use libp2p::identity::Keypair;
+use libp2p::Multiaddr;
+use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
+use testbed::{EventKind, EventSink};
 
 /// A hang guard, not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -27,7 +29,15 @@ impl Drop for Relay {
 
 fn start_relay(key_file: &std::path::Path) -> Relay {
     let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .args(["--ws-port", "0", "--tcp-port", "0", "--info-port", "0", "--key-file"])
+        .args([
+            "--ws-port",
+            "0",
+            "--tcp-port",
+            "0",
+            "--info-port",
+            "0",
+            "--key-file",
+        ])
         .arg(key_file)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
@@ -71,12 +81,6 @@ fn fetch_info(port: u16) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
 }
 
-#[derive(NetworkBehaviour)]
-struct Client {
-    identify: identify::Behaviour,
-    ping: ping::Behaviour,
-}
-
 #[tokio::test]
 async fn a_websocket_peer_identifies_and_pings_the_relay() {
     let dir = tempfile::tempdir().unwrap();
@@ -92,39 +96,33 @@ async fn a_websocket_peer_identifies_and_pings_the_relay() {
         .parse()
         .unwrap();
 
-    let mut client = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_websocket(noise::Config::new, yamux::Config::default)
+    // The same peer the page runs, natively: WebSocket, noise, yamux, identify, ping.
+    let (sink, mut events) = EventSink::new();
+    let peer = PeerHandle::start(
+        PeerConfig {
+            keypair: Keypair::generate_ed25519(),
+            transport: TransportKind::WebSocket,
+            measure_round_trips: true,
+        },
+        sink,
+    )
+    .unwrap();
+    let relay_id = tokio::time::timeout(PATIENCE, peer.dial(None, ws_address))
         .await
-        .unwrap()
-        .with_behaviour(|key| Client {
-            identify: identify::Behaviour::new(identify::Config::new(
-                "/testbed/1.0.0".into(),
-                key.public(),
-            )),
-            ping: ping::Behaviour::default(),
-        })
-        .unwrap()
-        .build();
-    client.dial(ws_address).unwrap();
+        .expect("dial answered")
+        .expect("dial works");
+    assert_eq!(relay_id.to_string(), info["peer_id"].as_str().unwrap());
 
-    let (mut agent, mut protocols, mut rtt) = (None, Vec::new(), None);
+    let (mut identified, mut rtt) = (None, None);
     tokio::time::timeout(PATIENCE, async {
-        while agent.is_none() || rtt.is_none() {
-            match client.select_next_some().await {
-                SwarmEvent::Behaviour(ClientEvent::Identify(identify::Event::Received {
-                    peer_id,
-                    info: remote,
-                    ..
-                })) => {
-                    assert_eq!(peer_id.to_string(), info["peer_id"].as_str().unwrap());
-                    agent = Some(remote.agent_version);
-                    protocols = remote.protocols;
-                }
-                SwarmEvent::Behaviour(ClientEvent::Ping(ping::Event {
-                    result: Ok(time), ..
-                })) => rtt = Some(time),
-                SwarmEvent::OutgoingConnectionError { error, .. } => panic!("dial failed: {error}"),
+        while identified.is_none() || rtt.is_none() {
+            match events.next().await.expect("events flow").kind {
+                EventKind::Identified {
+                    remote,
+                    agent,
+                    protocols,
+                } if remote == relay_id => identified = Some((agent, protocols)),
+                EventKind::RoundTrip { remote, rtt_ms } if remote == relay_id => rtt = Some(rtt_ms),
                 _ => {}
             }
         }
@@ -132,11 +130,12 @@ async fn a_websocket_peer_identifies_and_pings_the_relay() {
     .await
     .expect("identify and ping answered");
 
-    assert!(agent.unwrap().starts_with("p2p-testbed-relay/"));
+    let (agent, protocols) = identified.unwrap();
+    assert!(agent.starts_with("p2p-testbed-relay/"), "{agent}");
     assert!(
         protocols
             .iter()
-            .any(|p| p.as_ref() == "/libp2p/circuit/relay/0.2.0/hop"),
+            .any(|p| p == "/libp2p/circuit/relay/0.2.0/hop"),
         "{protocols:?}"
     );
 }

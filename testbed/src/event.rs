@@ -66,15 +66,34 @@ pub enum EventKind {
 /// One step of the testbed's ping exchange, as seen by one side.
 #[derive(Debug, Clone)]
 pub enum PingStep {
-    StreamOpened { remote: PeerId, protocol: String },
-    StreamAccepted { remote: PeerId, protocol: String },
-    Sent { remote: PeerId, envelope: Envelope },
-    Received { remote: PeerId, envelope: Envelope },
+    StreamOpened {
+        remote: PeerId,
+        protocol: String,
+    },
+    StreamAccepted {
+        remote: PeerId,
+        protocol: String,
+    },
+    Sent {
+        remote: PeerId,
+        envelope: Envelope,
+    },
+    Received {
+        remote: PeerId,
+        envelope: Envelope,
+    },
     /// This side closed its half of the stream: it will write no more.
-    ClosedOwnSide { remote: PeerId },
+    ClosedOwnSide {
+        remote: PeerId,
+    },
     /// The remote closed its half too: the stream is closed from both sides.
-    RemoteClosed { remote: PeerId },
-    Failed { remote: PeerId, error: String },
+    RemoteClosed {
+        remote: PeerId,
+    },
+    Failed {
+        remote: PeerId,
+        error: String,
+    },
 }
 
 /// The sending end shared by every peer of a network.

@@ -43,6 +43,15 @@ pub enum NetworkError {
     NoSuchPeer(PeerIndex),
     #[error("peer {0} cannot ping itself")]
     PingSelf(PeerIndex),
+    #[error(
+        "peer {from} and peer {to} are not connected in this topology, and a stream needs a \
+         connection; peer {from} can ping {neighbours}"
+    )]
+    NotNeighbours {
+        from: PeerIndex,
+        to: PeerIndex,
+        neighbours: String,
+    },
     #[error("peer {peer}: {source}")]
     Peer {
         peer: PeerIndex,
@@ -68,6 +77,8 @@ pub struct FailedDial {
 
 pub struct Network {
     config: NetworkConfig,
+    /// The topology's (dialer, listener) pairs.
+    dials: Vec<(PeerIndex, PeerIndex)>,
     peers: Vec<PeerHandle>,
     addresses: Vec<Multiaddr>,
 }
@@ -86,8 +97,10 @@ impl Network {
                     transport: TransportKind::Memory,
                     measure_round_trips: false,
                 };
-                PeerHandle::start(config, events.clone())
-                    .map_err(|source| NetworkError::Peer { peer: index, source })
+                PeerHandle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
+                    peer: index,
+                    source,
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let any_port: Multiaddr = "/memory/0".parse().expect("a valid multiaddr");
@@ -95,10 +108,16 @@ impl Network {
             .await
             .into_iter()
             .enumerate()
-            .map(|(index, address)| address.map_err(|source| NetworkError::Peer { peer: index, source }))
+            .map(|(index, address)| {
+                address.map_err(|source| NetworkError::Peer {
+                    peer: index,
+                    source,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Network {
             config,
+            dials: config.topology.dials(config.peers, config.seed),
             peers,
             addresses,
         })
@@ -107,13 +126,13 @@ impl Network {
     /// Dials every connection of the topology at once and waits for all of them; returns the
     /// dials that failed (none, when all is well).
     pub async fn connect(&self) -> Vec<FailedDial> {
-        let dials = self.config.topology.dials(self.config.peers, self.config.seed);
-        let results = join_all(dials.iter().map(|&(from, to)| {
+        let results = join_all(self.dials.iter().map(|&(from, to)| {
             self.peers[from].dial(Some(self.peers[to].peer_id()), self.addresses[to].clone())
         }))
         .await;
-        dials
-            .into_iter()
+        self.dials
+            .iter()
+            .copied()
             .zip(results)
             .filter_map(|((from, to), result)| {
                 result.err().map(|error| FailedDial { from, to, error })
@@ -135,19 +154,23 @@ impl Network {
 
     /// How many connections the topology makes when every dial succeeds.
     pub fn expected_connections(&self) -> usize {
-        self.config.topology.dials(self.config.peers, self.config.seed).len()
+        self.dials.len()
     }
 
-    /// The peer a "random" ping from `from` goes to: drawn from the seed and the ping's number,
-    /// so a scenario replays the same choices.
-    pub fn random_target(&self, from: PeerIndex, nth_ping: u64) -> PeerIndex {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ nth_ping.rotate_left(32));
-        let other = rng.random_range(0..self.config.peers - 1);
-        if other >= from {
-            other + 1
-        } else {
-            other
+    /// The peers `from` is connected to by the topology, in order.
+    pub fn neighbours(&self, from: PeerIndex) -> Vec<PeerIndex> {
+        neighbours(&self.dials, from)
+    }
+
+    /// The peer a "random" ping from `from` goes to: one of its neighbours, drawn from the seed
+    /// and the ping's number, so a scenario replays the same choices.
+    pub fn random_target(&self, from: PeerIndex, nth_ping: u64) -> Option<PeerIndex> {
+        let neighbours = self.neighbours(from);
+        if neighbours.is_empty() {
+            return None;
         }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ nth_ping.rotate_left(32));
+        Some(neighbours[rng.random_range(0..neighbours.len())])
     }
 
     /// The testbed's ping from one peer to another: returns the PONG.
@@ -162,9 +185,31 @@ impl Network {
         if from == to {
             return Err(NetworkError::PingSelf(from));
         }
+        let neighbours = self.neighbours(from);
+        if !neighbours.contains(&to) {
+            let names: Vec<_> = neighbours.iter().map(|p| format!("peer {p}")).collect();
+            return Err(NetworkError::NotNeighbours {
+                from,
+                to,
+                neighbours: names.join(", "),
+            });
+        }
         initiator
             .ping(responder.peer_id(), id)
             .await
             .map_err(|source| NetworkError::Ping { from, to, source })
     }
+}
+
+fn neighbours(dials: &[(PeerIndex, PeerIndex)], peer: PeerIndex) -> Vec<PeerIndex> {
+    let mut neighbours: Vec<_> = dials
+        .iter()
+        .filter_map(|&(a, b)| match (a == peer, b == peer) {
+            (true, _) => Some(b),
+            (_, true) => Some(a),
+            _ => None,
+        })
+        .collect();
+    neighbours.sort_unstable();
+    neighbours
 }

@@ -35,8 +35,7 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum TransportKind {
     /// In-page peers: `/memory/N` addresses, no sockets, real noise and yamux upgrades.
     Memory,
-    /// The browser's WebSocket, to reach the native relay.
-    #[cfg(target_arch = "wasm32")]
+    /// WebSocket, to reach the native relay: the browser's own in wasm, over TCP natively.
     WebSocket,
 }
 
@@ -155,7 +154,11 @@ impl PeerHandle {
 
     /// Dials `address` and waits until the connection is established (or fails). With `peer`
     /// given, the remote must prove it is that peer during the noise handshake.
-    pub async fn dial(&self, peer: Option<PeerId>, address: Multiaddr) -> Result<PeerId, PeerError> {
+    pub async fn dial(
+        &self,
+        peer: Option<PeerId>,
+        address: Multiaddr,
+    ) -> Result<PeerId, PeerError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Dial {
             peer,
@@ -228,6 +231,14 @@ fn build_transport(
             .authenticate(noise)
             .multiplex(yamux)
             .boxed(),
+        #[cfg(not(target_arch = "wasm32"))]
+        TransportKind::WebSocket => libp2p::websocket::Config::new(
+            libp2p::tcp::tokio::Transport::new(libp2p::tcp::Config::default()),
+        )
+        .upgrade(Version::V1)
+        .authenticate(noise)
+        .multiplex(yamux)
+        .boxed(),
     })
 }
 

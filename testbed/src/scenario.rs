@@ -94,7 +94,15 @@ mod tests {
 
     #[test]
     fn arbitrary_text_never_panics() {
-        for text in ["&&&", "=", "peers", "peers=", "topology=", "%%%", "é=ü&peers=é"] {
+        for text in [
+            "&&&",
+            "=",
+            "peers",
+            "peers=",
+            "topology=",
+            "%%%",
+            "é=ü&peers=é",
+        ] {
             let _ = decode(text);
         }
     }

@@ -179,14 +179,8 @@ mod tests {
 
     #[test]
     fn random_topology_follows_the_seed() {
-        assert_eq!(
-            Topology::Random.dials(30, 7),
-            Topology::Random.dials(30, 7)
-        );
-        assert_ne!(
-            Topology::Random.dials(30, 7),
-            Topology::Random.dials(30, 8)
-        );
+        assert_eq!(Topology::Random.dials(30, 7), Topology::Random.dials(30, 7));
+        assert_ne!(Topology::Random.dials(30, 7), Topology::Random.dials(30, 8));
     }
 
     #[test]

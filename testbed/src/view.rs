@@ -59,6 +59,21 @@ impl NetworkView {
         self.connections.iter().copied()
     }
 
+    /// The peers `peer` has a connection up with, in order.
+    pub fn neighbours(&self, peer: PeerIndex) -> Vec<PeerIndex> {
+        let mut neighbours: Vec<_> = self
+            .connections
+            .iter()
+            .filter_map(|&(a, b)| match (a == peer, b == peer) {
+                (true, _) => Some(b),
+                (_, true) => Some(a),
+                _ => None,
+            })
+            .collect();
+        neighbours.sort_unstable();
+        neighbours
+    }
+
     pub fn connection_count(&self) -> usize {
         self.connections.len()
     }
@@ -166,7 +181,10 @@ impl NetworkView {
             ),
             PingStep::StreamAccepted { remote, protocol } => (
                 Tone::Ping,
-                format!("{me} accepted the stream from {} for {protocol}", self.name(remote)),
+                format!(
+                    "{me} accepted the stream from {} for {protocol}",
+                    self.name(remote)
+                ),
             ),
             PingStep::Sent { remote, envelope } => (
                 Tone::Ping,
@@ -246,7 +264,10 @@ mod tests {
                 dialer: true,
             },
         ));
-        assert!(dialer_side.unwrap().text.starts_with("peer 0 dialed peer 1"));
+        assert!(dialer_side
+            .unwrap()
+            .text
+            .starts_with("peer 0 dialed peer 1"));
         assert_eq!(view.connection_count(), 0);
         let listener_side = view.apply(&event(
             b,
@@ -257,6 +278,7 @@ mod tests {
         ));
         assert!(listener_side.is_none());
         assert!(view.all_connected());
+        assert_eq!(view.neighbours(1), vec![0]);
         view.apply(&event(
             b,
             EventKind::ConnectionClosed {

@@ -64,9 +64,12 @@ async fn the_original_testbed_connects_20_peers_by_190_connections_and_pings() {
     run_until(&mut view, &mut events, |v, _| v.all_connected()).await;
     assert_eq!(view.connection_count(), 190);
 
-    let target = network.random_target(0, 0);
+    let target = network.random_target(0, 0).expect("peer 0 has neighbours");
     assert_ne!(target, 0);
-    let pong = network.ping(0, target, "1".into()).await.expect("ping works");
+    let pong = network
+        .ping(0, target, "1".into())
+        .await
+        .expect("ping works");
     assert_eq!(pong.kind, MessageType::Pong);
     assert_eq!(pong.id, "1");
     assert_eq!(pong.initiator, network.peer_ids()[0]);
@@ -90,11 +93,23 @@ async fn the_original_testbed_connects_20_peers_by_190_connections_and_pings() {
     .await;
     assert_eq!(
         steps_of(&seen, initiator),
-        ["opened", "sent PING", "received PONG", "closed own side", "remote closed"]
+        [
+            "opened",
+            "sent PING",
+            "received PONG",
+            "closed own side",
+            "remote closed"
+        ]
     );
     assert_eq!(
         steps_of(&seen, responder),
-        ["accepted", "received PING", "sent PONG", "closed own side", "remote closed"]
+        [
+            "accepted",
+            "received PING",
+            "sent PONG",
+            "closed own side",
+            "remote closed"
+        ]
     );
 }
 
@@ -128,10 +143,14 @@ async fn a_bad_envelope_is_rejected_with_an_error() {
         .open_stream(responder, PROTOCOL)
         .await
         .expect("stream opens");
-    stream.write_all(b"{\"id\": 1, \"type\": \"HELLO\"}\n").await.unwrap();
+    stream
+        .write_all(b"{\"id\": 1, \"type\": \"HELLO\"}\n")
+        .await
+        .unwrap();
     stream.flush().await.unwrap();
     let seen = run_until(&mut view, &mut events, |_, seen| {
-        seen.iter().any(|e| matches!(e.kind, EventKind::Ping(PingStep::Failed { .. })))
+        seen.iter()
+            .any(|e| matches!(e.kind, EventKind::Ping(PingStep::Failed { .. })))
     })
     .await;
     let failure = seen
@@ -143,7 +162,10 @@ async fn a_bad_envelope_is_rejected_with_an_error() {
         .expect("the responder reports the failure");
     assert!(failure.contains("not a valid envelope"), "{failure}");
     // The responder is unharmed: a proper ping still works.
-    network.ping(0, 1, "2".into()).await.expect("ping after bad envelope");
+    network
+        .ping(0, 1, "2".into())
+        .await
+        .expect("ping after bad envelope");
 }
 
 #[tokio::test]
@@ -153,12 +175,35 @@ async fn pinging_a_peer_that_is_not_there_fails_cleanly() {
     assert!(network.ping(1, 1, "x".into()).await.is_err());
 }
 
-#[test]
-fn random_targets_are_never_the_sender_and_follow_the_seed() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (network, _, _) = rt.block_on(start(5, Topology::Original));
-    let targets: Vec<_> = (0..50).map(|n| network.random_target(0, n)).collect();
-    assert!(targets.iter().all(|&t| (1..5).contains(&t)));
+#[tokio::test]
+async fn only_neighbours_can_be_pinged_and_the_error_names_them() {
+    let (network, _, _) = start(8, Topology::Ring).await;
+    assert!(network.connect().await.is_empty());
+    let error = network
+        .ping(3, 6, "x".into())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("peer 3 can ping peer 2, peer 4"), "{error}");
+    network
+        .ping(3, 4, "y".into())
+        .await
+        .expect("a neighbour answers");
+}
+
+#[tokio::test]
+async fn random_targets_are_neighbours_and_follow_the_seed() {
+    let (network, _, _) = start(5, Topology::Original).await;
+    let targets: Vec<_> = (0..50)
+        .map(|n| network.random_target(0, n).unwrap())
+        .collect();
     assert!((1..5).all(|peer| targets.contains(&peer)), "{targets:?}");
-    assert_eq!(targets, (0..50).map(|n| network.random_target(0, n)).collect::<Vec<_>>());
+    assert!(!targets.contains(&0));
+    let again: Vec<_> = (0..50)
+        .map(|n| network.random_target(0, n).unwrap())
+        .collect();
+    assert_eq!(targets, again);
+
+    let (star, _, _) = start(6, Topology::Star).await;
+    assert!((0..20).all(|n| star.random_target(3, n) == Some(0)));
 }

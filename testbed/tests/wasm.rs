@@ -18,7 +18,9 @@ async fn peers_connect_and_ping_in_the_browser() {
         seed: 42,
     };
     let network = Network::start(config, sink).await.expect("network starts");
-    assert!(network.peer_ids()[0].to_base58().starts_with("12D3KooWHxRF"));
+    assert!(network.peer_ids()[0]
+        .to_base58()
+        .starts_with("12D3KooWHxRF"));
     let mut view = NetworkView::new(network.peer_ids(), network.expected_connections());
     assert!(network.connect().await.is_empty());
     while !view.all_connected() {

@@ -24,9 +24,15 @@ pub fn NetworkView(
     to: RwSignal<PingTarget>,
 ) -> impl IntoView {
     let peers = Memo::new(move |_| session.view.with(|v| v.peer_count()));
-    let connections = Memo::new(move |_| session.view.with(|v| v.connections().collect::<Vec<_>>()));
+    let connections =
+        Memo::new(move |_| session.view.with(|v| v.connections().collect::<Vec<_>>()));
     let node_radius = move || (16.0 - peers.get() as f64 / 12.0).clamp(5.0, 16.0);
-    let ping_pair = move || session.last_ping.get().map(|run| (run.from, run.to, run.state));
+    let ping_pair = move || {
+        session
+            .last_ping
+            .get()
+            .map(|run| (run.from, run.to, run.state))
+    };
     let role = move |peer: usize| match ping_pair() {
         Some((from, _, _)) if from == peer => "initiator",
         Some((_, to, _)) if to == peer => "responder",

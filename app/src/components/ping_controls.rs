@@ -12,6 +12,17 @@ pub fn PingControls(
     to: RwSignal<PingTarget>,
 ) -> impl IntoView {
     let peer_count = move || session.view.with(|v| v.peer_count());
+    // A stream needs a connection: offer the peers `from` is connected to, plus a peer picked
+    // in the network view that is not (pinging it explains why it cannot work).
+    let targets = move || {
+        let mut targets = session.view.with(|v| v.neighbours(from.get()));
+        if let PingTarget::Peer(picked) = to.get() {
+            if !targets.contains(&picked) {
+                targets.push(picked);
+            }
+        }
+        targets
+    };
     let ready = move || matches!(session.phase.get(), Phase::Ready { .. });
     let to_value = move || match to.get() {
         PingTarget::Random => "random".to_owned(),
@@ -63,8 +74,8 @@ pub fn PingControls(
                             let value = event_target_value(&ev);
                             to.set(value.parse().map_or(PingTarget::Random, PingTarget::Peer));
                         }>
-                        <option value="random">"a random peer"</option>
-                        {move || (0..peer_count()).map(|p| view! {
+                        <option value="random">"a random neighbour"</option>
+                        {move || targets().into_iter().map(|p| view! {
                             <option value=p.to_string() selected=move || to.get() == PingTarget::Peer(p)>{format!("peer {p}")}</option>
                         }).collect_view()}
                     </select>
