@@ -1,0 +1,101 @@
+//! `cargo xtask bench`: figures, printed as a table and written to target/bench.json.
+//! Timings are measured here, never asserted in tests: these machines are shared and noisy.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::command::{cmd, root, run, step, Result};
+use crate::setup::{self, CHROMIUM};
+
+/// Peer counts whose time to full connection is measured (original topology).
+const PEER_COUNTS: &[usize] = &[5, 20, 50, 100];
+/// Page loads per peer count; the table shows their median.
+const RUNS: usize = 5;
+
+pub fn main() -> Result {
+    let toolchain = setup::main()?;
+    let dist = root().join("target/bench/dist");
+    step("release build of the page", || {
+        run(toolchain
+            .trunk()
+            .args(["build", "--release", "--dist"])
+            .arg(&dist))
+    })?;
+    let sizes = bundle_sizes(&dist)?;
+    let boot = step("time until all peers are connected", || {
+        let counts: Vec<String> = PEER_COUNTS.iter().map(ToString::to_string).collect();
+        let output = cmd("node")
+            .arg("e2e/bench.mjs")
+            .env("DIST_DIR", &dist)
+            .env("CHROMIUM", CHROMIUM)
+            .env("PEER_COUNTS", counts.join(","))
+            .env("RUNS", RUNS.to_string())
+            .output()
+            .map_err(|e| format!("could not run the browser benchmark: {e}"))?;
+        std::io::stderr().write_all(&output.stderr).ok();
+        if !output.status.success() {
+            return Err("the browser benchmark failed".into());
+        }
+        serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .map_err(|e| format!("the browser benchmark printed no JSON: {e}"))
+    })?;
+
+    println!("\n| figure | value |\n| --- | --- |");
+    for (name, bytes) in &sizes {
+        println!("| {name} | {:.1} KB |", *bytes as f64 / 1000.0);
+    }
+    let empty = Vec::new();
+    for run in boot["runs"].as_array().unwrap_or(&empty) {
+        let peers = run["peers"].as_u64().unwrap_or_default();
+        println!(
+            "| {peers} peers, {} connections: all connected, from navigation (median of {RUNS}) | {:.0} ms |",
+            run["connections"], run["median_ready_at_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+        println!(
+            "| {peers} peers: from network start to all connected (median; worst) | {:.0} ms; {:.0} ms |",
+            run["median_took_ms"].as_f64().unwrap_or(f64::NAN),
+            run["worst_took_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    let report = serde_json::json!({
+        "bundle_bytes": sizes.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
+        "boot": boot,
+    });
+    let path = root().join("target/bench.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    )
+    .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    println!("\nwritten to {}", path.display());
+    Ok(())
+}
+
+/// Raw and gzip sizes of the wasm module and its JS glue.
+fn bundle_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
+    let mut sizes = Vec::new();
+    let entries = std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    files.sort();
+    let mut total_gzip = 0;
+    for file in files {
+        let kind = match file.extension().and_then(|e| e.to_str()) {
+            Some("wasm") => "wasm",
+            Some("js") => "JS glue",
+            _ => continue,
+        };
+        let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
+        let gzip = gzip_len(&bytes);
+        total_gzip += gzip;
+        sizes.push((format!("{kind}, raw"), bytes.len() as u64));
+        sizes.push((format!("{kind}, gzip"), gzip));
+    }
+    sizes.push(("wasm + JS glue, gzip".into(), total_gzip));
+    Ok(sizes)
+}
+
+fn gzip_len(bytes: &[u8]) -> u64 {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory").len() as u64
+}

@@ -1,0 +1,55 @@
+//! `cargo xtask test`: every test, the quick ones first.
+
+use std::env;
+
+use crate::command::{cmd, root, run, step, Result};
+use crate::setup::{self, native_cargo, CHROMIUM, WASM_TARGET};
+
+pub fn main() -> Result {
+    let toolchain = setup::main()?;
+    step("format", || {
+        run(native_cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    step("clippy", || {
+        run(native_cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("engine and relay tests (native)", || {
+        run(native_cargo().arg("test"))
+    })?;
+    step(
+        "engine tests in headless Chromium (wasm-bindgen-test)",
+        || {
+            run(toolchain.wasm_cargo().args([
+                "test",
+                "--package",
+                "testbed",
+                "--target",
+                WASM_TARGET,
+                "--test",
+                "wasm",
+            ]))
+        },
+    )?;
+    let dist = root().join("target/e2e/dist");
+    step("build the page for the browser tests", || {
+        run(toolchain.trunk().arg("build").arg("--dist").arg(&dist))
+    })?;
+    step("end-to-end tests in headless Chromium", || {
+        let screenshots = env::temp_dir().join("p2p-testbed-screenshots");
+        std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
+        println!("screenshots go to {}", screenshots.display());
+        run(cmd("node")
+            .args(["--test", "--test-concurrency=1", "e2e/"])
+            .env("DIST_DIR", &dist)
+            .env("RELAY_BIN", root().join("target/debug/relay"))
+            .env("SCREENSHOT_DIR", &screenshots)
+            .env("CHROMIUM", CHROMIUM))
+    })
+}
