@@ -101,8 +101,7 @@ impl Toolchain {
 
     /// Installs `krate` at `version` unless `binary --version` already says so.
     fn install_tool(&self, krate: &str, binary: &str, version: &str) -> Result {
-        let installed =
-            output(&mut Command::new(self.tools.join("bin").join(binary)).arg("--version"));
+        let installed = output(Command::new(self.tools.join("bin").join(binary)).arg("--version"));
         if installed.is_some_and(|v| v.split_whitespace().any(|word| word == version)) {
             return Ok(());
         }
