@@ -81,6 +81,8 @@ pub enum PingStep {
     Received {
         remote: PeerId,
         envelope: Envelope,
+        /// This peer's Lamport time of the receive.
+        lamport: u64,
     },
     /// This side closed its half of the stream: it will write no more.
     ClosedOwnSide {
@@ -89,6 +91,12 @@ pub enum PingStep {
     /// The remote closed its half too: the stream is closed from both sides.
     RemoteClosed {
         remote: PeerId,
+    },
+    /// The stream was dropped before an answer came; a new one is tried.
+    Retrying {
+        remote: PeerId,
+        error: String,
+        attempt: usize,
     },
     Failed {
         remote: PeerId,

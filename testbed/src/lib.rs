@@ -10,6 +10,7 @@ pub mod protocols;
 pub mod runtime;
 pub mod scenario;
 pub mod topology;
+pub mod trace;
 pub mod view;
 
 pub use event::{Event, EventKind, EventSink, EventStream, PeerIndex, PingStep};

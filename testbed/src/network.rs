@@ -11,7 +11,7 @@ use crate::event::{EventSink, PeerIndex};
 use crate::identity;
 use crate::peer::{PeerConfig, PeerError, PeerHandle, TransportKind};
 use crate::protocols::ping::{Envelope, PingError};
-use crate::topology::Topology;
+use crate::topology::{self, Topology};
 
 /// Most peers one page runs: a full mesh of 200 is 19,900 connections, about what a laptop's
 /// browser tab holds comfortably.
@@ -159,7 +159,7 @@ impl Network {
 
     /// The peers `from` is connected to by the topology, in order.
     pub fn neighbours(&self, from: PeerIndex) -> Vec<PeerIndex> {
-        neighbours(&self.dials, from)
+        topology::neighbours(self.dials.iter().copied(), from)
     }
 
     /// The peer a "random" ping from `from` goes to: one of its neighbours, drawn from the seed
@@ -199,17 +199,4 @@ impl Network {
             .await
             .map_err(|source| NetworkError::Ping { from, to, source })
     }
-}
-
-fn neighbours(dials: &[(PeerIndex, PeerIndex)], peer: PeerIndex) -> Vec<PeerIndex> {
-    let mut neighbours: Vec<_> = dials
-        .iter()
-        .filter_map(|&(a, b)| match (a == peer, b == peer) {
-            (true, _) => Some(b),
-            (_, true) => Some(a),
-            _ => None,
-        })
-        .collect();
-    neighbours.sort_unstable();
-    neighbours
 }

@@ -19,6 +19,7 @@ use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
 use crate::event::{EventKind, EventSink, PingStep};
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
 use crate::runtime::spawn;
+use crate::trace::Tracer;
 
 /// Commands waiting for the event loop; a handle's `send` waits when this many are queued.
 const COMMAND_QUEUE: usize = 64;
@@ -29,6 +30,14 @@ const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// A ping exchange that has not finished by then has failed (the remote vanished or stalled).
 pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Tries of a ping whose stream is dropped before any answer. libp2p-stream hands a responder
+/// one new inbound stream at a time and drops others that arrive meanwhile, so a burst of
+/// pings to one peer can lose a stream; a new one soon gets through.
+const PING_ATTEMPTS: usize = 4;
+
+/// Wait before the first retry; doubled for each further one.
+const PING_RETRY_DELAY: Duration = Duration::from_millis(20);
 
 /// How a peer reaches others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +88,7 @@ pub struct PeerHandle {
     commands: mpsc::Sender<Command>,
     streams: libp2p_stream::Control,
     events: EventSink,
+    tracer: Tracer,
 }
 
 /// Options for [`PeerHandle::start`].
@@ -127,16 +137,23 @@ impl PeerHandle {
         };
         spawn(event_loop.run(command_queue));
 
+        let tracer = Tracer::new(&peer_id);
         let incoming = streams
             .accept(testbed_ping::PROTOCOL)
             .expect("a new peer has no ping responder yet");
-        spawn(answer_pings(peer_id, incoming, events.clone()));
+        spawn(answer_pings(
+            peer_id,
+            incoming,
+            events.clone(),
+            tracer.clone(),
+        ));
 
         Ok(PeerHandle {
             peer_id,
             commands,
             streams,
             events,
+            tracer,
         })
     }
 
@@ -170,7 +187,34 @@ impl PeerHandle {
     }
 
     /// The testbed's ping: open a stream to `remote`, PING, PONG, close from both sides.
+    /// A stream dropped before any answer is retried on a new stream (see [`PING_ATTEMPTS`]).
     pub async fn ping(&self, remote: PeerId, id: String) -> Result<Envelope, PingError> {
+        let report = |step| self.events.emit(self.peer_id, EventKind::Ping(step));
+        let mut attempt = 0;
+        loop {
+            match self.ping_once(remote, id.clone()).await {
+                Err(error) if error.is_unanswered() && attempt + 1 < PING_ATTEMPTS => {
+                    report(PingStep::Retrying {
+                        remote,
+                        error: error.to_string(),
+                        attempt,
+                    });
+                    futures_timer::Delay::new(PING_RETRY_DELAY * 2u32.pow(attempt as u32)).await;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    report(PingStep::Failed {
+                        remote,
+                        error: error.to_string(),
+                    });
+                    return Err(error);
+                }
+                Ok(pong) => return Ok(pong),
+            }
+        }
+    }
+
+    async fn ping_once(&self, remote: PeerId, id: String) -> Result<Envelope, PingError> {
         let report = |step| self.events.emit(self.peer_id, EventKind::Ping(step));
         let exchange = async {
             let mut stream = self
@@ -181,17 +225,15 @@ impl PeerHandle {
                 remote,
                 protocol: testbed_ping::PROTOCOL.to_string(),
             });
-            let ping = Envelope::ping(id, self.peer_id, "hello from the testbed".into());
-            testbed_ping::initiate(&mut stream, remote, ping, &report).await
+            let ping = Envelope::ping(
+                id,
+                self.peer_id,
+                "hello from the testbed".into(),
+                self.tracer.start_trace(),
+            );
+            testbed_ping::initiate(&mut stream, remote, ping, &self.tracer, &report).await
         };
-        let result = with_timeout(exchange).await;
-        if let Err(error) = &result {
-            report(PingStep::Failed {
-                remote,
-                error: error.to_string(),
-            });
-        }
-        result
+        with_timeout(exchange).await
     }
 
     /// Opens a new stream to `remote` and negotiates `protocol` on it (dialing first if there
@@ -259,16 +301,18 @@ async fn answer_pings(
     local: PeerId,
     mut incoming: libp2p_stream::IncomingStreams,
     events: EventSink,
+    tracer: Tracer,
 ) {
     while let Some((remote, mut stream)) = incoming.next().await {
         let events = events.clone();
+        let tracer = tracer.clone();
         spawn(async move {
             let report = |step| events.emit(local, EventKind::Ping(step));
             report(PingStep::StreamAccepted {
                 remote,
                 protocol: testbed_ping::PROTOCOL.to_string(),
             });
-            let exchange = testbed_ping::respond(&mut stream, remote, &report);
+            let exchange = testbed_ping::respond(&mut stream, remote, &tracer, &report);
             if let Err(error) = with_timeout(exchange).await {
                 report(PingStep::Failed {
                     remote,

@@ -103,6 +103,19 @@ impl Topology {
     }
 }
 
+/// The peers `peer` is paired with among `pairs` (in either order), sorted.
+pub fn neighbours(pairs: impl Iterator<Item = (usize, usize)>, peer: usize) -> Vec<usize> {
+    let mut neighbours: Vec<_> = pairs
+        .filter_map(|(a, b)| match (a == peer, b == peer) {
+            (true, _) => Some(b),
+            (_, true) => Some(a),
+            _ => None,
+        })
+        .collect();
+    neighbours.sort_unstable();
+    neighbours
+}
+
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -181,6 +194,13 @@ mod tests {
     fn random_topology_follows_the_seed() {
         assert_eq!(Topology::Random.dials(30, 7), Topology::Random.dials(30, 7));
         assert_ne!(Topology::Random.dials(30, 7), Topology::Random.dials(30, 8));
+    }
+
+    #[test]
+    fn neighbours_are_found_on_either_side_of_a_pair() {
+        let dials = Topology::Ring.dials(5, 0);
+        assert_eq!(neighbours(dials.iter().copied(), 0), vec![1, 4]);
+        assert_eq!(neighbours(dials.iter().copied(), 2), vec![1, 3]);
     }
 
     #[test]

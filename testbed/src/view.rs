@@ -61,17 +61,7 @@ impl NetworkView {
 
     /// The peers `peer` has a connection up with, in order.
     pub fn neighbours(&self, peer: PeerIndex) -> Vec<PeerIndex> {
-        let mut neighbours: Vec<_> = self
-            .connections
-            .iter()
-            .filter_map(|&(a, b)| match (a == peer, b == peer) {
-                (true, _) => Some(b),
-                (_, true) => Some(a),
-                _ => None,
-            })
-            .collect();
-        neighbours.sort_unstable();
-        neighbours
+        crate::topology::neighbours(self.connections(), peer)
     }
 
     pub fn connection_count(&self) -> usize {
@@ -195,7 +185,9 @@ impl NetworkView {
                     self.name(remote)
                 ),
             ),
-            PingStep::Received { remote, envelope } => (
+            PingStep::Received {
+                remote, envelope, ..
+            } => (
                 Tone::Ping,
                 format!(
                     "{me} received {} (id {}) from {}",
@@ -216,6 +208,18 @@ impl NetworkView {
                 format!(
                     "{me} saw {} close its side too: the stream is closed from both sides",
                     self.name(remote)
+                ),
+            ),
+            PingStep::Retrying {
+                remote,
+                error,
+                attempt,
+            } => (
+                Tone::Ping,
+                format!(
+                    "{me}'s stream to {} ended before any answer ({error}); trying again on a new stream (attempt {})",
+                    self.name(remote),
+                    attempt + 1
                 ),
             ),
             PingStep::Failed { remote, error } => (

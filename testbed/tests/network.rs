@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::{AsyncWriteExt, StreamExt};
 use testbed::protocols::ping::{MessageType, PROTOCOL};
+use testbed::trace::Trace;
 use testbed::{
     EventKind, EventSink, EventStream, Network, NetworkConfig, NetworkView, PingStep, Topology,
 };
@@ -121,6 +122,7 @@ fn step_name(step: &PingStep) -> String {
         PingStep::Received { envelope, .. } => format!("received {}", envelope.kind),
         PingStep::ClosedOwnSide { .. } => "closed own side".into(),
         PingStep::RemoteClosed { .. } => "remote closed".into(),
+        PingStep::Retrying { .. } => "retrying".into(),
         PingStep::Failed { error, .. } => format!("failed: {error}"),
     }
 }
@@ -206,4 +208,50 @@ async fn random_targets_are_neighbours_and_follow_the_seed() {
 
     let (star, _, _) = start(6, Topology::Star).await;
     assert!((0..20).all(|n| star.random_target(3, n) == Some(0)));
+}
+
+#[tokio::test]
+async fn every_send_is_linked_to_its_receive_in_happened_before_order() {
+    let (network, mut view, mut events) = start(6, Topology::Original).await;
+    assert!(network.connect().await.is_empty());
+    // Many exchanges at once, so sends and receives of different pings interleave.
+    let pings = (0..6).flat_map(|from| {
+        (0..6)
+            .filter(move |&to| to != from)
+            .map(move |to| (from, to))
+    });
+    let results = futures::future::join_all(
+        pings.map(|(from, to)| network.ping(from, to, format!("{from}->{to}"))),
+    )
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let exchanges = results.len();
+
+    let mut trace = Trace::default();
+    let seen = run_until(&mut view, &mut events, |_, seen| {
+        trace = Trace::default();
+        seen.iter().for_each(|event| trace.apply(event));
+        trace.messages().filter(|m| m.received.is_some()).count() == 2 * exchanges
+    })
+    .await;
+
+    for message in trace.messages().filter(|m| m.received.is_some()) {
+        assert!(message.received.unwrap().lamport > message.sent.lamport, "{message:?}");
+    }
+    // A PING on a stream the responder dropped is kept as sent and never received.
+    let retries = seen
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Ping(PingStep::Retrying { .. })))
+        .count();
+    assert_eq!(trace.unreceived().count(), retries);
+    assert!(trace.unreceived().all(|m| m.label == "PING"));
+    // Within an exchange: PING sent → PING received → PONG sent → PONG received.
+    for ping in trace.messages().filter(|m| m.label == "PING" && m.received.is_some()) {
+        let pong = trace
+            .messages()
+            .find(|m| m.trace == ping.trace && m.label == "PONG")
+            .expect("each PING has its PONG in the same trace");
+        assert_eq!((pong.from, pong.to), (ping.to, ping.from));
+        assert!(ping.received.unwrap().lamport < pong.sent.lamport);
+    }
 }

@@ -43,8 +43,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
     };
 
     let progress = move || {
-        let view = session.view.get();
-        match session.phase.get() {
+        session.view.with(|view| match session.phase.get() {
             Phase::Starting => "Starting peers…".to_owned(),
             Phase::Connecting => format!(
                 "Connecting: {} of {} connections up",
@@ -59,14 +58,13 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
                 at_ms / 1000.0
             ),
             Phase::Failed(message) => message,
-        }
+        })
     };
     let fraction = move || {
-        let view = session.view.get();
-        match view.expected_connections() {
+        session.view.with(|view| match view.expected_connections() {
             0 => 0.0,
             expected => view.connection_count() as f64 / expected as f64,
-        }
+        })
     };
 
     view! {

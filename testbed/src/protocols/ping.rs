@@ -11,6 +11,7 @@ use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
 use crate::event::PingStep;
+use crate::trace::{SendStamp, TraceContext, Tracer};
 
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/ping/1.0.0");
 
@@ -47,24 +48,35 @@ pub struct Envelope {
     /// The peer that started the exchange.
     pub initiator: PeerId,
     pub payload: String,
+    /// W3C trace context of the send: lets the receive be linked to it. Optional, so the
+    /// original testbed's envelopes are still understood; when present it must be valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<TraceContext>,
+    /// The sender's Lamport time of the send.
+    #[serde(default)]
+    pub lamport: u64,
 }
 
 impl Envelope {
-    pub fn ping(id: String, initiator: PeerId, payload: String) -> Envelope {
+    pub fn ping(id: String, initiator: PeerId, payload: String, stamp: SendStamp) -> Envelope {
         Envelope {
             id,
             kind: MessageType::Ping,
             created: now_ms(),
             initiator,
             payload,
+            traceparent: Some(stamp.context),
+            lamport: stamp.lamport,
         }
     }
 
-    /// The answer to this PING: same id, initiator and payload.
-    pub fn pong(&self) -> Envelope {
+    /// The answer to this PING: same id, initiator and payload, stamped as a new send.
+    pub fn pong(&self, stamp: SendStamp) -> Envelope {
         Envelope {
             kind: MessageType::Pong,
             created: now_ms(),
+            traceparent: Some(stamp.context),
+            lamport: stamp.lamport,
             ..self.clone()
         }
     }
@@ -120,6 +132,19 @@ pub enum PingError {
     TrailingData,
     #[error("no answer within {0} s")]
     Timeout(u64),
+}
+
+impl PingError {
+    /// True when the responder never answered: the stream was refused, reset or closed before
+    /// any byte of a PONG came back. Trying again on a new stream is safe.
+    pub fn is_unanswered(&self) -> bool {
+        matches!(
+            self,
+            PingError::OpenStream(_)
+                | PingError::Io(_)
+                | PingError::Envelope(EnvelopeError::Truncated { len: 0 })
+        )
+    }
 }
 
 /// Reads one envelope, byte by byte so nothing after its `\n` is consumed.
@@ -178,16 +203,20 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     remote: PeerId,
     ping: Envelope,
+    tracer: &Tracer,
     mut report: impl FnMut(PingStep),
 ) -> Result<Envelope, PingError> {
-    write_envelope(stream, &ping).await?;
+    // Reported before writing: the send happens when the message is handed to the stream, and
+    // the receiver's report must not be the first to mention it.
     report(PingStep::Sent {
         remote,
         envelope: ping.clone(),
     });
+    write_envelope(stream, &ping).await?;
     let pong = read_envelope(stream).await?;
     report(PingStep::Received {
         remote,
+        lamport: tracer.receive(pong.lamport),
         envelope: pong.clone(),
     });
     expect_type(&pong, MessageType::Pong)?;
@@ -208,20 +237,26 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
 pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     remote: PeerId,
+    tracer: &Tracer,
     mut report: impl FnMut(PingStep),
 ) -> Result<(), PingError> {
     let ping = read_envelope(stream).await?;
     report(PingStep::Received {
         remote,
+        lamport: tracer.receive(ping.lamport),
         envelope: ping.clone(),
     });
     expect_type(&ping, MessageType::Ping)?;
-    let pong = ping.pong();
-    write_envelope(stream, &pong).await?;
+    let stamp = match &ping.traceparent {
+        Some(cause) => tracer.continue_trace(cause),
+        None => tracer.start_trace(),
+    };
+    let pong = ping.pong(stamp);
     report(PingStep::Sent {
         remote,
-        envelope: pong,
+        envelope: pong.clone(),
     });
+    write_envelope(stream, &pong).await?;
     stream.close().await?;
     report(PingStep::ClosedOwnSide { remote });
     expect_remote_close(stream).await?;
@@ -236,7 +271,13 @@ mod tests {
     use futures::io::Cursor;
 
     fn sample() -> Envelope {
-        Envelope::ping("7".into(), PeerId::random(), "hello".into())
+        let peer = PeerId::random();
+        Envelope::ping(
+            "7".into(),
+            peer,
+            "hello".into(),
+            Tracer::new(&peer).start_trace(),
+        )
     }
 
     #[test]
@@ -247,6 +288,7 @@ mod tests {
         assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 1);
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("\"type\":\"PING\""), "{text}");
+        assert!(text.contains("\"traceparent\":\"00-"), "{text}");
         assert_eq!(
             block_on(read_envelope(&mut Cursor::new(bytes))).unwrap(),
             ping
@@ -256,9 +298,13 @@ mod tests {
     #[test]
     fn pong_answers_its_ping() {
         let ping = sample();
-        let pong = ping.pong();
+        let responder = Tracer::new(&PeerId::random());
+        let pong = ping.pong(responder.continue_trace(&ping.traceparent.unwrap()));
         assert_eq!(pong.kind, MessageType::Pong);
-        assert_eq!((pong.id, pong.initiator), (ping.id, ping.initiator));
+        assert_eq!((&pong.id, pong.initiator), (&ping.id, ping.initiator));
+        let (ping_trace, pong_trace) = (ping.traceparent.unwrap(), pong.traceparent.unwrap());
+        assert_eq!(pong_trace.trace_id, ping_trace.trace_id);
+        assert_ne!(pong_trace.span_id, ping_trace.span_id);
     }
 
     #[test]
@@ -281,6 +327,24 @@ mod tests {
             let err = block_on(read_envelope(&mut Cursor::new(bytes))).unwrap_err();
             assert!(err.to_string().contains(reason), "{err} lacks {reason:?}");
         }
+    }
+
+    #[test]
+    fn the_original_envelope_without_trace_context_is_understood() {
+        let peer = PeerId::random().to_base58();
+        let line = format!(
+            "{{\"id\":\"1\",\"type\":\"PING\",\"created\":1,\"initiator\":\"{peer}\",\"payload\":\"\"}}"
+        );
+        let envelope = Envelope::decode(line.as_bytes()).unwrap();
+        assert_eq!((envelope.traceparent, envelope.lamport), (None, 0));
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_rejected() {
+        let mut envelope = serde_json::to_value(sample()).unwrap();
+        envelope["traceparent"] = "00-zz-00f067aa0ba902b7-01".into();
+        let error = Envelope::decode(&serde_json::to_vec(&envelope).unwrap()).unwrap_err();
+        assert!(error.to_string().contains("trace id"), "{error}");
     }
 
     #[test]
