@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::{AsyncWriteExt, StreamExt};
 use testbed::protocols::ping::{MessageType, PROTOCOL};
+use testbed::trace::model::MessageKind;
 use testbed::trace::Trace;
 use testbed::{
     EventKind, EventSink, EventStream, Network, NetworkConfig, NetworkView, PingStep, Topology,
@@ -231,25 +232,43 @@ async fn every_send_is_linked_to_its_receive_in_happened_before_order() {
     let seen = run_until(&mut view, &mut events, |_, seen| {
         trace = Trace::default();
         seen.iter().for_each(|event| trace.apply(event));
-        trace.messages().filter(|m| m.received.is_some()).count() == 2 * exchanges
+        let received = |kind| {
+            trace
+                .messages()
+                .filter(|m| m.kind == kind && m.received.is_some())
+                .count()
+        };
+        // Each exchange: PING and PONG, and a close from each side.
+        received(MessageKind::Envelope) == 2 * exchanges
+            && received(MessageKind::Close) == 2 * exchanges
     })
     .await;
 
-    for message in trace.messages().filter(|m| m.received.is_some()) {
-        assert!(message.received.unwrap().lamport > message.sent.lamport, "{message:?}");
+    let envelopes = || trace.messages().filter(|m| m.kind == MessageKind::Envelope);
+    for message in envelopes().filter(|m| m.received.is_some()) {
+        assert!(
+            message.received.unwrap().lamport > message.sent.lamport,
+            "{message:?}"
+        );
     }
+    // Every stream opened was accepted, but for those dropped and retried.
     // A PING on a stream the responder dropped is kept as sent and never received.
     let retries = seen
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Ping(PingStep::Retrying { .. })))
         .count();
-    assert_eq!(trace.unreceived().count(), retries);
-    assert!(trace.unreceived().all(|m| m.label == "PING"));
+    let lost: Vec<_> = envelopes().filter(|m| m.received.is_none()).collect();
+    assert_eq!(lost.len(), retries);
+    let unaccepted = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::OpenStream && m.received.is_none())
+        .count();
+    assert_eq!(unaccepted, retries);
+    assert!(lost.iter().all(|m| m.label == "PING"));
     // Within an exchange: PING sent → PING received → PONG sent → PONG received.
-    for ping in trace.messages().filter(|m| m.label == "PING" && m.received.is_some()) {
-        let pong = trace
-            .messages()
-            .find(|m| m.trace == ping.trace && m.label == "PONG")
+    for ping in envelopes().filter(|m| m.label == "PING" && m.received.is_some()) {
+        let pong = envelopes()
+            .find(|m| m.context.unwrap().0 == ping.context.unwrap().0 && m.label == "PONG")
             .expect("each PING has its PONG in the same trace");
         assert_eq!((pong.from, pong.to), (ping.to, ping.from));
         assert!(ping.received.unwrap().lamport < pong.sent.lamport);

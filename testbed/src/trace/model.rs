@@ -1,5 +1,8 @@
-//! The trace model: every message a peer sent, linked to its receive on the other peer by the
-//! span id carried in the message. Built from the peers' events; bounded.
+//! The trace model: every message one peer sent to another, linked to its receive. Messages
+//! that carry trace context (the testbed's envelopes) are linked by their span id; the steps a
+//! connection and a stream go through (dial, open, close) carry none on the wire, and are
+//! linked in order, first sent to first received, per pair of peers. Built from the peers'
+//! events; bounded.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -13,115 +16,250 @@ use crate::protocols::ping;
 /// each the trace stays under ~15 MB. The oldest go first.
 pub const MAX_MESSAGES: usize = 100_000;
 
-/// Receives whose send has not been seen yet (the receiver's report overtook the sender's).
-const MAX_EARLY_RECEIVES: usize = 1_024;
+/// Receives whose send has not been seen yet (the receiver's report overtook the sender's),
+/// and sends without trace context waiting for their receive.
+const MAX_PENDING: usize = 4_096;
+
+/// What kind of step a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// A dial: the transport connection, its noise handshake and yamux set-up.
+    Connect,
+    /// A new stream and the protocol agreed on it.
+    OpenStream,
+    /// An envelope of the testbed's protocols (PING, PONG).
+    Envelope,
+    /// One side closing its half of a stream.
+    Close,
+}
 
 /// When something happened, by the wall clock and by the peer's Lamport clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stamp {
     /// Milliseconds since the network started.
     pub at_ms: f64,
-    pub lamport: u64,
+    /// Only messages that carry a clock have one.
+    pub lamport: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    pub trace: TraceId,
-    pub span: SpanId,
+    /// Its place in the trace: 0 for the first message ever recorded.
+    pub position: u64,
+    pub kind: MessageKind,
+    /// Trace context, for messages that carry it.
+    pub context: Option<(TraceId, SpanId)>,
     pub from: PeerId,
     pub to: PeerId,
     pub protocol: String,
     /// What the diagram writes on the arrow, e.g. `PING`.
     pub label: String,
+    /// The envelope's JSON, for messages that are one.
+    pub payload: Option<String>,
     pub sent: Stamp,
     /// None while in flight, or if it never arrived.
     pub received: Option<Stamp>,
 }
 
+type Route = (PeerId, PeerId, MessageKind);
+
 #[derive(Debug, Default)]
 pub struct Trace {
     messages: VecDeque<Message>,
-    /// The number of messages ever evicted, so `by_span` can hold absolute positions.
+    /// The number of messages ever evicted: positions below it are gone.
     evicted: u64,
     by_span: HashMap<SpanId, u64>,
-    early_receives: HashMap<SpanId, Stamp>,
+    early_by_span: HashMap<SpanId, Stamp>,
+    /// Untraced sends waiting for their receive, oldest first, per route.
+    waiting_sends: HashMap<Route, VecDeque<u64>>,
+    early_by_route: HashMap<Route, VecDeque<Stamp>>,
+    pending: usize,
 }
 
 impl Trace {
-    /// Takes in one event; events that are not sends or receives of traced messages are ignored.
+    /// Takes in one event; events that are not a send or a receive are ignored.
     pub fn apply(&mut self, event: &Event) {
-        let EventKind::Ping(step) = &event.kind else {
-            return;
+        let me = event.peer;
+        let stamp = Stamp {
+            at_ms: event.at_ms,
+            lamport: None,
         };
-        match step {
-            PingStep::Sent { remote, envelope } => {
-                let Some(context) = envelope.traceparent else {
-                    return;
-                };
-                self.record_send(Message {
-                    trace: context.trace_id,
-                    span: context.span_id,
-                    from: event.peer,
-                    to: *remote,
-                    protocol: ping::PROTOCOL.to_string(),
-                    label: envelope.kind.to_string(),
-                    sent: Stamp {
-                        at_ms: event.at_ms,
-                        lamport: envelope.lamport,
-                    },
-                    received: None,
-                });
-            }
-            PingStep::Received {
-                envelope, lamport, ..
-            } => {
-                if let Some(context) = envelope.traceparent {
-                    let stamp = Stamp {
-                        at_ms: event.at_ms,
-                        lamport: *lamport,
-                    };
-                    self.record_receive(context.span_id, stamp);
+        let untraced = |kind, to: PeerId, protocol: &str, label: String| Message {
+            position: 0,
+            kind,
+            context: None,
+            from: me,
+            to,
+            protocol: protocol.to_owned(),
+            label,
+            payload: None,
+            sent: stamp,
+            received: None,
+        };
+        match &event.kind {
+            EventKind::Dialing { remote } => self.record_send(untraced(
+                MessageKind::Connect,
+                *remote,
+                "noise + yamux",
+                "dial".into(),
+            )),
+            EventKind::ConnectionEstablished {
+                remote,
+                dialer: false,
+            } => self.record_receive_on((*remote, me, MessageKind::Connect), stamp),
+            EventKind::Ping(step) => match step {
+                PingStep::StreamOpened { remote, protocol } => self.record_send(untraced(
+                    MessageKind::OpenStream,
+                    *remote,
+                    protocol,
+                    "open stream".into(),
+                )),
+                PingStep::StreamAccepted { remote, .. } => {
+                    self.record_receive_on((*remote, me, MessageKind::OpenStream), stamp)
                 }
-            }
+                PingStep::ClosedOwnSide { remote } => self.record_send(untraced(
+                    MessageKind::Close,
+                    *remote,
+                    &ping::PROTOCOL.to_string(),
+                    "close (FIN)".into(),
+                )),
+                PingStep::RemoteClosed { remote } => {
+                    self.record_receive_on((*remote, me, MessageKind::Close), stamp)
+                }
+                PingStep::Sent { remote, envelope } => {
+                    let Some(context) = envelope.traceparent else {
+                        return;
+                    };
+                    self.record_send(Message {
+                        kind: MessageKind::Envelope,
+                        context: Some((context.trace_id, context.span_id)),
+                        payload: serde_json::to_string(envelope).ok(),
+                        sent: Stamp {
+                            at_ms: event.at_ms,
+                            lamport: Some(envelope.lamport),
+                        },
+                        ..untraced(
+                            MessageKind::Envelope,
+                            *remote,
+                            &ping::PROTOCOL.to_string(),
+                            envelope.kind.to_string(),
+                        )
+                    });
+                }
+                PingStep::Received {
+                    envelope, lamport, ..
+                } => {
+                    if let Some(context) = envelope.traceparent {
+                        let stamp = Stamp {
+                            at_ms: event.at_ms,
+                            lamport: Some(*lamport),
+                        };
+                        self.record_receive_of(context.span_id, stamp);
+                    }
+                }
+                PingStep::Retrying { .. } | PingStep::Failed { .. } => {}
+            },
             _ => {}
         }
     }
 
     fn record_send(&mut self, mut message: Message) {
-        message.received = self.early_receives.remove(&message.span);
         let position = self.evicted + self.messages.len() as u64;
-        self.by_span.insert(message.span, position);
+        message.position = position;
+        match message.context {
+            Some((_, span)) => {
+                message.received = self.early_by_span.remove(&span);
+                if message.received.is_some() {
+                    self.pending -= 1;
+                }
+                self.by_span.insert(span, position);
+            }
+            None => {
+                let route = (message.from, message.to, message.kind);
+                let early = self
+                    .early_by_route
+                    .get_mut(&route)
+                    .and_then(VecDeque::pop_front);
+                if early.is_some() {
+                    self.pending -= 1;
+                    message.received = early;
+                } else if self.pending < MAX_PENDING {
+                    self.pending += 1;
+                    self.waiting_sends
+                        .entry(route)
+                        .or_default()
+                        .push_back(position);
+                }
+            }
+        }
         self.messages.push_back(message);
         while self.messages.len() > MAX_MESSAGES {
             if let Some(old) = self.messages.pop_front() {
-                self.by_span.remove(&old.span);
+                if let Some((_, span)) = old.context {
+                    self.by_span.remove(&span);
+                }
                 self.evicted += 1;
             }
         }
     }
 
-    fn record_receive(&mut self, span: SpanId, stamp: Stamp) {
-        let index = self
-            .by_span
-            .get(&span)
-            .and_then(|&position| usize::try_from(position - self.evicted).ok());
-        match index.and_then(|i| self.messages.get_mut(i)) {
-            Some(message) => message.received = Some(stamp),
-            None if self.early_receives.len() < MAX_EARLY_RECEIVES => {
-                self.early_receives.insert(span, stamp);
+    fn record_receive_of(&mut self, span: SpanId, stamp: Stamp) {
+        match self.by_span.get(&span).copied() {
+            Some(position) => self.mark_received(position, stamp),
+            None if self.pending < MAX_PENDING => {
+                self.pending += 1;
+                self.early_by_span.insert(span, stamp);
             }
             None => {}
         }
     }
 
+    fn record_receive_on(&mut self, route: Route, stamp: Stamp) {
+        let waiting = self
+            .waiting_sends
+            .get_mut(&route)
+            .and_then(VecDeque::pop_front);
+        match waiting {
+            Some(position) => {
+                self.pending -= 1;
+                self.mark_received(position, stamp);
+            }
+            None if self.pending < MAX_PENDING => {
+                self.pending += 1;
+                self.early_by_route
+                    .entry(route)
+                    .or_default()
+                    .push_back(stamp);
+            }
+            None => {}
+        }
+    }
+
+    fn mark_received(&mut self, position: u64, stamp: Stamp) {
+        let index = position
+            .checked_sub(self.evicted)
+            .and_then(|i| usize::try_from(i).ok());
+        if let Some(message) = index.and_then(|i| self.messages.get_mut(i)) {
+            message.received = Some(stamp);
+        }
+    }
+
     /// Every message kept, in the order they were sent.
-    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+    pub fn messages(&self) -> impl DoubleEndedIterator<Item = &Message> + ExactSizeIterator {
         self.messages.iter()
     }
 
     /// Messages sent and not (or not yet) received.
     pub fn unreceived(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.received.is_none())
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
     }
 }
 
@@ -179,7 +317,7 @@ mod tests {
             message.received,
             Some(Stamp {
                 at_ms: 2.0,
-                lamport: 7
+                lamport: Some(7)
             })
         );
         assert_eq!(trace.unreceived().count(), 0);
@@ -210,10 +348,87 @@ mod tests {
         let last = pings.last().unwrap();
         trace.apply(&received(b, a, last, 1, 1.0));
         let newest = trace.messages().last().unwrap();
-        assert_eq!(Some(newest.span), last.traceparent.map(|c| c.span_id));
+        assert_eq!(
+            newest.context.map(|(_, span)| span),
+            last.traceparent.map(|c| c.span_id)
+        );
         assert!(newest.received.is_some());
         // A receive of an evicted message is ignored, not misattributed.
         trace.apply(&received(b, a, &pings[0], 1, 1.0));
         assert_eq!(trace.unreceived().count(), MAX_MESSAGES - 1);
+    }
+
+    fn step(peer: PeerId, step: PingStep, at_ms: f64) -> Event {
+        Event {
+            at_ms,
+            peer,
+            kind: EventKind::Ping(step),
+        }
+    }
+
+    #[test]
+    fn dials_streams_and_closes_are_linked_first_sent_first_received() {
+        let (a, b) = (peer(0), peer(1));
+        let mut trace = Trace::default();
+        trace.apply(&Event {
+            at_ms: 0.0,
+            peer: a,
+            kind: EventKind::Dialing { remote: b },
+        });
+        trace.apply(&Event {
+            at_ms: 1.0,
+            peer: b,
+            kind: EventKind::ConnectionEstablished {
+                remote: a,
+                dialer: false,
+            },
+        });
+        // Two streams from a to b: b's reports of acceptance come in the same order.
+        for at in [2.0, 3.0] {
+            let protocol = "/testbed/ping/1.0.0".to_string();
+            trace.apply(&step(
+                a,
+                PingStep::StreamOpened {
+                    remote: b,
+                    protocol,
+                },
+                at,
+            ));
+        }
+        // The receiver's report of the first close overtakes the sender's.
+        trace.apply(&step(b, PingStep::RemoteClosed { remote: a }, 5.0));
+        trace.apply(&step(a, PingStep::ClosedOwnSide { remote: b }, 4.0));
+        let protocol = "/testbed/ping/1.0.0".to_string();
+        trace.apply(&step(
+            b,
+            PingStep::StreamAccepted {
+                remote: a,
+                protocol: protocol.clone(),
+            },
+            6.0,
+        ));
+        trace.apply(&step(
+            b,
+            PingStep::StreamAccepted {
+                remote: a,
+                protocol,
+            },
+            7.0,
+        ));
+
+        let arrows: Vec<_> = trace
+            .messages()
+            .map(|m| (m.kind, m.sent.at_ms, m.received.map(|r| r.at_ms)))
+            .collect();
+        assert_eq!(
+            arrows,
+            [
+                (MessageKind::Connect, 0.0, Some(1.0)),
+                (MessageKind::OpenStream, 2.0, Some(6.0)),
+                (MessageKind::OpenStream, 3.0, Some(7.0)),
+                (MessageKind::Close, 4.0, Some(5.0)),
+            ]
+        );
+        assert!(trace.messages().all(|m| m.sent.lamport.is_none()));
     }
 }
