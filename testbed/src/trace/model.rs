@@ -120,7 +120,7 @@ impl Trace {
                 PingStep::ClosedOwnSide { remote } => self.record_send(untraced(
                     MessageKind::Close,
                     *remote,
-                    &ping::PROTOCOL.to_string(),
+                    ping::PROTOCOL.as_ref(),
                     "close (FIN)".into(),
                 )),
                 PingStep::RemoteClosed { remote } => {
@@ -141,7 +141,7 @@ impl Trace {
                         ..untraced(
                             MessageKind::Envelope,
                             *remote,
-                            &ping::PROTOCOL.to_string(),
+                            ping::PROTOCOL.as_ref(),
                             envelope.kind.to_string(),
                         )
                     });
