@@ -2,6 +2,7 @@
 //! speak, and the events they report. Plain Rust with no UI types; builds natively (tested with
 //! `cargo test`) and for the browser.
 
+pub mod diagram;
 pub mod event;
 pub mod identity;
 pub mod network;

@@ -1,0 +1,351 @@
+//! Where a sequence diagram puts things: one lifeline per peer, each message an arrow from its
+//! send down to its receive. Time runs downwards, either by the wall clock (long idle gaps
+//! shortened and marked, so a minute of reading does not push the next ping off screen) or by
+//! Lamport time (happened-before order). Only arrows inside the visible window are returned,
+//! so the page keeps just what is on screen in the DOM.
+
+use std::collections::{HashMap, HashSet};
+
+use libp2p::PeerId;
+
+use crate::trace::model::{Message, MessageKind, Stamp};
+use crate::trace::Trace;
+
+/// Space above the first message.
+pub const TOP: f64 = 24.0;
+/// Lifelines' distance apart.
+pub const COLUMN: f64 = 44.0;
+/// Left and right margin.
+pub const SIDE: f64 = 28.0;
+/// One Lamport tick, in pixels.
+const LAMPORT_ROW: f64 = 28.0;
+/// Wall-clock pauses longer than this are drawn as this long, with a marker.
+pub const MAX_GAP_MS: f64 = 40.0;
+/// Length of the stub drawn for a message not (yet) received.
+const STUB: f64 = 26.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeMode {
+    RealTime,
+    Lamport,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub mode: TimeMode,
+    /// Pixels per millisecond in real-time mode.
+    pub zoom: f64,
+    /// Peers with a lifeline, left to right.
+    pub lifelines: Vec<PeerId>,
+    /// Kinds of message drawn.
+    pub kinds: HashSet<MessageKind>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrow {
+    /// The message's place in the trace: a stable key.
+    pub position: u64,
+    pub kind: MessageKind,
+    pub from_x: f64,
+    pub to_x: f64,
+    pub sent_y: f64,
+    /// Where the arrow ends; None when the message was not received.
+    pub received_y: Option<f64>,
+    pub label: String,
+}
+
+/// A shortened pause in real-time mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    pub y: f64,
+    pub skipped_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    /// Lifeline x positions, in the order of `Options::lifelines`.
+    pub lifeline_x: Vec<f64>,
+    /// Arrows inside the window, oldest first.
+    pub arrows: Vec<Arrow>,
+    pub gaps: Vec<Gap>,
+    /// Messages drawn in the whole diagram (not only the window).
+    pub drawn: usize,
+}
+
+/// Lays out `trace` for a window of the diagram from `top` to `bottom` (pixels).
+pub fn layout(trace: &Trace, options: &Options, top: f64, bottom: f64) -> Layout {
+    let column: HashMap<PeerId, usize> = options
+        .lifelines
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, i))
+        .collect();
+    let x = |peer: &PeerId| column.get(peer).map(|&i| SIDE + COLUMN * (i as f64 + 0.5));
+    let shown: Vec<&Message> = trace
+        .messages()
+        .filter(|m| options.kinds.contains(&m.kind))
+        .filter(|m| column.contains_key(&m.from) && column.contains_key(&m.to))
+        .filter(|m| options.mode == TimeMode::RealTime || m.sent.lamport.is_some())
+        .collect();
+
+    let axis = match options.mode {
+        TimeMode::RealTime => Axis::real_time(&shown, options.zoom),
+        TimeMode::Lamport => Axis::Lamport,
+    };
+    let mut height: f64 = TOP;
+    let mut arrows = Vec::new();
+    for message in &shown {
+        let (Some(from_x), Some(to_x)) = (x(&message.from), x(&message.to)) else {
+            continue;
+        };
+        let sent_y = axis.y(&message.sent);
+        let received_y = message.received.as_ref().map(|r| axis.y(r));
+        let end = received_y.unwrap_or(sent_y + STUB);
+        height = height.max(end);
+        if end >= top && sent_y <= bottom {
+            arrows.push(Arrow {
+                position: message.position,
+                kind: message.kind,
+                from_x,
+                to_x,
+                sent_y,
+                received_y,
+                label: message.label.clone(),
+            });
+        }
+    }
+    let gaps = match &axis {
+        Axis::RealTime { gaps, .. } => gaps.clone(),
+        Axis::Lamport => Vec::new(),
+    };
+    Layout {
+        width: 2.0 * SIDE + COLUMN * options.lifelines.len() as f64,
+        height: height + TOP,
+        lifeline_x: options.lifelines.iter().filter_map(x).collect(),
+        arrows,
+        gaps,
+        drawn: shown.len(),
+    }
+}
+
+enum Axis {
+    /// Sorted times and the y of each; pauses longer than MAX_GAP_MS are shortened.
+    RealTime {
+        times: Vec<f64>,
+        ys: Vec<f64>,
+        gaps: Vec<Gap>,
+    },
+    Lamport,
+}
+
+impl Axis {
+    fn real_time(messages: &[&Message], zoom: f64) -> Axis {
+        let mut times: Vec<f64> = messages
+            .iter()
+            .flat_map(|m| std::iter::once(m.sent.at_ms).chain(m.received.map(|r| r.at_ms)))
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let mut ys = Vec::with_capacity(times.len());
+        let mut gaps = Vec::new();
+        let mut y = TOP;
+        for (i, &t) in times.iter().enumerate() {
+            if i > 0 {
+                let pause = t - times[i - 1];
+                if pause > MAX_GAP_MS {
+                    gaps.push(Gap {
+                        y: y + MAX_GAP_MS * zoom / 2.0,
+                        skipped_ms: pause,
+                    });
+                }
+                y += pause.min(MAX_GAP_MS) * zoom;
+            }
+            ys.push(y);
+        }
+        Axis::RealTime { times, ys, gaps }
+    }
+
+    fn y(&self, stamp: &Stamp) -> f64 {
+        match self {
+            Axis::RealTime { times, ys, .. } => {
+                // Every stamp drawn is one of `times`.
+                let i = times.partition_point(|&t| t < stamp.at_ms);
+                ys.get(i).or(ys.last()).copied().unwrap_or(TOP)
+            }
+            Axis::Lamport => TOP + LAMPORT_ROW * stamp.lamport.unwrap_or_default() as f64,
+        }
+    }
+}
+
+/// A message's details, for the panel shown when its arrow is picked.
+pub fn describe(message: &Message, name: impl Fn(&PeerId) -> String) -> Vec<(String, String)> {
+    let stamp = |s: &Stamp| match s.lamport {
+        Some(l) => format!("{:.1} ms · Lamport {l}", s.at_ms),
+        None => format!("{:.1} ms", s.at_ms),
+    };
+    let mut rows = vec![
+        ("message".into(), message.label.clone()),
+        (
+            "from → to".into(),
+            format!("{} → {}", name(&message.from), name(&message.to)),
+        ),
+        ("protocol".into(), message.protocol.clone()),
+        ("sent".into(), stamp(&message.sent)),
+        (
+            "received".into(),
+            message
+                .received
+                .as_ref()
+                .map_or("not received".into(), stamp),
+        ),
+    ];
+    if let Some((trace, span)) = message.context {
+        rows.push(("trace id".into(), format!("{:032x}", trace.0)));
+        rows.push(("span id".into(), format!("{:016x}", span.0)));
+    }
+    if let Some(payload) = &message.payload {
+        rows.push(("payload".into(), payload.clone()));
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, EventKind, PingStep};
+    use crate::protocols::ping::Envelope;
+    use crate::trace::Tracer;
+
+    fn peer(i: usize) -> PeerId {
+        crate::identity::keypair(5, i).public().to_peer_id()
+    }
+
+    fn all_kinds() -> HashSet<MessageKind> {
+        [
+            MessageKind::Connect,
+            MessageKind::OpenStream,
+            MessageKind::Envelope,
+            MessageKind::Close,
+        ]
+        .into()
+    }
+
+    /// A PING from peer 0 to peer 1 and its PONG, at the given times.
+    fn exchange(trace: &mut Trace, times: [f64; 4]) {
+        let (a, b) = (peer(0), peer(1));
+        let (ta, tb) = (Tracer::new(&a), Tracer::new(&b));
+        let ping = Envelope::ping("1".into(), a, String::new(), ta.start_trace());
+        let event = |at_ms, peer, step| Event {
+            at_ms,
+            peer,
+            kind: EventKind::Ping(step),
+        };
+        trace.apply(&event(
+            times[0],
+            a,
+            PingStep::Sent {
+                remote: b,
+                envelope: ping.clone(),
+            },
+        ));
+        let lamport = tb.receive(ping.lamport);
+        trace.apply(&event(
+            times[1],
+            b,
+            PingStep::Received {
+                remote: a,
+                envelope: ping.clone(),
+                lamport,
+            },
+        ));
+        let pong = ping.pong(tb.continue_trace(&ping.traceparent.unwrap()));
+        trace.apply(&event(
+            times[2],
+            b,
+            PingStep::Sent {
+                remote: a,
+                envelope: pong.clone(),
+            },
+        ));
+        let lamport = ta.receive(pong.lamport);
+        trace.apply(&event(
+            times[3],
+            a,
+            PingStep::Received {
+                remote: b,
+                envelope: pong,
+                lamport,
+            },
+        ));
+    }
+
+    fn options(mode: TimeMode) -> Options {
+        Options {
+            mode,
+            zoom: 1.0,
+            lifelines: vec![peer(0), peer(1)],
+            kinds: all_kinds(),
+        }
+    }
+
+    #[test]
+    fn arrows_run_from_sender_to_receiver_and_down_in_time() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [0.0, 5.0, 6.0, 10.0]);
+        let layout = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        let [ping, pong] = &layout.arrows[..] else {
+            panic!("two arrows: {layout:?}")
+        };
+        assert_eq!((ping.label.as_str(), pong.label.as_str()), ("PING", "PONG"));
+        assert!(ping.from_x < ping.to_x && pong.from_x > pong.to_x);
+        assert_eq!(ping.received_y.unwrap() - ping.sent_y, 5.0);
+        assert!(pong.sent_y > ping.received_y.unwrap());
+        assert!(layout.gaps.is_empty());
+    }
+
+    #[test]
+    fn long_pauses_are_shortened_and_marked() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [0.0, 1.0, 2.0, 60_000.0]);
+        let layout = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        assert_eq!(layout.gaps.len(), 1);
+        assert_eq!(layout.gaps[0].skipped_ms, 59_998.0);
+        assert!(layout.height < 200.0, "{}", layout.height);
+    }
+
+    #[test]
+    fn lamport_mode_orders_by_happened_before() {
+        let mut trace = Trace::default();
+        // The wall clock says the PONG was received before the PING was: Lamport time does not.
+        exchange(&mut trace, [10.0, 11.0, 12.0, 1.0]);
+        let layout = layout(&trace, &options(TimeMode::Lamport), 0.0, f64::MAX);
+        let ys: Vec<f64> = layout
+            .arrows
+            .iter()
+            .flat_map(|a| [a.sent_y, a.received_y.unwrap()])
+            .collect();
+        assert!(ys.windows(2).all(|w| w[0] < w[1]), "{ys:?}");
+    }
+
+    #[test]
+    fn only_the_window_is_returned_and_hidden_peers_take_their_arrows_along() {
+        let mut trace = Trace::default();
+        for i in 0..1_000 {
+            let t = i as f64 * 10.0;
+            exchange(&mut trace, [t, t + 1.0, t + 2.0, t + 3.0]);
+        }
+        let full = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        assert_eq!(full.arrows.len(), 2_000);
+        let window = layout(&trace, &options(TimeMode::RealTime), 1_000.0, 1_400.0);
+        assert!(window.arrows.len() < 150, "{}", window.arrows.len());
+        assert!(window
+            .arrows
+            .iter()
+            .all(|a| a.received_y.unwrap() >= 1_000.0 && a.sent_y <= 1_400.0));
+        let mut one_peer = options(TimeMode::RealTime);
+        one_peer.lifelines = vec![peer(0)];
+        assert!(layout(&trace, &one_peer, 0.0, f64::MAX).arrows.is_empty());
+    }
+}
