@@ -56,6 +56,22 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
 
   await page.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 30_000 });
   await page.screenshot({ path: join(shots, 'original-testbed.png') });
+
+  // The sequence diagram draws the same exchange, arrow by arrow, between the right lifelines.
+  await page.click('#tab-diagram');
+  await page.check('input[name="only-last-ping"]');
+  assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
+  const labels = await page.locator('.arrow text').allTextContents();
+  assert.deepEqual(labels, ['dial', 'open stream', 'PING', 'PONG', 'close (FIN)', 'close (FIN)']);
+  const direction = await page.locator('.arrow .shaft').evaluateAll((lines) =>
+    lines.map((l) => (Number(l.getAttribute('x2')) > Number(l.getAttribute('x1')) ? '→' : '←')));
+  assert.deepEqual(direction.slice(0, 4), ['→', '→', '→', '←']);
+  assert.deepEqual(direction.slice(4).sort(), ['←', '→'], 'each side closes its half');
+  await page.locator('.arrow[data-kind="envelope"]').first().dispatchEvent('click');
+  assert.match(await page.textContent('.arrow-details'), /trace id[0-9a-f]{32}span id[0-9a-f]{16}payload\{"id":"1","type":"PING"/);
+  await page.check('input[name="time-mode"] >> nth=1');
+  assert.deepEqual(await page.locator('.arrow text').allTextContents(), ['PING', 'PONG']);
+  await page.screenshot({ path: join(shots, 'sequence-diagram.png') });
   assert.deepEqual(browser.errors, []);
   await page.close();
 });

@@ -8,6 +8,7 @@ use crate::components::network_controls::NetworkControls;
 use crate::components::network_view::NetworkView;
 use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
+use crate::components::sequence_diagram::SequenceDiagram;
 use crate::relay_link::{self, RelayStatus};
 use crate::session::{PingTarget, Session};
 
@@ -30,6 +31,7 @@ pub fn App() -> impl IntoView {
     });
     relay_link::connect(relay);
 
+    let diagram_tab = RwSignal::new(false);
     let from = RwSignal::new(0usize);
     let to = RwSignal::new(PingTarget::Random);
     let start = Callback::new(move |config: NetworkConfig| {
@@ -62,7 +64,22 @@ pub fn App() -> impl IntoView {
                 <PingControls session=session from=from to=to />
                 <EventLog session=session />
             </div>
-            <NetworkView session=session from=from to=to />
+            <div class="views">
+                <div class="tabs" role="tablist" aria-label="Views">
+                    <button type="button" role="tab" id="tab-network" class="tab"
+                        aria-selected=move || (!diagram_tab.get()).to_string()
+                        on:click=move |_| diagram_tab.set(false)>"Network"</button>
+                    <button type="button" role="tab" id="tab-diagram" class="tab"
+                        aria-selected=move || diagram_tab.get().to_string()
+                        on:click=move |_| diagram_tab.set(true)>"Sequence diagram"</button>
+                </div>
+                <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=diagram_tab>
+                    <NetworkView session=session from=from to=to />
+                </div>
+                <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || !diagram_tab.get()>
+                    <SequenceDiagram session=session visible=Signal::derive(move || diagram_tab.get()) />
+                </div>
+            </div>
         </main>
     }
 }

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use testbed::trace::Trace;
 use testbed::view::LogLine;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
 
@@ -62,6 +63,8 @@ pub struct NumberedLine {
 pub struct Session {
     pub config: RwSignal<NetworkConfig>,
     pub view: RwSignal<NetworkView>,
+    /// Every message between the peers, linked send to receive: what the diagram draws.
+    pub trace: RwSignal<Trace>,
     pub phase: RwSignal<Phase>,
     pub log: RwSignal<VecDeque<NumberedLine>>,
     pub last_ping: RwSignal<Option<PingRun>>,
@@ -79,6 +82,7 @@ impl Session {
         Session {
             config: RwSignal::new(config),
             view: RwSignal::new(NetworkView::default()),
+            trace: RwSignal::new(Trace::default()),
             phase: RwSignal::new(Phase::Starting),
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
@@ -98,6 +102,7 @@ impl Session {
         self.network.set_value(None);
         self.config.set(config);
         self.view.set(NetworkView::default());
+        self.trace.set(Trace::default());
         self.log.set(VecDeque::new());
         self.last_ping.set(None);
         self.phase.set(Phase::Starting);
@@ -153,6 +158,8 @@ impl Session {
             self.view.update(|view| {
                 lines.extend(batch.iter().filter_map(|event| view.apply(event)));
             });
+            self.trace
+                .update(|trace| batch.iter().for_each(|event| trace.apply(event)));
             self.append_log(lines);
             if self.phase.with_untracked(|p| *p == Phase::Connecting)
                 && self.view.with_untracked(NetworkView::all_connected)

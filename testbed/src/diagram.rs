@@ -1,7 +1,8 @@
 //! Where a sequence diagram puts things: one lifeline per peer, each message an arrow from its
 //! send down to its receive. Time runs downwards, either by the wall clock (long idle gaps
 //! shortened and marked, so a minute of reading does not push the next ping off screen) or by
-//! Lamport time (happened-before order). Only arrows inside the visible window are returned,
+//! Lamport time (happened-before order). Moments that differ are always a row apart, so a
+//! burst within one millisecond stays readable. Only arrows inside the visible window are returned,
 //! so the page keeps just what is on screen in the DOM.
 
 use std::collections::{HashMap, HashSet};
@@ -13,14 +14,18 @@ use crate::trace::Trace;
 
 /// Space above the first message.
 pub const TOP: f64 = 24.0;
-/// Lifelines' distance apart.
-pub const COLUMN: f64 = 44.0;
+/// Lifelines' distance apart, at the least and at the most.
+pub const MIN_COLUMN: f64 = 44.0;
+const MAX_COLUMN: f64 = 240.0;
 /// Left and right margin.
 pub const SIDE: f64 = 28.0;
 /// One Lamport tick, in pixels.
 const LAMPORT_ROW: f64 = 28.0;
 /// Wall-clock pauses longer than this are drawn as this long, with a marker.
 pub const MAX_GAP_MS: f64 = 40.0;
+/// Two moments that differ are at least this far apart, so arrows and labels never pile up
+/// where many things happen within a millisecond.
+const MIN_STEP: f64 = 16.0;
 /// Length of the stub drawn for a message not (yet) received.
 const STUB: f64 = 26.0;
 
@@ -39,6 +44,8 @@ pub struct Options {
     pub lifelines: Vec<PeerId>,
     /// Kinds of message drawn.
     pub kinds: HashSet<MessageKind>,
+    /// Width available: a few lifelines spread out to fill it.
+    pub width: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +89,9 @@ pub fn layout(trace: &Trace, options: &Options, top: f64, bottom: f64) -> Layout
         .enumerate()
         .map(|(i, p)| (*p, i))
         .collect();
-    let x = |peer: &PeerId| column.get(peer).map(|&i| SIDE + COLUMN * (i as f64 + 0.5));
+    let spacing = ((options.width - 2.0 * SIDE) / options.lifelines.len().max(1) as f64)
+        .clamp(MIN_COLUMN, MAX_COLUMN);
+    let x = |peer: &PeerId| column.get(peer).map(|&i| SIDE + spacing * (i as f64 + 0.5));
     let shown: Vec<&Message> = trace
         .messages()
         .filter(|m| options.kinds.contains(&m.kind))
@@ -121,7 +130,7 @@ pub fn layout(trace: &Trace, options: &Options, top: f64, bottom: f64) -> Layout
         Axis::Lamport => Vec::new(),
     };
     Layout {
-        width: 2.0 * SIDE + COLUMN * options.lifelines.len() as f64,
+        width: 2.0 * SIDE + spacing * options.lifelines.len() as f64,
         height: height + TOP,
         lifeline_x: options.lifelines.iter().filter_map(x).collect(),
         arrows,
@@ -160,7 +169,7 @@ impl Axis {
                         skipped_ms: pause,
                     });
                 }
-                y += pause.min(MAX_GAP_MS) * zoom;
+                y += (pause.min(MAX_GAP_MS) * zoom).max(MIN_STEP);
             }
             ys.push(y);
         }
@@ -287,22 +296,39 @@ mod tests {
             zoom: 1.0,
             lifelines: vec![peer(0), peer(1)],
             kinds: all_kinds(),
+            width: 0.0,
         }
     }
 
     #[test]
     fn arrows_run_from_sender_to_receiver_and_down_in_time() {
         let mut trace = Trace::default();
-        exchange(&mut trace, [0.0, 5.0, 6.0, 10.0]);
+        exchange(&mut trace, [0.0, 5.0, 6.0, 40.0]);
         let layout = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
         let [ping, pong] = &layout.arrows[..] else {
             panic!("two arrows: {layout:?}")
         };
         assert_eq!((ping.label.as_str(), pong.label.as_str()), ("PING", "PONG"));
         assert!(ping.from_x < ping.to_x && pong.from_x > pong.to_x);
-        assert_eq!(ping.received_y.unwrap() - ping.sent_y, 5.0);
+        assert_eq!(ping.received_y.unwrap() - ping.sent_y, MIN_STEP);
         assert!(pong.sent_y > ping.received_y.unwrap());
+        // 34 ms at 1 px/ms: drawn to scale, longer than a row.
+        assert_eq!(pong.received_y.unwrap() - pong.sent_y, 34.0);
         assert!(layout.gaps.is_empty());
+    }
+
+    #[test]
+    fn few_lifelines_spread_over_the_width_and_many_keep_a_minimum() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [0.0, 1.0, 2.0, 3.0]);
+        let mut wide = options(TimeMode::RealTime);
+        wide.width = 400.0;
+        let layout = layout(&trace, &wide, 0.0, f64::MAX);
+        assert_eq!(layout.width, 400.0);
+        assert_eq!(layout.lifeline_x[1] - layout.lifeline_x[0], 172.0);
+        let narrow = options(TimeMode::RealTime);
+        let layout = super::layout(&trace, &narrow, 0.0, f64::MAX);
+        assert_eq!(layout.lifeline_x[1] - layout.lifeline_x[0], MIN_COLUMN);
     }
 
     #[test]

@@ -5,3 +5,4 @@ pub mod network_controls;
 pub mod network_view;
 pub mod ping_controls;
 pub mod relay_badge;
+pub mod sequence_diagram;

@@ -1,0 +1,263 @@
+//! The live sequence diagram: a lifeline per peer, each message an arrow from its send to its
+//! receive. Follows new messages unless paused; zoom; real time or Lamport time; filter by
+//! kind and by peer; click an arrow for its details. Only arrows on screen are in the DOM.
+
+use std::collections::HashSet;
+
+use leptos::html::Div;
+use leptos::prelude::*;
+use testbed::diagram::{self, Options, TimeMode};
+use testbed::trace::model::MessageKind;
+
+use crate::session::Session;
+
+/// Arrows this far outside the visible area are drawn too, so scrolling shows no blank edge.
+const OVERSCAN: f64 = 400.0;
+/// Until the scroller is measured.
+const DEFAULT_VIEWPORT: f64 = 560.0;
+const ZOOM_STEPS: [f64; 7] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+
+const KINDS: [(MessageKind, &str, &str); 4] = [
+    (
+        MessageKind::Connect,
+        "dials",
+        "a dial: the connection, its noise handshake and yamux",
+    ),
+    (
+        MessageKind::OpenStream,
+        "stream opens",
+        "a new stream and the protocol agreed on it",
+    ),
+    (MessageKind::Envelope, "messages", "PING and PONG envelopes"),
+    (
+        MessageKind::Close,
+        "closes",
+        "one side closing its half of a stream (FIN)",
+    ),
+];
+
+fn kind_name(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Connect => "connect",
+        MessageKind::OpenStream => "open",
+        MessageKind::Envelope => "envelope",
+        MessageKind::Close => "close",
+    }
+}
+
+#[component]
+pub fn SequenceDiagram(session: Session, visible: Signal<bool>) -> impl IntoView {
+    let mode = RwSignal::new(TimeMode::RealTime);
+    let zoom_step = RwSignal::new(3usize);
+    let follow = RwSignal::new(true);
+    let kinds = RwSignal::new(KINDS.iter().map(|(k, ..)| *k).collect::<HashSet<_>>());
+    let only_last_ping = RwSignal::new(false);
+    let scroll_top = RwSignal::new(0.0);
+    let viewport = RwSignal::new(DEFAULT_VIEWPORT);
+    let available_width = RwSignal::new(0.0);
+    let selected = RwSignal::new(None::<u64>);
+    let scroller = NodeRef::<Div>::new();
+
+    let lifelines = Memo::new(move |_| {
+        session.view.with(|view| {
+            let ping = session.last_ping.get();
+            let peers: Vec<usize> = match ping {
+                Some(run) if only_last_ping.get() => {
+                    vec![run.from.min(run.to), run.from.max(run.to)]
+                }
+                _ => (0..view.peer_count()).collect(),
+            };
+            peers
+                .into_iter()
+                .filter_map(|i| view.peer_id(i).map(|id| (i, id)))
+                .collect::<Vec<_>>()
+        })
+    });
+    let layout = Memo::new(move |_| {
+        let options = Options {
+            mode: mode.get(),
+            zoom: ZOOM_STEPS[zoom_step.get()],
+            lifelines: lifelines.get().into_iter().map(|(_, id)| id).collect(),
+            kinds: kinds.get(),
+            width: available_width.get(),
+        };
+        let top = scroll_top.get();
+        session.trace.with(|trace| {
+            diagram::layout(
+                trace,
+                &options,
+                top - OVERSCAN,
+                top + viewport.get() + OVERSCAN,
+            )
+        })
+    });
+
+    // Lifelines spread over the width the diagram has once it is shown.
+    Effect::new(move || {
+        if !visible.get() {
+            return;
+        }
+        if let Some(el) = scroller.get() {
+            let width = f64::from(el.client_width());
+            if (available_width.get_untracked() - width).abs() > 0.5 {
+                available_width.set(width);
+            }
+        }
+    });
+    // Follow: keep the newest message in view (also when the tab is shown again).
+    Effect::new(move || {
+        layout.track();
+        if visible.get() && follow.get() {
+            if let Some(el) = scroller.get() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get() {
+            let top = el.scroll_top() as f64;
+            let height = el.client_height() as f64;
+            let at_bottom = top + height >= el.scroll_height() as f64 - 8.0;
+            // Scrolling back in time pauses following; reaching the end resumes it.
+            if follow.get_untracked() != at_bottom {
+                follow.set(at_bottom);
+            }
+            scroll_top.set(top);
+            viewport.set(height);
+        }
+    };
+
+    let details = move || {
+        let position = selected.get()?;
+        session.trace.with(|trace| {
+            let message = trace.messages().find(|m| m.position == position)?;
+            let rows = session.view.with(|view| diagram::describe(message, |p| view.name(p)));
+            Some(view! {
+                <dl class="arrow-details" aria-live="polite">
+                    {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                </dl>
+            })
+        })
+    };
+
+    view! {
+        <section class="diagram" aria-label="Sequence diagram">
+            <div class="diagram-toolbar" role="toolbar" aria-label="Diagram controls">
+                <fieldset class="segmented">
+                    <legend class="visually-hidden">"Time"</legend>
+                    <label title="Arrows at the moment each send and receive happened; long pauses shortened">
+                        <input type="radio" name="time-mode" prop:checked=move || mode.get() == TimeMode::RealTime
+                            on:change=move |_| mode.set(TimeMode::RealTime) />
+                        "Real time"
+                    </label>
+                    <label title="Arrows in happened-before order, by the Lamport clocks carried in the messages">
+                        <input type="radio" name="time-mode" prop:checked=move || mode.get() == TimeMode::Lamport
+                            on:change=move |_| mode.set(TimeMode::Lamport) />
+                        "Lamport time"
+                    </label>
+                </fieldset>
+                <div class="zoom">
+                    <button type="button" class="quiet" aria-label="Zoom out"
+                        disabled=move || zoom_step.get() == 0
+                        on:click=move |_| zoom_step.update(|z| *z = z.saturating_sub(1))>"−"</button>
+                    <button type="button" class="quiet" aria-label="Zoom in"
+                        disabled=move || zoom_step.get() + 1 == ZOOM_STEPS.len()
+                        on:click=move |_| zoom_step.update(|z| *z = (*z + 1).min(ZOOM_STEPS.len() - 1))>"+"</button>
+                </div>
+                <label class="toggle">
+                    <input type="checkbox" name="follow" prop:checked=follow
+                        on:change=move |ev| follow.set(event_target_checked(&ev)) />
+                    "Follow"
+                </label>
+                <label class="toggle">
+                    <input type="checkbox" name="only-last-ping" prop:checked=only_last_ping
+                        on:change=move |ev| only_last_ping.set(event_target_checked(&ev)) />
+                    "Only the last ping's peers"
+                </label>
+            </div>
+            <div class="diagram-filters" role="group" aria-label="Show">
+                {KINDS.into_iter().map(|(kind, name, what)| view! {
+                    <label class="chip" data-kind=kind_name(kind) title=what>
+                        <input type="checkbox" prop:checked=move || kinds.with(|k| k.contains(&kind))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                kinds.update(|k| { if on { k.insert(kind); } else { k.remove(&kind); } });
+                            } />
+                        {name}
+                    </label>
+                }).collect_view()}
+                <span class="hint">{move || {
+                    let drawn = layout.with(|l| l.drawn);
+                    if mode.get() == TimeMode::Lamport {
+                        format!("{drawn} messages. Only PING and PONG carry a Lamport clock; dials and stream steps show in real time.")
+                    } else {
+                        format!("{drawn} messages")
+                    }
+                }}</span>
+            </div>
+            <div class="diagram-scroll" node_ref=scroller on:scroll=on_scroll tabindex="0"
+                aria-label="Sequence diagram, newest at the bottom">
+                <div class="lifeline-heads" style:width=move || format!("{}px", layout.with(|l| l.width))>
+                    {move || {
+                        let xs = layout.with(|l| l.lifeline_x.clone());
+                        let peers = lifelines.get();
+                        // Many lifelines leave room for the number only.
+                        let short = peers.len() > 8;
+                        peers.into_iter().zip(xs).map(|((index, _), x)| {
+                            let text = if short { index.to_string() } else { format!("peer {index}") };
+                            view! {
+                                <span class="lifeline-head" style:left=format!("{x}px") title=format!("peer {index}")>{text}</span>
+                            }
+                        }).collect_view()
+                    }}
+                </div>
+                <svg class="diagram-svg" width=move || layout.with(|l| l.width) height=move || layout.with(|l| l.height)>
+                    <defs>
+                        <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
+                            <path d="M 0 0 L 10 5 L 0 10 z" />
+                        </marker>
+                    </defs>
+                    {move || layout.with(|l| l.lifeline_x.iter().map(|&x| view! {
+                        <line class="lifeline" x1=x y1="0" x2=x y2=l.height />
+                    }).collect_view())}
+                    {move || layout.with(|l| l.gaps.iter().map(|gap| {
+                        let text = format!("… {:.1} s later", gap.skipped_ms / 1000.0);
+                        view! {
+                            <g class="gap">
+                                <line x1="0" x2=l.width y1=gap.y y2=gap.y />
+                                <text x="4" y=gap.y - 3.0>{text}</text>
+                            </g>
+                        }
+                    }).collect_view())}
+                    <For each=move || layout.with(|l| l.arrows.clone())
+                        key=|a| (a.position, a.sent_y.to_bits(), a.received_y.map(f64::to_bits), a.from_x.to_bits(), a.to_x.to_bits())
+                        let:arrow>
+                        {
+                            let position = arrow.position;
+                            let (x2, y2, lost) = match arrow.received_y {
+                                Some(y) => (arrow.to_x, y, false),
+                                None => (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0, true),
+                            };
+                            let (lx, ly) = ((arrow.from_x + x2) / 2.0, (arrow.sent_y + y2) / 2.0 - 4.0);
+                            let label = if lost { format!("{} (not received)", arrow.label) } else { arrow.label.clone() };
+                            view! {
+                                <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string()
+                                    class:selected=move || selected.get() == Some(position)
+                                    on:click=move |_| selected.set(Some(position))>
+                                    <title>{label.clone()}</title>
+                                    <line class="hit" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 />
+                                    <line class="shaft" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 marker-end="url(#arrowhead)" />
+                                    <text x=lx y=ly>{label}</text>
+                                </g>
+                            }
+                        }
+                    </For>
+                </svg>
+            </div>
+            {move || match details() {
+                Some(panel) => panel.into_any(),
+                None => view! { <p class="hint">"Click an arrow for its details: ids, times, payload."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
