@@ -1,10 +1,14 @@
-//! The page: header, the controls and log on the left, the network on the right.
+//! The page: header, the lesson (or free-play controls) and log on the left, the network view
+//! and the sequence diagram on the right.
 
 use leptos::prelude::*;
+use testbed::lesson::View;
 use testbed::{scenario, NetworkConfig};
 
 use crate::components::event_log::EventLog;
+use crate::components::lesson_panel::{self, LessonPanel, Place};
 use crate::components::network_controls::NetworkControls;
+use crate::components::network_status::NetworkStatus;
 use crate::components::network_view::NetworkView;
 use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
@@ -31,7 +35,26 @@ pub fn App() -> impl IntoView {
     });
     relay_link::connect(relay);
 
+    let lessons = StoredValue::new(lesson_panel::load());
+    let place = RwSignal::new(None::<Place>);
     let diagram_tab = RwSignal::new(false);
+    let only_last_ping = RwSignal::new(false);
+    // A lesson step says which view it talks about.
+    Effect::new(move || {
+        let Some(p) = place.get() else { return };
+        let step = lessons.with_value(|all| {
+            all.get(p.lesson)
+                .and_then(|l| l.steps.get(p.step))
+                .map(|s| (s.show, s.focus_last_ping))
+        });
+        if let Some((show, focus)) = step {
+            if let Some(view) = show {
+                diagram_tab.set(view == View::Diagram);
+            }
+            only_last_ping.set(focus);
+        }
+    });
+
     let from = RwSignal::new(0usize);
     let to = RwSignal::new(PingTarget::Random);
     let start = Callback::new(move |config: NetworkConfig| {
@@ -60,8 +83,16 @@ pub fn App() -> impl IntoView {
         })}
         <main class="layout">
             <div class="side">
-                <NetworkControls session=session on_start=start />
-                <PingControls session=session from=from to=to />
+                <LessonPanel session=session lessons=lessons place=place />
+                <Show when=move || place.get().is_none()>
+                    <NetworkControls session=session on_start=start />
+                </Show>
+                <section class="panel">
+                    <NetworkStatus session=session />
+                </section>
+                <Show when=move || place.get().is_none()>
+                    <PingControls session=session from=from to=to />
+                </Show>
                 <EventLog session=session />
             </div>
             <div class="views">
@@ -77,7 +108,8 @@ pub fn App() -> impl IntoView {
                     <NetworkView session=session from=from to=to />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || !diagram_tab.get()>
-                    <SequenceDiagram session=session visible=Signal::derive(move || diagram_tab.get()) />
+                    <SequenceDiagram session=session visible=Signal::derive(move || diagram_tab.get())
+                        only_last_ping=only_last_ping />
                 </div>
             </div>
         </main>

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use testbed::lesson::PingPair;
 use testbed::trace::Trace;
 use testbed::view::LogLine;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
@@ -20,6 +21,8 @@ const MAX_LOG_LINES: usize = 600;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
+    /// No network runs yet.
+    Idle,
     Starting,
     Connecting,
     /// Every connection of the topology is up.
@@ -94,19 +97,25 @@ impl Session {
         }
     }
 
-    /// Stops the current network (if any) and starts `config`'s.
-    pub fn start(self, config: NetworkConfig) {
+    /// Stops the current network, if any, and clears what it showed.
+    pub fn stop(self) {
         self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        // Dropping the last handles stops the old peers and closes their connections.
+        // Dropping the last handles stops the peers and closes their connections.
         self.network.set_value(None);
-        self.config.set(config);
         self.view.set(NetworkView::default());
         self.trace.set(Trace::default());
         self.log.set(VecDeque::new());
         self.last_ping.set(None);
-        self.phase.set(Phase::Starting);
+        self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
+    }
+
+    /// Stops the current network (if any) and starts `config`'s.
+    pub fn start(self, config: NetworkConfig) {
+        self.stop();
+        let generation = self.generation.get_value();
+        self.config.set(config);
+        self.phase.set(Phase::Starting);
         let started_at = now_ms();
         spawn_local(async move {
             let (sink, events) = EventSink::new();
@@ -189,6 +198,17 @@ impl Session {
             }
         });
         self.lines_written.set_value(number);
+    }
+
+    /// The PeerIds of the last ping's initiator and responder.
+    pub fn last_ping_pair(self) -> Option<PingPair> {
+        let run = self.last_ping.get()?;
+        self.view.with(|view| {
+            Some(PingPair {
+                from: view.peer_id(run.from)?,
+                to: view.peer_id(run.to)?,
+            })
+        })
     }
 
     /// Runs the testbed's ping from `from` to `to` (a seeded random peer for `Random`).

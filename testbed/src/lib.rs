@@ -5,6 +5,7 @@
 pub mod diagram;
 pub mod event;
 pub mod identity;
+pub mod lesson;
 pub mod network;
 pub mod peer;
 pub mod protocols;

@@ -1,7 +1,9 @@
 //! The page's parts, one per file, named after what they show.
 
 pub mod event_log;
+pub mod lesson_panel;
 pub mod network_controls;
+pub mod network_status;
 pub mod network_view;
 pub mod ping_controls;
 pub mod relay_badge;

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use testbed::{NetworkConfig, Topology, MAX_PEERS};
 
-use crate::session::{Phase, Session};
+use crate::session::Session;
 
 #[component]
 pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> impl IntoView {
@@ -42,31 +42,6 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
         });
     };
 
-    let progress = move || {
-        session.view.with(|view| match session.phase.get() {
-            Phase::Starting => "Starting peers…".to_owned(),
-            Phase::Connecting => format!(
-                "Connecting: {} of {} connections up",
-                view.connection_count(),
-                view.expected_connections()
-            ),
-            Phase::Ready { at_ms, took_ms } => format!(
-                "All {} peers connected by {} connections in {:.2} s ({:.2} s after the page opened)",
-                view.peer_count(),
-                view.connection_count(),
-                took_ms / 1000.0,
-                at_ms / 1000.0
-            ),
-            Phase::Failed(message) => message,
-        })
-    };
-    let fraction = move || {
-        session.view.with(|view| match view.expected_connections() {
-            0 => 0.0,
-            expected => view.connection_count() as f64 / expected as f64,
-        })
-    };
-
     view! {
         <section class="panel" aria-labelledby="network-heading">
             <h2 id="network-heading">"Network"</h2>
@@ -96,27 +71,6 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
             </form>
             <p class="hint">{move || topology.get().description()}". The seed fixes every peer's identity."</p>
             {move || invalid.get().map(|message| view! { <p class="invalid" role="alert">{message}</p> })}
-            <div class="progress" role="progressbar" aria-label="Connections up"
-                aria-valuemin="0" aria-valuemax="100"
-                aria-valuenow=move || format!("{:.0}", fraction() * 100.0)>
-                <div class="bar" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
-            </div>
-            <p class="status" data-phase=move || match session.phase.get() {
-                    Phase::Starting => "starting",
-                    Phase::Connecting => "connecting",
-                    Phase::Ready { .. } => "ready",
-                    Phase::Failed(_) => "failed",
-                }
-                data-ready-at-ms=move || match session.phase.get() {
-                    Phase::Ready { at_ms, .. } => format!("{at_ms:.1}"),
-                    _ => String::new(),
-                }
-                data-took-ms=move || match session.phase.get() {
-                    Phase::Ready { took_ms, .. } => format!("{took_ms:.1}"),
-                    _ => String::new(),
-                }>
-                {progress}
-            </p>
         </section>
     }
 }

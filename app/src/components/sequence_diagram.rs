@@ -46,12 +46,15 @@ fn kind_name(kind: MessageKind) -> &'static str {
 }
 
 #[component]
-pub fn SequenceDiagram(session: Session, visible: Signal<bool>) -> impl IntoView {
+pub fn SequenceDiagram(
+    session: Session,
+    visible: Signal<bool>,
+    only_last_ping: RwSignal<bool>,
+) -> impl IntoView {
     let mode = RwSignal::new(TimeMode::RealTime);
     let zoom_step = RwSignal::new(3usize);
     let follow = RwSignal::new(true);
     let kinds = RwSignal::new(KINDS.iter().map(|(k, ..)| *k).collect::<HashSet<_>>());
-    let only_last_ping = RwSignal::new(false);
     let scroll_top = RwSignal::new(0.0);
     let viewport = RwSignal::new(DEFAULT_VIEWPORT);
     let available_width = RwSignal::new(0.0);
@@ -238,7 +241,9 @@ pub fn SequenceDiagram(session: Session, visible: Signal<bool>) -> impl IntoView
                                 Some(y) => (arrow.to_x, y, false),
                                 None => (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0, true),
                             };
-                            let (lx, ly) = ((arrow.from_x + x2) / 2.0, (arrow.sent_y + y2) / 2.0 - 4.0);
+                            // Labels sit near the sender: sends are at least a row apart there,
+                            // so labels of arrows leaving one peer together do not collide.
+                            let (lx, ly) = (arrow.from_x + (x2 - arrow.from_x) * 0.3, arrow.sent_y + (y2 - arrow.sent_y) * 0.3 - 4.0);
                             let label = if lost { format!("{} (not received)", arrow.label) } else { arrow.label.clone() };
                             view! {
                                 <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string()
