@@ -2,8 +2,10 @@
 //! and the sequence diagram on the right.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use testbed::lesson::View;
-use testbed::{scenario, NetworkConfig};
+use testbed::scenario::{self, Scenario};
+use testbed::NetworkConfig;
 
 use crate::components::event_log::EventLog;
 use crate::components::lesson_panel::{self, LessonPanel, Place};
@@ -13,6 +15,7 @@ use crate::components::network_view::NetworkView;
 use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
 use crate::components::sequence_diagram::SequenceDiagram;
+use crate::components::share_link::ShareLink;
 use crate::relay_link::{self, RelayStatus};
 use crate::session::{PingTarget, Session};
 
@@ -21,8 +24,8 @@ pub fn App() -> impl IntoView {
     let fragment = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    let (config, problems) = scenario::decode(&fragment);
-    let session = Session::new(config);
+    let (scenario, problems) = scenario::decode(&fragment);
+    let session = Session::new(scenario.network);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         session.problem.set(Some(format!(
@@ -36,7 +39,14 @@ pub fn App() -> impl IntoView {
     relay_link::connect(relay);
 
     let lessons = StoredValue::new(lesson_panel::load());
-    let place = RwSignal::new(None::<Place>);
+    let opened_lesson = scenario
+        .lesson
+        .as_ref()
+        .and_then(|id| lessons.with_value(|all| all.iter().position(|l| &l.id == id)));
+    let place = RwSignal::new(opened_lesson.map(|lesson| Place {
+        lesson,
+        step: scenario.step,
+    }));
     let diagram_tab = RwSignal::new(false);
     let only_last_ping = RwSignal::new(false);
     // A lesson step says which view it talks about.
@@ -60,12 +70,37 @@ pub fn App() -> impl IntoView {
     let start = Callback::new(move |config: NetworkConfig| {
         from.set(0);
         to.set(PingTarget::Random);
-        if let Some(window) = web_sys::window() {
-            let _ = window.location().set_hash(&scenario::encode(&config));
-        }
         session.start(config);
     });
-    session.start(config);
+
+    // Rebuild the run the link describes: free play starts its network at once; a lesson
+    // waits for the learner unless the link carries actions to replay.
+    let network = opened_lesson
+        .and_then(|i| lessons.with_value(|all| all.get(i).map(|l| l.network)))
+        .unwrap_or(scenario.network);
+    if scenario.actions.is_empty() {
+        if place.get_untracked().is_none() {
+            session.start(network);
+        }
+    } else {
+        spawn_local(session.replay(network, scenario.actions));
+    }
+
+    // The URL always describes what is on screen, so a reload or a shared link rebuilds it.
+    Effect::new(move || {
+        let now = Scenario {
+            network: session.config.get(),
+            lesson: place
+                .get()
+                .and_then(|p| lessons.with_value(|all| all.get(p.lesson).map(|l| l.id.clone()))),
+            step: place.get().map_or(0, |p| p.step),
+            actions: session.actions.get(),
+        };
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let url = format!("#{}", scenario::encode(&now));
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    });
 
     view! {
         <header class="top">
@@ -73,7 +108,10 @@ pub fn App() -> impl IntoView {
                 <h1>"p2p-testbed"</h1>
                 <p class="tagline">"Real libp2p peers, running in this page. Watch them connect, then make them talk."</p>
             </div>
-            <RelayBadge status=relay />
+            <div class="header-tools">
+                <ShareLink />
+                <RelayBadge status=relay />
+            </div>
         </header>
         {move || session.problem.get().map(|message| view! {
             <div class="problem" role="alert">

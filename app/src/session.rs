@@ -9,12 +9,15 @@ use std::rc::Rc;
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use testbed::lesson::PingPair;
+use testbed::lesson::{Action, PingPair};
 use testbed::trace::Trace;
 use testbed::view::LogLine;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
 
 use crate::frame::{next_animation_frame, now_ms};
+
+/// How often a replay checks whether the last action has settled.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Log lines kept on screen: a 20-peer start writes ~200, and older lines scroll out.
 const MAX_LOG_LINES: usize = 600;
@@ -71,6 +74,9 @@ pub struct Session {
     pub phase: RwSignal<Phase>,
     pub log: RwSignal<VecDeque<NumberedLine>>,
     pub last_ping: RwSignal<Option<PingRun>>,
+    /// What the learner did since the network started, random choices resolved: replaying
+    /// these on the same scenario rebuilds the same run.
+    pub actions: RwSignal<Vec<Action>>,
     /// A problem the learner should read: shown in a banner until dismissed.
     pub problem: RwSignal<Option<String>>,
     network: StoredValue<Option<Rc<Network>>, LocalStorage>,
@@ -89,6 +95,7 @@ impl Session {
             phase: RwSignal::new(Phase::Starting),
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
+            actions: RwSignal::new(Vec::new()),
             problem: RwSignal::new(None),
             network: StoredValue::new_local(None),
             generation: StoredValue::new(0),
@@ -106,6 +113,7 @@ impl Session {
         self.trace.set(Trace::default());
         self.log.set(VecDeque::new());
         self.last_ping.set(None);
+        self.actions.set(Vec::new());
         self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
     }
@@ -115,6 +123,7 @@ impl Session {
         self.stop();
         let generation = self.generation.get_value();
         self.config.set(config);
+        self.actions.set(vec![Action::StartNetwork]);
         self.phase.set(Phase::Starting);
         let started_at = now_ms();
         spawn_local(async move {
@@ -200,6 +209,36 @@ impl Session {
         self.lines_written.set_value(number);
     }
 
+    /// Waits until the network has finished starting and the last ping has its answer.
+    pub async fn settled(self) {
+        loop {
+            let starting = matches!(
+                self.phase.get_untracked(),
+                Phase::Starting | Phase::Connecting
+            );
+            let pinging = self
+                .last_ping
+                .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
+            if !starting && !pinging {
+                return;
+            }
+            futures_timer::Delay::new(SETTLE_POLL).await;
+        }
+    }
+
+    /// Replays `actions` one after the other, each once the previous has settled.
+    pub async fn replay(self, config: NetworkConfig, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::StartNetwork => self.start(config),
+                Action::Ping { from, to } => {
+                    self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
+                }
+            }
+            self.settled().await;
+        }
+    }
+
     /// The PeerIds of the last ping's initiator and responder.
     pub fn last_ping_pair(self) -> Option<PingPair> {
         let run = self.last_ping.get()?;
@@ -231,6 +270,8 @@ impl Session {
                 }
             },
         };
+        self.actions
+            .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
         self.last_ping.set(Some(PingRun {
             from,
             to,

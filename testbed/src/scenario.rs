@@ -1,109 +1,290 @@
-//! What a run is made of, written into the page's URL fragment so a link rebuilds it:
-//! `#peers=20&topology=original&seed=42`. Decoding is strict: every problem is reported, and
-//! whatever could not be read keeps its default.
+//! Everything needed to rebuild what is on screen, written into the page's URL fragment:
+//! `#v=1&lesson=original-testbed&step=2&peers=20&topology=original&seed=42&actions=start.ping-0-5`.
+//! Decoding is strict: every problem is reported, and whatever could not be read keeps its
+//! default, so a broken link still opens a working page.
 
+use crate::lesson::{self, Action};
 use crate::network::{NetworkConfig, MAX_PEERS};
 use crate::topology::Topology;
 
+/// The version this page writes. A link without `v` is read as version 1.
+pub const VERSION: u32 = 1;
+/// Longest fragment read: far beyond any real scenario, short enough to parse instantly.
+pub const MAX_FRAGMENT: usize = 16 * 1024;
+/// Most actions replayed from a link.
+pub const MAX_ACTIONS: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scenario {
+    pub network: NetworkConfig,
+    /// The lesson's id, or None for free play.
+    pub lesson: Option<String>,
+    /// Index of the step within the lesson.
+    pub step: usize,
+    /// What the learner did, in order, with random choices already resolved.
+    pub actions: Vec<Action>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioProblem {
+    #[error("the link is {len} characters long; at most {MAX_FRAGMENT} are read")]
+    TooLong { len: usize },
+    #[error("the link was made by a newer version of the page (v={0}); only v=1 is understood, so parts may be missing")]
+    FutureVersion(String),
     #[error("\"{key}={value}\" is not a peer count from 2 to {MAX_PEERS}")]
     PeerCount { key: String, value: String },
     #[error("\"{value}\" is not a topology (original, ring, star, line, random)")]
     Topology { value: String },
     #[error("\"{value}\" is not a seed (a whole number from 0 to 18446744073709551615)")]
     Seed { value: String },
+    #[error("there is no lesson \"{0}\"")]
+    Lesson(String),
+    #[error("\"step={value}\" is not a step of this lesson (it has {steps})")]
+    Step { value: String, steps: usize },
+    #[error("\"{0}\" is not an action (start, or ping-FROM-TO)")]
+    Action(String),
+    #[error("more than {MAX_ACTIONS} actions; the rest were left out")]
+    TooManyActions,
     #[error("\"{part}\" is not a setting this page knows")]
     Unknown { part: String },
 }
 
-/// Reads a URL fragment (with or without its `#`). Returns the scenario, with defaults where
-/// the fragment said nothing or said something wrong, and the problems found.
-pub fn decode(fragment: &str) -> (NetworkConfig, Vec<ScenarioProblem>) {
-    let mut config = NetworkConfig::default();
+/// Reads a URL fragment (with or without its `#`).
+pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
+    let mut scenario = Scenario::default();
     let mut problems = Vec::new();
-    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    let mut fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    if fragment.len() > MAX_FRAGMENT {
+        problems.push(ScenarioProblem::TooLong {
+            len: fragment.len(),
+        });
+        let mut cut = MAX_FRAGMENT;
+        while !fragment.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        fragment = &fragment[..cut];
+    }
+    let mut step = None;
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = part.split_once('=').unwrap_or((part, ""));
         match key {
+            "v" => {
+                if value != VERSION.to_string() {
+                    problems.push(ScenarioProblem::FutureVersion(
+                        value.chars().take(12).collect(),
+                    ));
+                }
+            }
             "peers" => match value.parse() {
-                Ok(peers) if (2..=MAX_PEERS).contains(&peers) => config.peers = peers,
+                Ok(peers) if (2..=MAX_PEERS).contains(&peers) => scenario.network.peers = peers,
                 _ => problems.push(ScenarioProblem::PeerCount {
                     key: key.into(),
                     value: value.into(),
                 }),
             },
             "topology" => match value.parse::<Topology>() {
-                Ok(topology) => config.topology = topology,
+                Ok(topology) => scenario.network.topology = topology,
                 Err(_) => problems.push(ScenarioProblem::Topology {
                     value: value.into(),
                 }),
             },
             "seed" => match value.parse() {
-                Ok(seed) => config.seed = seed,
+                Ok(seed) => scenario.network.seed = seed,
                 Err(_) => problems.push(ScenarioProblem::Seed {
                     value: value.into(),
                 }),
             },
-            _ => problems.push(ScenarioProblem::Unknown { part: part.into() }),
+            "lesson" => scenario.lesson = Some(value.to_owned()),
+            "step" => step = Some(value.to_owned()),
+            "actions" => {
+                for (n, word) in value.split('.').filter(|w| !w.is_empty()).enumerate() {
+                    if n == MAX_ACTIONS {
+                        problems.push(ScenarioProblem::TooManyActions);
+                        break;
+                    }
+                    match parse_action(word) {
+                        Some(action) => scenario.actions.push(action),
+                        None => {
+                            problems.push(ScenarioProblem::Action(word.chars().take(40).collect()))
+                        }
+                    }
+                }
+            }
+            _ => problems.push(ScenarioProblem::Unknown {
+                part: part.chars().take(60).collect(),
+            }),
         }
     }
-    (config, problems)
+    if let Some(id) = scenario.lesson.clone() {
+        match lesson::all().into_iter().find(|l| l.id == id) {
+            Some(lesson) => {
+                let steps = lesson.steps.len();
+                if let Some(value) = step {
+                    match value.parse::<usize>() {
+                        Ok(n) if (1..=steps).contains(&n) => scenario.step = n - 1,
+                        _ => problems.push(ScenarioProblem::Step { value, steps }),
+                    }
+                }
+            }
+            None => {
+                problems.push(ScenarioProblem::Lesson(id.chars().take(40).collect()));
+                scenario.lesson = None;
+            }
+        }
+    }
+    (scenario, problems)
 }
 
-/// The fragment for a scenario, without its `#`.
-pub fn encode(config: &NetworkConfig) -> String {
-    format!(
-        "peers={}&topology={}&seed={}",
-        config.peers, config.topology, config.seed
-    )
+fn parse_action(word: &str) -> Option<Action> {
+    if word == "start" {
+        return Some(Action::StartNetwork);
+    }
+    let mut parts = word.strip_prefix("ping-")?.split('-');
+    let from = parts.next()?.parse().ok()?;
+    let to = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || from >= MAX_PEERS || to >= MAX_PEERS {
+        return None;
+    }
+    Some(Action::Ping { from, to: Some(to) })
+}
+
+/// The fragment for a scenario, without its `#`. Steps are written from 1, as the page shows.
+pub fn encode(scenario: &Scenario) -> String {
+    let network = &scenario.network;
+    let mut text = format!(
+        "v={VERSION}&peers={}&topology={}&seed={}",
+        network.peers, network.topology, network.seed
+    );
+    if let Some(lesson) = &scenario.lesson {
+        text.push_str(&format!("&lesson={lesson}&step={}", scenario.step + 1));
+    }
+    let actions: Vec<String> = scenario
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::StartNetwork => Some("start".to_owned()),
+            Action::Ping { from, to: Some(to) } => Some(format!("ping-{from}-{to}")),
+            // A random choice is recorded once it is made; an unresolved one is not replayable.
+            Action::Ping { to: None, .. } => None,
+        })
+        .collect();
+    if !actions.is_empty() {
+        text.push_str(&format!("&actions={}", actions.join(".")));
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_scenario_round_trips_through_its_fragment() {
-        let config = NetworkConfig {
-            peers: 57,
-            topology: Topology::Random,
-            seed: 9,
-        };
-        assert_eq!(decode(&format!("#{}", encode(&config))), (config, vec![]));
+    fn sample() -> Scenario {
+        Scenario {
+            network: NetworkConfig {
+                peers: 57,
+                topology: Topology::Random,
+                seed: 9,
+            },
+            lesson: Some("original-testbed".into()),
+            step: 2,
+            actions: vec![
+                Action::StartNetwork,
+                Action::Ping {
+                    from: 0,
+                    to: Some(5),
+                },
+                Action::Ping {
+                    from: 3,
+                    to: Some(4),
+                },
+            ],
+        }
     }
 
     #[test]
-    fn an_empty_fragment_is_the_original_testbed() {
-        assert_eq!(decode(""), (NetworkConfig::default(), vec![]));
-        assert_eq!(decode("#"), (NetworkConfig::default(), vec![]));
+    fn a_scenario_round_trips_through_its_fragment() {
+        let scenario = sample();
+        let fragment = format!("#{}", encode(&scenario));
+        assert!(fragment.starts_with("#v=1&"), "{fragment}");
+        assert_eq!(decode(&fragment), (scenario, vec![]));
+    }
+
+    #[test]
+    fn an_empty_fragment_is_free_play_on_the_original_testbed() {
+        assert_eq!(decode(""), (Scenario::default(), vec![]));
+        assert_eq!(decode("#"), (Scenario::default(), vec![]));
     }
 
     #[test]
     fn every_problem_is_reported_and_the_rest_is_kept() {
-        let (config, problems) = decode("#peers=1000&topology=ring&seed=-3&color=blue");
-        assert_eq!(config.topology, Topology::Ring);
-        assert_eq!(config.peers, NetworkConfig::default().peers);
-        assert_eq!(config.seed, NetworkConfig::default().seed);
+        let (scenario, problems) =
+            decode("#peers=1000&topology=ring&seed=-3&color=blue&actions=start.fly.ping-1-2");
+        assert_eq!(scenario.network.topology, Topology::Ring);
+        assert_eq!(scenario.network.peers, NetworkConfig::default().peers);
+        assert_eq!(scenario.network.seed, NetworkConfig::default().seed);
+        assert_eq!(
+            scenario.actions,
+            [
+                Action::StartNetwork,
+                Action::Ping {
+                    from: 1,
+                    to: Some(2)
+                }
+            ]
+        );
         let messages: Vec<_> = problems.iter().map(ToString::to_string).collect();
-        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert_eq!(messages.len(), 4, "{messages:?}");
         assert!(messages[0].contains("peers=1000"));
         assert!(messages[1].contains("-3"));
         assert!(messages[2].contains("color=blue"));
+        assert!(messages[3].contains("\"fly\" is not an action"));
     }
 
     #[test]
-    fn arbitrary_text_never_panics() {
-        for text in [
-            "&&&",
-            "=",
-            "peers",
-            "peers=",
-            "topology=",
-            "%%%",
-            "é=ü&peers=é",
-        ] {
-            let _ = decode(text);
+    fn a_future_version_an_unknown_lesson_and_a_wrong_step_are_named() {
+        let (_, problems) = decode("v=2&peers=5");
+        assert!(matches!(problems[..], [ScenarioProblem::FutureVersion(_)]));
+        let (scenario, problems) = decode("lesson=flying&step=1");
+        assert_eq!(scenario.lesson, None);
+        assert!(problems[0].to_string().contains("no lesson \"flying\""));
+        let (scenario, problems) = decode("lesson=original-testbed&step=99");
+        assert_eq!(
+            (scenario.lesson.as_deref(), scenario.step),
+            (Some("original-testbed"), 0)
+        );
+        assert!(problems[0]
+            .to_string()
+            .contains("\"step=99\" is not a step"));
+    }
+
+    #[test]
+    fn a_link_cut_in_half_keeps_what_came_before_the_cut() {
+        let full = encode(&sample());
+        for cut in 0..full.len() {
+            let (scenario, _) = decode(&full[..cut]);
+            // Whatever was cut, nothing beyond the limits is ever produced.
+            assert!((2..=MAX_PEERS).contains(&scenario.network.peers));
+            assert!(scenario.actions.len() <= 3);
         }
+    }
+
+    #[test]
+    fn random_and_huge_input_never_panics_and_is_bounded() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2_000 {
+            let text: String = (0..64)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from_u32((state % 0x2FF) as u32).unwrap_or('?')
+                })
+                .collect();
+            let _ = decode(&text);
+        }
+        let huge = format!("actions={}", "start.".repeat(MAX_FRAGMENT));
+        let (scenario, problems) = decode(&huge);
+        assert!(scenario.actions.len() <= MAX_ACTIONS);
+        assert!(problems.contains(&ScenarioProblem::TooLong { len: huge.len() }));
     }
 }

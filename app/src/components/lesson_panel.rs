@@ -121,6 +121,7 @@ pub fn LessonPanel(
                             }}
                         </p>
                     })}
+                    {last.then(|| view! { <p class="hint">"This is the last step of the lesson. Reset to take it again, or pick another lesson."</p> })}
                     <nav class="step-nav" aria-label="Lesson steps">
                         <button type="button" class="quiet" disabled=index == 0 on:click=move |_| go(-1)>"← Back"</button>
                         <button type="button" class="quiet" on:click=move |_| {

@@ -8,3 +8,4 @@ pub mod network_view;
 pub mod ping_controls;
 pub mod relay_badge;
 pub mod sequence_diagram;
+pub mod share_link;

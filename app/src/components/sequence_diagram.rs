@@ -95,22 +95,21 @@ pub fn SequenceDiagram(
         })
     });
 
-    // Lifelines spread over the width the diagram has once it is shown.
-    Effect::new(move || {
-        if !visible.get() {
-            return;
-        }
-        if let Some(el) = scroller.get() {
-            let width = f64::from(el.client_width());
-            if (available_width.get_untracked() - width).abs() > 0.5 {
-                available_width.set(width);
-            }
-        }
-    });
     // Follow: keep the newest message in view (also when the tab is shown again).
     Effect::new(move || {
         layout.track();
-        if visible.get() && follow.get() {
+        if !visible.get() {
+            return;
+        }
+        // Lifelines spread over the width the diagram has once it is shown (a change here
+        // lays out again, and the same width the next time round stops the loop).
+        if let Some(el) = scroller.get() {
+            let width = f64::from(el.client_width());
+            if width > 0.0 && (available_width.get_untracked() - width).abs() > 0.5 {
+                available_width.set(width);
+            }
+        }
+        if follow.get() {
             if let Some(el) = scroller.get() {
                 el.set_scroll_top(el.scroll_height());
             }

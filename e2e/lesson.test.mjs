@@ -1,0 +1,91 @@
+// The first lesson followed to its end by its own buttons, its link shared and reopened, and
+// broken links each explained.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { serveDirectory, launchBrowser, screenshotDir } from './harness.mjs';
+
+let site, browser;
+const shots = screenshotDir();
+// No relay here: the lesson runs in-page.
+const noRelay = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
+
+before(async () => {
+  site = await serveDirectory(process.env.DIST_DIR);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.context.close();
+  site?.close();
+});
+
+const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+
+async function seen(page) {
+  const peerZero = await page.locator('.peer[aria-label^="peer 0:"] title').textContent();
+  return {
+    step: await page.textContent('.step-count'),
+    lifelines: await page.locator('.lifeline-head').allTextContents(),
+    arrows: await page.locator('.arrow text').allTextContents(),
+    peerZero,
+  };
+}
+
+test('the original testbed lesson, followed to its end, then shared and reopened', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
+  assert.equal(await page.textContent('.step-count'), 'Step 1 of 5');
+  assert.equal(await page.isDisabled('.next'), true, 'Next waits for the connections');
+  await page.click('.step-action');
+  await met(page);
+  assert.match(await page.textContent('.status'), /190 connections/);
+  await page.click('.next');
+  assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
+  await page.click('.next');
+  assert.match(await page.textContent('.step-title'), /Open a stream and PING/);
+  await page.click('.step-action');
+  await met(page);
+  const lifelines = await page.locator('.lifeline-head').allTextContents();
+  assert.equal(lifelines[0], 'peer 0');
+  assert.deepEqual(
+    (await page.locator('.arrow text').allTextContents()).slice(0, 4),
+    ['dial', 'open stream', 'PING', 'PONG'],
+  );
+  await page.click('.next');
+  await met(page);
+  assert.deepEqual((await page.locator('.arrow[data-kind="close"]').count()), 2);
+  await page.click('.next');
+  assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
+  assert.equal(await page.isDisabled('.next'), true, 'the last step');
+  await page.screenshot({ path: join(shots, 'lesson-end.png') });
+  const before = await seen(page);
+
+  await page.click('text=Copy link');
+  const link = await page.inputValue('.share-link');
+  assert.match(link, /#v=1&peers=20&topology=original&seed=42&lesson=original-testbed&step=5&actions=start\.ping-0-\d+$/);
+  const again = await browser.context.newPage();
+  await again.goto(link);
+  await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+  await again.waitForFunction(() => document.querySelectorAll('.arrow[data-kind="close"]').length === 2, null, { timeout: 60_000 });
+  assert.deepEqual(await seen(again), before, 'same step, same PeerIds, same arrows');
+  await again.screenshot({ path: join(shots, 'lesson-reopened.png') });
+  assert.deepEqual(browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  await page.close();
+  await again.close();
+});
+
+test('broken links each say what was wrong, and the page still works', async () => {
+  const cases = [
+    ['#%E2%82%AC%00%FF%FEgarbage&&==', /is not a setting this page knows/],
+    ['#v=1&lesson=original-tes', /there is no lesson "original-tes"/],
+    ['#v=7&peers=5', /newer version of the page \(v=7\)/],
+    ['#v=1&peers=5000', /"peers=5000" is not a peer count from 2 to 200/],
+  ];
+  for (const [fragment, message] of cases) {
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}${noRelay}${fragment}`);
+    assert.match(await page.textContent('.problem'), message, fragment);
+    await page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+    await page.close();
+  }
+});
