@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod context;
+pub mod export;
 pub mod model;
 
 use std::sync::{Arc, Mutex};
