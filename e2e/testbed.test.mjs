@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { serveDirectory, startRelay, launchBrowser, screenshotDir } from './harness.mjs';
 
 const DIST = process.env.DIST_DIR;
@@ -72,6 +73,22 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.check('input[name="time-mode"] >> nth=1');
   assert.deepEqual(await page.locator('.arrow text').allTextContents(), ['PING', 'PONG']);
   await page.screenshot({ path: join(shots, 'sequence-diagram.png') });
+
+  // Each export downloads a file in its format.
+  const exported = {};
+  for (const format of ['jaeger', 'chrome', 'shiviz', 'mermaid']) {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.selectOption('select[name="export"]', format),
+    ]);
+    exported[format] = readFileSync(await download.path(), 'utf8');
+  }
+  const jaegerSpans = JSON.parse(exported.jaeger).data.flatMap((t) => t.spans);
+  assert.deepEqual(jaegerSpans.map((s) => s.operationName.split(' ')[0]), ['PING', 'PONG']);
+  assert.equal(jaegerSpans[1].references[0].spanID, jaegerSpans[0].spanID);
+  assert.ok(JSON.parse(exported.chrome).traceEvents.some((e) => e.ph === 'f' && e.name === 'PONG'));
+  assert.match(exported.shiviz, new RegExp(`^receive PONG from peer ${target}\npeer0 \{.*\}$`, 'm'));
+  assert.match(exported.mermaid, new RegExp(`^    peer0->>peer${target}: PING$`, 'm'));
   assert.deepEqual(browser.errors, []);
   await page.close();
 });

@@ -2,6 +2,7 @@
 
 mod app;
 mod components;
+mod download;
 mod frame;
 mod relay_link;
 mod session;

@@ -84,6 +84,9 @@ pub struct Session {
     generation: StoredValue<u64>,
     pings_sent: StoredValue<u64>,
     lines_written: StoredValue<u64>,
+    /// When the current network started, by the wall clock (ms since the Unix epoch): the
+    /// trace's times count from here.
+    pub started_unix_ms: StoredValue<f64>,
 }
 
 impl Session {
@@ -101,6 +104,7 @@ impl Session {
             generation: StoredValue::new(0),
             pings_sent: StoredValue::new(0),
             lines_written: StoredValue::new(0),
+            started_unix_ms: StoredValue::new(0.0),
         }
     }
 
@@ -128,6 +132,7 @@ impl Session {
         let started_at = now_ms();
         spawn_local(async move {
             let (sink, events) = EventSink::new();
+            self.started_unix_ms.set_value(js_sys::Date::now());
             let network = match Network::start(config, sink).await {
                 Ok(network) => Rc::new(network),
                 Err(error) => {

@@ -7,9 +7,38 @@ use std::collections::HashSet;
 use leptos::html::Div;
 use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
+use testbed::trace::export;
 use testbed::trace::model::MessageKind;
 
+use crate::download;
 use crate::session::Session;
+
+/// Offers the trace as a file in `format`.
+fn export_trace(session: Session, format: &str) -> Result<(), String> {
+    let origin = session.started_unix_ms.get_value();
+    session.view.with_untracked(|view| {
+        let names = |p: &libp2p::PeerId| view.name(p);
+        session.trace.with_untracked(|trace| match format {
+            "mermaid" => download::save("trace.mmd", "text/plain", &export::mermaid(trace, &names)),
+            "chrome" => download::save(
+                "trace.chrome.json",
+                "application/json",
+                &export::chrome_trace(trace, &names).to_string(),
+            ),
+            "jaeger" => download::save(
+                "trace.jaeger.json",
+                "application/json",
+                &export::jaeger(trace, &names, origin).to_string(),
+            ),
+            "shiviz" => download::save(
+                "trace.shiviz.log",
+                "text/plain",
+                &export::shiviz(trace, &names),
+            ),
+            _ => Ok(()),
+        })
+    })
+}
 
 /// Arrows this far outside the visible area are drawn too, so scrolling shows no blank edge.
 const OVERSCAN: f64 = 400.0;
@@ -170,6 +199,25 @@ pub fn SequenceDiagram(
                     <input type="checkbox" name="follow" prop:checked=follow
                         on:change=move |ev| follow.set(event_target_checked(&ev)) />
                     "Follow"
+                </label>
+                <label class="export">
+                    <span class="visually-hidden">"Export the trace"</span>
+                    <select name="export" on:change=move |ev| {
+                        let format = event_target_value(&ev);
+                        if let Err(error) = export_trace(session, &format) {
+                            session.problem.set(Some(error));
+                        }
+                        // Back to the prompt, so the same format can be chosen again.
+                        if let Some(select) = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlSelectElement>(t).ok()) {
+                            select.set_value("");
+                        }
+                    }>
+                        <option value="" selected>"Export trace…"</option>
+                        <option value="jaeger">"Jaeger JSON"</option>
+                        <option value="chrome">"Chrome trace (Perfetto)"</option>
+                        <option value="shiviz">"ShiViz log"</option>
+                        <option value="mermaid">"Mermaid sequenceDiagram"</option>
+                    </select>
                 </label>
                 <label class="toggle">
                     <input type="checkbox" name="only-last-ping" prop:checked=only_last_ping
