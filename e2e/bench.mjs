@@ -1,6 +1,8 @@
-// Time from navigation until every connection of the original topology is up, for several
-// peer counts, read from the page's own clock (performance.now() when the last connection came
-// up). Prints one JSON object on stdout; `cargo xtask bench` turns it into a table.
+// Browser figures, printed as one JSON object on stdout for `cargo xtask bench`:
+// - time from navigation until every connection of the original topology is up, for several
+//   peer counts, read from the page's own clock (performance.now() when the last one came up);
+// - with 20 peers pinging continuously: frames per second while the diagram follows, and the
+//   time to draw the diagram once the trace holds 1,000 and 10,000 messages.
 import { serveDirectory, launchBrowser } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
@@ -10,6 +12,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const site = await serveDirectory(process.env.DIST_DIR);
 const browser = await launchBrowser();
 const results = [];
+let diagram = {};
 try {
   for (const peers of counts) {
     const readyAt = [];
@@ -32,8 +35,56 @@ try {
       median_took_ms: median(took), worst_took_ms: Math.max(...took),
     });
   }
+  diagram = await diagramFigures();
 } finally {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results }));
+console.log(JSON.stringify({ runs: results, diagram }));
+
+async function diagramFigures() {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=20`);
+  await page.waitForSelector('.status[data-phase="ready"]', { timeout: 300_000 });
+  await page.click('#tab-diagram');
+  const messages = async () => Number((await page.textContent('.diagram-filters .hint')).match(/^(\d+)/)[1]);
+  await page.check('input[name="continuous"]');
+  // Frames drawn in 5 s while pings run and the diagram follows them.
+  const fps = await page.evaluate(() => new Promise((resolve) => {
+    let frames = 0;
+    const start = performance.now();
+    const tick = () => {
+      frames++;
+      if (performance.now() - start < 5000) requestAnimationFrame(tick);
+      else resolve(frames / ((performance.now() - start) / 1000));
+    };
+    requestAnimationFrame(tick);
+  }));
+  const figures = { fps_while_pinging: fps };
+  for (const target of [1000, 10000]) {
+    if (!(await page.isChecked('input[name="continuous"]'))) await page.check('input[name="continuous"]');
+    await page.waitForFunction((n) => {
+      const hint = document.querySelector('.diagram-filters .hint');
+      return hint && Number(hint.textContent.match(/^(\d+)/)[1]) >= n;
+    }, target, { timeout: 600_000, polling: 500 });
+    await page.uncheck('input[name="continuous"]');
+    await page.waitForTimeout(300);
+    // From showing the diagram tab to the second frame after: layout and DOM update.
+    const renders = [];
+    for (let i = 0; i < 5; i++) {
+      renders.push(await page.evaluate(async () => {
+        const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        document.querySelector('#tab-network').click();
+        await frame();
+        const t0 = performance.now();
+        document.querySelector('#tab-diagram').click();
+        await frame();
+        return performance.now() - t0;
+      }));
+    }
+    figures[`render_${target}`] = { messages: await messages(), median_ms: median(renders), worst_ms: Math.max(...renders) };
+    console.error(`diagram with ${await messages()} messages: drawn in ${median(renders).toFixed(1)} ms (median)`);
+  }
+  await page.close();
+  return figures;
+}

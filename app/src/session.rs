@@ -77,6 +77,8 @@ pub struct Session {
     /// What the learner did since the network started, random choices resolved: replaying
     /// these on the same scenario rebuilds the same run.
     pub actions: RwSignal<Vec<Action>>,
+    /// Pinging continuously (free play).
+    pub continuous: RwSignal<bool>,
     /// A problem the learner should read: shown in a banner until dismissed.
     pub problem: RwSignal<Option<String>>,
     network: StoredValue<Option<Rc<Network>>, LocalStorage>,
@@ -99,6 +101,7 @@ impl Session {
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
             actions: RwSignal::new(Vec::new()),
+            continuous: RwSignal::new(false),
             problem: RwSignal::new(None),
             network: StoredValue::new_local(None),
             generation: StoredValue::new(0),
@@ -118,6 +121,7 @@ impl Session {
         self.log.set(VecDeque::new());
         self.last_ping.set(None);
         self.actions.set(Vec::new());
+        self.continuous.set(false);
         self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
     }
@@ -257,6 +261,30 @@ impl Session {
 
     /// Runs the testbed's ping from `from` to `to` (a seeded random peer for `Random`).
     pub fn ping(self, from: PeerIndex, to: PingTarget) {
+        self.ping_and_record(from, to, true);
+    }
+
+    /// Pings from random peers to random neighbours, one after the other, until `continuous`
+    /// is switched off or the network is replaced. Not recorded in the link: thousands of
+    /// pings would not fit in a URL.
+    pub fn ping_continuously(self) {
+        let generation = self.generation.get_value();
+        self.continuous.set(true);
+        spawn_local(async move {
+            while self.continuous.get_untracked() && self.generation.get_value() == generation {
+                let peers = self.view.with_untracked(NetworkView::peer_count);
+                if peers < 2 || self.network.get_value().is_none() {
+                    break;
+                }
+                let from = (js_sys::Math::random() * peers as f64) as usize % peers;
+                self.ping_and_record(from, PingTarget::Random, false);
+                self.settled().await;
+            }
+            self.continuous.set(false);
+        });
+    }
+
+    fn ping_and_record(self, from: PeerIndex, to: PingTarget, record: bool) {
         let Some(network) = self.network.get_value() else {
             self.problem
                 .set(Some("Start a network before pinging.".into()));
@@ -275,8 +303,10 @@ impl Session {
                 }
             },
         };
-        self.actions
-            .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
+        if record {
+            self.actions
+                .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
+        }
         self.last_ping.set(Some(PingRun {
             from,
             to,

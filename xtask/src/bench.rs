@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::command::{cmd, root, run, step, Result};
-use crate::setup::{self, CHROMIUM};
+use crate::setup::{self, native_cargo, CHROMIUM};
 
 /// Peer counts whose time to full connection is measured (original topology).
 const PEER_COUNTS: &[usize] = &[5, 20, 50, 100];
@@ -40,6 +40,26 @@ pub fn main() -> Result {
             .map_err(|e| format!("the browser benchmark printed no JSON: {e}"))
     })?;
 
+    let layout = step("diagram layout in the engine (native, release)", || {
+        let output = native_cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "testbed",
+                "--example",
+                "diagram_layout",
+            ])
+            .output()
+            .map_err(|e| format!("could not run the layout benchmark: {e}"))?;
+        if !output.status.success() {
+            return Err("the layout benchmark failed".into());
+        }
+        serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .map_err(|e| format!("the layout benchmark printed no JSON: {e}"))
+    })?;
+
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
         println!("| {name} | {:.1} KB |", *bytes as f64 / 1000.0);
@@ -57,7 +77,30 @@ pub fn main() -> Result {
             run["worst_took_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    let diagram = &boot["diagram"];
+    println!(
+        "| frames per second, 20 peers pinging continuously, diagram following | {:.0} |",
+        diagram["fps_while_pinging"].as_f64().unwrap_or(f64::NAN)
+    );
+    for target in ["1000", "10000"] {
+        let render = &diagram[format!("render_{target}")];
+        println!(
+            "| show the diagram of {} messages (median; worst of 5) | {:.1} ms; {:.1} ms |",
+            render["messages"],
+            render["median_ms"].as_f64().unwrap_or(f64::NAN),
+            render["worst_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    for messages in ["1000", "10000"] {
+        let figure = &layout[format!("layout_{messages}_messages_ms")];
+        println!(
+            "| engine layout of a screen of a {messages}-message trace (median; worst) | {:.2} ms; {:.2} ms |",
+            figure["median"].as_f64().unwrap_or(f64::NAN),
+            figure["worst"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let report = serde_json::json!({
+        "layout": layout,
         "bundle_bytes": sizes.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "boot": boot,
     });

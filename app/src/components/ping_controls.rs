@@ -84,6 +84,18 @@ pub fn PingControls(
                     on:click=move |_| session.ping(from.get_untracked(), to.get_untracked())>
                     "Run ping"
                 </button>
+                <label class="toggle">
+                    <input type="checkbox" name="continuous" disabled=move || !ready()
+                        prop:checked=move || session.continuous.get()
+                        on:change=move |ev| {
+                            if event_target_checked(&ev) {
+                                session.ping_continuously();
+                            } else {
+                                session.continuous.set(false);
+                            }
+                        } />
+                    "Keep pinging"
+                </label>
             </div>
             {result}
         </section>
