@@ -4,10 +4,10 @@
 use std::time::Instant;
 
 use testbed::diagram::{self, Options, TimeMode};
-use testbed::protocols::ping::Envelope;
+use testbed::identity;
 use testbed::trace::model::MessageKind;
+use testbed::trace::synthetic::ping_exchange;
 use testbed::trace::{Trace, Tracer};
-use testbed::{identity, Event, EventKind, PingStep};
 
 const PEERS: usize = 20;
 const RUNS: usize = 30;
@@ -19,57 +19,13 @@ fn trace_of(messages: usize) -> (Trace, Vec<libp2p::PeerId>) {
         .collect();
     let tracers: Vec<_> = peers.iter().map(Tracer::new).collect();
     let mut trace = Trace::default();
-    let mut t = 0.0;
     for n in 0..messages / 2 {
         let (a, b) = (n % PEERS, (n * 7 + 3) % PEERS);
         let b = if a == b { (b + 1) % PEERS } else { b };
-        let mut step = |peer: usize, step| {
-            t += 1.0;
-            trace.apply(&Event {
-                at_ms: t,
-                peer: peers[peer],
-                kind: EventKind::Ping(step),
-            });
-        };
-        let ping = Envelope::ping(
-            n.to_string(),
-            peers[a],
-            String::new(),
-            tracers[a].start_trace(),
-        );
-        step(
-            a,
-            PingStep::Sent {
-                remote: peers[b],
-                envelope: ping.clone(),
-            },
-        );
-        let lamport = tracers[b].receive(ping.lamport);
-        step(
-            b,
-            PingStep::Received {
-                remote: peers[a],
-                envelope: ping.clone(),
-                lamport,
-            },
-        );
-        let pong = ping.pong(tracers[b].continue_trace(&ping.traceparent.unwrap()));
-        step(
-            b,
-            PingStep::Sent {
-                remote: peers[a],
-                envelope: pong.clone(),
-            },
-        );
-        let lamport = tracers[a].receive(pong.lamport);
-        step(
-            a,
-            PingStep::Received {
-                remote: peers[b],
-                envelope: pong,
-                lamport,
-            },
-        );
+        let t = n as f64 * 4.0;
+        let times = [t + 1.0, t + 2.0, t + 3.0, t + 4.0];
+        let exchange = ping_exchange((peers[a], &tracers[a]), (peers[b], &tracers[b]), "1", times);
+        exchange.iter().for_each(|event| trace.apply(event));
     }
     (trace, peers)
 }

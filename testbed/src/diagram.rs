@@ -223,8 +223,7 @@ pub fn describe(message: &Message, name: impl Fn(&PeerId) -> String) -> Vec<(Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, EventKind, PingStep};
-    use crate::protocols::ping::Envelope;
+    use crate::trace::synthetic::ping_exchange;
     use crate::trace::Tracer;
 
     fn peer(i: usize) -> PeerId {
@@ -245,49 +244,9 @@ mod tests {
     fn exchange(trace: &mut Trace, times: [f64; 4]) {
         let (a, b) = (peer(0), peer(1));
         let (ta, tb) = (Tracer::new(&a), Tracer::new(&b));
-        let ping = Envelope::ping("1".into(), a, String::new(), ta.start_trace());
-        let event = |at_ms, peer, step| Event {
-            at_ms,
-            peer,
-            kind: EventKind::Ping(step),
-        };
-        trace.apply(&event(
-            times[0],
-            a,
-            PingStep::Sent {
-                remote: b,
-                envelope: ping.clone(),
-            },
-        ));
-        let lamport = tb.receive(ping.lamport);
-        trace.apply(&event(
-            times[1],
-            b,
-            PingStep::Received {
-                remote: a,
-                envelope: ping.clone(),
-                lamport,
-            },
-        ));
-        let pong = ping.pong(tb.continue_trace(&ping.traceparent.unwrap()));
-        trace.apply(&event(
-            times[2],
-            b,
-            PingStep::Sent {
-                remote: a,
-                envelope: pong.clone(),
-            },
-        ));
-        let lamport = ta.receive(pong.lamport);
-        trace.apply(&event(
-            times[3],
-            a,
-            PingStep::Received {
-                remote: b,
-                envelope: pong,
-                lamport,
-            },
-        ));
+        for event in ping_exchange((a, &ta), (b, &tb), "1", times) {
+            trace.apply(&event);
+        }
     }
 
     fn options(mode: TimeMode) -> Options {

@@ -217,6 +217,7 @@ mod tests {
     use super::*;
     use crate::event::{Event, EventKind, PingStep};
     use crate::protocols::ping::Envelope;
+    use crate::trace::synthetic::ping_exchange;
     use crate::trace::Tracer;
 
     fn peer(i: usize) -> PeerId {
@@ -238,45 +239,10 @@ mod tests {
                 dialer: false,
             },
         ));
-        for (n, t) in [(0, 10.0), (1, 20.0)] {
-            let ping = Envelope::ping(n.to_string(), a, String::new(), ta.start_trace());
-            trace.apply(&at(
-                t,
-                a,
-                EventKind::Ping(PingStep::Sent {
-                    remote: b,
-                    envelope: ping.clone(),
-                }),
-            ));
-            let lamport = tb.receive(ping.lamport);
-            trace.apply(&at(
-                t + 1.0,
-                b,
-                EventKind::Ping(PingStep::Received {
-                    remote: a,
-                    envelope: ping.clone(),
-                    lamport,
-                }),
-            ));
-            let pong = ping.pong(tb.continue_trace(&ping.traceparent.unwrap()));
-            trace.apply(&at(
-                t + 2.0,
-                b,
-                EventKind::Ping(PingStep::Sent {
-                    remote: a,
-                    envelope: pong.clone(),
-                }),
-            ));
-            let lamport = ta.receive(pong.lamport);
-            trace.apply(&at(
-                t + 3.0,
-                a,
-                EventKind::Ping(PingStep::Received {
-                    remote: b,
-                    envelope: pong,
-                    lamport,
-                }),
-            ));
+        for (n, t) in [("0", 10.0), ("1", 20.0)] {
+            for event in ping_exchange((a, &ta), (b, &tb), n, [t, t + 1.0, t + 2.0, t + 3.0]) {
+                trace.apply(&event);
+            }
         }
         let lost = Envelope::ping("2".into(), a, String::new(), ta.start_trace());
         trace.apply(&at(

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod context;
 pub mod export;
 pub mod model;
+pub mod synthetic;
 
 use std::sync::{Arc, Mutex};
 
