@@ -19,7 +19,9 @@ use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
 use crate::event::{EventKind, EventSink, PingStep};
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
 use crate::runtime::spawn;
+use crate::trace::layer::PEER_SPAN;
 use crate::trace::Tracer;
+use tracing::Instrument;
 
 /// Commands waiting for the event loop; a handle's `send` waits when this many are queued.
 const COMMAND_QUEUE: usize = 64;
@@ -89,6 +91,8 @@ pub struct PeerHandle {
     streams: libp2p_stream::Control,
     events: EventSink,
     tracer: Tracer,
+    /// Everything this peer does runs inside this span, which names the peer.
+    span: tracing::Span,
 }
 
 /// Options for [`PeerHandle::start`].
@@ -135,18 +139,17 @@ impl PeerHandle {
             pending_listens: HashMap::new(),
             pending_dials: HashMap::new(),
         };
-        spawn(event_loop.run(command_queue));
+        let span = tracing::info_span!(PEER_SPAN, peer = %peer_id);
+        spawn(event_loop.run(command_queue).instrument(span.clone()));
 
         let tracer = Tracer::new(&peer_id);
         let incoming = streams
             .accept(testbed_ping::PROTOCOL)
             .expect("a new peer has no ping responder yet");
-        spawn(answer_pings(
-            peer_id,
-            incoming,
-            events.clone(),
-            tracer.clone(),
-        ));
+        spawn(
+            answer_pings(peer_id, incoming, events.clone(), tracer.clone())
+                .instrument(span.clone()),
+        );
 
         Ok(PeerHandle {
             peer_id,
@@ -154,6 +157,7 @@ impl PeerHandle {
             streams,
             events,
             tracer,
+            span,
         })
     }
 
@@ -233,7 +237,10 @@ impl PeerHandle {
             );
             testbed_ping::initiate(&mut stream, remote, ping, &self.tracer, &report).await
         };
-        with_timeout(exchange).await
+        let span = tracing::info_span!(parent: &self.span, "ping exchange", role = "initiator", remote = %remote);
+        let pong = with_timeout(exchange).instrument(span.clone()).await?;
+        span.in_scope(|| tracing::info!(id = %pong.id, "PONG received"));
+        Ok(pong)
     }
 
     /// Opens a new stream to `remote` and negotiates `protocol` on it (dialing first if there
@@ -306,20 +313,24 @@ async fn answer_pings(
     while let Some((remote, mut stream)) = incoming.next().await {
         let events = events.clone();
         let tracer = tracer.clone();
-        spawn(async move {
-            let report = |step| events.emit(local, EventKind::Ping(step));
-            report(PingStep::StreamAccepted {
-                remote,
-                protocol: testbed_ping::PROTOCOL.to_string(),
-            });
-            let exchange = testbed_ping::respond(&mut stream, remote, &tracer, &report);
-            if let Err(error) = with_timeout(exchange).await {
-                report(PingStep::Failed {
+        let span = tracing::info_span!("ping exchange", role = "responder", remote = %remote);
+        spawn(
+            async move {
+                let report = |step| events.emit(local, EventKind::Ping(step));
+                report(PingStep::StreamAccepted {
                     remote,
-                    error: error.to_string(),
+                    protocol: testbed_ping::PROTOCOL.to_string(),
                 });
+                let exchange = testbed_ping::respond(&mut stream, remote, &tracer, &report);
+                if let Err(error) = with_timeout(exchange).await {
+                    report(PingStep::Failed {
+                        remote,
+                        error: error.to_string(),
+                    });
+                }
             }
-        });
+            .instrument(span),
+        );
     }
 }
 

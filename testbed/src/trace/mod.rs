@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod context;
 pub mod export;
+pub mod layer;
 pub mod model;
 pub mod synthetic;
 
