@@ -68,6 +68,10 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
     lines.map((l) => (Number(l.getAttribute('x2')) > Number(l.getAttribute('x1')) ? '→' : '←')));
   assert.deepEqual(direction.slice(0, 4), ['→', '→', '→', '←']);
   assert.deepEqual(direction.slice(4).sort(), ['←', '→'], 'each side closes its half');
+  // Each side's part of the exchange is a traced span: a bar on its lifeline.
+  await page.waitForFunction(() => document.querySelectorAll('.span-bar').length === 2, null, { timeout: 10_000 });
+  assert.deepEqual((await page.locator('.span-bar title').allTextContents()).sort(),
+    ['ping exchange (initiator)', 'ping exchange (responder)']);
   await page.locator('.arrow[data-kind="envelope"]').first().dispatchEvent('click');
   assert.match(await page.textContent('.arrow-details'), /trace id[0-9a-f]{32}span id[0-9a-f]{16}payload\{"id":"1","type":"PING"/);
   await page.check('input[name="time-mode"] >> nth=1');

@@ -25,7 +25,8 @@ pub fn App() -> impl IntoView {
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
     let (scenario, problems) = scenario::decode(&fragment);
-    let session = Session::new(scenario.network);
+    let recorder = use_context::<testbed::trace::layer::Recorder>().unwrap_or_default();
+    let session = Session::new(scenario.network, recorder);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         session.problem.set(Some(format!(

@@ -7,13 +7,26 @@ mod frame;
 mod relay_link;
 mod session;
 
+use leptos::prelude::provide_context;
+use testbed::trace::layer::Recorder;
+use tracing_subscriber::layer::SubscriberExt;
+
 fn main() {
     console_error_panic_hook::set_once();
-    tracing_wasm::set_as_global_default_with_config(
+    // The console gets what tracing-wasm writes; the diagram gets what the recorder keeps.
+    let recorder = Recorder::default();
+    let console = tracing_wasm::WASMLayer::new(
         tracing_wasm::WASMLayerConfigBuilder::new()
             // libp2p is chatty below INFO; the console would drown.
             .set_max_level(tracing::Level::INFO)
             .build(),
     );
-    leptos::mount::mount_to_body(app::App);
+    let subscriber = tracing_subscriber::registry()
+        .with(console)
+        .with(recorder.layer());
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    leptos::mount::mount_to_body(move || {
+        provide_context(recorder.clone());
+        app::App()
+    });
 }

@@ -6,10 +6,12 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use futures::StreamExt;
+use futures::{future, StreamExt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use testbed::diagram::Bar;
 use testbed::lesson::{Action, PingPair};
+use testbed::trace::layer::{Recorder, PEER_SPAN};
 use testbed::trace::Trace;
 use testbed::view::LogLine;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
@@ -18,6 +20,12 @@ use crate::frame::{next_animation_frame, now_ms};
 
 /// How often a replay checks whether the last action has settled.
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// How often finished spans are collected when no event wakes the page.
+const SPAN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Span bars kept for the diagram: thousands of pings' worth.
+const MAX_BARS: usize = 10_000;
 
 /// Log lines kept on screen: a 20-peer start writes ~200, and older lines scroll out.
 const MAX_LOG_LINES: usize = 600;
@@ -71,6 +79,9 @@ pub struct Session {
     pub view: RwSignal<NetworkView>,
     /// Every message between the peers, linked send to receive: what the diagram draws.
     pub trace: RwSignal<Trace>,
+    /// The peers' finished spans, as bars on their lifelines (newest last, bounded).
+    pub bars: RwSignal<Vec<Bar>>,
+    recorder: StoredValue<Recorder>,
     pub phase: RwSignal<Phase>,
     pub log: RwSignal<VecDeque<NumberedLine>>,
     pub last_ping: RwSignal<Option<PingRun>>,
@@ -89,11 +100,15 @@ pub struct Session {
     /// When the current network started, by the wall clock (ms since the Unix epoch): the
     /// trace's times count from here.
     pub started_unix_ms: StoredValue<f64>,
+    /// The same moment on the monotonic clock that events and spans use.
+    started: StoredValue<Option<web_time::Instant>>,
 }
 
 impl Session {
-    pub fn new(config: NetworkConfig) -> Session {
+    pub fn new(config: NetworkConfig, recorder: Recorder) -> Session {
         Session {
+            bars: RwSignal::new(Vec::new()),
+            recorder: StoredValue::new(recorder),
             config: RwSignal::new(config),
             view: RwSignal::new(NetworkView::default()),
             trace: RwSignal::new(Trace::default()),
@@ -108,6 +123,7 @@ impl Session {
             pings_sent: StoredValue::new(0),
             lines_written: StoredValue::new(0),
             started_unix_ms: StoredValue::new(0.0),
+            started: StoredValue::new(None),
         }
     }
 
@@ -118,6 +134,8 @@ impl Session {
         self.network.set_value(None);
         self.view.set(NetworkView::default());
         self.trace.set(Trace::default());
+        self.bars.set(Vec::new());
+        self.recorder.with_value(|r| drop(r.drain()));
         self.log.set(VecDeque::new());
         self.last_ping.set(None);
         self.actions.set(Vec::new());
@@ -137,6 +155,7 @@ impl Session {
         spawn_local(async move {
             let (sink, events) = EventSink::new();
             self.started_unix_ms.set_value(js_sys::Date::now());
+            self.started.set_value(Some(sink.started()));
             let network = match Network::start(config, sink).await {
                 Ok(network) => Rc::new(network),
                 Err(error) => {
@@ -173,10 +192,19 @@ impl Session {
     }
 
     async fn draw_events(self, mut events: EventStream, generation: u64, started_at: f64) {
-        while let Some(first) = events.next().await {
+        loop {
+            // Wake for the next event, or after a while to collect spans that just closed.
+            let next = future::select(events.next(), futures_timer::Delay::new(SPAN_POLL)).await;
+            let first = match next {
+                future::Either::Left((Some(event), _)) => Some(event),
+                future::Either::Left((None, _)) => return,
+                future::Either::Right(_) => None,
+            };
             if self.generation.get_value() != generation {
                 return;
             }
+            self.collect_spans();
+            let Some(first) = first else { continue };
             let mut batch = vec![first];
             while let Ok(event) = events.try_recv() {
                 batch.push(event);
@@ -198,6 +226,43 @@ impl Session {
                 });
             }
             next_animation_frame().await;
+        }
+    }
+
+    /// Moves the peers' finished spans from the recorder to the diagram's bars.
+    fn collect_spans(self) {
+        let (spans, _) = self.recorder.with_value(Recorder::drain);
+        let Some(origin) = self.started.get_value() else {
+            return;
+        };
+        // Spans that began before this network (a replaced one's) are dropped.
+        let since = |at: web_time::Instant| {
+            at.checked_duration_since(origin)
+                .map(|d| d.as_secs_f64() * 1000.0)
+        };
+        let new: Vec<Bar> = spans
+            .into_iter()
+            .filter(|span| span.name != PEER_SPAN)
+            .filter_map(|span| {
+                let peer = span.peer.as_deref()?.parse().ok()?;
+                let role = span.fields.iter().find(|(k, _)| *k == "role");
+                Some(Bar {
+                    peer,
+                    start_ms: since(span.start)?,
+                    end_ms: since(span.end)?,
+                    label: match role {
+                        Some((_, role)) => format!("{} ({role})", span.name),
+                        None => span.name.to_owned(),
+                    },
+                })
+            })
+            .collect();
+        if !new.is_empty() {
+            self.bars.update(|bars| {
+                bars.extend(new);
+                let excess = bars.len().saturating_sub(MAX_BARS);
+                bars.drain(..excess);
+            });
         }
     }
 

@@ -45,7 +45,7 @@ fn main() {
             .map(|run| {
                 let top = run as f64 * 1_000.0;
                 let started = Instant::now();
-                let layout = diagram::layout(&trace, &options, top, top + 600.0);
+                let layout = diagram::layout(&trace, &[], &options, top, top + 600.0);
                 std::hint::black_box(layout);
                 started.elapsed().as_secs_f64() * 1000.0
             })

@@ -61,6 +61,25 @@ pub struct Arrow {
     pub label: String,
 }
 
+/// A span of one peer's work (e.g. its side of a ping exchange), drawn as a bar on its
+/// lifeline. Times in milliseconds since the network started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub peer: PeerId,
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub label: String,
+}
+
+/// A bar placed on the diagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedBar {
+    pub x: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub label: String,
+}
+
 /// A shortened pause in real-time mode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gap {
@@ -76,13 +95,16 @@ pub struct Layout {
     pub lifeline_x: Vec<f64>,
     /// Arrows inside the window, oldest first.
     pub arrows: Vec<Arrow>,
+    /// Span bars inside the window (real-time mode only: spans carry no Lamport time).
+    pub bars: Vec<PlacedBar>,
     pub gaps: Vec<Gap>,
     /// Messages drawn in the whole diagram (not only the window).
     pub drawn: usize,
 }
 
-/// Lays out `trace` for a window of the diagram from `top` to `bottom` (pixels).
-pub fn layout(trace: &Trace, options: &Options, top: f64, bottom: f64) -> Layout {
+/// Lays out `trace` and the span `bars` for a window of the diagram from `top` to `bottom`
+/// (pixels).
+pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: f64) -> Layout {
     let column: HashMap<PeerId, usize> = options
         .lifelines
         .iter()
@@ -99,10 +121,38 @@ pub fn layout(trace: &Trace, options: &Options, top: f64, bottom: f64) -> Layout
         .filter(|m| options.mode == TimeMode::RealTime || m.sent.lamport.is_some())
         .collect();
 
+    let shown_bars: Vec<&Bar> = match options.mode {
+        TimeMode::RealTime => bars
+            .iter()
+            .filter(|b| column.contains_key(&b.peer))
+            .collect(),
+        TimeMode::Lamport => Vec::new(),
+    };
     let axis = match options.mode {
-        TimeMode::RealTime => Axis::real_time(&shown, options.zoom),
+        TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, options.zoom),
         TimeMode::Lamport => Axis::Lamport,
     };
+    let placed_bars = shown_bars
+        .iter()
+        .filter_map(|bar| {
+            let at = |ms| {
+                axis.y(&Stamp {
+                    at_ms: ms,
+                    lamport: None,
+                })
+            };
+            let (y0, y1) = (at(bar.start_ms), at(bar.end_ms));
+            if y1 < top || y0 > bottom {
+                return None;
+            }
+            Some(PlacedBar {
+                x: x(&bar.peer)?,
+                top: y0,
+                bottom: y1,
+                label: bar.label.clone(),
+            })
+        })
+        .collect();
     let mut height: f64 = TOP;
     let mut arrows = Vec::new();
     for message in &shown {
@@ -134,6 +184,7 @@ pub fn layout(trace: &Trace, options: &Options, top: f64, bottom: f64) -> Layout
         height: height + TOP,
         lifeline_x: options.lifelines.iter().filter_map(x).collect(),
         arrows,
+        bars: placed_bars,
         gaps,
         drawn: shown.len(),
     }
@@ -150,10 +201,11 @@ enum Axis {
 }
 
 impl Axis {
-    fn real_time(messages: &[&Message], zoom: f64) -> Axis {
+    fn real_time(messages: &[&Message], bars: &[&Bar], zoom: f64) -> Axis {
         let mut times: Vec<f64> = messages
             .iter()
             .flat_map(|m| std::iter::once(m.sent.at_ms).chain(m.received.map(|r| r.at_ms)))
+            .chain(bars.iter().flat_map(|b| [b.start_ms, b.end_ms]))
             .collect();
         times.sort_by(f64::total_cmp);
         times.dedup();
@@ -263,7 +315,7 @@ mod tests {
     fn arrows_run_from_sender_to_receiver_and_down_in_time() {
         let mut trace = Trace::default();
         exchange(&mut trace, [0.0, 5.0, 6.0, 40.0]);
-        let layout = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        let layout = layout(&trace, &[], &options(TimeMode::RealTime), 0.0, f64::MAX);
         let [ping, pong] = &layout.arrows[..] else {
             panic!("two arrows: {layout:?}")
         };
@@ -282,19 +334,41 @@ mod tests {
         exchange(&mut trace, [0.0, 1.0, 2.0, 3.0]);
         let mut wide = options(TimeMode::RealTime);
         wide.width = 400.0;
-        let layout = layout(&trace, &wide, 0.0, f64::MAX);
+        let layout = layout(&trace, &[], &wide, 0.0, f64::MAX);
         assert_eq!(layout.width, 400.0);
         assert_eq!(layout.lifeline_x[1] - layout.lifeline_x[0], 172.0);
         let narrow = options(TimeMode::RealTime);
-        let layout = super::layout(&trace, &narrow, 0.0, f64::MAX);
+        let layout = super::layout(&trace, &[], &narrow, 0.0, f64::MAX);
         assert_eq!(layout.lifeline_x[1] - layout.lifeline_x[0], MIN_COLUMN);
+    }
+
+    #[test]
+    fn a_span_is_a_bar_on_its_peer_lifeline_covering_its_messages() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [10.0, 11.0, 12.0, 13.0]);
+        let bars = [Bar {
+            peer: peer(0),
+            start_ms: 9.0,
+            end_ms: 14.0,
+            label: "ping exchange".into(),
+        }];
+        let real = layout(&trace, &bars, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        let [bar] = &real.bars[..] else {
+            panic!("{real:?}")
+        };
+        assert_eq!(bar.x, real.lifeline_x[0]);
+        let ping = &real.arrows[0];
+        let pong = &real.arrows[1];
+        assert!(bar.top < ping.sent_y && bar.bottom > pong.received_y.unwrap());
+        let lamport = layout(&trace, &bars, &options(TimeMode::Lamport), 0.0, f64::MAX);
+        assert!(lamport.bars.is_empty());
     }
 
     #[test]
     fn long_pauses_are_shortened_and_marked() {
         let mut trace = Trace::default();
         exchange(&mut trace, [0.0, 1.0, 2.0, 60_000.0]);
-        let layout = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        let layout = layout(&trace, &[], &options(TimeMode::RealTime), 0.0, f64::MAX);
         assert_eq!(layout.gaps.len(), 1);
         assert_eq!(layout.gaps[0].skipped_ms, 59_998.0);
         assert!(layout.height < 200.0, "{}", layout.height);
@@ -305,7 +379,7 @@ mod tests {
         let mut trace = Trace::default();
         // The wall clock says the PONG was received before the PING was: Lamport time does not.
         exchange(&mut trace, [10.0, 11.0, 12.0, 1.0]);
-        let layout = layout(&trace, &options(TimeMode::Lamport), 0.0, f64::MAX);
+        let layout = layout(&trace, &[], &options(TimeMode::Lamport), 0.0, f64::MAX);
         let ys: Vec<f64> = layout
             .arrows
             .iter()
@@ -321,9 +395,9 @@ mod tests {
             let t = i as f64 * 10.0;
             exchange(&mut trace, [t, t + 1.0, t + 2.0, t + 3.0]);
         }
-        let full = layout(&trace, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        let full = layout(&trace, &[], &options(TimeMode::RealTime), 0.0, f64::MAX);
         assert_eq!(full.arrows.len(), 2_000);
-        let window = layout(&trace, &options(TimeMode::RealTime), 1_000.0, 1_400.0);
+        let window = layout(&trace, &[], &options(TimeMode::RealTime), 1_000.0, 1_400.0);
         assert!(window.arrows.len() < 150, "{}", window.arrows.len());
         assert!(window
             .arrows
@@ -331,6 +405,8 @@ mod tests {
             .all(|a| a.received_y.unwrap() >= 1_000.0 && a.sent_y <= 1_400.0));
         let mut one_peer = options(TimeMode::RealTime);
         one_peer.lifelines = vec![peer(0)];
-        assert!(layout(&trace, &one_peer, 0.0, f64::MAX).arrows.is_empty());
+        assert!(layout(&trace, &[], &one_peer, 0.0, f64::MAX)
+            .arrows
+            .is_empty());
     }
 }

@@ -139,6 +139,11 @@ impl EventSink {
         }
     }
 
+    /// The moment `Event::at_ms` counts from.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// Events that did not fit in the queue (or came after the page stopped listening).
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

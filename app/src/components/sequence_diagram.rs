@@ -114,13 +114,11 @@ pub fn SequenceDiagram(
             width: available_width.get(),
         };
         let top = scroll_top.get();
+        let bottom = top + viewport.get() + OVERSCAN;
         session.trace.with(|trace| {
-            diagram::layout(
-                trace,
-                &options,
-                top - OVERSCAN,
-                top + viewport.get() + OVERSCAN,
-            )
+            session
+                .bars
+                .with(|bars| diagram::layout(trace, bars, &options, top - OVERSCAN, bottom))
         })
     });
 
@@ -278,6 +276,11 @@ pub fn SequenceDiagram(
                                 <text x="4" y=gap.y - 3.0>{text}</text>
                             </g>
                         }
+                    }).collect_view())}
+                    {move || layout.with(|l| l.bars.iter().map(|bar| view! {
+                        <rect class="span-bar" x=bar.x - 4.0 y=bar.top width="8" height=(bar.bottom - bar.top).max(2.0) rx="2">
+                            <title>{bar.label.clone()}</title>
+                        </rect>
                     }).collect_view())}
                     <For each=move || layout.with(|l| l.arrows.clone())
                         key=|a| (a.position, a.sent_y.to_bits(), a.received_y.map(f64::to_bits), a.from_x.to_bits(), a.to_x.to_bits())

@@ -15,6 +15,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
+use web_time::Instant;
 
 /// Finished spans and events kept before the page drains them: a busy second of 20 peers
 /// pinging stays well inside; beyond, the oldest go and are counted.
@@ -30,9 +31,10 @@ pub struct SpanRecord {
     pub name: &'static str,
     pub target: &'static str,
     pub fields: Vec<(&'static str, String)>,
-    /// Milliseconds since the Unix epoch.
-    pub start_unix_ms: f64,
-    pub end_unix_ms: f64,
+    /// On the same monotonic clock as the peers' events (`web_time`, so `performance.now()`
+    /// in the browser), so spans and messages line up to the sub-millisecond.
+    pub start: Instant,
+    pub end: Instant,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +43,7 @@ pub struct EventRecord {
     pub level: tracing::Level,
     pub target: &'static str,
     pub message: String,
-    pub at_unix_ms: f64,
+    pub at: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -90,12 +92,6 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn now_unix_ms() -> f64 {
-    web_time::SystemTime::now()
-        .duration_since(web_time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Collects a span's or event's fields as text.
@@ -162,8 +158,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for RecordingLayer {
             name: attrs.metadata().name(),
             target: attrs.metadata().target(),
             fields: fields.fields,
-            start_unix_ms: now_unix_ms(),
-            end_unix_ms: f64::NAN,
+            start: Instant::now(),
+            end: Instant::now(),
         };
         self.recorder.lock().open.insert(id.clone(), record);
     }
@@ -185,7 +181,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for RecordingLayer {
             level: *event.metadata().level(),
             target: event.metadata().target(),
             message,
-            at_unix_ms: now_unix_ms(),
+            at: Instant::now(),
         };
         let mut store = self.recorder.lock();
         let Store {
@@ -197,7 +193,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for RecordingLayer {
     fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
         let mut store = self.recorder.lock();
         if let Some(mut record) = store.open.remove(&id) {
-            record.end_unix_ms = now_unix_ms();
+            record.end = Instant::now();
             let Store { spans, dropped, .. } = &mut *store;
             push_bounded(spans, record, dropped);
         }
