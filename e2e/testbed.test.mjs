@@ -68,6 +68,13 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
     lines.map((l) => (Number(l.getAttribute('x2')) > Number(l.getAttribute('x1')) ? '→' : '←')));
   assert.deepEqual(direction.slice(0, 4), ['→', '→', '→', '←']);
   assert.deepEqual(direction.slice(4).sort(), ['←', '→'], 'each side closes its half');
+  // Hiding a lifeline takes its arrows along; "Show" brings them back.
+  await page.click(`.lifeline-head:text-is("peer ${target}")`);
+  assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0']);
+  assert.equal(await page.locator('.arrow').count(), 0);
+  await page.click('text=Show 1 hidden peers');
+  assert.equal(await page.locator('.arrow').count(), 6);
+
   // Each side's part of the exchange is a traced span: a bar on its lifeline.
   await page.waitForFunction(() => document.querySelectorAll('.span-bar').length === 2, null, { timeout: 10_000 });
   assert.deepEqual((await page.locator('.span-bar title').allTextContents()).sort(),

@@ -90,6 +90,8 @@ pub fn SequenceDiagram(
     let selected = RwSignal::new(None::<u64>);
     let scroller = NodeRef::<Div>::new();
 
+    // Peers whose lifeline the learner hid by clicking its head.
+    let hidden = RwSignal::new(HashSet::<usize>::new());
     let lifelines = Memo::new(move |_| {
         session.view.with(|view| {
             let ping = session.last_ping.get();
@@ -99,8 +101,10 @@ pub fn SequenceDiagram(
                 }
                 _ => (0..view.peer_count()).collect(),
             };
+            let hidden = hidden.get();
             peers
                 .into_iter()
+                .filter(|i| !hidden.contains(i))
                 .filter_map(|i| view.peer_id(i).map(|id| (i, id)))
                 .collect::<Vec<_>>()
         })
@@ -234,6 +238,11 @@ pub fn SequenceDiagram(
                         {name}
                     </label>
                 }).collect_view()}
+                {move || (!hidden.with(HashSet::is_empty)).then(|| view! {
+                    <button type="button" class="quiet" on:click=move |_| hidden.set(HashSet::new())>
+                        {move || format!("Show {} hidden peers", hidden.with(HashSet::len))}
+                    </button>
+                })}
                 <span class="hint">{move || {
                     let drawn = layout.with(|l| l.drawn);
                     if mode.get() == TimeMode::Lamport {
@@ -254,7 +263,9 @@ pub fn SequenceDiagram(
                         peers.into_iter().zip(xs).map(|((index, _), x)| {
                             let text = if short { index.to_string() } else { format!("peer {index}") };
                             view! {
-                                <span class="lifeline-head" style:left=format!("{x}px") title=format!("peer {index}")>{text}</span>
+                                <button type="button" class="lifeline-head" style:left=format!("{x}px")
+                                    title=format!("peer {index}: click to hide its lifeline")
+                                    on:click=move |_| hidden.update(|h| { h.insert(index); })>{text}</button>
                             }
                         }).collect_view()
                     }}
