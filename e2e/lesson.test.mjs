@@ -34,7 +34,7 @@ async function seen(page) {
 test('the original testbed lesson, followed to its end, then shared and reopened', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
-  assert.equal(await page.textContent('.step-count'), 'Step 1 of 5');
+  assert.equal(await page.textContent('.step-count'), 'Step 1 of 6');
   assert.equal(await page.isDisabled('.next'), true, 'Next waits for the connections');
   await page.click('.step-action');
   await met(page);
@@ -55,17 +55,27 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   await met(page);
   assert.deepEqual((await page.locator('.arrow[data-kind="close"]').count()), 2);
   await page.click('.next');
-  assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
+  assert.equal(await page.textContent('.step-count'), 'Step 5 of 6');
+  await page.screenshot({ path: join(shots, 'lesson-happened-before.png') });
+  await page.click('.next');
+
+  // The last step is done in the network view: the learner clicks the peer to ping.
+  assert.equal(await page.textContent('.step-count'), 'Step 6 of 6');
+  assert.equal(await page.getAttribute('#tab-network', 'aria-selected'), 'true');
   assert.equal(await page.isDisabled('.next'), true, 'the last step');
+  await page.click('.peer[aria-label^="peer 7:"]');
+  await met(page);
+  assert.match(await page.textContent('.event-log'), /peer 0 received PONG \(id 2\) from peer 7/);
   await page.screenshot({ path: join(shots, 'lesson-end.png') });
   const before = await seen(page);
 
   await page.click('text=Copy link');
   const link = await page.inputValue('.share-link');
-  assert.match(link, /#v=1&peers=20&topology=original&seed=42&lesson=original-testbed&step=5&actions=start\.ping-0-\d+$/);
+  assert.match(link, /#v=1&peers=20&topology=original&seed=42&lesson=original-testbed&step=6&actions=start\.ping-0-\d+\.ping-0-7$/);
   const again = await browser.context.newPage();
   await again.goto(link);
   await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+  await again.waitForFunction(() => document.querySelectorAll('.expectation[data-met="true"]').length === 1, null, { timeout: 60_000 });
   await again.waitForFunction(() => document.querySelectorAll('.arrow[data-kind="close"]').length === 2, null, { timeout: 60_000 });
   assert.deepEqual(await seen(again), before, 'same step, same PeerIds, same arrows');
   await again.screenshot({ path: join(shots, 'lesson-reopened.png') });

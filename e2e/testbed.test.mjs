@@ -141,3 +141,16 @@ test('without a relay the page says so and in-page peers still work', async () =
   browser.errors.length = 0; // the refused fetch of the absent relay is logged by the browser itself
   await page.close();
 });
+
+test('latency from the link holds each message in flight', async () => {
+  const page = await open('#v=1&peers=4&latency=300');
+  await ready(page);
+  assert.equal(await page.inputValue('input[name="latency"]'), '300');
+  await page.click('text=Run ping');
+  await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
+  // PING and PONG each wait 300 ms: the exchange cannot be quicker than 600 ms.
+  const roundTrip = Number((await page.textContent('.ping-result')).match(/· ([\d.]+) ms/)[1]);
+  assert.ok(roundTrip >= 600, `round trip ${roundTrip} ms`);
+  assert.match(await page.evaluate(() => location.hash), /&latency=300&/);
+  await page.close();
+});

@@ -66,6 +66,13 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    let click_pings_from = Signal::derive(move || {
+        let p = place.get()?;
+        lessons.with_value(|all| match all.get(p.lesson)?.steps.get(p.step)?.action {
+            Some(testbed::lesson::Action::PingClicked { from }) => Some(from),
+            _ => None,
+        })
+    });
     let from = RwSignal::new(0usize);
     let to = RwSignal::new(PingTarget::Random);
     let start = Callback::new(move |config: NetworkConfig| {
@@ -144,7 +151,7 @@ pub fn App() -> impl IntoView {
                         on:click=move |_| diagram_tab.set(true)>"Sequence diagram"</button>
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=diagram_tab>
-                    <NetworkView session=session from=from to=to />
+                    <NetworkView session=session from=from to=to click_pings_from=click_pings_from />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || !diagram_tab.get()>
                     <SequenceDiagram session=session visible=Signal::derive(move || diagram_tab.get())

@@ -308,6 +308,8 @@ impl Session {
                 Action::Ping { from, to } => {
                     self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
                 }
+                // Links record the peer that was clicked, as a plain ping.
+                Action::PingClicked { .. } => continue,
             }
             self.settled().await;
         }

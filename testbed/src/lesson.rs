@@ -7,11 +7,12 @@
 //! peers: 20
 //! topology: original
 //! seed: 42
+//! latency: 0 ms
 //! ---
 //! ## Step title
 //! A paragraph with `code` and **bold** words.
 //!
-//! @action ping 0 random
+//! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
 //! @expect pong
 //! @show diagram
 //! @focus last-ping
@@ -69,6 +70,8 @@ pub enum Action {
         from: PeerIndex,
         to: Option<PeerIndex>,
     },
+    /// The learner clicks a peer in the network view, and `from` pings it.
+    PingClicked { from: PeerIndex },
 }
 
 /// What the trace must show before the step is done.
@@ -172,6 +175,13 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             "peers" => network.peers = value.parse().map_err(|_| bad("not a peer count"))?,
             "topology" => network.topology = value.parse().map_err(|_| bad("not a topology"))?,
             "seed" => network.seed = value.parse().map_err(|_| bad("not a seed"))?,
+            "latency" => {
+                network.latency_ms = value
+                    .trim_end_matches("ms")
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("not a latency in ms"))?
+            }
             other => return Err(error(number, format!("unknown front matter key {other:?}"))),
         }
     }
@@ -206,6 +216,12 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             let words: Vec<&str> = directive.split_whitespace().collect();
             match words[..] {
                 ["action", "start"] => step.action = Some(Action::StartNetwork),
+                ["action", "ping", from, "click"] => {
+                    let from = from
+                        .parse()
+                        .map_err(|_| error(number, format!("not a peer: {from:?}")))?;
+                    step.action = Some(Action::PingClicked { from });
+                }
                 ["action", "ping", from, to] => {
                     let from = from
                         .parse()

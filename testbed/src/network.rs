@@ -1,6 +1,8 @@
 //! N in-page peers on `MemoryTransport` (real noise and yamux, no sockets), identities from a
 //! seed, connected by a [`Topology`].
 
+use std::time::Duration;
+
 use futures::future::join_all;
 use libp2p::{Multiaddr, PeerId};
 use rand::Rng;
@@ -17,11 +19,18 @@ use crate::topology::{self, Topology};
 /// browser tab holds comfortably.
 pub const MAX_PEERS: usize = 200;
 
+/// Most latency a scenario may add to each message: slow enough to watch a message in
+/// flight, short enough that a PING and its PONG stay well inside the ping timeout.
+pub const MAX_LATENCY_MS: u64 = 2_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkConfig {
     pub peers: usize,
     pub topology: Topology,
     pub seed: u64,
+    /// Milliseconds each of the testbed's messages is held before it is written, as if the
+    /// link were slow: its arrow in the diagram slants by that much.
+    pub latency_ms: u64,
 }
 
 impl Default for NetworkConfig {
@@ -31,6 +40,7 @@ impl Default for NetworkConfig {
             peers: 20,
             topology: Topology::Original,
             seed: 42,
+            latency_ms: 0,
         }
     }
 }
@@ -96,6 +106,7 @@ impl Network {
                     keypair: identity::keypair(config.seed, index),
                     transport: TransportKind::Memory,
                     measure_round_trips: false,
+                    latency: Duration::from_millis(config.latency_ms.min(MAX_LATENCY_MS)),
                 };
                 PeerHandle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,

@@ -93,6 +93,7 @@ pub struct PeerHandle {
     tracer: Tracer,
     /// Everything this peer does runs inside this span, which names the peer.
     span: tracing::Span,
+    latency: Duration,
 }
 
 /// Options for [`PeerHandle::start`].
@@ -101,6 +102,8 @@ pub struct PeerConfig {
     pub transport: TransportKind,
     /// Run libp2p's ping on every connection and report round-trip times.
     pub measure_round_trips: bool,
+    /// Held before each of the testbed's messages is written (injected latency).
+    pub latency: Duration,
 }
 
 impl PeerHandle {
@@ -110,6 +113,7 @@ impl PeerHandle {
             keypair,
             transport,
             measure_round_trips,
+            latency,
         } = config;
         let peer_id = keypair.public().to_peer_id();
         let behaviour = Behaviour {
@@ -147,7 +151,7 @@ impl PeerHandle {
             .accept(testbed_ping::PROTOCOL)
             .expect("a new peer has no ping responder yet");
         spawn(
-            answer_pings(peer_id, incoming, events.clone(), tracer.clone())
+            answer_pings(peer_id, incoming, events.clone(), tracer.clone(), latency)
                 .instrument(span.clone()),
         );
 
@@ -158,6 +162,7 @@ impl PeerHandle {
             events,
             tracer,
             span,
+            latency,
         })
     }
 
@@ -235,7 +240,15 @@ impl PeerHandle {
                 "hello from the testbed".into(),
                 self.tracer.start_trace(),
             );
-            testbed_ping::initiate(&mut stream, remote, ping, &self.tracer, &report).await
+            testbed_ping::initiate(
+                &mut stream,
+                remote,
+                ping,
+                &self.tracer,
+                self.latency,
+                &report,
+            )
+            .await
         };
         let span = tracing::info_span!(parent: &self.span, "ping exchange", role = "initiator", remote = %remote);
         let pong = with_timeout(exchange).instrument(span.clone()).await?;
@@ -309,6 +322,7 @@ async fn answer_pings(
     mut incoming: libp2p_stream::IncomingStreams,
     events: EventSink,
     tracer: Tracer,
+    latency: Duration,
 ) {
     while let Some((remote, mut stream)) = incoming.next().await {
         let events = events.clone();
@@ -321,7 +335,8 @@ async fn answer_pings(
                     remote,
                     protocol: testbed_ping::PROTOCOL.to_string(),
                 });
-                let exchange = testbed_ping::respond(&mut stream, remote, &tracer, &report);
+                let exchange =
+                    testbed_ping::respond(&mut stream, remote, &tracer, latency, &report);
                 if let Err(error) = with_timeout(exchange).await {
                     report(PingStep::Failed {
                         remote,

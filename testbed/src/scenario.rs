@@ -1,10 +1,11 @@
 //! Everything needed to rebuild what is on screen, written into the page's URL fragment:
-//! `#v=1&lesson=original-testbed&step=2&peers=20&topology=original&seed=42&actions=start.ping-0-5`.
+//! `#v=1&peers=20&topology=original&seed=42&latency=100&lesson=original-testbed&step=2&actions=start.ping-0-5`
+//! (`latency` only when not 0).
 //! Decoding is strict: every problem is reported, and whatever could not be read keeps its
 //! default, so a broken link still opens a working page.
 
 use crate::lesson::{self, Action};
-use crate::network::{NetworkConfig, MAX_PEERS};
+use crate::network::{NetworkConfig, MAX_LATENCY_MS, MAX_PEERS};
 use crate::topology::Topology;
 
 /// The version this page writes. A link without `v` is read as version 1.
@@ -37,6 +38,8 @@ pub enum ScenarioProblem {
     Topology { value: String },
     #[error("\"{value}\" is not a seed (a whole number from 0 to 18446744073709551615)")]
     Seed { value: String },
+    #[error("\"latency={value}\" is not a latency from 0 to {MAX_LATENCY_MS} ms")]
+    Latency { value: String },
     #[error("there is no lesson \"{0}\"")]
     Lesson(String),
     #[error("\"step={value}\" is not a step of this lesson (it has {steps})")]
@@ -91,6 +94,12 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
             "seed" => match value.parse() {
                 Ok(seed) => scenario.network.seed = seed,
                 Err(_) => problems.push(ScenarioProblem::Seed {
+                    value: value.into(),
+                }),
+            },
+            "latency" => match value.parse() {
+                Ok(ms) if ms <= MAX_LATENCY_MS => scenario.network.latency_ms = ms,
+                _ => problems.push(ScenarioProblem::Latency {
                     value: value.into(),
                 }),
             },
@@ -155,6 +164,9 @@ pub fn encode(scenario: &Scenario) -> String {
         "v={VERSION}&peers={}&topology={}&seed={}",
         network.peers, network.topology, network.seed
     );
+    if network.latency_ms > 0 {
+        text.push_str(&format!("&latency={}", network.latency_ms));
+    }
     if let Some(lesson) = &scenario.lesson {
         text.push_str(&format!("&lesson={lesson}&step={}", scenario.step + 1));
     }
@@ -164,8 +176,8 @@ pub fn encode(scenario: &Scenario) -> String {
         .filter_map(|action| match action {
             Action::StartNetwork => Some("start".to_owned()),
             Action::Ping { from, to: Some(to) } => Some(format!("ping-{from}-{to}")),
-            // A random choice is recorded once it is made; an unresolved one is not replayable.
-            Action::Ping { to: None, .. } => None,
+            // A choice is recorded once it is made; an unmade one is not replayable.
+            Action::Ping { to: None, .. } | Action::PingClicked { .. } => None,
         })
         .collect();
     if !actions.is_empty() {
@@ -184,6 +196,7 @@ mod tests {
                 peers: 57,
                 topology: Topology::Random,
                 seed: 9,
+                latency_ms: 150,
             },
             lesson: Some("original-testbed".into()),
             step: 2,
@@ -247,6 +260,9 @@ mod tests {
         let (scenario, problems) = decode("lesson=flying&step=1");
         assert_eq!(scenario.lesson, None);
         assert!(problems[0].to_string().contains("no lesson \"flying\""));
+        let (scenario, problems) = decode("latency=99999");
+        assert_eq!(scenario.network.latency_ms, 0);
+        assert!(problems[0].to_string().contains("not a latency"));
         let (scenario, problems) = decode("lesson=original-testbed&step=99");
         assert_eq!(
             (scenario.lesson.as_deref(), scenario.step),

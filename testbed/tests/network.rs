@@ -17,12 +17,17 @@ use testbed::{
 const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn start(peers: usize, topology: Topology) -> (Network, NetworkView, EventStream) {
-    let (sink, events) = EventSink::new();
-    let config = NetworkConfig {
+    start_with(NetworkConfig {
         peers,
         topology,
         seed: 7,
-    };
+        latency_ms: 0,
+    })
+    .await
+}
+
+async fn start_with(config: NetworkConfig) -> (Network, NetworkView, EventStream) {
+    let (sink, events) = EventSink::new();
     let network = Network::start(config, sink).await.expect("network starts");
     let view = NetworkView::new(network.peer_ids(), network.expected_connections());
     (network, view, events)
@@ -272,5 +277,38 @@ async fn every_send_is_linked_to_its_receive_in_happened_before_order() {
             .expect("each PING has its PONG in the same trace");
         assert_eq!((pong.from, pong.to), (ping.to, ping.from));
         assert!(ping.received.unwrap().lamport < pong.sent.lamport);
+    }
+}
+
+#[tokio::test]
+async fn injected_latency_holds_every_message_in_flight() {
+    let (network, mut view, mut events) = start_with(NetworkConfig {
+        peers: 2,
+        topology: Topology::Line,
+        seed: 7,
+        latency_ms: 120,
+    })
+    .await;
+    assert!(network.connect().await.is_empty());
+    network.ping(0, 1, "slow".into()).await.expect("ping works");
+    let mut trace = Trace::default();
+    run_until(&mut view, &mut events, |_, seen| {
+        trace = Trace::default();
+        seen.iter().for_each(|event| trace.apply(event));
+        trace
+            .messages()
+            .filter(|m| m.kind == MessageKind::Envelope && m.received.is_some())
+            .count()
+            == 2
+    })
+    .await;
+    // A lower bound, not a timing benchmark: each envelope waited at least the latency.
+    for message in trace.messages().filter(|m| m.kind == MessageKind::Envelope) {
+        let in_flight = message.received.unwrap().at_ms - message.sent.at_ms;
+        assert!(
+            in_flight >= 120.0,
+            "{} in flight {in_flight} ms",
+            message.label
+        );
     }
 }

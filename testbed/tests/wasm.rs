@@ -16,6 +16,7 @@ async fn peers_connect_and_ping_in_the_browser() {
         peers: 6,
         topology: Topology::Original,
         seed: 42,
+        latency_ms: 0,
     };
     let network = Network::start(config, sink).await.expect("network starts");
     assert!(network.peer_ids()[0]

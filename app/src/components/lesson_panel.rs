@@ -18,6 +18,9 @@ fn action_label(action: Action) -> String {
         Action::StartNetwork => "Start the network".into(),
         Action::Ping { from, to: None } => format!("Ping from peer {from} to a random peer"),
         Action::Ping { from, to: Some(to) } => format!("Ping from peer {from} to peer {to}"),
+        Action::PingClicked { from } => {
+            format!("Click a peer in the Network view: peer {from} pings it")
+        }
     }
 }
 
@@ -28,6 +31,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
         Action::Ping { from, to } => {
             session.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
         }
+        Action::PingClicked { .. } => {}
     }
 }
 
@@ -106,11 +110,17 @@ pub fn LessonPanel(
                             }).collect_view()}</p>
                         }).collect_view()}
                     </div>
-                    {action.map(|action| view! {
-                        <button type="button" class="step-action"
-                            on:click=move |_| run_action(session, &lesson_for_action, action)>
-                            {action_label(action)}
-                        </button>
+                    {action.map(|action| match action {
+                        // Done in the network view, not by a button.
+                        Action::PingClicked { .. } => view! {
+                            <p class="step-action-hint">{action_label(action)}</p>
+                        }.into_any(),
+                        _ => view! {
+                            <button type="button" class="step-action"
+                                on:click=move |_| run_action(session, &lesson_for_action, action)>
+                                {action_label(action)}
+                            </button>
+                        }.into_any(),
                     })}
                     {expect.map(|expect| view! {
                         <p class="expectation" data-met=move || met.get().to_string() role="status">

@@ -1,6 +1,7 @@
 //! Choose the network: how many peers, how they connect, and the seed of their identities.
 
 use leptos::prelude::*;
+use testbed::network::MAX_LATENCY_MS;
 use testbed::{NetworkConfig, Topology, MAX_PEERS};
 
 use crate::session::Session;
@@ -11,6 +12,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
     let peers = RwSignal::new(initial.peers.to_string());
     let topology = RwSignal::new(initial.topology);
     let seed = RwSignal::new(initial.seed.to_string());
+    let latency = RwSignal::new(initial.latency_ms.to_string());
     let invalid = RwSignal::new(None::<String>);
 
     // A scenario change from outside (the URL) shows in the form.
@@ -19,6 +21,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
         peers.set(config.peers.to_string());
         topology.set(config.topology);
         seed.set(config.seed.to_string());
+        latency.set(config.latency_ms.to_string());
     });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -34,11 +37,21 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
             invalid.set(Some("Seed: a whole number, 0 or more.".into()));
             return;
         };
+        let latency_ms = match latency.get_untracked().trim().parse::<u64>() {
+            Ok(ms) if ms <= MAX_LATENCY_MS => ms,
+            _ => {
+                invalid.set(Some(format!(
+                    "Latency: milliseconds from 0 to {MAX_LATENCY_MS}."
+                )));
+                return;
+            }
+        };
         invalid.set(None);
         on_start.run(NetworkConfig {
             peers,
             topology: topology.get_untracked(),
             seed,
+            latency_ms,
         });
     };
 
@@ -66,6 +79,11 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
                     "Seed"
                     <input type="number" min="0" name="seed"
                         prop:value=seed on:input=move |ev| seed.set(event_target_value(&ev)) />
+                </label>
+                <label title="How long each PING and PONG is held before it is sent, as if the link were slow">
+                    "Latency (ms)"
+                    <input type="number" min="0" max=MAX_LATENCY_MS.to_string() name="latency"
+                        prop:value=latency on:input=move |ev| latency.set(event_target_value(&ev)) />
                 </label>
                 <button type="submit">"Start network"</button>
             </form>

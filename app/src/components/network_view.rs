@@ -22,6 +22,8 @@ pub fn NetworkView(
     session: Session,
     from: RwSignal<usize>,
     to: RwSignal<PingTarget>,
+    /// When the lesson step asks the learner to click a peer: the peer that pings it.
+    click_pings_from: Signal<Option<usize>>,
 ) -> impl IntoView {
     let peers = Memo::new(move |_| session.view.with(|v| v.peer_count()));
     let connections =
@@ -39,6 +41,12 @@ pub fn NetworkView(
         _ => "",
     };
     let pick = move |peer: usize, as_initiator: bool| {
+        if let Some(initiator) = click_pings_from.get_untracked() {
+            if peer != initiator {
+                session.ping(initiator, PingTarget::Peer(peer));
+            }
+            return;
+        }
         if as_initiator {
             from.set(peer);
         } else {

@@ -5,6 +5,7 @@
 //! closed from both sides. On the wire an envelope is one line of JSON ending in `\n`.
 
 use std::fmt;
+use std::time::Duration;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{PeerId, StreamProtocol};
@@ -168,10 +169,15 @@ pub async fn read_envelope<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Envel
     }
 }
 
+/// Writes an envelope after holding it for `latency` (injected: the link seems that slow).
 async fn write_envelope<S: AsyncWrite + Unpin>(
     stream: &mut S,
     envelope: &Envelope,
+    latency: Duration,
 ) -> Result<(), PingError> {
+    if !latency.is_zero() {
+        futures_timer::Delay::new(latency).await;
+    }
     stream.write_all(&envelope.encode()).await?;
     stream.flush().await?;
     Ok(())
@@ -204,6 +210,7 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     remote: PeerId,
     ping: Envelope,
     tracer: &Tracer,
+    latency: Duration,
     mut report: impl FnMut(PingStep),
 ) -> Result<Envelope, PingError> {
     // Reported before writing: the send happens when the message is handed to the stream, and
@@ -212,7 +219,7 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
         remote,
         envelope: ping.clone(),
     });
-    write_envelope(stream, &ping).await?;
+    write_envelope(stream, &ping, latency).await?;
     let pong = read_envelope(stream).await?;
     report(PingStep::Received {
         remote,
@@ -238,6 +245,7 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     remote: PeerId,
     tracer: &Tracer,
+    latency: Duration,
     mut report: impl FnMut(PingStep),
 ) -> Result<(), PingError> {
     let ping = read_envelope(stream).await?;
@@ -256,7 +264,7 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
         remote,
         envelope: pong.clone(),
     });
-    write_envelope(stream, &pong).await?;
+    write_envelope(stream, &pong, latency).await?;
     stream.close().await?;
     report(PingStep::ClosedOwnSide { remote });
     expect_remote_close(stream).await?;
