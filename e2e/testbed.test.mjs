@@ -63,6 +63,7 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.check('input[name="only-last-ping"]');
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
   const labels = await page.locator('.arrow text').allTextContents();
+  assert.equal(await page.locator('.arrow[data-kind="envelope"] title').first().textContent(), 'PING · /testbed/ping/1.0.0');
   assert.deepEqual(labels, ['dial', 'open stream', 'PING', 'PONG', 'close (FIN)', 'close (FIN)']);
   const direction = await page.locator('.arrow .shaft').evaluateAll((lines) =>
     lines.map((l) => (Number(l.getAttribute('x2')) > Number(l.getAttribute('x1')) ? '→' : '←')));

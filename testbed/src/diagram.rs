@@ -59,6 +59,8 @@ pub struct Arrow {
     /// Where the arrow ends; None when the message was not received.
     pub received_y: Option<f64>,
     pub label: String,
+    /// The protocol it belongs to, for the label shown on hover.
+    pub protocol: String,
 }
 
 /// A span of one peer's work (e.g. its side of a ping exchange), drawn as a bar on its
@@ -172,6 +174,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 sent_y,
                 received_y,
                 label: message.label.clone(),
+                protocol: message.protocol.clone(),
             });
         }
     }

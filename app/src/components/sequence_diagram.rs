@@ -310,7 +310,7 @@ pub fn SequenceDiagram(
                                 <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string()
                                     class:selected=move || selected.get() == Some(position)
                                     on:click=move |_| selected.set(Some(position))>
-                                    <title>{label.clone()}</title>
+                                    <title>{format!("{label} · {}", arrow.protocol)}</title>
                                     <line class="hit" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 />
                                     <line class="shaft" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 marker-end="url(#arrowhead)" />
                                     <text x=lx y=ly>{label}</text>
