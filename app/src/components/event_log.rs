@@ -4,6 +4,7 @@ use leptos::html::Ol;
 use leptos::prelude::*;
 use testbed::view::Tone;
 
+use crate::components::toggle::Toggle;
 use crate::session::Session;
 
 #[component]
@@ -30,11 +31,7 @@ pub fn EventLog(session: Session) -> impl IntoView {
         <section class="panel log-panel" aria-labelledby="log-heading">
             <div class="log-header">
                 <h2 id="log-heading">"What happened"</h2>
-                <label class="toggle">
-                    <input type="checkbox" prop:checked=pings_only
-                        on:change=move |ev| pings_only.set(event_target_checked(&ev)) />
-                    "Only pings and problems"
-                </label>
+                <Toggle name="pings-only" text="Only pings and problems" value=pings_only />
             </div>
             <ol class="event-log" node_ref=list aria-live="polite">
                 <For each=lines key=|l| l.number let:entry>

@@ -9,3 +9,4 @@ pub mod ping_controls;
 pub mod relay_badge;
 pub mod sequence_diagram;
 pub mod share_link;
+pub mod toggle;

@@ -10,6 +10,7 @@ use testbed::diagram::{self, Options, TimeMode};
 use testbed::trace::export;
 use testbed::trace::model::MessageKind;
 
+use crate::components::toggle::Toggle;
 use crate::download;
 use crate::session::Session;
 
@@ -197,11 +198,7 @@ pub fn SequenceDiagram(
                         disabled=move || zoom_step.get() + 1 == ZOOM_STEPS.len()
                         on:click=move |_| zoom_step.update(|z| *z = (*z + 1).min(ZOOM_STEPS.len() - 1))>"+"</button>
                 </div>
-                <label class="toggle">
-                    <input type="checkbox" name="follow" prop:checked=follow
-                        on:change=move |ev| follow.set(event_target_checked(&ev)) />
-                    "Follow"
-                </label>
+                <Toggle name="follow" text="Follow" value=follow />
                 <label class="export">
                     <span class="visually-hidden">"Export the trace"</span>
                     <select name="export" on:change=move |ev| {
@@ -221,11 +218,7 @@ pub fn SequenceDiagram(
                         <option value="mermaid">"Mermaid sequenceDiagram"</option>
                     </select>
                 </label>
-                <label class="toggle">
-                    <input type="checkbox" name="only-last-ping" prop:checked=only_last_ping
-                        on:change=move |ev| only_last_ping.set(event_target_checked(&ev)) />
-                    "Only the last ping's peers"
-                </label>
+                <Toggle name="only-last-ping" text="Only the last ping's peers" value=only_last_ping />
             </div>
             <div class="diagram-filters" role="group" aria-label="Show">
                 {KINDS.into_iter().map(|(kind, name, what)| view! {
