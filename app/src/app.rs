@@ -8,7 +8,7 @@ use testbed::scenario::{self, Scenario};
 use testbed::NetworkConfig;
 
 use crate::components::event_log::EventLog;
-use crate::components::lesson_panel::{self, LessonPanel, Place};
+use crate::components::lesson_panel::{LessonPanel, Place};
 use crate::components::network_controls::NetworkControls;
 use crate::components::network_status::NetworkStatus;
 use crate::components::network_view::NetworkView;
@@ -39,7 +39,7 @@ pub fn App() -> impl IntoView {
     });
     relay_link::connect(relay);
 
-    let lessons = StoredValue::new(lesson_panel::load());
+    let lessons = StoredValue::new(testbed::lesson::all());
     let opened_lesson = scenario
         .lesson
         .as_ref()

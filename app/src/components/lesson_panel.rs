@@ -2,7 +2,7 @@
 //! diagram, then go on.
 
 use leptos::prelude::*;
-use testbed::lesson::{self, Action, Inline, Lesson};
+use testbed::lesson::{Action, Inline, Lesson};
 
 use crate::session::{PingTarget, Session};
 
@@ -145,9 +145,4 @@ pub fn LessonPanel(
             })}
         </section>
     }
-}
-
-/// The catalogue's lessons, parsed once.
-pub fn load() -> Vec<Lesson> {
-    lesson::all()
 }
