@@ -64,7 +64,7 @@ pub fn connect(status: RwSignal<RelayStatus>) {
             keypair: Keypair::generate_ed25519(),
             transport: TransportKind::WebSocket,
             measure_round_trips: true,
-            latency: std::time::Duration::ZERO,
+            pace: testbed::pace::Pace::default(),
         };
         let peer = match PeerHandle::start(config, sink) {
             Ok(peer) => peer,

@@ -103,7 +103,7 @@ async fn a_websocket_peer_identifies_and_pings_the_relay() {
             keypair: Keypair::generate_ed25519(),
             transport: TransportKind::WebSocket,
             measure_round_trips: true,
-            latency: std::time::Duration::ZERO,
+            pace: testbed::pace::Pace::default(),
         },
         sink,
     )

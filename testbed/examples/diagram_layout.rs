@@ -40,6 +40,7 @@ fn main() {
             lifelines: peers,
             kinds: [MessageKind::Envelope].into(),
             width: 900.0,
+            until_ms: None,
         };
         let mut times: Vec<f64> = (0..RUNS)
             .map(|run| {

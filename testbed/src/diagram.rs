@@ -46,6 +46,9 @@ pub struct Options {
     pub kinds: HashSet<MessageKind>,
     /// Width available: a few lifelines spread out to fill it.
     pub width: f64,
+    /// Draw the trace as it was at this moment (ms since the network started): later sends
+    /// left out, later receives still in flight. None: everything recorded so far.
+    pub until_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,8 @@ pub struct Arrow {
     pub sent_y: f64,
     /// Where the arrow ends; None when the message was not received.
     pub received_y: Option<f64>,
+    /// Not received at the moment drawn, but received later.
+    pub in_flight: bool,
     pub label: String,
     /// The protocol it belongs to, for the label shown on hover.
     pub protocol: String,
@@ -116,22 +121,28 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     let spacing = ((options.width - 2.0 * SIDE) / options.lifelines.len().max(1) as f64)
         .clamp(MIN_COLUMN, MAX_COLUMN);
     let x = |peer: &PeerId| column.get(peer).map(|&i| SIDE + spacing * (i as f64 + 0.5));
+    let until = options.until_ms.unwrap_or(f64::INFINITY);
     let shown: Vec<&Message> = trace
         .messages()
         .filter(|m| options.kinds.contains(&m.kind))
         .filter(|m| column.contains_key(&m.from) && column.contains_key(&m.to))
         .filter(|m| options.mode == TimeMode::RealTime || m.sent.lamport.is_some())
+        .filter(|m| m.sent.at_ms <= until)
         .collect();
 
-    let shown_bars: Vec<&Bar> = match options.mode {
+    let shown_bars: Vec<Bar> = match options.mode {
         TimeMode::RealTime => bars
             .iter()
-            .filter(|b| column.contains_key(&b.peer))
+            .filter(|b| column.contains_key(&b.peer) && b.start_ms <= until)
+            .map(|b| Bar {
+                end_ms: b.end_ms.min(until),
+                ..b.clone()
+            })
             .collect(),
         TimeMode::Lamport => Vec::new(),
     };
     let axis = match options.mode {
-        TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, options.zoom),
+        TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, options.zoom, until),
         TimeMode::Lamport => Axis::Lamport,
     };
     let placed_bars = shown_bars
@@ -162,7 +173,8 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             continue;
         };
         let sent_y = axis.y(&message.sent);
-        let received_y = message.received.as_ref().map(|r| axis.y(r));
+        let received = received_by(message, until);
+        let received_y = received.map(|r| axis.y(r));
         let end = received_y.unwrap_or(sent_y + STUB);
         height = height.max(end);
         if end >= top && sent_y <= bottom {
@@ -173,6 +185,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 to_x,
                 sent_y,
                 received_y,
+                in_flight: received.is_none() && message.received.is_some(),
                 label: message.label.clone(),
                 protocol: message.protocol.clone(),
             });
@@ -204,10 +217,12 @@ enum Axis {
 }
 
 impl Axis {
-    fn real_time(messages: &[&Message], bars: &[&Bar], zoom: f64) -> Axis {
+    fn real_time(messages: &[&Message], bars: &[Bar], zoom: f64, until: f64) -> Axis {
         let mut times: Vec<f64> = messages
             .iter()
-            .flat_map(|m| std::iter::once(m.sent.at_ms).chain(m.received.map(|r| r.at_ms)))
+            .flat_map(|m| {
+                std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms))
+            })
             .chain(bars.iter().flat_map(|b| [b.start_ms, b.end_ms]))
             .collect();
         times.sort_by(f64::total_cmp);
@@ -241,6 +256,11 @@ impl Axis {
             Axis::Lamport => TOP + LAMPORT_ROW * stamp.lamport.unwrap_or_default() as f64,
         }
     }
+}
+
+/// The message's receive, if it happened by `until`.
+fn received_by(message: &Message, until: f64) -> Option<&Stamp> {
+    message.received.as_ref().filter(|r| r.at_ms <= until)
 }
 
 /// A message's details, for the panel shown when its arrow is picked.
@@ -311,7 +331,30 @@ mod tests {
             lifelines: vec![peer(0), peer(1)],
             kinds: all_kinds(),
             width: 0.0,
+            until_ms: None,
         }
+    }
+
+    #[test]
+    fn a_moment_in_the_past_shows_only_what_had_happened() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [0.0, 5.0, 6.0, 40.0]);
+        let at = |until_ms| {
+            let options = Options {
+                until_ms: Some(until_ms),
+                ..options(TimeMode::RealTime)
+            };
+            layout(&trace, &[], &options, 0.0, f64::MAX).arrows
+        };
+        let [ping] = &at(5.5)[..] else {
+            panic!("only the PING")
+        };
+        assert!(ping.received_y.is_some() && !ping.in_flight);
+        let [_, pong] = &at(10.0)[..] else {
+            panic!("PING and PONG")
+        };
+        assert!(pong.received_y.is_none() && pong.in_flight, "{pong:?}");
+        assert!(at(40.0).iter().all(|a| a.received_y.is_some()));
     }
 
     #[test]

@@ -12,11 +12,19 @@
 //! ## Step title
 //! A paragraph with `code` and **bold** words.
 //!
+//! @predict first-close: Which side closes its half of the stream first?
+//! @choice initiator: Peer 0, once the PONG is in
+//! @choice responder: The responder, right after sending PONG
+//! @why The responder has nothing more to say once its PONG is written.
 //! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
 //! @expect pong
 //! @show diagram
 //! @focus last-ping
 //! ```
+//!
+//! A step with `@predict` asks its question before its action runs; the answer is then
+//! checked against what the real peers did (a [`Measure`] of the trace). A prediction without
+//! `@choice` lines is answered by clicking a peer.
 
 use libp2p::PeerId;
 
@@ -44,6 +52,123 @@ pub struct Step {
     pub show: Option<View>,
     /// Draw only the last ping's two peers.
     pub focus_last_ping: bool,
+    /// Asked before the action runs.
+    pub predict: Option<Prediction>,
+}
+
+/// A question about what the peers are about to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub measure: Measure,
+    pub question: String,
+    /// The answers offered; empty when the learner answers by clicking a peer.
+    pub choices: Vec<Choice>,
+    /// Why the peers did what they did, shown once the run has answered.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// What the measure reports when this answer is right, e.g. `190` or `responder`.
+    pub key: String,
+    pub label: String,
+}
+
+/// What the trace is asked, to check a prediction. Each answers with a key: a choice's key,
+/// or a peer's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// How many connections are up once every dial is done.
+    Connections,
+    /// The peer the last ping's PONG arrived at.
+    PongReceiver,
+    /// Which side of the last ping's stream sent its FIN first: `initiator` or `responder`.
+    FirstClose,
+}
+
+impl Measure {
+    fn parse(name: &str) -> Option<Measure> {
+        Some(match name {
+            "connections" => Measure::Connections,
+            "pong-receiver" => Measure::PongReceiver,
+            "first-close" => Measure::FirstClose,
+            _ => return None,
+        })
+    }
+
+    /// The answer the run gave, once it has given one.
+    pub fn observe(
+        self,
+        view: &NetworkView,
+        trace: &Trace,
+        last_ping: Option<PingPair>,
+    ) -> Option<String> {
+        match (self, last_ping) {
+            (Measure::Connections, _) => view
+                .all_connected()
+                .then(|| view.connection_count().to_string()),
+            (Measure::PongReceiver, Some(ping)) => trace
+                .messages()
+                .rev()
+                .find(|m| {
+                    m.kind == MessageKind::Envelope
+                        && m.label == "PONG"
+                        && m.from == ping.to
+                        && m.received.is_some()
+                })
+                .and_then(|pong| view.index_of(&pong.to))
+                .map(|peer| peer.to_string()),
+            (Measure::FirstClose, Some(ping)) => {
+                let mut closes = trace.messages().rev().filter(|m| {
+                    m.kind == MessageKind::Close
+                        && [(ping.from, ping.to), (ping.to, ping.from)].contains(&(m.from, m.to))
+                });
+                // The exchange's two FINs are the pair's latest.
+                let (later, earlier) = (closes.next()?, closes.next()?);
+                if later.from == earlier.from {
+                    return None;
+                }
+                let first = if earlier.sent.at_ms <= later.sent.at_ms {
+                    earlier
+                } else {
+                    later
+                };
+                Some(
+                    if first.from == ping.from {
+                        "initiator"
+                    } else {
+                        "responder"
+                    }
+                    .to_owned(),
+                )
+            }
+            (_, None) => None,
+        }
+    }
+}
+
+impl Prediction {
+    /// Answered by clicking a peer rather than choosing from a list.
+    pub fn is_peer_click(&self) -> bool {
+        self.choices.is_empty()
+    }
+
+    /// How an answer reads on the page: a choice's label, or "peer N".
+    pub fn answer_label(&self, key: &str) -> String {
+        match self.choices.iter().find(|c| c.key == key) {
+            Some(choice) => choice.label.clone(),
+            None => format!("peer {key}"),
+        }
+    }
+
+    /// Whether `key` is an answer this question takes (a network of `peers`).
+    pub fn accepts(&self, key: &str, peers: usize) -> bool {
+        if self.is_peer_click() {
+            key.parse::<usize>().is_ok_and(|peer| peer < peers)
+        } else {
+            self.choices.iter().any(|c| c.key == key)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,12 +332,57 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 expect: None,
                 show: None,
                 focus_last_ping: false,
+                predict: None,
             });
         } else if let Some(directive) = line.strip_prefix('@') {
             flush(&mut paragraph, &mut steps);
             let step = steps
                 .last_mut()
                 .ok_or_else(|| error(number, "a directive before the first step".into()))?;
+            if let Some(rest) = directive.strip_prefix("predict ") {
+                let (measure, question) = rest
+                    .split_once(':')
+                    .ok_or_else(|| error(number, "expected '@predict MEASURE: question'".into()))?;
+                let measure = Measure::parse(measure.trim()).ok_or_else(|| {
+                    error(number, format!("unknown measure {:?}", measure.trim()))
+                })?;
+                step.predict = Some(Prediction {
+                    measure,
+                    question: question.trim().to_owned(),
+                    choices: Vec::new(),
+                    why: String::new(),
+                });
+                continue;
+            }
+            if let Some(rest) = directive.strip_prefix("choice ") {
+                let prediction = step
+                    .predict
+                    .as_mut()
+                    .ok_or_else(|| error(number, "@choice before its @predict".into()))?;
+                let (key, label) = rest
+                    .split_once(':')
+                    .ok_or_else(|| error(number, "expected '@choice KEY: label'".into()))?;
+                let key = key.trim();
+                if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    return Err(error(
+                        number,
+                        format!("a choice key is letters, digits and '-': {key:?}"),
+                    ));
+                }
+                prediction.choices.push(Choice {
+                    key: key.to_owned(),
+                    label: label.trim().to_owned(),
+                });
+                continue;
+            }
+            if let Some(why) = directive.strip_prefix("why ") {
+                let prediction = step
+                    .predict
+                    .as_mut()
+                    .ok_or_else(|| error(number, "@why before its @predict".into()))?;
+                prediction.why = why.trim().to_owned();
+                continue;
+            }
             let words: Vec<&str> = directive.split_whitespace().collect();
             match words[..] {
                 ["action", "start"] => step.action = Some(Action::StartNetwork),
@@ -255,6 +425,18 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
     flush(&mut paragraph, &mut steps);
     if steps.is_empty() {
         return Err(error(1, "a lesson needs at least one '## ' step".into()));
+    }
+    if let Some(step) = steps
+        .iter()
+        .find(|s| s.predict.is_some() && (s.action.is_none() || s.expect.is_none()))
+    {
+        return Err(error(
+            1,
+            format!(
+                "step {:?} asks for a prediction, so it needs an @action to run and an @expect to wait for",
+                step.title
+            ),
+        ));
     }
     Ok(Lesson {
         id: id.to_owned(),
@@ -353,6 +535,41 @@ mod tests {
             );
         }
         assert_eq!(all().len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn a_prediction_has_a_measure_choices_and_a_why() {
+        let with_prediction = SAMPLE.replace(
+            "## Ping\n",
+            "## Ping\n@predict first-close: Who closes first?\n@choice initiator: Peer 0\n@choice responder: The other\n@why Because.\n",
+        );
+        let lesson = parse("two", &with_prediction).unwrap();
+        let prediction = lesson.steps[1].predict.clone().unwrap();
+        assert_eq!(prediction.measure, Measure::FirstClose);
+        assert_eq!(prediction.question, "Who closes first?");
+        assert_eq!(prediction.choices[1].key, "responder");
+        assert_eq!(prediction.why, "Because.");
+        assert!(prediction.accepts("initiator", 2) && !prediction.accepts("3", 2));
+        assert_eq!(prediction.answer_label("responder"), "The other");
+
+        let click = SAMPLE.replace("## Ping\n", "## Ping\n@predict pong-receiver: Click it.\n");
+        let prediction = parse("two", &click).unwrap().steps[1]
+            .predict
+            .clone()
+            .unwrap();
+        assert!(prediction.is_peer_click());
+        assert!(prediction.accepts("1", 2) && !prediction.accepts("2", 2));
+        assert_eq!(prediction.answer_label("1"), "peer 1");
+
+        let no_action = SAMPLE
+            .replace("## Start\n", "## Start\n@predict connections: How many?\n")
+            .replace("@action start\n", "");
+        assert!(parse("two", &no_action)
+            .unwrap_err()
+            .problem
+            .contains("needs an @action"));
+        assert!(parse("two", &SAMPLE.replace("@expect pong", "@choice a: b")).is_err());
+        assert!(parse("two", &SAMPLE.replace("@expect pong", "@predict luck: ?")).is_err());
     }
 
     #[test]

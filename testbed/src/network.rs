@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;
+use crate::pace::Pace;
 use crate::peer::{PeerConfig, PeerError, PeerHandle, TransportKind};
 use crate::protocols::ping::{Envelope, PingError};
 use crate::topology::{self, Topology};
@@ -91,6 +92,7 @@ pub struct Network {
     dials: Vec<(PeerIndex, PeerIndex)>,
     peers: Vec<PeerHandle>,
     addresses: Vec<Multiaddr>,
+    pace: Pace,
 }
 
 impl Network {
@@ -100,13 +102,14 @@ impl Network {
         if !(2..=MAX_PEERS).contains(&config.peers) {
             return Err(NetworkError::PeerCount(config.peers));
         }
+        let pace = Pace::new(Duration::from_millis(config.latency_ms.min(MAX_LATENCY_MS)));
         let peers = (0..config.peers)
             .map(|index| {
                 let config = PeerConfig {
                     keypair: identity::keypair(config.seed, index),
                     transport: TransportKind::Memory,
                     measure_round_trips: false,
-                    latency: Duration::from_millis(config.latency_ms.min(MAX_LATENCY_MS)),
+                    pace: pace.clone(),
                 };
                 PeerHandle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,
@@ -131,6 +134,7 @@ impl Network {
             dials: config.topology.dials(config.peers, config.seed),
             peers,
             addresses,
+            pace,
         })
     }
 
@@ -153,6 +157,11 @@ impl Network {
 
     pub fn config(&self) -> NetworkConfig {
         self.config
+    }
+
+    /// The pace of every peer's messages: speed, pause, step.
+    pub fn pace(&self) -> &Pace {
+        &self.pace
     }
 
     pub fn peer(&self, index: PeerIndex) -> Option<&PeerHandle> {

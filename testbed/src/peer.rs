@@ -17,6 +17,7 @@ use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
 
 use crate::event::{EventKind, EventSink, PingStep};
+use crate::pace::Pace;
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
 use crate::runtime::spawn;
 use crate::trace::layer::PEER_SPAN;
@@ -93,7 +94,7 @@ pub struct PeerHandle {
     tracer: Tracer,
     /// Everything this peer does runs inside this span, which names the peer.
     span: tracing::Span,
-    latency: Duration,
+    pace: Pace,
 }
 
 /// Options for [`PeerHandle::start`].
@@ -102,8 +103,8 @@ pub struct PeerConfig {
     pub transport: TransportKind,
     /// Run libp2p's ping on every connection and report round-trip times.
     pub measure_round_trips: bool,
-    /// Held before each of the testbed's messages is written (injected latency).
-    pub latency: Duration,
+    /// Holds each of the testbed's messages before it is written (injected latency, pause).
+    pub pace: Pace,
 }
 
 impl PeerHandle {
@@ -113,7 +114,7 @@ impl PeerHandle {
             keypair,
             transport,
             measure_round_trips,
-            latency,
+            pace,
         } = config;
         let peer_id = keypair.public().to_peer_id();
         let behaviour = Behaviour {
@@ -151,8 +152,14 @@ impl PeerHandle {
             .accept(testbed_ping::PROTOCOL)
             .expect("a new peer has no ping responder yet");
         spawn(
-            answer_pings(peer_id, incoming, events.clone(), tracer.clone(), latency)
-                .instrument(span.clone()),
+            answer_pings(
+                peer_id,
+                incoming,
+                events.clone(),
+                tracer.clone(),
+                pace.clone(),
+            )
+            .instrument(span.clone()),
         );
 
         Ok(PeerHandle {
@@ -162,7 +169,7 @@ impl PeerHandle {
             events,
             tracer,
             span,
-            latency,
+            pace,
         })
     }
 
@@ -240,18 +247,13 @@ impl PeerHandle {
                 "hello from the testbed".into(),
                 self.tracer.start_trace(),
             );
-            testbed_ping::initiate(
-                &mut stream,
-                remote,
-                ping,
-                &self.tracer,
-                self.latency,
-                &report,
-            )
-            .await
+            testbed_ping::initiate(&mut stream, remote, ping, &self.tracer, &self.pace, &report)
+                .await
         };
         let span = tracing::info_span!(parent: &self.span, "ping exchange", role = "initiator", remote = %remote);
-        let pong = with_timeout(exchange).instrument(span.clone()).await?;
+        let pong = with_timeout(exchange, &self.pace)
+            .instrument(span.clone())
+            .await?;
         span.in_scope(|| tracing::info!(id = %pong.id, "PONG received"));
         Ok(pong)
     }
@@ -304,10 +306,14 @@ fn build_transport(
     })
 }
 
+/// Fails `work` once the ping timeout, plus its two paced messages' latency, has passed
+/// while the pace was playing.
 async fn with_timeout<T>(
     work: impl std::future::Future<Output = Result<T, PingError>>,
+    pace: &Pace,
 ) -> Result<T, PingError> {
-    let deadline = futures_timer::Delay::new(PING_TIMEOUT);
+    let deadline = pace.deadline(PING_TIMEOUT, 2);
+    futures::pin_mut!(deadline);
     futures::pin_mut!(work);
     match future::select(work, deadline).await {
         future::Either::Left((result, _)) => result,
@@ -322,11 +328,12 @@ async fn answer_pings(
     mut incoming: libp2p_stream::IncomingStreams,
     events: EventSink,
     tracer: Tracer,
-    latency: Duration,
+    pace: Pace,
 ) {
     while let Some((remote, mut stream)) = incoming.next().await {
         let events = events.clone();
         let tracer = tracer.clone();
+        let pace = pace.clone();
         let span = tracing::info_span!("ping exchange", role = "responder", remote = %remote);
         spawn(
             async move {
@@ -335,9 +342,8 @@ async fn answer_pings(
                     remote,
                     protocol: testbed_ping::PROTOCOL.to_string(),
                 });
-                let exchange =
-                    testbed_ping::respond(&mut stream, remote, &tracer, latency, &report);
-                if let Err(error) = with_timeout(exchange).await {
+                let exchange = testbed_ping::respond(&mut stream, remote, &tracer, &pace, &report);
+                if let Err(error) = with_timeout(exchange, &pace).await {
                     report(PingStep::Failed {
                         remote,
                         error: error.to_string(),

@@ -1,8 +1,10 @@
 //! Everything needed to rebuild what is on screen, written into the page's URL fragment:
-//! `#v=1&peers=20&topology=original&seed=42&latency=100&lesson=original-testbed&step=2&actions=start.ping-0-5`
-//! (`latency` only when not 0).
+//! `#v=1&peers=20&topology=original&seed=42&latency=100&lesson=original-testbed&step=2&actions=start.ping-0-5&answers=1:190.3:0`
+//! (`latency` only when not 0; `answers`: the learner's predictions, step:answer).
 //! Decoding is strict: every problem is reported, and whatever could not be read keeps its
 //! default, so a broken link still opens a working page.
+
+use std::collections::BTreeMap;
 
 use crate::lesson::{self, Action};
 use crate::network::{NetworkConfig, MAX_LATENCY_MS, MAX_PEERS};
@@ -24,6 +26,8 @@ pub struct Scenario {
     pub step: usize,
     /// What the learner did, in order, with random choices already resolved.
     pub actions: Vec<Action>,
+    /// The learner's predictions: step index → the answer's key.
+    pub answers: BTreeMap<usize, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +50,8 @@ pub enum ScenarioProblem {
     Step { value: String, steps: usize },
     #[error("\"{0}\" is not an action (start, or ping-FROM-TO)")]
     Action(String),
+    #[error("\"{0}\" is not an answer to a question of this lesson")]
+    Answer(String),
     #[error("more than {MAX_ACTIONS} actions; the rest were left out")]
     TooManyActions,
     #[error("\"{part}\" is not a setting this page knows")]
@@ -68,6 +74,7 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
         fragment = &fragment[..cut];
     }
     let mut step = None;
+    let mut answers = Vec::new();
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = part.split_once('=').unwrap_or((part, ""));
         match key {
@@ -119,6 +126,13 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
                     }
                 }
             }
+            "answers" => answers.extend(
+                value
+                    .split('.')
+                    .filter(|w| !w.is_empty())
+                    .take(MAX_ACTIONS)
+                    .map(str::to_owned),
+            ),
             _ => problems.push(ScenarioProblem::Unknown {
                 part: part.chars().take(60).collect(),
             }),
@@ -134,6 +148,15 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
                         _ => problems.push(ScenarioProblem::Step { value, steps }),
                     }
                 }
+                for answer in answers {
+                    match read_answer(&lesson, &answer, scenario.network.peers) {
+                        Some((step, key)) => {
+                            scenario.answers.insert(step, key);
+                        }
+                        None => problems
+                            .push(ScenarioProblem::Answer(answer.chars().take(40).collect())),
+                    }
+                }
             }
             None => {
                 problems.push(ScenarioProblem::Lesson(id.chars().take(40).collect()));
@@ -142,6 +165,16 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
         }
     }
     (scenario, problems)
+}
+
+/// `3:190`: the answer `190` to step 3's question (steps from 1, as the page shows them).
+fn read_answer(lesson: &lesson::Lesson, word: &str, peers: usize) -> Option<(usize, String)> {
+    let (step, key) = word.split_once(':')?;
+    let step = step.parse::<usize>().ok()?.checked_sub(1)?;
+    let prediction = lesson.steps.get(step)?.predict.as_ref()?;
+    prediction
+        .accepts(key, peers)
+        .then(|| (step, key.to_owned()))
 }
 
 fn parse_action(word: &str) -> Option<Action> {
@@ -183,6 +216,14 @@ pub fn encode(scenario: &Scenario) -> String {
     if !actions.is_empty() {
         text.push_str(&format!("&actions={}", actions.join(".")));
     }
+    if scenario.lesson.is_some() && !scenario.answers.is_empty() {
+        let answers: Vec<String> = scenario
+            .answers
+            .iter()
+            .map(|(step, key)| format!("{}:{key}", step + 1))
+            .collect();
+        text.push_str(&format!("&answers={}", answers.join(".")));
+    }
     text
 }
 
@@ -211,6 +252,7 @@ mod tests {
                     to: Some(4),
                 },
             ],
+            answers: BTreeMap::from([(0, "190".into()), (2, "0".into())]),
         }
     }
 
@@ -220,6 +262,21 @@ mod tests {
         let fragment = format!("#{}", encode(&scenario));
         assert!(fragment.starts_with("#v=1&"), "{fragment}");
         assert_eq!(decode(&fragment), (scenario, vec![]));
+    }
+
+    #[test]
+    fn answers_must_fit_the_lessons_questions() {
+        let (scenario, problems) =
+            decode("lesson=original-testbed&answers=1:190.1:7.2:190.3:57.3:19.4:together.x");
+        // Step 1 takes 190 (a choice) but not 7; step 2 asks nothing; step 3 takes a peer
+        // of the 20; the later answer to a step wins.
+        assert_eq!(
+            scenario.answers,
+            BTreeMap::from([(0, "190".into()), (2, "19".into()), (3, "together".into())])
+        );
+        let rejected: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(rejected.len(), 4, "{rejected:?}");
+        assert!(rejected[0].contains("\"1:7\" is not an answer"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! What the page shows of a network, rebuilt from the peers' events: which connections are up,
-//! and a readable sentence for each event worth a line in the log.
+//! which streams are open on them, and a readable sentence for each event worth a line in the
+//! log.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libp2p::PeerId;
 
@@ -30,6 +31,9 @@ pub struct NetworkView {
     ends_up: BTreeSet<(PeerIndex, PeerIndex)>,
     /// Pairs (lower, higher) whose two ends both report the connection up.
     connections: BTreeSet<(PeerIndex, PeerIndex)>,
+    /// Streams open, per (opener, other side): from the opener's report that it opened one
+    /// until the opener sees the stream end.
+    streams: BTreeMap<(PeerIndex, PeerIndex), u32>,
 }
 
 impl NetworkView {
@@ -64,6 +68,20 @@ impl NetworkView {
         crate::topology::neighbours(self.connections(), peer)
     }
 
+    /// (opener, other side, streams open) for every pair with a stream open.
+    pub fn streams(&self) -> impl Iterator<Item = (PeerIndex, PeerIndex, u32)> + '_ {
+        self.streams.iter().map(|(&(a, b), &n)| (a, b, n))
+    }
+
+    pub fn stream_count(&self) -> u32 {
+        self.streams.values().sum()
+    }
+
+    /// How many entries the view holds: what a copy of it costs.
+    pub(crate) fn entries(&self) -> usize {
+        self.ends_up.len() + self.connections.len() + self.streams.len()
+    }
+
     pub fn connection_count(&self) -> usize {
         self.connections.len()
     }
@@ -78,6 +96,12 @@ impl NetworkView {
 
     /// Updates the view with one event; returns the log line it deserves, if any.
     pub fn apply(&mut self, event: &Event) -> Option<LogLine> {
+        self.update(event);
+        self.describe(event)
+    }
+
+    /// Updates the view with one event.
+    pub fn update(&mut self, event: &Event) {
         let local = self.index_of(&event.peer);
         if let (Some(local), Some(remote)) = (local, connection_remote(&event.kind)) {
             if let Some(remote) = self.index_of(&remote) {
@@ -90,10 +114,38 @@ impl NetworkView {
                 } else {
                     self.ends_up.remove(&(local, remote));
                     self.connections.remove(&pair);
+                    // Its streams went with it.
+                    self.streams.remove(&(local, remote));
+                    self.streams.remove(&(remote, local));
                 }
             }
         }
-        self.describe(event)
+        if let (Some(local), EventKind::Ping(step)) = (local, &event.kind) {
+            self.apply_stream_step(local, step);
+        }
+    }
+
+    fn apply_stream_step(&mut self, local: PeerIndex, step: &PingStep) {
+        let (remote, opened) = match step {
+            PingStep::StreamOpened { remote, .. } => (remote, true),
+            // The ends of an exchange, seen by its opener (a responder has no stream of its
+            // own to this remote in the map, unless it opened one too).
+            PingStep::RemoteClosed { remote }
+            | PingStep::Retrying { remote, .. }
+            | PingStep::Failed { remote, .. } => (remote, false),
+            _ => return,
+        };
+        let Some(remote) = self.index_of(remote) else {
+            return;
+        };
+        if opened {
+            *self.streams.entry((local, remote)).or_default() += 1;
+        } else if let Some(open) = self.streams.get_mut(&(local, remote)) {
+            *open -= 1;
+            if *open == 0 {
+                self.streams.remove(&(local, remote));
+            }
+        }
     }
 
     /// "peer 3", or a shortened PeerId for a peer outside this network (such as the relay).

@@ -312,3 +312,152 @@ async fn injected_latency_holds_every_message_in_flight() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_paused_network_holds_each_message_until_a_step_lets_it_go() {
+    let (network, mut view, mut events) = start(2, Topology::Line).await;
+    assert!(network.connect().await.is_empty());
+    run_until(&mut view, &mut events, |v, _| v.all_connected()).await;
+    let pace = network.pace().clone();
+    pace.pause();
+    let ping = tokio::spawn({
+        let pace = pace.clone();
+        async move {
+            // Stepping is the learner's hand: one message each time one is waiting.
+            let mut steps = 0;
+            while steps < 2 {
+                if pace.held() > 0 {
+                    assert!(pace.step());
+                    steps += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let mut trace = Trace::default();
+    let envelopes_received = |trace: &Trace| {
+        trace
+            .messages()
+            .filter(|m| m.kind == MessageKind::Envelope && m.received.is_some())
+            .map(|m| m.label.clone())
+            .collect::<Vec<_>>()
+    };
+    let exchange = network.ping(0, 1, "stepped".into());
+    let watch = run_until(&mut view, &mut events, |_, seen| {
+        trace = Trace::default();
+        seen.iter().for_each(|event| trace.apply(event));
+        envelopes_received(&trace).len() == 2
+    });
+    let (pong, _) = tokio::join!(exchange, watch);
+    pong.expect("a stepped ping completes");
+    ping.await.unwrap();
+    assert_eq!(envelopes_received(&trace), ["PING", "PONG"]);
+    assert!(pace.is_paused());
+}
+
+#[tokio::test]
+async fn the_timeline_rebuilds_the_state_seen_live_at_every_moment() {
+    let (network, mut view, mut events) = start_with(NetworkConfig {
+        peers: 8,
+        topology: Topology::Original,
+        seed: 7,
+        latency_ms: 30,
+    })
+    .await;
+    assert!(network.connect().await.is_empty());
+    run_until(&mut view, &mut events, |v, _| v.all_connected()).await;
+    for to in 1..5 {
+        network
+            .ping(0, to, to.to_string())
+            .await
+            .expect("ping works");
+    }
+    let closes = |seen: &[testbed::Event]| {
+        seen.iter()
+            .filter(|e| matches!(e.kind, EventKind::Ping(PingStep::RemoteClosed { .. })))
+            .count()
+    };
+    let mut seen = run_until(&mut view, &mut events, |v, seen| {
+        v.all_connected() && closes(seen) == 0
+    })
+    .await;
+    seen.extend(run_until(&mut view, &mut events, |_, more| closes(more) == 8).await);
+
+    // Live: each event applied as it arrived. A moment t is a clean cut when every event
+    // before it in arrival order is at or before t and every later one after t.
+    let mut live = NetworkView::new(network.peer_ids(), network.expected_connections());
+    let mut timeline = testbed::timeline::Timeline::new(live.clone());
+    let mut latest_after: Vec<f64> = seen.iter().map(|e| e.at_ms).collect();
+    for i in (0..latest_after.len().saturating_sub(1)).rev() {
+        latest_after[i] = latest_after[i].min(latest_after[i + 1]);
+    }
+    let mut cuts = Vec::new();
+    let mut latest = f64::MIN;
+    for (i, event) in seen.iter().enumerate() {
+        live.update(event);
+        timeline.record(event.clone());
+        latest = latest.max(event.at_ms);
+        if latest_after.get(i + 1).is_none_or(|&next| next > latest) {
+            cuts.push((latest, live.clone()));
+        }
+    }
+    assert!(
+        cuts.len() > seen.len() / 2,
+        "{} cuts of {}",
+        cuts.len(),
+        seen.len()
+    );
+    assert!(
+        cuts.iter().any(|(_, state)| state.stream_count() > 0),
+        "a stream was open at some moment"
+    );
+    for (at, state) in &cuts {
+        assert_eq!(&timeline.state_at(*at), state, "at {at} ms");
+    }
+    assert_eq!(view.stream_count(), 0, "every stream closed");
+}
+
+#[tokio::test]
+async fn predictions_are_checked_against_what_the_real_peers_did() {
+    use testbed::lesson::{Measure, PingPair};
+    let (network, mut view, mut events) = start(8, Topology::Original).await;
+    assert!(network.connect().await.is_empty());
+    let mut trace = Trace::default();
+    let seen = run_until(&mut view, &mut events, |v, _| v.all_connected()).await;
+    seen.iter().for_each(|e| trace.apply(e));
+    assert_eq!(
+        Measure::Connections.observe(&view, &trace, None).as_deref(),
+        Some("28")
+    );
+    let pair = PingPair {
+        from: network.peer_ids()[3],
+        to: network.peer_ids()[6],
+    };
+    assert_eq!(
+        Measure::FirstClose.observe(&view, &trace, Some(pair)),
+        None,
+        "not run yet"
+    );
+    network.ping(3, 6, "1".into()).await.expect("ping works");
+    let seen = run_until(&mut view, &mut events, |_, seen| {
+        seen.iter()
+            .filter(|e| matches!(e.kind, EventKind::Ping(PingStep::RemoteClosed { .. })))
+            .count()
+            == 2
+    })
+    .await;
+    seen.iter().for_each(|e| trace.apply(e));
+    assert_eq!(
+        Measure::PongReceiver
+            .observe(&view, &trace, Some(pair))
+            .as_deref(),
+        Some("3")
+    );
+    // The responder closes right after writing its PONG; the initiator only once it has read it.
+    assert_eq!(
+        Measure::FirstClose
+            .observe(&view, &trace, Some(pair))
+            .as_deref(),
+        Some("responder")
+    );
+}

@@ -117,6 +117,7 @@ pub fn SequenceDiagram(
             lifelines: lifelines.get().into_iter().map(|(_, id)| id).collect(),
             kinds: kinds.get(),
             width: available_width.get(),
+            until_ms: None,
         };
         let top = scroll_top.get();
         let bottom = top + viewport.get() + OVERSCAN;

@@ -5,13 +5,13 @@
 //! closed from both sides. On the wire an envelope is one line of JSON ending in `\n`.
 
 use std::fmt;
-use std::time::Duration;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
 use crate::event::PingStep;
+use crate::pace::Pace;
 use crate::trace::{SendStamp, TraceContext, Tracer};
 
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/ping/1.0.0");
@@ -169,15 +169,13 @@ pub async fn read_envelope<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Envel
     }
 }
 
-/// Writes an envelope after holding it for `latency` (injected: the link seems that slow).
+/// Writes an envelope once the pace lets it go (injected latency, pause and step).
 async fn write_envelope<S: AsyncWrite + Unpin>(
     stream: &mut S,
     envelope: &Envelope,
-    latency: Duration,
+    pace: &Pace,
 ) -> Result<(), PingError> {
-    if !latency.is_zero() {
-        futures_timer::Delay::new(latency).await;
-    }
+    pace.hold().await;
     stream.write_all(&envelope.encode()).await?;
     stream.flush().await?;
     Ok(())
@@ -210,7 +208,7 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     remote: PeerId,
     ping: Envelope,
     tracer: &Tracer,
-    latency: Duration,
+    pace: &Pace,
     mut report: impl FnMut(PingStep),
 ) -> Result<Envelope, PingError> {
     // Reported before writing: the send happens when the message is handed to the stream, and
@@ -219,7 +217,7 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
         remote,
         envelope: ping.clone(),
     });
-    write_envelope(stream, &ping, latency).await?;
+    write_envelope(stream, &ping, pace).await?;
     let pong = read_envelope(stream).await?;
     report(PingStep::Received {
         remote,
@@ -245,7 +243,7 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     remote: PeerId,
     tracer: &Tracer,
-    latency: Duration,
+    pace: &Pace,
     mut report: impl FnMut(PingStep),
 ) -> Result<(), PingError> {
     let ping = read_envelope(stream).await?;
@@ -264,7 +262,7 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
         remote,
         envelope: pong.clone(),
     });
-    write_envelope(stream, &pong, latency).await?;
+    write_envelope(stream, &pong, pace).await?;
     stream.close().await?;
     report(PingStep::ClosedOwnSide { remote });
     expect_remote_close(stream).await?;
