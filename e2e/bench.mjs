@@ -2,7 +2,8 @@
 // - time from navigation until every connection of the original topology is up, for several
 //   peer counts, read from the page's own clock (performance.now() when the last one came up);
 // - with 20 peers pinging continuously: frames per second while the diagram follows, and the
-//   time to draw the diagram once the trace holds 1,000 and 10,000 messages.
+//   time to draw the diagram once the trace holds 1,000 and 10,000 messages, and at 10,000 the
+//   time to show a random earlier moment with the time scrubber.
 import { serveDirectory, launchBrowser } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
@@ -41,6 +42,27 @@ try {
   site.close();
 }
 console.log(JSON.stringify({ runs: results, diagram }));
+
+/** From moving the scrubber to a random moment to the second frame after: the network and
+ * the diagram as they were then. */
+async function scrubFigures(page) {
+  const times = await page.evaluate(async () => {
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const scrubber = document.querySelector('#scrubber');
+    const times = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      scrubber.value = String(Math.random() * Number(scrubber.max));
+      scrubber.dispatchEvent(new Event('input', { bubbles: true }));
+      await frame();
+      times.push(performance.now() - t0);
+    }
+    return times;
+  });
+  await page.click('button:text-is("Live")');
+  console.error(`scrubbing over ${await page.textContent('.diagram-filters .hint')}: ${median(times).toFixed(1)} ms (median)`);
+  return { median_ms: median(times), worst_ms: Math.max(...times), moves: times.length };
+}
 
 async function diagramFigures() {
   const page = await browser.context.newPage();
@@ -83,6 +105,7 @@ async function diagramFigures() {
       }));
     }
     figures[`render_${target}`] = { messages: await messages(), median_ms: median(renders), worst_ms: Math.max(...renders) };
+    if (target === 10000) figures.scrub_10000 = { messages: await messages(), ...await scrubFigures(page) };
     console.error(`diagram with ${await messages()} messages: drawn in ${median(renders).toFixed(1)} ms (median)`);
   }
   await page.close();

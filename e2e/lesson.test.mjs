@@ -36,15 +36,22 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   await page.goto(`${site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
   assert.equal(await page.textContent('.step-count'), 'Step 1 of 6');
   assert.equal(await page.isDisabled('.next'), true, 'Next waits for the connections');
+  assert.equal(await page.isDisabled('.step-action'), true, 'the question comes first');
+  await page.check('.choice input[value="190"]');
   await page.click('.step-action');
   await met(page);
   assert.match(await page.textContent('.status'), /190 connections/);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  assert.match(await page.textContent('.verdict'), /Right\. You said “190, one per pair of peers”, and the run shows “190, one per pair of peers”/);
   await page.click('.next');
   assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
   await page.click('.next');
   assert.match(await page.textContent('.step-title'), /Open a stream and PING/);
+  // Answered on the diagram: the lifeline the PONG will end on.
+  await page.click('.lifeline-head[title="peer 0: click to answer"]');
   await page.click('.step-action');
   await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
   const lifelines = await page.locator('.lifeline-head').allTextContents();
   assert.equal(lifelines[0], 'peer 0');
   assert.deepEqual(
@@ -52,7 +59,10 @@ test('the original testbed lesson, followed to its end, then shared and reopened
     ['dial', 'open stream', 'PING', 'PONG'],
   );
   await page.click('.next');
+  await page.check('.choice input[value="responder"]');
+  await page.click('.step-action');
   await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
   assert.deepEqual((await page.locator('.arrow[data-kind="close"]').count()), 2);
   await page.click('.next');
   assert.equal(await page.textContent('.step-count'), 'Step 5 of 6');
@@ -65,18 +75,20 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   assert.equal(await page.isDisabled('.next'), true, 'the last step');
   await page.click('.peer[aria-label^="peer 7:"]');
   await met(page);
-  assert.match(await page.textContent('.event-log'), /peer 0 received PONG \(id 2\) from peer 7/);
+  assert.match(await page.textContent('.event-log'), /peer 0 received PONG \(id 3\) from peer 7/);
   await page.screenshot({ path: join(shots, 'lesson-end.png') });
   const before = await seen(page);
 
   await page.click('text=Copy link');
   const link = await page.inputValue('.share-link');
-  assert.match(link, /#v=1&peers=20&topology=original&seed=42&lesson=original-testbed&step=6&actions=start\.ping-0-\d+\.ping-0-7$/);
+  assert.match(link, /#v=1&peers=20&topology=original&seed=42&latency=200&lesson=original-testbed&step=6&actions=start\.ping-0-\d+\.ping-0-\d+\.ping-0-7&answers=1:190\.3:0\.4:responder$/);
   const again = await browser.context.newPage();
   await again.goto(link);
   await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
   await again.waitForFunction(() => document.querySelectorAll('.expectation[data-met="true"]').length === 1, null, { timeout: 60_000 });
-  await again.waitForFunction(() => document.querySelectorAll('.arrow[data-kind="close"]').length === 2, null, { timeout: 60_000 });
+  // Every exchange of the replay has closed, however many of them were between peer 0 and 7.
+  const closes = before.arrows.filter((a) => a.startsWith('close')).length;
+  await again.waitForFunction((n) => document.querySelectorAll('.arrow[data-kind="close"]').length === n, closes, { timeout: 60_000 });
   assert.deepEqual(await seen(again), before, 'same step, same PeerIds, same arrows');
   await again.screenshot({ path: join(shots, 'lesson-reopened.png') });
   assert.deepEqual(browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);

@@ -8,7 +8,7 @@ use testbed::scenario::{self, Scenario};
 use testbed::NetworkConfig;
 
 use crate::components::event_log::EventLog;
-use crate::components::lesson_panel::{LessonPanel, Place};
+use crate::components::lesson_panel::{LessonPanel, Place, Predictions};
 use crate::components::network_controls::NetworkControls;
 use crate::components::network_status::NetworkStatus;
 use crate::components::network_view::NetworkView;
@@ -16,6 +16,8 @@ use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
 use crate::components::sequence_diagram::SequenceDiagram;
 use crate::components::share_link::ShareLink;
+use crate::components::time_controls::TimeControls;
+use crate::keys;
 use crate::relay_link::{self, RelayStatus};
 use crate::session::{PingTarget, Session};
 
@@ -48,6 +50,7 @@ pub fn App() -> impl IntoView {
         lesson,
         step: scenario.step,
     }));
+    let predictions = Predictions::new(scenario.answers.clone());
     let diagram_tab = RwSignal::new(false);
     let only_last_ping = RwSignal::new(false);
     // A lesson step says which view it talks about.
@@ -73,6 +76,40 @@ pub fn App() -> impl IntoView {
             _ => None,
         })
     });
+    // A question the learner answers by clicking a peer, while it is open.
+    let peer_question = Signal::derive(move || {
+        let p = place.get()?;
+        let prediction =
+            lessons.with_value(|all| all.get(p.lesson)?.steps.get(p.step)?.predict.clone())?;
+        (prediction.is_peer_click() && predictions.outcome(session, p.step, &prediction).is_none())
+            .then_some((p.step, prediction))
+    });
+    let answer_peer = Callback::new(move |peer: usize| {
+        if let Some((step, prediction)) = peer_question.get_untracked() {
+            predictions.answer(session, step, &prediction, peer.to_string());
+        }
+    });
+    let predicted_peer = Signal::derive(move || {
+        let p = place.get()?;
+        let is_click = lessons.with_value(|all| {
+            all.get(p.lesson)?
+                .steps
+                .get(p.step)?
+                .predict
+                .as_ref()
+                .map(|q| q.is_peer_click())
+        })?;
+        is_click.then(|| predictions.answer_to(p.step)?.parse().ok())?
+    });
+    let keys_open = RwSignal::new(false);
+    let key_handle = window_event_listener(leptos::ev::keydown, move |event| {
+        if keys::for_page(&event).as_deref() == Some("?") {
+            keys_open.update(|open| *open = !*open);
+            event.prevent_default();
+        }
+    });
+    on_cleanup(move || key_handle.remove());
+
     let from = RwSignal::new(0usize);
     let to = RwSignal::new(PingTarget::Random);
     let start = Callback::new(move |config: NetworkConfig| {
@@ -103,6 +140,7 @@ pub fn App() -> impl IntoView {
                 .and_then(|p| lessons.with_value(|all| all.get(p.lesson).map(|l| l.id.clone()))),
             step: place.get().map_or(0, |p| p.step),
             actions: session.actions.get(),
+            answers: predictions.answers.get(),
         };
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
             let url = format!("#{}", scenario::encode(&now));
@@ -117,6 +155,19 @@ pub fn App() -> impl IntoView {
                 <p class="tagline">"Real libp2p peers, running in this page. Watch them connect, then make them talk."</p>
             </div>
             <div class="header-tools">
+                <details class="keys" prop:open=keys_open on:toggle=move |ev| {
+                    let open = ev.target()
+                        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlDetailsElement>(t).ok())
+                        .is_some_and(|d| d.open());
+                    keys_open.set(open);
+                }>
+                    <summary aria-keyshortcuts="?">"Keys"</summary>
+                    <dl class="key-list">
+                        {keys::SHORTCUTS.into_iter().map(|(key, what)| view! {
+                            <dt><kbd>{key}</kbd></dt><dd>{what}</dd>
+                        }).collect_view()}
+                    </dl>
+                </details>
                 <ShareLink />
                 <RelayBadge status=relay />
             </div>
@@ -129,7 +180,7 @@ pub fn App() -> impl IntoView {
         })}
         <main class="layout">
             <div class="side">
-                <LessonPanel session=session lessons=lessons place=place />
+                <LessonPanel session=session lessons=lessons place=place predictions=predictions />
                 <Show when=move || place.get().is_none()>
                     <NetworkControls session=session on_start=start />
                 </Show>
@@ -142,6 +193,7 @@ pub fn App() -> impl IntoView {
                 <EventLog session=session />
             </div>
             <div class="views">
+                <TimeControls session=session />
                 <div class="tabs" role="tablist" aria-label="Views">
                     <button type="button" role="tab" id="tab-network" class="tab"
                         aria-selected=move || (!diagram_tab.get()).to_string()
@@ -151,11 +203,15 @@ pub fn App() -> impl IntoView {
                         on:click=move |_| diagram_tab.set(true)>"Sequence diagram"</button>
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=diagram_tab>
-                    <NetworkView session=session from=from to=to click_pings_from=click_pings_from />
+                    <NetworkView session=session from=from to=to click_pings_from=click_pings_from
+                        peer_question_open=Signal::derive(move || peer_question.with(Option::is_some))
+                        answer_peer=answer_peer predicted_peer=predicted_peer />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || !diagram_tab.get()>
                     <SequenceDiagram session=session visible=Signal::derive(move || diagram_tab.get())
-                        only_last_ping=only_last_ping />
+                        only_last_ping=only_last_ping
+                        peer_question_open=Signal::derive(move || peer_question.with(Option::is_some))
+                        answer_peer=answer_peer />
                 </div>
             </div>
         </main>

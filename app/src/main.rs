@@ -4,6 +4,7 @@ mod app;
 mod components;
 mod download;
 mod frame;
+mod keys;
 mod relay_link;
 mod session;
 

@@ -11,6 +11,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::diagram::Bar;
 use testbed::lesson::{Action, PingPair};
+use testbed::pace::Pace;
+use testbed::timeline::Timeline;
 use testbed::trace::layer::{Recorder, PEER_SPAN};
 use testbed::trace::Trace;
 use testbed::view::LogLine;
@@ -88,10 +90,27 @@ pub struct Session {
     /// What the learner did since the network started, random choices resolved: replaying
     /// these on the same scenario rebuilds the same run.
     pub actions: RwSignal<Vec<Action>>,
+    /// Actions run since the page opened (never reset): a prediction made before an action
+    /// is checked only once one has run.
+    pub actions_run: RwSignal<u64>,
     /// Pinging continuously (free play).
     pub continuous: RwSignal<bool>,
     /// A problem the learner should read: shown in a banner until dismissed.
     pub problem: RwSignal<Option<String>>,
+    /// Every event of the run in time order, to show any past moment.
+    timeline: StoredValue<Timeline>,
+    /// The time of the latest event (ms since the network started).
+    pub timeline_end: RwSignal<f64>,
+    /// The moment the scrubber shows, or None for live.
+    pub scrub: RwSignal<Option<f64>>,
+    /// The network as it was at the scrubbed moment.
+    scrubbed_view: Memo<Option<NetworkView>>,
+    /// The learner's pace: speed and pause, kept when a network is replaced.
+    pub speed: RwSignal<f64>,
+    pub paused: RwSignal<bool>,
+    /// Messages (and replayed actions) the pause is holding.
+    pub held: RwSignal<usize>,
+    pace: StoredValue<Pace>,
     network: StoredValue<Option<Rc<Network>>, LocalStorage>,
     /// Bumped on every start, so the event loop of a replaced network stops drawing.
     generation: StoredValue<u64>,
@@ -106,7 +125,21 @@ pub struct Session {
 
 impl Session {
     pub fn new(config: NetworkConfig, recorder: Recorder) -> Session {
+        let timeline = StoredValue::new(Timeline::default());
+        let scrub = RwSignal::new(None::<f64>);
         Session {
+            timeline,
+            timeline_end: RwSignal::new(0.0),
+            scrub,
+            scrubbed_view: Memo::new(move |_| {
+                scrub
+                    .get()
+                    .map(|at| timeline.with_value(|t| t.state_at(at)))
+            }),
+            speed: RwSignal::new(1.0),
+            paused: RwSignal::new(false),
+            held: RwSignal::new(0),
+            pace: StoredValue::new(Pace::default()),
             bars: RwSignal::new(Vec::new()),
             recorder: StoredValue::new(recorder),
             config: RwSignal::new(config),
@@ -116,6 +149,7 @@ impl Session {
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
             actions: RwSignal::new(Vec::new()),
+            actions_run: RwSignal::new(0),
             continuous: RwSignal::new(false),
             problem: RwSignal::new(None),
             network: StoredValue::new_local(None),
@@ -142,6 +176,52 @@ impl Session {
         self.continuous.set(false);
         self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
+        self.timeline.set_value(Timeline::default());
+        self.timeline_end.set(0.0);
+        self.scrub.set(None);
+        // Whatever the old network's pause still holds is let go with it.
+        self.pace.with_value(Pace::play);
+        self.held.set(0);
+    }
+
+    /// Calls `f` with the network as shown: at the scrubbed moment, or live.
+    pub fn with_shown_view<R>(self, f: impl FnOnce(&NetworkView) -> R) -> R {
+        let mut f = Some(f);
+        let scrubbed = self
+            .scrubbed_view
+            .with(|v| v.as_ref().map(|v| (f.take().expect("called once"))(v)));
+        match scrubbed {
+            Some(result) => result,
+            None => self.view.with(f.take().expect("called once")),
+        }
+    }
+
+    /// The moments before and after `at` that something happened, for stepping the scrubber.
+    pub fn moment_before(self, at: f64) -> Option<f64> {
+        self.timeline.with_value(|t| t.previous_moment(at))
+    }
+
+    pub fn moment_after(self, at: f64) -> Option<f64> {
+        self.timeline.with_value(|t| t.next_moment(at))
+    }
+
+    pub fn set_speed(self, speed: f64) {
+        self.pace.with_value(|p| p.set_speed(speed));
+        self.speed.set(self.pace.with_value(Pace::speed));
+    }
+
+    pub fn set_paused(self, paused: bool) {
+        self.pace
+            .with_value(|p| if paused { p.pause() } else { p.play() });
+        self.paused.set(paused);
+        self.held.set(self.pace.with_value(Pace::held));
+    }
+
+    /// Lets the oldest held message (or replayed action) go; false when nothing is held.
+    pub fn step(self) -> bool {
+        let stepped = self.pace.with_value(Pace::step);
+        self.held.set(self.pace.with_value(Pace::held));
+        stepped
     }
 
     /// Stops the current network (if any) and starts `config`'s.
@@ -150,6 +230,7 @@ impl Session {
         let generation = self.generation.get_value();
         self.config.set(config);
         self.actions.set(vec![Action::StartNetwork]);
+        self.actions_run.update(|n| *n += 1);
         self.phase.set(Phase::Starting);
         let started_at = now_ms();
         spawn_local(async move {
@@ -166,10 +247,16 @@ impl Session {
             if self.generation.get_value() != generation {
                 return;
             }
-            self.view.set(NetworkView::new(
-                network.peer_ids(),
-                network.expected_connections(),
-            ));
+            let start = NetworkView::new(network.peer_ids(), network.expected_connections());
+            self.timeline.set_value(Timeline::new(start.clone()));
+            self.view.set(start);
+            // The learner's pace carries over to the new network.
+            let pace = network.pace().clone();
+            pace.set_speed(self.speed.get_untracked());
+            if self.paused.get_untracked() {
+                pace.pause();
+            }
+            self.pace.set_value(pace);
             self.network.set_value(Some(network.clone()));
             self.phase.set(Phase::Connecting);
             spawn_local(self.draw_events(events, generation, started_at));
@@ -204,6 +291,10 @@ impl Session {
                 return;
             }
             self.collect_spans();
+            let held = self.pace.with_value(Pace::held);
+            if held != self.held.get_untracked() {
+                self.held.set(held);
+            }
             let Some(first) = first else { continue };
             let mut batch = vec![first];
             while let Ok(event) = events.try_recv() {
@@ -215,6 +306,15 @@ impl Session {
             });
             self.trace
                 .update(|trace| batch.iter().for_each(|event| trace.apply(event)));
+            let end = self.timeline.try_update_value(|timeline| {
+                batch
+                    .iter()
+                    .for_each(|event| timeline.record(event.clone()));
+                timeline.end_ms()
+            });
+            if let Some(end) = end {
+                self.timeline_end.set(end);
+            }
             self.append_log(lines);
             if self.phase.with_untracked(|p| *p == Phase::Connecting)
                 && self.view.with_untracked(NetworkView::all_connected)
@@ -300,9 +400,13 @@ impl Session {
         }
     }
 
-    /// Replays `actions` one after the other, each once the previous has settled.
+    /// Replays `actions` one after the other, each once the previous has settled and, while
+    /// paused, when the learner steps or plays.
     pub async fn replay(self, config: NetworkConfig, actions: Vec<Action>) {
-        for action in actions {
+        for (n, action) in actions.into_iter().enumerate() {
+            if n > 0 {
+                self.pace.with_value(Pace::turn).await;
+            }
             match action {
                 Action::StartNetwork => self.start(config),
                 Action::Ping { from, to } => {
@@ -373,6 +477,7 @@ impl Session {
         if record {
             self.actions
                 .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
+            self.actions_run.update(|n| *n += 1);
         }
         self.last_ping.set(Some(PingRun {
             from,

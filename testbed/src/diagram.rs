@@ -28,6 +28,9 @@ pub const MAX_GAP_MS: f64 = 40.0;
 const MIN_STEP: f64 = 16.0;
 /// Length of the stub drawn for a message not (yet) received.
 const STUB: f64 = 26.0;
+/// A message not received this long after it was sent (the newest moment in the trace being
+/// "now") is taken as lost: longer than a ping exchange may take at the slowest pace.
+const IN_FLIGHT_LIMIT_MS: f64 = 20_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeMode {
@@ -61,7 +64,8 @@ pub struct Arrow {
     pub sent_y: f64,
     /// Where the arrow ends; None when the message was not received.
     pub received_y: Option<f64>,
-    /// Not received at the moment drawn, but received later.
+    /// Not received at the moment drawn, but received later or recently sent; false for a
+    /// message taken as lost.
     pub in_flight: bool,
     pub label: String,
     /// The protocol it belongs to, for the label shown on hover.
@@ -166,6 +170,10 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             })
         })
         .collect();
+    let latest = shown
+        .iter()
+        .flat_map(|m| std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms)))
+        .fold(f64::MIN, f64::max);
     let mut height: f64 = TOP;
     let mut arrows = Vec::new();
     for message in &shown {
@@ -185,7 +193,9 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 to_x,
                 sent_y,
                 received_y,
-                in_flight: received.is_none() && message.received.is_some(),
+                in_flight: received.is_none()
+                    && (message.received.is_some()
+                        || latest - message.sent.at_ms < IN_FLIGHT_LIMIT_MS),
                 label: message.label.clone(),
                 protocol: message.protocol.clone(),
             });

@@ -91,6 +91,20 @@ pub fn main() -> Result {
             render["worst_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    let scrub = &diagram["scrub_10000"];
+    println!(
+        "| time scrubber: show a random moment of {} messages in the page (median; worst of {}) | {:.1} ms; {:.1} ms |",
+        scrub["messages"],
+        scrub["moves"],
+        scrub["median_ms"].as_f64().unwrap_or(f64::NAN),
+        scrub["worst_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    let figure = &layout["scrub_10000_messages_ms"];
+    println!(
+        "| engine: state and diagram at a random moment of a 10000-message trace (median; worst) | {:.2} ms; {:.2} ms |",
+        figure["median"].as_f64().unwrap_or(f64::NAN),
+        figure["worst"].as_f64().unwrap_or(f64::NAN)
+    );
     for messages in ["1000", "10000"] {
         let figure = &layout[format!("layout_{messages}_messages_ms")];
         println!(

@@ -19,10 +19,13 @@ pub fn EventLog(session: Session) -> impl IntoView {
             list.set_scroll_top(list.scroll_height());
         }
     });
+    // At a scrubbed moment, only what had happened by then.
     let lines = move || {
+        let until = session.scrub.get().unwrap_or(f64::INFINITY);
         session.log.with(|log| {
             log.iter()
                 .filter(|l| !pings_only.get() || l.line.tone != Tone::Info)
+                .filter(|l| l.line.at_ms <= until)
                 .cloned()
                 .collect::<Vec<_>>()
         })

@@ -1,9 +1,13 @@
-//! The walkthrough: pick a lesson, read a step, run its action, see what it asks for in the
-//! diagram, then go on.
+//! The walkthrough: pick a lesson, read a step, predict what the peers will do, run the
+//! step's action, see whether the run agreed, then go on. Usable by keyboard alone.
 
+use std::collections::BTreeMap;
+
+use leptos::ev;
 use leptos::prelude::*;
-use testbed::lesson::{Action, Inline, Lesson};
+use testbed::lesson::{Action, Inline, Lesson, Prediction};
 
+use crate::keys;
 use crate::session::{PingTarget, Session};
 
 /// Where the learner is: a lesson (by index in the catalogue) and a step, or free play.
@@ -11,6 +15,89 @@ use crate::session::{PingTarget, Session};
 pub struct Place {
     pub lesson: usize,
     pub step: usize,
+}
+
+/// The learner's predictions in the current lesson.
+#[derive(Clone, Copy)]
+pub struct Predictions {
+    /// Step → the answer's key. Kept in the scenario link.
+    pub answers: RwSignal<BTreeMap<usize, String>>,
+    /// Step → `Session::actions_run` when it was answered: the run checks it only after.
+    answered_at: RwSignal<BTreeMap<usize, u64>>,
+}
+
+/// What the run said about a prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub answer: String,
+    pub observed: String,
+}
+
+impl Predictions {
+    /// Answers restored from a link count as made before anything ran.
+    pub fn new(answers: BTreeMap<usize, String>) -> Predictions {
+        Predictions {
+            answers: RwSignal::new(answers),
+            answered_at: RwSignal::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn clear(self) {
+        self.answers.set(BTreeMap::new());
+        self.answered_at.set(BTreeMap::new());
+    }
+
+    /// Records an answer, unless the run has already answered the question.
+    pub fn answer(self, session: Session, step: usize, prediction: &Prediction, key: String) {
+        if self.outcome(session, step, prediction).is_some() {
+            return;
+        }
+        let run = session.actions_run.get_untracked();
+        self.answers.update(|a| {
+            a.insert(step, key);
+        });
+        self.answered_at.update(|a| {
+            a.insert(step, run);
+        });
+        // What comes next is running the action: Space or Enter there does it. Once the
+        // page has enabled the button, on the next frame.
+        request_animation_frame(|| {
+            let button = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector(".step-action").ok().flatten())
+                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+            if let Some(button) = button {
+                let _ = button.focus();
+            }
+        });
+    }
+
+    pub fn answer_to(self, step: usize) -> Option<String> {
+        self.answers.with(|a| a.get(&step).cloned())
+    }
+
+    /// The run's answer, once an action has run after the learner's and the trace shows it.
+    pub fn outcome(
+        self,
+        session: Session,
+        step: usize,
+        prediction: &Prediction,
+    ) -> Option<Outcome> {
+        let answer = self.answer_to(step)?;
+        let since = self
+            .answered_at
+            .with(|a| a.get(&step).copied().unwrap_or(0));
+        if session.actions_run.get() <= since {
+            return None;
+        }
+        let pair = session.last_ping_pair();
+        let observed = session.view.with(|view| {
+            session
+                .trace
+                .with(|trace| prediction.measure.observe(view, trace, pair))
+        })?;
+        Some(Outcome { answer, observed })
+    }
 }
 
 fn action_label(action: Action) -> String {
@@ -40,6 +127,7 @@ pub fn LessonPanel(
     session: Session,
     lessons: StoredValue<Vec<Lesson>>,
     place: RwSignal<Option<Place>>,
+    predictions: Predictions,
 ) -> impl IntoView {
     let step = move || {
         let place = place.get()?;
@@ -63,6 +151,7 @@ pub fn LessonPanel(
     let choose = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
         session.stop();
+        predictions.clear();
         match value.parse::<usize>() {
             Ok(lesson) => place.set(Some(Place { lesson, step: 0 })),
             Err(_) => {
@@ -78,6 +167,47 @@ pub fn LessonPanel(
             }
         })
     };
+    // The action may run once the step's question, if any, is answered.
+    let may_run = move |index: usize, lesson: &Lesson| {
+        lesson.steps.get(index).is_some_and(|s| {
+            s.predict.is_none() || predictions.answers.with(|a| a.contains_key(&index))
+        })
+    };
+
+    let handle = window_event_listener(ev::keydown, move |event| {
+        let Some(key) = keys::for_page(&event) else {
+            return;
+        };
+        let Some((lesson, index)) = step() else {
+            return;
+        };
+        let current = &lesson.steps[index];
+        match key.as_str() {
+            " " => match current.action {
+                Some(action @ (Action::StartNetwork | Action::Ping { .. }))
+                    if may_run(index, &lesson) =>
+                {
+                    run_action(session, &lesson, action)
+                }
+                _ => return,
+            },
+            "ArrowRight" if met.get_untracked() && index + 1 < lesson.steps.len() => go(1),
+            "ArrowLeft" if index > 0 => go(-1),
+            digit => {
+                let chosen = digit
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|n| current.predict.as_ref()?.choices.get(n));
+                let (Some(choice), Some(prediction)) = (chosen, current.predict.as_ref()) else {
+                    return;
+                };
+                predictions.answer(session, index, prediction, choice.key.clone());
+            }
+        }
+        event.prevent_default();
+    });
+    on_cleanup(move || handle.remove());
 
     view! {
         <section class="panel lesson" aria-labelledby="lesson-heading">
@@ -96,6 +226,7 @@ pub fn LessonPanel(
                 let action = current.action;
                 let expect = current.expect;
                 let lesson_for_action = lesson.clone();
+                let lesson_for_check = lesson.clone();
                 let last = index + 1 == count;
                 let next_disabled = move || !met.get() || last;
                 view! {
@@ -110,13 +241,17 @@ pub fn LessonPanel(
                             }).collect_view()}</p>
                         }).collect_view()}
                     </div>
+                    {current.predict.map(|prediction| view! {
+                        <PredictionCard session=session predictions=predictions step=index prediction=prediction />
+                    })}
                     {action.map(|action| match action {
                         // Done in the network view, not by a button.
                         Action::PingClicked { .. } => view! {
                             <p class="step-action-hint">{action_label(action)}</p>
                         }.into_any(),
                         _ => view! {
-                            <button type="button" class="step-action"
+                            <button type="button" class="step-action" aria-keyshortcuts="Space"
+                                disabled=move || !may_run(index, &lesson_for_check)
                                 on:click=move |_| run_action(session, &lesson_for_action, action)>
                                 {action_label(action)}
                             </button>
@@ -133,16 +268,90 @@ pub fn LessonPanel(
                     })}
                     {last.then(|| view! { <p class="hint">"This is the last step of the lesson. Reset to take it again, or pick another lesson."</p> })}
                     <nav class="step-nav" aria-label="Lesson steps">
-                        <button type="button" class="quiet" disabled=index == 0 on:click=move |_| go(-1)>"← Back"</button>
+                        <button type="button" class="quiet" disabled=index == 0 aria-keyshortcuts="ArrowLeft"
+                            on:click=move |_| go(-1)>"← Back"</button>
                         <button type="button" class="quiet" on:click=move |_| {
                             session.stop();
+                            predictions.clear();
                             place.update(|p| if let Some(p) = p { p.step = 0 });
                         }>"Reset"</button>
-                        <button type="button" class="next" disabled=next_disabled
+                        <button type="button" class="next" disabled=next_disabled aria-keyshortcuts="ArrowRight"
                             on:click=move |_| go(1)>"Next →"</button>
                     </nav>
                 }
             })}
         </section>
+    }
+}
+
+/// A step's question: the choices (or a request to click a peer), then what the run showed.
+#[component]
+fn PredictionCard(
+    session: Session,
+    predictions: Predictions,
+    step: usize,
+    prediction: Prediction,
+) -> impl IntoView {
+    let prediction = StoredValue::new(prediction);
+    let outcome =
+        Memo::new(move |_| prediction.with_value(|p| predictions.outcome(session, step, p)));
+    let answer = move || predictions.answers.with(|a| a.get(&step).cloned());
+    let state = move || match (outcome.get(), answer()) {
+        (Some(o), _) if o.answer == o.observed => "right",
+        (Some(_), _) => "wrong",
+        (None, Some(_)) => "answered",
+        (None, None) => "open",
+    };
+    let label = move |key: &str| prediction.with_value(|p| p.answer_label(key));
+    let (question, choices, peer_click) =
+        prediction.with_value(|p| (p.question.clone(), p.choices.clone(), p.is_peer_click()));
+
+    view! {
+        <fieldset class="prediction" data-state=state>
+            <legend>"Predict"</legend>
+            <p class="question">{question}</p>
+            {(!peer_click).then(|| view! {
+                <div class="choices">
+                    {choices.into_iter().enumerate().map(|(n, choice)| {
+                        let key = choice.key.clone();
+                        let checked_key = key.clone();
+                        view! {
+                            <label class="choice">
+                                <input type="radio" name=format!("prediction-{step}") value=key.clone()
+                                    prop:checked=move || answer().as_deref() == Some(checked_key.as_str())
+                                    disabled=move || outcome.get().is_some()
+                                    on:change=move |_| prediction.with_value(|p| predictions.answer(session, step, p, key.clone())) />
+                                <kbd aria-hidden="true">{(n + 1).to_string()}</kbd>
+                                <span>{choice.label}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+            })}
+            {peer_click.then(|| view! {
+                <p class="hint peer-answer">{move || match answer() {
+                    Some(key) => format!("Your answer: peer {key}. Click another peer to change it."),
+                    None => "Click a peer in the Network view (or Tab to it and press Enter).".to_owned(),
+                }}</p>
+            })}
+            <div class="outcome" role="status">
+                {move || match (outcome.get(), answer()) {
+                    (Some(o), _) => {
+                        let (said, ran) = (label(&o.answer), label(&o.observed));
+                        let verdict = if o.answer == o.observed {
+                            format!("✓ Right. You said “{said}”, and the run shows “{ran}”.")
+                        } else {
+                            format!("✗ Not this time. You said “{said}”; the run shows “{ran}”.")
+                        };
+                        view! {
+                            <p class="verdict">{verdict}</p>
+                            <p class="why">{prediction.with_value(|p| p.why.clone())}</p>
+                        }.into_any()
+                    }
+                    (None, Some(_)) => view! { <p class="hint">"Now run it, and watch."</p> }.into_any(),
+                    (None, None) => view! { <p class="hint">"Answer first; then the action can run."</p> }.into_any(),
+                }}
+            </div>
+        </fieldset>
     }
 }

@@ -9,4 +9,5 @@ pub mod ping_controls;
 pub mod relay_badge;
 pub mod sequence_diagram;
 pub mod share_link;
+pub mod time_controls;
 pub mod toggle;

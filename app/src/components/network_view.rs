@@ -1,5 +1,6 @@
-//! The peers on a circle and their connections as they come up; the last ping's pair is
-//! highlighted. Click a peer to ping it, shift-click to ping from it.
+//! The peers on a circle, their connections and the streams open on them, live or at the
+//! moment the scrubber shows; the last ping's pair is highlighted. Click a peer to ping it,
+//! shift-click to ping from it, or to answer a lesson's question.
 
 use std::f64::consts::TAU;
 
@@ -24,12 +25,23 @@ pub fn NetworkView(
     to: RwSignal<PingTarget>,
     /// When the lesson step asks the learner to click a peer: the peer that pings it.
     click_pings_from: Signal<Option<usize>>,
+    /// A lesson question is waiting for a peer to be clicked.
+    peer_question_open: Signal<bool>,
+    answer_peer: Callback<usize>,
+    /// The peer the learner predicted, marked until the run answers.
+    predicted_peer: Signal<Option<usize>>,
 ) -> impl IntoView {
-    let peers = Memo::new(move |_| session.view.with(|v| v.peer_count()));
+    let peers = Memo::new(move |_| session.with_shown_view(|v| v.peer_count()));
     let connections =
-        Memo::new(move |_| session.view.with(|v| v.connections().collect::<Vec<_>>()));
+        Memo::new(move |_| session.with_shown_view(|v| v.connections().collect::<Vec<_>>()));
+    let streams = Memo::new(move |_| session.with_shown_view(|v| v.streams().collect::<Vec<_>>()));
+    let open_streams = move || streams.with(|s| s.iter().map(|(.., n)| n).sum::<u32>());
     let node_radius = move || (16.0 - peers.get() as f64 / 12.0).clamp(5.0, 16.0);
+    // The last ping belongs to the present: not drawn on a past moment.
     let ping_pair = move || {
+        if session.scrub.get().is_some() {
+            return None;
+        }
         session
             .last_ping
             .get()
@@ -41,6 +53,10 @@ pub fn NetworkView(
         _ => "",
     };
     let pick = move |peer: usize, as_initiator: bool| {
+        if peer_question_open.get_untracked() {
+            answer_peer.run(peer);
+            return;
+        }
         if let Some(initiator) = click_pings_from.get_untracked() {
             if peer != initiator {
                 session.ping(initiator, PingTarget::Peer(peer));
@@ -70,6 +86,15 @@ pub fn NetworkView(
                         }
                     </For>
                 </g>
+                <g class="streams">
+                    {move || streams.get().into_iter().map(|(a, b, open)| {
+                        let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
+                        let title = format!("peer {a} → peer {b}: {open} stream{} open", if open == 1 { "" } else { "s" });
+                        view! {
+                            <line class="stream" x1=x1 y1=y1 x2=x2 y2=y2><title>{title}</title></line>
+                        }
+                    }).collect_view()}
+                </g>
                 {move || ping_pair().map(|(a, b, state)| {
                     let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
                     let state = match state {
@@ -87,6 +112,7 @@ pub fn NetworkView(
                         let aria_label = format!("{label}: click to ping it, shift-click to ping from it");
                         view! {
                             <g class="peer" data-role=move || role(peer) tabindex="0" role="button"
+                                class:predicted=move || predicted_peer.get() == Some(peer)
                                 aria-label=aria_label
                                 on:click=move |ev| pick(peer, ev.shift_key())
                                 on:keydown=move |ev| if ev.key() == "Enter" || ev.key() == " " {
@@ -102,9 +128,20 @@ pub fn NetworkView(
                 </g>
             </svg>
             <figcaption id="network-view-caption">
-                {move || format!("{} peers · {} connections up", peers.get(), connections.get().len())}
+                <span class="network-counts">{move || {
+                    let streams = match open_streams() {
+                        0 => String::new(),
+                        1 => " · 1 stream open".to_owned(),
+                        n => format!(" · {n} streams open"),
+                    };
+                    format!("{} peers · {} connections up{streams}", peers.get(), connections.get().len())
+                }}</span>
+                {move || session.scrub.get().map(|at| view! {
+                    <span class="as-of">{format!(" (as it was at {:.2} s)", at / 1000.0)}</span>
+                })}
                 <span class="legend"><span class="swatch initiator"></span>"initiator"
-                <span class="swatch responder"></span>"responder"</span>
+                <span class="swatch responder"></span>"responder"
+                <span class="swatch stream"></span>"stream open"</span>
                 <span class="hint">"Click a peer to ping it; shift-click to ping from it."</span>
             </figcaption>
         </figure>

@@ -80,6 +80,9 @@ pub fn SequenceDiagram(
     session: Session,
     visible: Signal<bool>,
     only_last_ping: RwSignal<bool>,
+    /// A lesson question is waiting for a peer: clicking a lifeline head answers it.
+    peer_question_open: Signal<bool>,
+    answer_peer: Callback<usize>,
 ) -> impl IntoView {
     let mode = RwSignal::new(TimeMode::RealTime);
     let zoom_step = RwSignal::new(3usize);
@@ -117,7 +120,7 @@ pub fn SequenceDiagram(
             lifelines: lifelines.get().into_iter().map(|(_, id)| id).collect(),
             kinds: kinds.get(),
             width: available_width.get(),
-            until_ms: None,
+            until_ms: session.scrub.get(),
         };
         let top = scroll_top.get();
         let bottom = top + viewport.get() + OVERSCAN;
@@ -256,10 +259,19 @@ pub fn SequenceDiagram(
                         let short = peers.len() > 8;
                         peers.into_iter().zip(xs).map(|((index, _), x)| {
                             let text = if short { index.to_string() } else { format!("peer {index}") };
+                            let title = move || if peer_question_open.get() {
+                                format!("peer {index}: click to answer")
+                            } else {
+                                format!("peer {index}: click to hide its lifeline")
+                            };
                             view! {
                                 <button type="button" class="lifeline-head" style:left=format!("{x}px")
-                                    title=format!("peer {index}: click to hide its lifeline")
-                                    on:click=move |_| hidden.update(|h| { h.insert(index); })>{text}</button>
+                                    title=title aria-label=title
+                                    on:click=move |_| if peer_question_open.get_untracked() {
+                                        answer_peer.run(index);
+                                    } else {
+                                        hidden.update(|h| { h.insert(index); });
+                                    }>{text}</button>
                             }
                         }).collect_view()
                     }}
@@ -288,7 +300,7 @@ pub fn SequenceDiagram(
                         </rect>
                     }).collect_view())}
                     <For each=move || layout.with(|l| l.arrows.clone())
-                        key=|a| (a.position, a.sent_y.to_bits(), a.received_y.map(f64::to_bits), a.from_x.to_bits(), a.to_x.to_bits())
+                        key=|a| (a.position, a.sent_y.to_bits(), a.received_y.map(f64::to_bits), a.from_x.to_bits(), a.to_x.to_bits(), a.in_flight)
                         let:arrow>
                         {
                             let position = arrow.position;
@@ -299,9 +311,13 @@ pub fn SequenceDiagram(
                             // Labels sit near the sender: sends are at least a row apart there,
                             // so labels of arrows leaving one peer together do not collide.
                             let (lx, ly) = (arrow.from_x + (x2 - arrow.from_x) * 0.3, arrow.sent_y + (y2 - arrow.sent_y) * 0.3 - 4.0);
-                            let label = if lost { format!("{} (not received)", arrow.label) } else { arrow.label.clone() };
+                            let label = match (lost, arrow.in_flight) {
+                                (true, true) => format!("{} (in flight)", arrow.label),
+                                (true, false) => format!("{} (not received)", arrow.label),
+                                (false, _) => arrow.label.clone(),
+                            };
                             view! {
-                                <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string()
+                                <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string() data-in-flight=arrow.in_flight.to_string()
                                     class:selected=move || selected.get() == Some(position)
                                     on:click=move |_| selected.set(Some(position))>
                                     <title>{format!("{label} · {}", arrow.protocol)}</title>
