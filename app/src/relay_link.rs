@@ -65,6 +65,7 @@ pub fn connect(status: RwSignal<RelayStatus>) {
             transport: TransportKind::WebSocket,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
+            wire: None,
         };
         let peer = match PeerHandle::start(config, sink) {
             Ok(peer) => peer,

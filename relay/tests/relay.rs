@@ -104,6 +104,7 @@ async fn a_websocket_peer_identifies_and_pings_the_relay() {
             transport: TransportKind::WebSocket,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
+            wire: None,
         },
         sink,
     )

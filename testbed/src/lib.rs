@@ -16,6 +16,7 @@ pub mod timeline;
 pub mod topology;
 pub mod trace;
 pub mod view;
+pub mod wire;
 
 pub use event::{Event, EventKind, EventSink, EventStream, PeerIndex, PingStep};
 pub use network::{Network, NetworkConfig, NetworkError, MAX_PEERS};

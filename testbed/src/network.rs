@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;
 use crate::pace::Pace;
+use crate::wire::WireLog;
 use crate::peer::{PeerConfig, PeerError, PeerHandle, TransportKind};
 use crate::protocols::ping::{Envelope, PingError};
 use crate::topology::{self, Topology};
@@ -93,12 +94,30 @@ pub struct Network {
     peers: Vec<PeerHandle>,
     addresses: Vec<Multiaddr>,
     pace: Pace,
+    wire: Option<WireLog>,
 }
 
 impl Network {
     /// Starts every peer and waits until each listens on its `/memory` address. Nothing is
     /// connected yet: [`Network::connect`] dials the topology.
     pub async fn start(config: NetworkConfig, events: EventSink) -> Result<Network, NetworkError> {
+        let wire = WireLog::new(events.started());
+        Network::launch(config, events, Some(wire)).await
+    }
+
+    /// Like [`Network::start`] without the wire tap: to measure what tapping costs.
+    pub async fn start_untapped(
+        config: NetworkConfig,
+        events: EventSink,
+    ) -> Result<Network, NetworkError> {
+        Network::launch(config, events, None).await
+    }
+
+    async fn launch(
+        config: NetworkConfig,
+        events: EventSink,
+        wire: Option<WireLog>,
+    ) -> Result<Network, NetworkError> {
         if !(2..=MAX_PEERS).contains(&config.peers) {
             return Err(NetworkError::PeerCount(config.peers));
         }
@@ -110,6 +129,7 @@ impl Network {
                     transport: TransportKind::Memory,
                     measure_round_trips: false,
                     pace: pace.clone(),
+                    wire: wire.clone(),
                 };
                 PeerHandle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,
@@ -135,6 +155,7 @@ impl Network {
             peers,
             addresses,
             pace,
+            wire,
         })
     }
 
@@ -157,6 +178,11 @@ impl Network {
 
     pub fn config(&self) -> NetworkConfig {
         self.config
+    }
+
+    /// What the connections carried, when tapped.
+    pub fn wire(&self) -> Option<&WireLog> {
+        self.wire.as_ref()
     }
 
     /// The pace of every peer's messages: speed, pause, step.

@@ -18,6 +18,7 @@ use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
 
 use crate::event::{EventKind, EventSink, PingStep};
 use crate::pace::Pace;
+use crate::wire::WireLog;
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
 use crate::runtime::spawn;
 use crate::trace::layer::PEER_SPAN;
@@ -105,6 +106,8 @@ pub struct PeerConfig {
     pub measure_round_trips: bool,
     /// Holds each of the testbed's messages before it is written (injected latency, pause).
     pub pace: Pace,
+    /// Where in-page connections record what they carry (see [`crate::wire`]); None: untapped.
+    pub wire: Option<WireLog>,
 }
 
 impl PeerHandle {
@@ -115,6 +118,7 @@ impl PeerHandle {
             transport,
             measure_round_trips,
             pace,
+            wire,
         } = config;
         let peer_id = keypair.public().to_peer_id();
         let behaviour = Behaviour {
@@ -131,7 +135,7 @@ impl PeerHandle {
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(
-            build_transport(&keypair, transport)?,
+            build_transport(&keypair, transport, wire)?,
             behaviour,
             peer_id,
             swarm_config,
@@ -280,23 +284,25 @@ impl PeerHandle {
 fn build_transport(
     keypair: &Keypair,
     kind: TransportKind,
+    wire: Option<WireLog>,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
     let noise = noise::Config::new(keypair)?;
     let yamux = yamux::Config::default();
-    Ok(match kind {
-        TransportKind::Memory => MemoryTransport::default()
+    Ok(match (kind, wire) {
+        (TransportKind::Memory, Some(wire)) => crate::wire::tap::memory_transport(keypair, wire)?,
+        (TransportKind::Memory, None) => MemoryTransport::default()
             .upgrade(Version::V1)
             .authenticate(noise)
             .multiplex(yamux)
             .boxed(),
         #[cfg(target_arch = "wasm32")]
-        TransportKind::WebSocket => libp2p::websocket_websys::Transport::default()
+        (TransportKind::WebSocket, _) => libp2p::websocket_websys::Transport::default()
             .upgrade(Version::V1)
             .authenticate(noise)
             .multiplex(yamux)
             .boxed(),
         #[cfg(not(target_arch = "wasm32"))]
-        TransportKind::WebSocket => libp2p::websocket::Config::new(
+        (TransportKind::WebSocket, _) => libp2p::websocket::Config::new(
             libp2p::tcp::tokio::Transport::new(libp2p::tcp::Config::default()),
         )
         .upgrade(Version::V1)

@@ -2,6 +2,7 @@
 //! Every command does the whole set-up first, so each works on a fresh machine.
 
 mod bench;
+mod build;
 mod command;
 mod serve;
 mod setup;
@@ -14,6 +15,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   serve   set up, build, start the relay and `trunk serve`; prints the URL to open
   test    set up and run every test: fmt, clippy, engine, relay, wasm, browser end-to-end
+  build   set up and build the release page into dist/, ready to put on any static host
   bench   set up and print figures: bundle size, time until all peers are connected
   setup   only install what is missing (Debian packages, wasm toolchain, trunk, wasm-bindgen, npm)";
 
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("serve") => serve::main(),
         Some("test") => test::main(),
+        Some("build") => build::main(),
         Some("bench") => bench::main(),
         Some("setup") => setup::main().map(drop),
         _ => {

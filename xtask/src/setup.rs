@@ -3,7 +3,7 @@
 //! trunk and wasm-bindgen-cli at pinned versions, and the browser tests' npm packages.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::command::{cmd, output, root, run, step, Result};
@@ -79,6 +79,20 @@ impl Toolchain {
     pub fn trunk(&self) -> Command {
         let mut command = self.with_wasm_env(cmd(&self.tools.join("bin/trunk").to_string_lossy()));
         command.arg("--skip-version-check");
+        command
+    }
+
+    /// `trunk build --release` into `dist`, as small as it gets: where std is built from
+    /// source, panics abort at once without formatting a message (that machinery is ~40 KB of
+    /// the gzipped page). Its own target dir, so dev and test builds keep their messages.
+    pub fn trunk_release(&self, dist: &Path) -> Command {
+        let mut command = self.trunk();
+        command.args(["build", "--release", "--dist"]).arg(dist);
+        if self.debian_wasm {
+            command
+                .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
+                .env("CARGO_TARGET_DIR", root().join("target/wasm-release"));
+        }
         command
     }
 

@@ -1,0 +1,218 @@
+//! The tap itself: a wrapper around a connection's byte stream that hands every chunk read or
+//! written to that direction's decoder, and an in-memory transport that puts one wrapper under
+//! noise and one between noise and yamux.
+//!
+//! libp2p's upgrade builder hides the stream between its stages, so the stages are run here
+//! the way it runs them: negotiate the protocol with multistream-select, then upgrade.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures::{AsyncRead, AsyncWrite};
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::{Boxed, MemoryTransport, Transport};
+use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
+use libp2p::core::{ConnectedPoint, Negotiated};
+use libp2p::identity::Keypair;
+use libp2p::{noise, yamux, PeerId};
+use multistream_select::Version;
+
+use super::decode::{PlainDecoder, RawDecoder, WireItem};
+use super::{Direction, Layer, WireLog, WireRecord};
+
+/// One end of one connection: its four decoders (two depths, two directions).
+#[derive(Debug)]
+pub struct ConnectionTap {
+    log: WireLog,
+    state: Mutex<TapState>,
+}
+
+#[derive(Debug)]
+struct TapState {
+    id: u64,
+    local: PeerId,
+    remote: Option<PeerId>,
+    dialer: bool,
+    raw_sent: RawDecoder,
+    raw_received: RawDecoder,
+    plain_sent: PlainDecoder,
+    plain_received: PlainDecoder,
+    /// Records made before the handshake named the remote; logged once it has.
+    unidentified: Vec<WireRecord>,
+}
+
+impl ConnectionTap {
+    pub fn new(log: &WireLog, local: PeerId, dialer: bool) -> Arc<ConnectionTap> {
+        Arc::new(ConnectionTap {
+            log: log.clone(),
+            state: Mutex::new(TapState {
+                id: log.next_connection(),
+                local,
+                remote: None,
+                dialer,
+                raw_sent: RawDecoder::new(dialer),
+                raw_received: RawDecoder::new(!dialer),
+                plain_sent: PlainDecoder::default(),
+                plain_received: PlainDecoder::default(),
+                unidentified: Vec::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TapState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, layer: Layer, direction: Direction, bytes: &[u8]) {
+        let at_ms = self.log.now_ms();
+        let mut state = self.lock();
+        let items: Vec<WireItem> = match (layer, direction) {
+            (Layer::Raw, Direction::Sent) => state.raw_sent.push(bytes),
+            (Layer::Raw, Direction::Received) => state.raw_received.push(bytes),
+            (Layer::Plain, Direction::Sent) => state.plain_sent.push(bytes),
+            (Layer::Plain, Direction::Received) => state.plain_received.push(bytes),
+        };
+        let records = items.into_iter().map(|item| WireRecord {
+            at_ms,
+            connection: state.id,
+            local: state.local,
+            remote: state.remote,
+            dialer: state.dialer,
+            direction,
+            layer,
+            item,
+        });
+        if state.remote.is_some() {
+            let records: Vec<_> = records.collect();
+            drop(state);
+            self.log.push(records);
+        } else {
+            let records: Vec<_> = records.collect();
+            state.unidentified.extend(records);
+        }
+    }
+
+    /// The noise handshake proved who the remote is.
+    fn identified(&self, remote: PeerId) {
+        let mut state = self.lock();
+        state.remote = Some(remote);
+        let mut records = std::mem::take(&mut state.unidentified);
+        drop(state);
+        records.iter_mut().for_each(|r| r.remote = Some(remote));
+        self.log.push(records);
+    }
+}
+
+/// A byte stream whose reads and writes are recorded at one depth.
+pub struct Tapped<S> {
+    inner: S,
+    tap: Arc<ConnectionTap>,
+    layer: Layer,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tapped<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(read)) = poll {
+            if read > 0 {
+                self.tap.record(self.layer, Direction::Received, &buf[..read]);
+            }
+        }
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(written)) = poll {
+            if written > 0 {
+                self.tap.record(self.layer, Direction::Sent, &buf[..written]);
+            }
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// In-page connections as in [`crate::peer`], with both taps: `MemoryTransport`, noise, yamux.
+pub fn memory_transport(
+    keypair: &Keypair,
+    log: WireLog,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, noise::Error> {
+    let local = keypair.public().to_peer_id();
+    let noise = noise::Config::new(keypair)?;
+    let yamux = yamux::Config::default();
+    Ok(MemoryTransport::default()
+        .and_then(move |socket, endpoint: ConnectedPoint| {
+            let tap = ConnectionTap::new(&log, local, endpoint.is_dialer());
+            async move {
+                let raw = Tapped {
+                    inner: socket,
+                    tap: tap.clone(),
+                    layer: Layer::Raw,
+                };
+                let (remote, secure) = negotiate_and_upgrade(raw, noise, &endpoint).await?;
+                tap.identified(remote);
+                let plain = Tapped {
+                    inner: secure,
+                    tap,
+                    layer: Layer::Plain,
+                };
+                let muxer = negotiate_and_upgrade(plain, yamux, &endpoint).await?;
+                Ok::<_, io::Error>((remote, StreamMuxerBox::new(muxer)))
+            }
+        })
+        .boxed())
+}
+
+/// What libp2p's upgrade builder does for one stage: agree on the upgrade's protocol with
+/// multistream-select (the dialer proposes), then run the upgrade on the negotiated stream.
+async fn negotiate_and_upgrade<C, U, O, E>(
+    socket: C,
+    upgrade: U,
+    endpoint: &ConnectedPoint,
+) -> io::Result<O>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    U: InboundConnectionUpgrade<Negotiated<C>, Output = O, Error = E>
+        + OutboundConnectionUpgrade<Negotiated<C>, Output = O, Error = E>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let protocols = upgrade.protocol_info();
+    if endpoint.is_dialer() {
+        let (protocol, stream) =
+            multistream_select::dialer_select_proto(socket, protocols, Version::V1)
+                .await
+                .map_err(io::Error::other)?;
+        upgrade
+            .upgrade_outbound(stream, protocol)
+            .await
+            .map_err(io::Error::other)
+    } else {
+        let (protocol, stream) = multistream_select::listener_select_proto(socket, protocols)
+            .await
+            .map_err(io::Error::other)?;
+        upgrade
+            .upgrade_inbound(stream, protocol)
+            .await
+            .map_err(io::Error::other)
+    }
+}
