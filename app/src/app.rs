@@ -14,9 +14,10 @@ use crate::components::network_status::NetworkStatus;
 use crate::components::network_view::NetworkView;
 use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
-use crate::components::sequence_diagram::SequenceDiagram;
+use crate::components::sequence_diagram::{default_kinds, SequenceDiagram};
 use crate::components::share_link::ShareLink;
 use crate::components::time_controls::TimeControls;
+use crate::components::wire_view::WireView;
 use crate::keys;
 use crate::relay_link::{self, RelayStatus};
 use crate::session::{PingTarget, Session};
@@ -51,22 +52,41 @@ pub fn App() -> impl IntoView {
         step: scenario.step,
     }));
     let predictions = Predictions::new(scenario.answers.clone());
-    let diagram_tab = RwSignal::new(false);
+    let tab = RwSignal::new(View::Network);
     let only_last_ping = RwSignal::new(false);
-    // A lesson step says which view it talks about.
+    let kinds = RwSignal::new(default_kinds());
+    // A lesson step says which view it talks about, and what the diagram draws.
     Effect::new(move || {
         let Some(p) = place.get() else { return };
         let step = lessons.with_value(|all| {
             all.get(p.lesson)
                 .and_then(|l| l.steps.get(p.step))
-                .map(|s| (s.show, s.focus_last_ping))
+                .map(|s| (s.show, s.focus_last_ping, s.draw.clone()))
         });
-        if let Some((show, focus)) = step {
+        if let Some((show, focus, draw)) = step {
             if let Some(view) = show {
-                diagram_tab.set(view == View::Diagram);
+                tab.set(view);
             }
             only_last_ping.set(focus);
+            if let Some(draw) = draw {
+                kinds.set(draw.into_iter().collect());
+            }
         }
+    });
+    let show_in_diagram = Callback::new(move |position: u64| {
+        let kind = session.trace.with_untracked(|t| {
+            t.messages()
+                .find(|m| m.position == position)
+                .map(|m| m.kind)
+        });
+        if let Some(kind) = kind {
+            kinds.update(|k| {
+                k.insert(kind);
+            });
+        }
+        only_last_ping.set(false);
+        session.selected.set(Some(position));
+        tab.set(View::Diagram);
     });
 
     let click_pings_from = Signal::derive(move || {
@@ -196,22 +216,28 @@ pub fn App() -> impl IntoView {
                 <TimeControls session=session />
                 <div class="tabs" role="tablist" aria-label="Views">
                     <button type="button" role="tab" id="tab-network" class="tab"
-                        aria-selected=move || (!diagram_tab.get()).to_string()
-                        on:click=move |_| diagram_tab.set(false)>"Network"</button>
+                        aria-selected=move || (tab.get() == View::Network).to_string()
+                        on:click=move |_| tab.set(View::Network)>"Network"</button>
                     <button type="button" role="tab" id="tab-diagram" class="tab"
-                        aria-selected=move || diagram_tab.get().to_string()
-                        on:click=move |_| diagram_tab.set(true)>"Sequence diagram"</button>
+                        aria-selected=move || (tab.get() == View::Diagram).to_string()
+                        on:click=move |_| tab.set(View::Diagram)>"Sequence diagram"</button>
+                    <button type="button" role="tab" id="tab-wire" class="tab"
+                        aria-selected=move || (tab.get() == View::Wire).to_string()
+                        on:click=move |_| tab.set(View::Wire)>"Wire"</button>
                 </div>
-                <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=diagram_tab>
+                <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
                     <NetworkView session=session from=from to=to click_pings_from=click_pings_from
                         peer_question_open=Signal::derive(move || peer_question.with(Option::is_some))
                         answer_peer=answer_peer predicted_peer=predicted_peer />
                 </div>
-                <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || !diagram_tab.get()>
-                    <SequenceDiagram session=session visible=Signal::derive(move || diagram_tab.get())
+                <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
+                    <SequenceDiagram session=session visible=Signal::derive(move || tab.get() == View::Diagram)
                         only_last_ping=only_last_ping
                         peer_question_open=Signal::derive(move || peer_question.with(Option::is_some))
-                        answer_peer=answer_peer />
+                        answer_peer=answer_peer kinds=kinds />
+                </div>
+                <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
+                    <WireView session=session show_in_diagram=show_in_diagram />
                 </div>
             </div>
         </main>

@@ -16,9 +16,16 @@ use testbed::timeline::Timeline;
 use testbed::trace::layer::{Recorder, PEER_SPAN};
 use testbed::trace::Trace;
 use testbed::view::LogLine;
+use testbed::wire::WireRecord;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
 
 use crate::frame::{next_animation_frame, now_ms};
+
+/// A slow reader's pause after each 16 KiB it reads: long enough that its window fills.
+const TRANSFER_READ_DELAY_MS: u64 = 8;
+
+/// Pings sent alongside a transfer that asks for them.
+const TRANSFER_PINGS: usize = 3;
 
 /// How often a replay checks whether the last action has settled.
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
@@ -28,6 +35,17 @@ const SPAN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Span bars kept for the diagram: thousands of pings' worth.
 const MAX_BARS: usize = 10_000;
+
+/// Wire records kept for the Wire view (each connection's dialing end only: both ends would
+/// show every frame twice).
+const MAX_WIRE_ENTRIES: usize = 20_000;
+
+/// A wire record and the diagram arrow it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WireEntry {
+    pub record: WireRecord,
+    pub position: Option<u64>,
+}
 
 /// Log lines kept on screen: a 20-peer start writes ~200, and older lines scroll out.
 const MAX_LOG_LINES: usize = 600;
@@ -93,6 +111,12 @@ pub struct Session {
     /// Actions run since the page opened (never reset): a prediction made before an action
     /// is checked only once one has run.
     pub actions_run: RwSignal<u64>,
+    /// What the dialing end of each in-page connection wrote and read, oldest first.
+    pub wire: RwSignal<VecDeque<WireEntry>>,
+    /// The message picked in the diagram or the wire view.
+    pub selected: RwSignal<Option<u64>>,
+    /// Transfers running.
+    pub transfers: RwSignal<u32>,
     /// Pinging continuously (free play).
     pub continuous: RwSignal<bool>,
     /// A problem the learner should read: shown in a banner until dismissed.
@@ -150,6 +174,9 @@ impl Session {
             last_ping: RwSignal::new(None),
             actions: RwSignal::new(Vec::new()),
             actions_run: RwSignal::new(0),
+            wire: RwSignal::new(VecDeque::new()),
+            transfers: RwSignal::new(0),
+            selected: RwSignal::new(None),
             continuous: RwSignal::new(false),
             problem: RwSignal::new(None),
             network: StoredValue::new_local(None),
@@ -168,12 +195,15 @@ impl Session {
         self.network.set_value(None);
         self.view.set(NetworkView::default());
         self.trace.set(Trace::default());
+        self.wire.set(VecDeque::new());
+        self.selected.set(None);
         self.bars.set(Vec::new());
         self.recorder.with_value(|r| drop(r.drain()));
         self.log.set(VecDeque::new());
         self.last_ping.set(None);
         self.actions.set(Vec::new());
         self.continuous.set(false);
+        self.transfers.set(0);
         self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
         self.timeline.set_value(Timeline::default());
@@ -291,6 +321,7 @@ impl Session {
                 return;
             }
             self.collect_spans();
+            self.collect_wire();
             let held = self.pace.with_value(Pace::held);
             if held != self.held.get_untracked() {
                 self.held.set(held);
@@ -327,6 +358,34 @@ impl Session {
             }
             next_animation_frame().await;
         }
+    }
+
+    /// Moves what the wire tap recorded into the trace (as handshake and frame arrows) and
+    /// the Wire view.
+    fn collect_wire(self) {
+        let Some(network) = self.network.get_value() else {
+            return;
+        };
+        let Some((records, _)) = network.wire().map(|w| w.drain()) else {
+            return;
+        };
+        if records.is_empty() {
+            return;
+        }
+        let mut kept = Vec::new();
+        self.trace.update(|trace| {
+            for record in records {
+                let position = trace.apply_wire(&record);
+                if record.dialer {
+                    kept.push(WireEntry { record, position });
+                }
+            }
+        });
+        self.wire.update(|wire| {
+            wire.extend(kept);
+            let excess = wire.len().saturating_sub(MAX_WIRE_ENTRIES);
+            wire.drain(..excess);
+        });
     }
 
     /// Moves the peers' finished spans from the recorder to the diagram's bars.
@@ -393,7 +452,7 @@ impl Session {
             let pinging = self
                 .last_ping
                 .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
-            if !starting && !pinging {
+            if !starting && !pinging && self.transfers.get_untracked() == 0 {
                 return;
             }
             futures_timer::Delay::new(SETTLE_POLL).await;
@@ -412,6 +471,7 @@ impl Session {
                 Action::Ping { from, to } => {
                     self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
                 }
+                Action::Transfer { .. } => self.transfer(action),
                 // Links record the peer that was clicked, as a plain ping.
                 Action::PingClicked { .. } => continue,
             }
@@ -433,6 +493,54 @@ impl Session {
     /// Runs the testbed's ping from `from` to `to` (a seeded random peer for `Random`).
     pub fn ping(self, from: PeerIndex, to: PingTarget) {
         self.ping_and_record(from, to, true);
+    }
+
+    /// Runs a transfer action: bytes from one peer to another over a new stream, with pings
+    /// alongside when asked (see [`Action::Transfer`]).
+    pub fn transfer(self, action: Action) {
+        let Action::Transfer {
+            from,
+            to,
+            kib,
+            slow,
+            pings,
+            give_up,
+        } = action
+        else {
+            return;
+        };
+        let Some(network) = self.network.get_value() else {
+            self.problem
+                .set(Some("Start a network before sending anything.".into()));
+            return;
+        };
+        self.actions.update(|actions| actions.push(action));
+        self.actions_run.update(|n| *n += 1);
+        self.transfers.update(|n| *n += 1);
+        let generation = self.generation.get_value();
+        let bytes = u64::from(kib) * 1024;
+        let request = testbed::protocols::transfer::Request {
+            bytes,
+            read_delay_ms: if slow { TRANSFER_READ_DELAY_MS } else { 0 },
+        };
+        spawn_local(async move {
+            let transfer = network.transfer(from, to, request, give_up.then_some(bytes / 4));
+            let alongside = async {
+                for n in 0..if pings { TRANSFER_PINGS } else { 0 } {
+                    futures_timer::Delay::new(std::time::Duration::from_millis(40)).await;
+                    network.ping(from, to, format!("alongside-{n}")).await?;
+                }
+                Ok(())
+            };
+            let (sent, pinged) = future::join(transfer, alongside).await;
+            if self.generation.get_value() != generation {
+                return;
+            }
+            self.transfers.update(|n| *n = n.saturating_sub(1));
+            if let Some(error) = sent.err().or(pinged.err()) {
+                self.problem.set(Some(error.to_string()));
+            }
+        });
     }
 
     /// Pings from random peers to random neighbours, one after the other, until `continuous`

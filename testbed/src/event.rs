@@ -61,6 +61,38 @@ pub enum EventKind {
         rtt_ms: f64,
     },
     Ping(PingStep),
+    Transfer(TransferStep),
+}
+
+/// One step of the testbed's bulk transfer, as seen by one side.
+#[derive(Debug, Clone)]
+pub enum TransferStep {
+    /// This side opened a stream to send `bytes`; the reader pauses after each 16 KiB when slow.
+    Started {
+        remote: PeerId,
+        bytes: u64,
+        slow_reader: bool,
+    },
+    /// Every byte arrived, and the other side said so.
+    Finished {
+        remote: PeerId,
+        bytes: u64,
+        took_ms: f64,
+    },
+    /// This side dropped the stream after `sent` bytes: yamux resets it (RST).
+    GaveUp {
+        remote: PeerId,
+        sent: u64,
+    },
+    /// This side read a whole transfer.
+    Received {
+        remote: PeerId,
+        bytes: u64,
+    },
+    Failed {
+        remote: PeerId,
+        error: String,
+    },
 }
 
 /// One step of the testbed's ping exchange, as seen by one side.

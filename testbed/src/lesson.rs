@@ -20,6 +20,7 @@
 //! @expect pong
 //! @show diagram
 //! @focus last-ping
+//! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
 //! ```
 //!
 //! A step with `@predict` asks its question before its action runs; the answer is then
@@ -29,9 +30,11 @@
 use libp2p::PeerId;
 
 use crate::network::NetworkConfig;
-use crate::trace::model::MessageKind;
+use crate::protocols::transfer;
+use crate::trace::model::{Message, MessageKind};
 use crate::trace::Trace;
 use crate::view::NetworkView;
+use crate::wire::yamux::{Flags, FrameType, Header};
 use crate::PeerIndex;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +57,8 @@ pub struct Step {
     pub focus_last_ping: bool,
     /// Asked before the action runs.
     pub predict: Option<Prediction>,
+    /// The kinds of message the diagram draws in this step, when the step says.
+    pub draw: Option<Vec<MessageKind>>,
 }
 
 /// A question about what the peers are about to do.
@@ -84,6 +89,10 @@ pub enum Measure {
     PongReceiver,
     /// Which side of the last ping's stream sent its FIN first: `initiator` or `responder`.
     FirstClose,
+    /// Which side wrote the first byte of the first connection: `dialer` or `listener`.
+    FirstSpeaker,
+    /// Whether pings started during a transfer waited for it to end: `yes` or `no`.
+    PingsWaited,
 }
 
 impl Measure {
@@ -92,6 +101,8 @@ impl Measure {
             "connections" => Measure::Connections,
             "pong-receiver" => Measure::PongReceiver,
             "first-close" => Measure::FirstClose,
+            "first-speaker" => Measure::FirstSpeaker,
+            "pings-waited" => Measure::PingsWaited,
             _ => return None,
         })
     }
@@ -142,6 +153,22 @@ impl Measure {
                     .to_owned(),
                 )
             }
+            (Measure::FirstSpeaker, _) => {
+                let dial = trace.messages().find(|m| m.kind == MessageKind::Connect)?;
+                let first = trace.messages().find(|m| {
+                    m.kind == MessageKind::Handshake
+                        && [(dial.from, dial.to), (dial.to, dial.from)].contains(&(m.from, m.to))
+                })?;
+                Some(
+                    if first.from == dial.from {
+                        "dialer"
+                    } else {
+                        "listener"
+                    }
+                    .to_owned(),
+                )
+            }
+            (Measure::PingsWaited, _) => pings_waited(trace),
             (_, None) => None,
         }
     }
@@ -175,6 +202,8 @@ impl Prediction {
 pub enum View {
     Network,
     Diagram,
+    /// The frames of one connection, from the wire tap.
+    Wire,
 }
 
 /// A piece of a paragraph.
@@ -197,6 +226,109 @@ pub enum Action {
     },
     /// The learner clicks a peer in the network view, and `from` pings it.
     PingClicked { from: PeerIndex },
+    /// `from` sends `kib` KiB to `to` over a new stream (the testbed's transfer protocol).
+    Transfer {
+        from: PeerIndex,
+        to: PeerIndex,
+        kib: u32,
+        /// The reader pauses after each 16 KiB: its window fills and the sender waits.
+        slow: bool,
+        /// `from` also pings `to` a few times while the transfer runs.
+        pings: bool,
+        /// `from` gives up after a quarter and drops the stream: a reset.
+        give_up: bool,
+    },
+}
+
+/// Most a lesson or link may transfer at once.
+pub const MAX_TRANSFER_KIB: u32 = 16 * 1024;
+
+impl Action {
+    /// `transfer 0 1 1024 slow pings`: the words after `@action`, or a link's action with `-`
+    /// for spaces. None when they are not an action.
+    pub fn parse(words: &[&str]) -> Option<Action> {
+        let peer = |w: &str| {
+            w.parse::<PeerIndex>()
+                .ok()
+                .filter(|&p| p < crate::MAX_PEERS)
+        };
+        match words {
+            ["start"] => Some(Action::StartNetwork),
+            ["ping", from, "click"] => Some(Action::PingClicked { from: peer(from)? }),
+            ["ping", from, "random"] => Some(Action::Ping {
+                from: peer(from)?,
+                to: None,
+            }),
+            ["ping", from, to] => Some(Action::Ping {
+                from: peer(from)?,
+                to: Some(peer(to)?),
+            }),
+            ["transfer", from, to, kib, options @ ..] => {
+                let kib = kib
+                    .parse()
+                    .ok()
+                    .filter(|k| (1..=MAX_TRANSFER_KIB).contains(k))?;
+                let mut action = Action::Transfer {
+                    from: peer(from)?,
+                    to: peer(to)?,
+                    kib,
+                    slow: false,
+                    pings: false,
+                    give_up: false,
+                };
+                if let Action::Transfer {
+                    slow,
+                    pings,
+                    give_up,
+                    ..
+                } = &mut action
+                {
+                    for option in options {
+                        match *option {
+                            "slow" => *slow = true,
+                            "pings" => *pings = true,
+                            "give-up" => *give_up = true,
+                            _ => return None,
+                        }
+                    }
+                }
+                Some(action)
+            }
+            _ => None,
+        }
+    }
+
+    /// The words [`Action::parse`] reads back; None for an action that waits for a choice.
+    pub fn words(&self) -> Option<Vec<String>> {
+        Some(match *self {
+            Action::StartNetwork => vec!["start".into()],
+            Action::Ping { from, to: Some(to) } => {
+                vec!["ping".into(), from.to_string(), to.to_string()]
+            }
+            Action::Ping { to: None, .. } | Action::PingClicked { .. } => return None,
+            Action::Transfer {
+                from,
+                to,
+                kib,
+                slow,
+                pings,
+                give_up,
+            } => {
+                let mut words = vec![
+                    "transfer".into(),
+                    from.to_string(),
+                    to.to_string(),
+                    kib.to_string(),
+                ];
+                for (on, word) in [(slow, "slow"), (pings, "pings"), (give_up, "give-up")] {
+                    if on {
+                        words.push(word.into());
+                    }
+                }
+                words
+            }
+        })
+    }
 }
 
 /// What the trace must show before the step is done.
@@ -208,6 +340,14 @@ pub enum Expectation {
     Pong,
     /// The last ping's stream is closed from both sides.
     StreamClosed,
+    /// A connection's handshakes are done: noise, then yamux agreed inside it.
+    Handshaken,
+    /// DATA frames of two streams took turns on one connection.
+    Interleaved,
+    /// A reader's WINDOW_UPDATE let more of a stream's data come.
+    WindowUpdate,
+    /// A stream was reset (RST).
+    Reset,
 }
 
 /// The last ping, as the page knows it.
@@ -224,6 +364,10 @@ impl Expectation {
             Expectation::Connected => "every connection of the topology up",
             Expectation::Pong => "a PONG arriving back at the peer that pinged",
             Expectation::StreamClosed => "a close (FIN) from each side of the stream",
+            Expectation::Handshaken => "the Noise handshake done and /yamux/1.0.0 agreed inside it",
+            Expectation::Interleaved => "DATA frames of two streams taking turns on one connection",
+            Expectation::WindowUpdate => "a WINDOW_UPDATE sent back by the reader",
+            Expectation::Reset => "a frame with the RST flag",
         }
     }
 
@@ -245,9 +389,97 @@ impl Expectation {
                 received(ping.from, ping.to, MessageKind::Close, None)
                     && received(ping.to, ping.from, MessageKind::Close, None)
             }
+            (Expectation::Handshaken, _) => trace.messages().any(|m| {
+                m.kind == MessageKind::Handshake
+                    && m.label == "/yamux/1.0.0"
+                    && m.received.is_some()
+            }),
+            (Expectation::Interleaved, _) => interleaved(trace),
+            (Expectation::WindowUpdate, _) => window_update_after_data(trace),
+            (Expectation::Reset, _) => {
+                frames(trace).any(|(_, header)| header.flags.contains(Flags::RST))
+            }
             (_, None) => false,
         }
     }
+}
+
+/// Frames that arrived, with their headers, in the order they were sent.
+fn frames(trace: &Trace) -> impl Iterator<Item = (&Message, Header)> {
+    trace
+        .messages()
+        .filter(|m| m.received.is_some())
+        .filter_map(|m| Some((m, m.frame?)))
+}
+
+fn carries_data(header: &Header) -> bool {
+    header.kind == FrameType::Data && header.length > 0
+}
+
+/// Some sender's DATA frames went stream a, then b, then a again.
+fn interleaved(trace: &Trace) -> bool {
+    let mut streams_by_sender: std::collections::HashMap<_, Vec<u32>> = Default::default();
+    for (message, header) in frames(trace).filter(|(_, h)| carries_data(h)) {
+        let streams = streams_by_sender
+            .entry((message.from, message.to))
+            .or_default();
+        if streams.last() != Some(&header.stream) {
+            streams.push(header.stream);
+        }
+    }
+    streams_by_sender.values().any(|streams| {
+        streams.iter().enumerate().any(|(i, a)| {
+            streams[i + 1..]
+                .iter()
+                .position(|b| b != a)
+                .is_some_and(|j| streams[i + 1 + j..].contains(a))
+        })
+    })
+}
+
+/// A WINDOW_UPDATE (not one that opens or accepts a stream) from a peer that had been sent
+/// DATA on that stream: the reader made room.
+fn window_update_after_data(trace: &Trace) -> bool {
+    let mut had_data = std::collections::HashSet::new();
+    frames(trace).any(|(message, header)| {
+        if carries_data(&header) {
+            had_data.insert((message.to, message.from, header.stream));
+            false
+        } else {
+            header.kind == FrameType::WindowUpdate
+                && !header.flags.contains(Flags::SYN)
+                && !header.flags.contains(Flags::ACK)
+                && had_data.contains(&(message.from, message.to, header.stream))
+        }
+    })
+}
+
+/// `no` when a PONG of a ping started during the last transfer arrived before the transfer's
+/// last DATA frame; `yes` when all waited; None without such a ping.
+fn pings_waited(trace: &Trace) -> Option<String> {
+    let transfer_data: Vec<&Message> = frames(trace)
+        .filter(|(m, h)| carries_data(h) && m.protocol == transfer::PROTOCOL.as_ref())
+        .map(|(m, _)| m)
+        .collect();
+    let started = transfer_data.first()?.sent.at_ms;
+    let ended = transfer_data.last()?.received?.at_ms;
+    let pongs: Vec<f64> = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Envelope && m.label == "PONG")
+        .filter(|m| m.sent.at_ms > started)
+        .filter_map(|m| m.received.map(|r| r.at_ms))
+        .collect();
+    if pongs.is_empty() {
+        return None;
+    }
+    Some(
+        if pongs.iter().any(|&at| at < ended) {
+            "no"
+        } else {
+            "yes"
+        }
+        .to_owned(),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -259,10 +491,18 @@ pub struct LessonError {
 }
 
 /// The lessons compiled into the page, in the order a learner takes them: (id, content).
-pub const CATALOGUE: &[(&str, &str)] = &[(
-    "original-testbed",
-    include_str!("../lessons/original-testbed.md"),
-)];
+pub const CATALOGUE: &[(&str, &str)] = &[
+    (
+        "original-testbed",
+        include_str!("../lessons/original-testbed.md"),
+    ),
+    (
+        "layers-of-a-connection",
+        include_str!("../lessons/layers-of-a-connection.md"),
+    ),
+    ("streams", include_str!("../lessons/streams.md")),
+    ("muxing", include_str!("../lessons/muxing.md")),
+];
 
 /// Every lesson of the catalogue, parsed.
 pub fn all() -> Vec<Lesson> {
@@ -333,6 +573,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 show: None,
                 focus_last_ping: false,
                 predict: None,
+                draw: None,
             });
         } else if let Some(directive) = line.strip_prefix('@') {
             flush(&mut paragraph, &mut steps);
@@ -384,32 +625,34 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 continue;
             }
             let words: Vec<&str> = directive.split_whitespace().collect();
+            if words.first() == Some(&"draw") {
+                let kinds = words[1..]
+                    .iter()
+                    .map(|name| {
+                        kind_named(name)
+                            .ok_or_else(|| error(number, format!("@draw: unknown kind {name:?}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                step.draw = Some(kinds);
+                continue;
+            }
             match words[..] {
-                ["action", "start"] => step.action = Some(Action::StartNetwork),
-                ["action", "ping", from, "click"] => {
-                    let from = from
-                        .parse()
-                        .map_err(|_| error(number, format!("not a peer: {from:?}")))?;
-                    step.action = Some(Action::PingClicked { from });
-                }
-                ["action", "ping", from, to] => {
-                    let from = from
-                        .parse()
-                        .map_err(|_| error(number, format!("not a peer: {from:?}")))?;
-                    let to = match to {
-                        "random" => None,
-                        to => Some(
-                            to.parse()
-                                .map_err(|_| error(number, format!("not a peer: {to:?}")))?,
-                        ),
-                    };
-                    step.action = Some(Action::Ping { from, to });
+                ["action", ref action @ ..] => {
+                    step.action =
+                        Some(Action::parse(action).ok_or_else(|| {
+                            error(number, format!("not an action: @{directive}"))
+                        })?);
                 }
                 ["expect", "connected"] => step.expect = Some(Expectation::Connected),
                 ["expect", "pong"] => step.expect = Some(Expectation::Pong),
                 ["expect", "closed"] => step.expect = Some(Expectation::StreamClosed),
+                ["expect", "handshaken"] => step.expect = Some(Expectation::Handshaken),
+                ["expect", "interleaved"] => step.expect = Some(Expectation::Interleaved),
+                ["expect", "window-update"] => step.expect = Some(Expectation::WindowUpdate),
+                ["expect", "reset"] => step.expect = Some(Expectation::Reset),
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
+                ["show", "wire"] => step.show = Some(View::Wire),
                 ["focus", "last-ping"] => step.focus_last_ping = true,
                 _ => return Err(error(number, format!("unknown directive @{directive}"))),
             }
@@ -443,6 +686,19 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
         title,
         network,
         steps,
+    })
+}
+
+/// The kinds of message by the names the diagram's filters use.
+fn kind_named(name: &str) -> Option<MessageKind> {
+    Some(match name {
+        "dials" => MessageKind::Connect,
+        "streams" => MessageKind::OpenStream,
+        "messages" => MessageKind::Envelope,
+        "closes" => MessageKind::Close,
+        "handshakes" => MessageKind::Handshake,
+        "frames" => MessageKind::Frame,
+        _ => return None,
     })
 }
 

@@ -12,14 +12,19 @@ use rand_chacha::ChaCha8Rng;
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;
 use crate::pace::Pace;
-use crate::wire::WireLog;
 use crate::peer::{PeerConfig, PeerError, PeerHandle, TransportKind};
 use crate::protocols::ping::{Envelope, PingError};
+use crate::protocols::transfer;
 use crate::topology::{self, Topology};
+use crate::wire::WireLog;
 
 /// Most peers one page runs: a full mesh of 200 is 19,900 connections, about what a laptop's
 /// browser tab holds comfortably.
 pub const MAX_PEERS: usize = 200;
+
+/// Networks up to this size are started with the wire tap. Beyond it a network has thousands
+/// of connections, whose every frame would bury the rest of the trace.
+pub const MAX_TAPPED_PEERS: usize = 30;
 
 /// Most latency a scenario may add to each message: slow enough to watch a message in
 /// flight, short enough that a PING and its PONG stay well inside the ping timeout.
@@ -53,7 +58,7 @@ pub enum NetworkError {
     PeerCount(usize),
     #[error("there is no peer {0}")]
     NoSuchPeer(PeerIndex),
-    #[error("peer {0} cannot ping itself")]
+    #[error("peer {0} cannot open a stream to itself")]
     PingSelf(PeerIndex),
     #[error(
         "peer {from} and peer {to} are not connected in this topology, and a stream needs a \
@@ -76,6 +81,13 @@ pub enum NetworkError {
         to: PeerIndex,
         #[source]
         source: PingError,
+    },
+    #[error("transfer from peer {from} to peer {to} failed: {source}")]
+    Transfer {
+        from: PeerIndex,
+        to: PeerIndex,
+        #[source]
+        source: transfer::TransferError,
     },
 }
 
@@ -100,9 +112,10 @@ pub struct Network {
 impl Network {
     /// Starts every peer and waits until each listens on its `/memory` address. Nothing is
     /// connected yet: [`Network::connect`] dials the topology.
+    /// Peers of networks up to [`MAX_TAPPED_PEERS`] record what their connections carry.
     pub async fn start(config: NetworkConfig, events: EventSink) -> Result<Network, NetworkError> {
-        let wire = WireLog::new(events.started());
-        Network::launch(config, events, Some(wire)).await
+        let wire = (config.peers <= MAX_TAPPED_PEERS).then(|| WireLog::new(events.started()));
+        Network::launch(config, events, wire).await
     }
 
     /// Like [`Network::start`] without the wire tap: to measure what tapping costs.
@@ -226,6 +239,31 @@ impl Network {
         to: PeerIndex,
         id: String,
     ) -> Result<Envelope, NetworkError> {
+        let (initiator, responder) = self.pair(from, to)?;
+        initiator
+            .ping(responder, id)
+            .await
+            .map_err(|source| NetworkError::Ping { from, to, source })
+    }
+
+    /// `from` sends bytes to `to` over a new stream (see [`crate::protocols::transfer`]),
+    /// optionally giving up midway.
+    pub async fn transfer(
+        &self,
+        from: PeerIndex,
+        to: PeerIndex,
+        request: transfer::Request,
+        give_up_after: Option<u64>,
+    ) -> Result<u64, NetworkError> {
+        let (sender, receiver) = self.pair(from, to)?;
+        sender
+            .transfer(receiver, request, give_up_after)
+            .await
+            .map_err(|source| NetworkError::Transfer { from, to, source })
+    }
+
+    /// `from`'s handle and `to`'s PeerId, when `from` may open a stream to `to`.
+    fn pair(&self, from: PeerIndex, to: PeerIndex) -> Result<(&PeerHandle, PeerId), NetworkError> {
         let initiator = self.peers.get(from).ok_or(NetworkError::NoSuchPeer(from))?;
         let responder = self.peers.get(to).ok_or(NetworkError::NoSuchPeer(to))?;
         if from == to {
@@ -240,9 +278,6 @@ impl Network {
                 neighbours: names.join(", "),
             });
         }
-        initiator
-            .ping(responder.peer_id(), id)
-            .await
-            .map_err(|source| NetworkError::Ping { from, to, source })
+        Ok((initiator, responder.peer_id()))
     }
 }

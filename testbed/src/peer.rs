@@ -16,13 +16,14 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
 
-use crate::event::{EventKind, EventSink, PingStep};
+use crate::event::{EventKind, EventSink, PingStep, TransferStep};
 use crate::pace::Pace;
-use crate::wire::WireLog;
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
+use crate::protocols::transfer;
 use crate::runtime::spawn;
 use crate::trace::layer::PEER_SPAN;
 use crate::trace::Tracer;
+use crate::wire::WireLog;
 use tracing::Instrument;
 
 /// Commands waiting for the event loop; a handle's `send` waits when this many are queued.
@@ -151,6 +152,10 @@ impl PeerHandle {
         let span = tracing::info_span!(PEER_SPAN, peer = %peer_id);
         spawn(event_loop.run(command_queue).instrument(span.clone()));
 
+        let transfers = streams
+            .accept(transfer::PROTOCOL)
+            .expect("a new peer has no transfer receiver yet");
+        spawn(answer_transfers(peer_id, transfers, events.clone()).instrument(span.clone()));
         let tracer = Tracer::new(&peer_id);
         let incoming = streams
             .accept(testbed_ping::PROTOCOL)
@@ -262,6 +267,47 @@ impl PeerHandle {
         Ok(pong)
     }
 
+    /// Sends `request.bytes` to `remote` over a new stream (see [`transfer`]); with
+    /// `give_up_after`, drops the stream once that many are written, and yamux resets it.
+    pub async fn transfer(
+        &self,
+        remote: PeerId,
+        request: transfer::Request,
+        give_up_after: Option<u64>,
+    ) -> Result<u64, transfer::TransferError> {
+        let report = |step| self.events.emit(self.peer_id, EventKind::Transfer(step));
+        let started = web_time::Instant::now();
+        let result = async {
+            let mut stream = self
+                .open_stream(remote, transfer::PROTOCOL)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            report(TransferStep::Started {
+                remote,
+                bytes: request.bytes,
+                slow_reader: request.read_delay_ms > 0,
+            });
+            transfer::send(&mut stream, request, give_up_after).await
+        }
+        .await;
+        match &result {
+            Ok(sent) if give_up_after.is_some() => report(TransferStep::GaveUp {
+                remote,
+                sent: *sent,
+            }),
+            Ok(bytes) => report(TransferStep::Finished {
+                remote,
+                bytes: *bytes,
+                took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            }),
+            Err(error) => report(TransferStep::Failed {
+                remote,
+                error: error.to_string(),
+            }),
+        }
+        result
+    }
+
     /// Opens a new stream to `remote` and negotiates `protocol` on it (dialing first if there
     /// is no connection yet).
     pub async fn open_stream(
@@ -324,6 +370,27 @@ async fn with_timeout<T>(
     match future::select(work, deadline).await {
         future::Either::Left((result, _)) => result,
         future::Either::Right(((), _)) => Err(PingError::Timeout(PING_TIMEOUT.as_secs())),
+    }
+}
+
+/// Reads every inbound transfer, each in its own task.
+async fn answer_transfers(
+    local: PeerId,
+    mut incoming: libp2p_stream::IncomingStreams,
+    events: EventSink,
+) {
+    while let Some((remote, mut stream)) = incoming.next().await {
+        let events = events.clone();
+        spawn(async move {
+            let step = match transfer::receive(&mut stream).await {
+                Ok((_, bytes)) => TransferStep::Received { remote, bytes },
+                Err(error) => TransferStep::Failed {
+                    remote,
+                    error: error.to_string(),
+                },
+            };
+            events.emit(local, EventKind::Transfer(step));
+        });
     }
 }
 

@@ -48,7 +48,7 @@ pub enum ScenarioProblem {
     Lesson(String),
     #[error("\"step={value}\" is not a step of this lesson (it has {steps})")]
     Step { value: String, steps: usize },
-    #[error("\"{0}\" is not an action (start, or ping-FROM-TO)")]
+    #[error("\"{0}\" is not an action (start, ping-FROM-TO, or transfer-FROM-TO-KIB with -slow, -pings, -giveup)")]
     Action(String),
     #[error("\"{0}\" is not an answer to a question of this lesson")]
     Answer(String),
@@ -177,17 +177,18 @@ fn read_answer(lesson: &lesson::Lesson, word: &str, peers: usize) -> Option<(usi
         .then(|| (step, key.to_owned()))
 }
 
+/// `ping-0-5`, `transfer-0-1-1024-slow-pings`: an action's words joined by `-` (`give-up`
+/// is written `giveup`).
 fn parse_action(word: &str) -> Option<Action> {
-    if word == "start" {
-        return Some(Action::StartNetwork);
+    let words: Vec<&str> = word
+        .split('-')
+        .map(|w| if w == "giveup" { "give-up" } else { w })
+        .collect();
+    match Action::parse(&words)? {
+        // A link records the choice made, never a choice still to make.
+        Action::Ping { to: None, .. } | Action::PingClicked { .. } => None,
+        action => Some(action),
     }
-    let mut parts = word.strip_prefix("ping-")?.split('-');
-    let from = parts.next()?.parse().ok()?;
-    let to = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || from >= MAX_PEERS || to >= MAX_PEERS {
-        return None;
-    }
-    Some(Action::Ping { from, to: Some(to) })
 }
 
 /// The fragment for a scenario, without its `#`. Steps are written from 1, as the page shows.
@@ -206,11 +207,10 @@ pub fn encode(scenario: &Scenario) -> String {
     let actions: Vec<String> = scenario
         .actions
         .iter()
-        .filter_map(|action| match action {
-            Action::StartNetwork => Some("start".to_owned()),
-            Action::Ping { from, to: Some(to) } => Some(format!("ping-{from}-{to}")),
+        .filter_map(|action| {
             // A choice is recorded once it is made; an unmade one is not replayable.
-            Action::Ping { to: None, .. } | Action::PingClicked { .. } => None,
+            let words = action.words()?;
+            Some(words.join("-").replace("give-up", "giveup"))
         })
         .collect();
     if !actions.is_empty() {
@@ -250,6 +250,14 @@ mod tests {
                 Action::Ping {
                     from: 3,
                     to: Some(4),
+                },
+                Action::Transfer {
+                    from: 0,
+                    to: 1,
+                    kib: 1024,
+                    slow: true,
+                    pings: false,
+                    give_up: true,
                 },
             ],
             answers: BTreeMap::from([(0, "190".into()), (2, "0".into())]),
@@ -337,7 +345,7 @@ mod tests {
             let (scenario, _) = decode(&full[..cut]);
             // Whatever was cut, nothing beyond the limits is ever produced.
             assert!((2..=MAX_PEERS).contains(&scenario.network.peers));
-            assert!(scenario.actions.len() <= 3);
+            assert!(scenario.actions.len() <= 4);
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libp2p::PeerId;
 
-use crate::event::{Event, EventKind, PeerIndex, PingStep};
+use crate::event::{Event, EventKind, PeerIndex, PingStep, TransferStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -120,21 +120,29 @@ impl NetworkView {
                 }
             }
         }
-        if let (Some(local), EventKind::Ping(step)) = (local, &event.kind) {
-            self.apply_stream_step(local, step);
+        let stream_step = match &event.kind {
+            EventKind::Ping(PingStep::StreamOpened { remote, .. })
+            | EventKind::Transfer(TransferStep::Started { remote, .. }) => Some((remote, true)),
+            // The ends of an exchange, seen by its opener (a responder has no stream of its
+            // own to this remote in the map, unless it opened one too).
+            EventKind::Ping(
+                PingStep::RemoteClosed { remote }
+                | PingStep::Retrying { remote, .. }
+                | PingStep::Failed { remote, .. },
+            )
+            | EventKind::Transfer(
+                TransferStep::Finished { remote, .. }
+                | TransferStep::GaveUp { remote, .. }
+                | TransferStep::Failed { remote, .. },
+            ) => Some((remote, false)),
+            _ => None,
+        };
+        if let (Some(local), Some((remote, opened))) = (local, stream_step) {
+            self.apply_stream_step(local, remote, opened);
         }
     }
 
-    fn apply_stream_step(&mut self, local: PeerIndex, step: &PingStep) {
-        let (remote, opened) = match step {
-            PingStep::StreamOpened { remote, .. } => (remote, true),
-            // The ends of an exchange, seen by its opener (a responder has no stream of its
-            // own to this remote in the map, unless it opened one too).
-            PingStep::RemoteClosed { remote }
-            | PingStep::Retrying { remote, .. }
-            | PingStep::Failed { remote, .. } => (remote, false),
-            _ => return,
-        };
+    fn apply_stream_step(&mut self, local: PeerIndex, remote: &PeerId, opened: bool) {
         let Some(remote) = self.index_of(remote) else {
             return;
         };
@@ -205,10 +213,73 @@ impl NetworkView {
                 tone,
                 text,
             }),
+            EventKind::Transfer(step) => {
+                let (tone, text) = self.describe_transfer(&me, step);
+                line(tone, text)
+            }
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }
             | EventKind::ConnectionEstablished { dialer: false, .. }
             | EventKind::Identified { .. } => None,
+        }
+    }
+
+    fn describe_transfer(&self, me: &str, step: &TransferStep) -> (Tone, String) {
+        let kib = |bytes: &u64| bytes / 1024;
+        match step {
+            TransferStep::Started {
+                remote,
+                bytes,
+                slow_reader,
+            } => (
+                Tone::Ping,
+                format!(
+                    "{me} opened a stream to {} to send {} KiB{}",
+                    self.name(remote),
+                    kib(bytes),
+                    if *slow_reader {
+                        ", which will read slowly"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            TransferStep::Finished {
+                remote,
+                bytes,
+                took_ms,
+            } => (
+                Tone::Ping,
+                format!(
+                    "{me} sent {} KiB to {} in {took_ms:.0} ms, and {} confirmed it read them all",
+                    kib(bytes),
+                    self.name(remote),
+                    self.name(remote)
+                ),
+            ),
+            TransferStep::GaveUp { remote, sent } => (
+                Tone::Ping,
+                format!(
+                    "{me} gave up after {} KiB and dropped its stream to {}: yamux resets it (RST)",
+                    kib(sent),
+                    self.name(remote)
+                ),
+            ),
+            TransferStep::Received { remote, bytes } => (
+                Tone::Ping,
+                format!(
+                    "{me} read all {} KiB from {}",
+                    kib(bytes),
+                    self.name(remote)
+                ),
+            ),
+            TransferStep::Failed { remote, error } => (
+                Tone::Ping,
+                format!(
+                    "{me}: the transfer with {} ended: {error}",
+                    self.name(remote)
+                ),
+            ),
         }
     }
 

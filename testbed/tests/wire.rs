@@ -68,18 +68,33 @@ async fn a_connection_opens_with_multistream_select_then_noise_xx_then_yamux() {
     assert_eq!(sent[0], &negotiation("/multistream/1.0.0"));
     assert_eq!(sent[1], &negotiation("/noise"));
     // Noise XX: → e is the bare 32-byte ephemeral key.
-    assert_eq!(sent[2], &WireItem::NoiseHandshake { message: 1, len: 32 });
-    assert!(matches!(sent[3], WireItem::NoiseHandshake { message: 3, .. }));
+    assert_eq!(
+        sent[2],
+        &WireItem::NoiseHandshake {
+            message: 1,
+            len: 32
+        }
+    );
+    assert!(matches!(
+        sent[3],
+        WireItem::NoiseHandshake { message: 3, .. }
+    ));
     assert!(matches!(sent[4], WireItem::Ciphertext { .. }));
     let received: Vec<&WireItem> = dialer
         .iter()
         .filter(|r| r.direction == Direction::Received)
         .map(|r| &r.item)
         .collect();
-    assert_eq!(received[1], &negotiation("/noise"), "the listener echoes to accept");
+    assert_eq!(
+        received[1],
+        &negotiation("/noise"),
+        "the listener echoes to accept"
+    );
     assert!(matches!(received[2], WireItem::NoiseHandshake { message: 2, len } if *len > 32));
     // Every record knows the remote once noise has proved it, even those from before.
-    assert!(dialer.iter().all(|r| r.remote == Some(network.peer_ids()[1])));
+    assert!(dialer
+        .iter()
+        .all(|r| r.remote == Some(network.peer_ids()[1])));
 
     let plain = of(&records, 0, &network, Layer::Plain);
     let plain_sent: Vec<&WireItem> = plain
@@ -88,18 +103,26 @@ async fn a_connection_opens_with_multistream_select_then_noise_xx_then_yamux() {
         .map(|r| &r.item)
         .collect();
     assert_eq!(plain_sent[1], &negotiation("/yamux/1.0.0"));
-    assert!(plain.iter().all(|r| !matches!(r.item, WireItem::Undecodable { .. })));
+    assert!(plain
+        .iter()
+        .all(|r| !matches!(r.item, WireItem::Undecodable { .. })));
 }
 
 /// (header, protocol) of the frames `local` sent or received on `stream`.
-fn frames_on(records: &[WireRecord], direction: Direction, stream: u32) -> Vec<(Header, Option<String>, Vec<u8>)> {
+fn frames_on(
+    records: &[WireRecord],
+    direction: Direction,
+    stream: u32,
+) -> Vec<(Header, Option<String>, Vec<u8>)> {
     records
         .iter()
         .filter(|r| r.direction == direction)
         .filter_map(|r| match &r.item {
-            WireItem::Frame { header, protocol, data } if header.stream == stream => {
-                Some((*header, protocol.clone(), data.clone()))
-            }
+            WireItem::Frame {
+                header,
+                protocol,
+                data,
+            } if header.stream == stream => Some((*header, protocol.clone(), data.clone())),
             _ => None,
         })
         .collect()
@@ -121,10 +144,11 @@ async fn the_frames_of_a_ping_follow_the_yamux_spec_field_by_field() {
     let opening = initiator
         .iter()
         .find_map(|r| match &r.item {
-            WireItem::Frame { header, protocol, .. }
-                if r.direction == Direction::Sent
-                    && header.flags.contains(Flags::SYN)
-                    && protocol.as_deref() == Some("/testbed/ping/1.0.0") =>
+            WireItem::Frame {
+                header, protocol, ..
+            } if r.direction == Direction::Sent
+                && header.flags.contains(Flags::SYN)
+                && protocol.as_deref() == Some("/testbed/ping/1.0.0") =>
             {
                 Some(*header)
             }
@@ -144,9 +168,23 @@ async fn the_frames_of_a_ping_follow_the_yamux_spec_field_by_field() {
     // Opened with SYN, accepted with ACK, each side half-closes with FIN; no RST.
     assert!(sent[0].0.flags.contains(Flags::SYN));
     assert!(answered[0].0.flags.contains(Flags::ACK), "{answered:?}");
-    assert_eq!(sent.iter().filter(|(h, ..)| h.flags.contains(Flags::FIN)).count(), 1);
-    assert_eq!(answered.iter().filter(|(h, ..)| h.flags.contains(Flags::FIN)).count(), 1);
-    assert!(sent.iter().chain(&answered).all(|(h, ..)| !h.flags.contains(Flags::RST)));
+    assert_eq!(
+        sent.iter()
+            .filter(|(h, ..)| h.flags.contains(Flags::FIN))
+            .count(),
+        1
+    );
+    assert_eq!(
+        answered
+            .iter()
+            .filter(|(h, ..)| h.flags.contains(Flags::FIN))
+            .count(),
+        1
+    );
+    assert!(sent
+        .iter()
+        .chain(&answered)
+        .all(|(h, ..)| !h.flags.contains(Flags::RST)));
     // The envelopes travel as DATA, the length field counting the bytes that follow.
     let carries = |frames: &[(Header, Option<String>, Vec<u8>)], text: &str| {
         frames.iter().any(|(h, _, data)| {
@@ -160,5 +198,123 @@ async fn the_frames_of_a_ping_follow_the_yamux_spec_field_by_field() {
     assert_eq!(
         sent.iter().map(|(h, ..)| *h).collect::<Vec<_>>(),
         read.iter().map(|(h, ..)| *h).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn every_frame_and_handshake_written_is_linked_to_its_read_in_the_trace() {
+    use testbed::trace::model::MessageKind;
+    let (network, mut events) = two_peers().await;
+    network.ping(0, 1, "1".into()).await.expect("ping works");
+    wait_for_closes(&mut events).await;
+    let (records, _) = network.wire().expect("tapped").drain();
+    let mut trace = testbed::trace::Trace::default();
+    for record in &records {
+        trace.apply_wire(record);
+    }
+    let handshakes: Vec<String> = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Handshake && m.from == network.peer_ids()[0])
+        .map(|m| m.label.clone())
+        .collect();
+    assert_eq!(
+        handshakes,
+        [
+            "/multistream/1.0.0",
+            "/noise",
+            "noise → e",
+            "noise → s, se",
+            "/multistream/1.0.0",
+            "/yamux/1.0.0"
+        ]
+    );
+    let frames = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Frame)
+        .count();
+    assert!(frames >= 8, "{frames} frames");
+    let unread: Vec<_> = trace.unreceived().map(|m| m.label.clone()).collect();
+    assert!(unread.is_empty(), "{unread:?}");
+}
+
+/// Every event and wire record so far, in one trace.
+async fn trace_of(
+    network: &Network,
+    events: &mut testbed::EventStream,
+    trace: &mut testbed::trace::Trace,
+) {
+    while let Ok(event) = events.try_recv() {
+        trace.apply(&event);
+    }
+    for record in network.wire().expect("tapped").drain().0 {
+        trace.apply_wire(&record);
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_and_pings_share_one_connection_and_the_reader_opens_the_window() {
+    use testbed::lesson::{Expectation, Measure};
+    use testbed::protocols::transfer::Request;
+    let (network, mut events) = two_peers().await;
+    let mut trace = testbed::trace::Trace::default();
+    // A slow reader: 1 MiB, read 16 KiB at a time with a pause after each.
+    let request = Request {
+        bytes: 1 << 20,
+        read_delay_ms: 2,
+    };
+    let transfer = network.transfer(0, 1, request, None);
+    let pings = async {
+        for id in 0..3 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            network
+                .ping(0, 1, id.to_string())
+                .await
+                .expect("ping works");
+        }
+    };
+    let (sent, ()) = tokio::time::timeout(PATIENCE, async { tokio::join!(transfer, pings) })
+        .await
+        .expect("in time");
+    assert_eq!(sent.expect("transfer works"), 1 << 20);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    trace_of(&network, &mut events, &mut trace).await;
+    let view = testbed::NetworkView::default();
+    assert!(
+        Expectation::Interleaved.is_met(&view, &trace, None),
+        "DATA of two streams took turns"
+    );
+    assert!(
+        Expectation::WindowUpdate.is_met(&view, &trace, None),
+        "the reader sent WINDOW_UPDATEs"
+    );
+    assert_eq!(
+        Measure::PingsWaited.observe(&view, &trace, None).as_deref(),
+        Some("no"),
+        "a PONG came back while the transfer was still running"
+    );
+    assert!(!Expectation::Reset.is_met(&view, &trace, None));
+}
+
+#[tokio::test]
+async fn giving_up_on_a_stream_resets_it() {
+    use testbed::lesson::Expectation;
+    use testbed::protocols::transfer::Request;
+    let (network, mut events) = two_peers().await;
+    let request = Request {
+        bytes: 256 * 1024,
+        read_delay_ms: 0,
+    };
+    let sent = network
+        .transfer(0, 1, request, Some(64 * 1024))
+        .await
+        .expect("gave up");
+    assert_eq!(sent, 64 * 1024);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut trace = testbed::trace::Trace::default();
+    trace_of(&network, &mut events, &mut trace).await;
+    let view = testbed::NetworkView::default();
+    assert!(
+        Expectation::Reset.is_met(&view, &trace, None),
+        "a frame carried RST"
     );
 }

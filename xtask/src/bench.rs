@@ -15,7 +15,9 @@ const RUNS: usize = 5;
 pub fn main() -> Result {
     let toolchain = setup::main()?;
     let dist = root().join("target/bench/dist");
-    step("release build of the page", || run(&mut toolchain.trunk_release(&dist)))?;
+    step("release build of the page", || {
+        run(&mut toolchain.trunk_release(&dist))
+    })?;
     let sizes = bundle_sizes(&dist)?;
     let boot = step("time until all peers are connected", || {
         let counts: Vec<String> = PEER_COUNTS.iter().map(ToString::to_string).collect();

@@ -7,7 +7,9 @@ use crate::setup;
 pub fn main() -> Result {
     let toolchain = setup::main()?;
     let dist = root().join("dist");
-    step("release build of the page", || run(&mut toolchain.trunk_release(&dist)))?;
+    step("release build of the page", || {
+        run(&mut toolchain.trunk_release(&dist))
+    })?;
     println!("\nthe page is in {}", dist.display());
     Ok(())
 }

@@ -11,3 +11,4 @@ pub mod sequence_diagram;
 pub mod share_link;
 pub mod time_controls;
 pub mod toggle;
+pub mod wire_view;

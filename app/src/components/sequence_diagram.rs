@@ -47,7 +47,8 @@ const OVERSCAN: f64 = 400.0;
 const DEFAULT_VIEWPORT: f64 = 560.0;
 const ZOOM_STEPS: [f64; 7] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
 
-const KINDS: [(MessageKind, &str, &str); 4] = [
+/// Every kind of message, with its chip's name and what it means.
+pub const KINDS: [(MessageKind, &str, &str); 6] = [
     (
         MessageKind::Connect,
         "dials",
@@ -64,7 +65,27 @@ const KINDS: [(MessageKind, &str, &str); 4] = [
         "closes",
         "one side closing its half of a stream (FIN)",
     ),
+    (
+        MessageKind::Handshake,
+        "handshakes",
+        "from the wire: multistream-select agreeing on a protocol, and the Noise XX handshake",
+    ),
+    (
+        MessageKind::Frame,
+        "frames",
+        "from the wire: yamux frames (DATA, WINDOW_UPDATE, PING) with their flags SYN, ACK, FIN, RST",
+    ),
 ];
+
+/// What the diagram draws until a lesson or the learner says otherwise: the wire tap's
+/// handshakes and frames are many, and shown on request.
+pub fn default_kinds() -> HashSet<MessageKind> {
+    KINDS
+        .iter()
+        .map(|(kind, ..)| *kind)
+        .filter(|kind| !matches!(kind, MessageKind::Handshake | MessageKind::Frame))
+        .collect()
+}
 
 fn kind_name(kind: MessageKind) -> &'static str {
     match kind {
@@ -72,6 +93,8 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::OpenStream => "open",
         MessageKind::Envelope => "envelope",
         MessageKind::Close => "close",
+        MessageKind::Handshake => "handshake",
+        MessageKind::Frame => "frame",
     }
 }
 
@@ -83,15 +106,16 @@ pub fn SequenceDiagram(
     /// A lesson question is waiting for a peer: clicking a lifeline head answers it.
     peer_question_open: Signal<bool>,
     answer_peer: Callback<usize>,
+    /// Kinds of message drawn.
+    kinds: RwSignal<HashSet<MessageKind>>,
 ) -> impl IntoView {
     let mode = RwSignal::new(TimeMode::RealTime);
     let zoom_step = RwSignal::new(3usize);
     let follow = RwSignal::new(true);
-    let kinds = RwSignal::new(KINDS.iter().map(|(k, ..)| *k).collect::<HashSet<_>>());
     let scroll_top = RwSignal::new(0.0);
     let viewport = RwSignal::new(DEFAULT_VIEWPORT);
     let available_width = RwSignal::new(0.0);
-    let selected = RwSignal::new(None::<u64>);
+    let selected = session.selected;
     let scroller = NodeRef::<Div>::new();
 
     // Peers whose lifeline the learner hid by clicking its head.
@@ -113,15 +137,16 @@ pub fn SequenceDiagram(
                 .collect::<Vec<_>>()
         })
     });
+    let options = Memo::new(move |_| Options {
+        mode: mode.get(),
+        zoom: ZOOM_STEPS[zoom_step.get()],
+        lifelines: lifelines.get().into_iter().map(|(_, id)| id).collect(),
+        kinds: kinds.get(),
+        width: available_width.get(),
+        until_ms: session.scrub.get(),
+    });
     let layout = Memo::new(move |_| {
-        let options = Options {
-            mode: mode.get(),
-            zoom: ZOOM_STEPS[zoom_step.get()],
-            lifelines: lifelines.get().into_iter().map(|(_, id)| id).collect(),
-            kinds: kinds.get(),
-            width: available_width.get(),
-            until_ms: session.scrub.get(),
-        };
+        let options = options.get();
         let top = scroll_top.get();
         let bottom = top + viewport.get() + OVERSCAN;
         session.trace.with(|trace| {
@@ -151,14 +176,42 @@ pub fn SequenceDiagram(
             }
         }
     });
+    // A message picked elsewhere (the wire view) is scrolled into view.
+    Effect::new(move || {
+        let Some(position) = selected.get() else {
+            return;
+        };
+        if !visible.get()
+            || layout.with_untracked(|l| l.arrows.iter().any(|a| a.position == position))
+        {
+            return;
+        }
+        let y = session.trace.with_untracked(|trace| {
+            session.bars.with_untracked(|bars| {
+                diagram::layout(trace, bars, &options.get_untracked(), f64::MIN, f64::MAX)
+                    .arrows
+                    .iter()
+                    .find(|a| a.position == position)
+                    .map(|a| a.sent_y)
+            })
+        });
+        if let (Some(y), Some(el)) = (y, scroller.get_untracked()) {
+            follow.set(false);
+            el.set_scroll_top((y - viewport.get_untracked() / 2.0).max(0.0) as i32);
+        }
+    });
     let on_scroll = move |_| {
         if let Some(el) = scroller.get() {
             let top = el.scroll_top() as f64;
             let height = el.client_height() as f64;
             let at_bottom = top + height >= el.scroll_height() as f64 - 8.0;
-            // Scrolling back in time pauses following; reaching the end resumes it.
-            if follow.get_untracked() != at_bottom {
-                follow.set(at_bottom);
+            // Scrolling back in time pauses following; reaching the end resumes it. Content
+            // that grew under a scroll is not the learner scrolling back.
+            let scrolled_up = top < scroll_top.get_untracked() - 1.0;
+            if follow.get_untracked() && scrolled_up && !at_bottom {
+                follow.set(false);
+            } else if !follow.get_untracked() && at_bottom {
+                follow.set(true);
             }
             scroll_top.set(top);
             viewport.set(height);

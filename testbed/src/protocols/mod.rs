@@ -1,3 +1,4 @@
 //! The testbed's own protocols, spoken over libp2p streams.
 
 pub mod ping;
+pub mod transfer;

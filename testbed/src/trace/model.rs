@@ -2,7 +2,8 @@
 //! that carry trace context (the testbed's envelopes) are linked by their span id; the steps a
 //! connection and a stream go through (dial, open, close) carry none on the wire, and are
 //! linked in order, first sent to first received, per pair of peers. Built from the peers'
-//! events; bounded.
+//! events and from the wire tap's records (the connection's handshakes and yamux frames,
+//! linked the same way); bounded.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -11,6 +12,9 @@ use libp2p::PeerId;
 use super::context::{SpanId, TraceId};
 use crate::event::{Event, EventKind, PingStep};
 use crate::protocols::ping;
+use crate::wire::decode::WireItem;
+use crate::wire::yamux::{FrameType, Header};
+use crate::wire::{Direction, Layer, WireRecord};
 
 /// Messages kept: a long session of pings and lessons stays far below, and at about 150 bytes
 /// each the trace stays under ~15 MB. The oldest go first.
@@ -18,7 +22,7 @@ pub const MAX_MESSAGES: usize = 100_000;
 
 /// Receives whose send has not been seen yet (the receiver's report overtook the sender's),
 /// and sends without trace context waiting for their receive.
-const MAX_PENDING: usize = 4_096;
+const MAX_PENDING: usize = 65_536;
 
 /// What kind of step a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +35,11 @@ pub enum MessageKind {
     Envelope,
     /// One side closing its half of a stream.
     Close,
+    /// Setting up a connection, from the wire tap: a multistream-select message or a Noise XX
+    /// handshake message.
+    Handshake,
+    /// A yamux frame, from the wire tap.
+    Frame,
 }
 
 /// When something happened, by the wall clock and by the peer's Lamport clock.
@@ -54,8 +63,10 @@ pub struct Message {
     pub protocol: String,
     /// What the diagram writes on the arrow, e.g. `PING`.
     pub label: String,
-    /// The envelope's JSON, for messages that are one.
+    /// The envelope's JSON, for messages that are one; a frame's fields and bytes.
     pub payload: Option<String>,
+    /// The yamux frame's header, for frames.
+    pub frame: Option<Header>,
     pub sent: Stamp,
     /// None while in flight, or if it never arrived.
     pub received: Option<Stamp>,
@@ -93,6 +104,7 @@ impl Trace {
             protocol: protocol.to_owned(),
             label,
             payload: None,
+            frame: None,
             sent: stamp,
             received: None,
         };
@@ -106,7 +118,9 @@ impl Trace {
             EventKind::ConnectionEstablished {
                 remote,
                 dialer: false,
-            } => self.record_receive_on((*remote, me, MessageKind::Connect), stamp),
+            } => {
+                self.record_receive_on((*remote, me, MessageKind::Connect), stamp);
+            }
             EventKind::Ping(step) => match step {
                 PingStep::StreamOpened { remote, protocol } => self.record_send(untraced(
                     MessageKind::OpenStream,
@@ -115,7 +129,7 @@ impl Trace {
                     "open stream".into(),
                 )),
                 PingStep::StreamAccepted { remote, .. } => {
-                    self.record_receive_on((*remote, me, MessageKind::OpenStream), stamp)
+                    self.record_receive_on((*remote, me, MessageKind::OpenStream), stamp);
                 }
                 PingStep::ClosedOwnSide { remote } => self.record_send(untraced(
                     MessageKind::Close,
@@ -124,7 +138,7 @@ impl Trace {
                     "close (FIN)".into(),
                 )),
                 PingStep::RemoteClosed { remote } => {
-                    self.record_receive_on((*remote, me, MessageKind::Close), stamp)
+                    self.record_receive_on((*remote, me, MessageKind::Close), stamp);
                 }
                 PingStep::Sent { remote, envelope } => {
                     let Some(context) = envelope.traceparent else {
@@ -163,8 +177,83 @@ impl Trace {
         }
     }
 
+    /// Takes in one record of the wire tap: a handshake message or a yamux frame, sent or
+    /// received. Returns the position of the message it belongs to, when it is one.
+    pub fn apply_wire(&mut self, record: &WireRecord) -> Option<u64> {
+        let (from, to) = record.sender_and_receiver()?;
+        let frame = match &record.item {
+            WireItem::Frame { header, .. } => Some(*header),
+            _ => None,
+        };
+        let (kind, label, protocol, payload) = match (&record.item, record.layer) {
+            (
+                WireItem::Negotiation {
+                    stream: None,
+                    message,
+                },
+                layer,
+            ) => (
+                MessageKind::Handshake,
+                message.clone(),
+                match layer {
+                    Layer::Raw => "multistream-select",
+                    Layer::Plain => "multistream-select, inside noise",
+                },
+                None,
+            ),
+            (WireItem::NoiseHandshake { message, len }, _) => (
+                MessageKind::Handshake,
+                format!("noise {}", WireItem::noise_tokens(*message)),
+                "/noise (Noise XX)",
+                Some(format!("Noise XX message {message} of 3, {len} bytes")),
+            ),
+            (
+                WireItem::Frame {
+                    header,
+                    protocol,
+                    data,
+                },
+                _,
+            ) => (
+                MessageKind::Frame,
+                frame_label(header),
+                protocol.as_deref().unwrap_or("yamux"),
+                Some(frame_details(header, data)),
+            ),
+            _ => return None,
+        };
+        let stamp = Stamp {
+            at_ms: record.at_ms,
+            lamport: None,
+        };
+        match record.direction {
+            Direction::Sent => {
+                let position = self.next_position();
+                self.record_send(Message {
+                    position,
+                    kind,
+                    context: None,
+                    from,
+                    to,
+                    protocol: protocol.to_owned(),
+                    label,
+                    payload,
+                    frame,
+                    sent: stamp,
+                    received: None,
+                });
+                Some(position)
+            }
+            Direction::Received => self.record_receive_on((from, to, kind), stamp),
+        }
+    }
+
+    fn next_position(&self) -> u64 {
+        self.evicted + self.messages.len() as u64
+    }
+
     fn record_send(&mut self, mut message: Message) {
-        let position = self.evicted + self.messages.len() as u64;
+        let position = self.next_position();
         message.position = position;
         match message.context {
             Some((_, span)) => {
@@ -214,7 +303,8 @@ impl Trace {
         }
     }
 
-    fn record_receive_on(&mut self, route: Route, stamp: Stamp) {
+    /// Links a receive to the oldest send waiting on its route; returns that send's position.
+    fn record_receive_on(&mut self, route: Route, stamp: Stamp) -> Option<u64> {
         let waiting = self
             .waiting_sends
             .get_mut(&route)
@@ -223,6 +313,7 @@ impl Trace {
             Some(position) => {
                 self.pending -= 1;
                 self.mark_received(position, stamp);
+                Some(position)
             }
             None if self.pending < MAX_PENDING => {
                 self.pending += 1;
@@ -230,8 +321,9 @@ impl Trace {
                     .entry(route)
                     .or_default()
                     .push_back(stamp);
+                None
             }
-            None => {}
+            None => None,
         }
     }
 
@@ -261,6 +353,70 @@ impl Trace {
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
     }
+}
+
+/// `DATA #3 SYN · 41 B`, `WINDOW_UPDATE #3 · +256 KiB`, `PING SYN`: short enough for an arrow.
+pub fn frame_label(header: &Header) -> String {
+    let flags = header.flags.names();
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" {flags}")
+    };
+    match header.kind {
+        FrameType::Data => format!("DATA #{}{flags} · {} B", header.stream, header.length),
+        FrameType::WindowUpdate => format!(
+            "WINDOW_UPDATE #{}{flags} · +{}",
+            header.stream,
+            byte_size(header.length)
+        ),
+        FrameType::Ping => format!("PING{flags}"),
+        FrameType::GoAway => "GO_AWAY".to_owned(),
+    }
+}
+
+fn byte_size(bytes: u32) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 && b % (1024 * 1024) == 0 => format!("{} MiB", b / (1024 * 1024)),
+        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
+        b => format!("{b} B"),
+    }
+}
+
+/// A frame's header, field by field, and the start of its data in hex.
+pub fn frame_details(header: &Header, data: &[u8]) -> String {
+    let raw = header.encode();
+    let mut text = format!(
+        "header {}\nversion {} · type {} · flags {:#06x} ({}) · stream {} · length {}",
+        hex(&raw),
+        header.version,
+        header.kind.name(),
+        header.flags.0,
+        match header.flags.names() {
+            names if names.is_empty() => "none".to_owned(),
+            names => names,
+        },
+        header.stream,
+        header.length
+    );
+    if !data.is_empty() {
+        let more = if (data.len() as u32) < header.length {
+            " …"
+        } else {
+            ""
+        };
+        text.push_str(&format!("\ndata {}{more}", hex(data)));
+    }
+    text
+}
+
+/// `13 2f 6d 75`: bytes as hex, space-separated.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -232,10 +232,22 @@ mod tests {
         assert_eq!(
             items,
             [
-                WireItem::Negotiation { stream: None, message: HEADER.into() },
-                WireItem::Negotiation { stream: None, message: "/noise".into() },
-                WireItem::NoiseHandshake { message: 1, len: 32 },
-                WireItem::NoiseHandshake { message: 3, len: 168 },
+                WireItem::Negotiation {
+                    stream: None,
+                    message: HEADER.into()
+                },
+                WireItem::Negotiation {
+                    stream: None,
+                    message: "/noise".into()
+                },
+                WireItem::NoiseHandshake {
+                    message: 1,
+                    len: 32
+                },
+                WireItem::NoiseHandshake {
+                    message: 3,
+                    len: 168
+                },
                 WireItem::Ciphertext { len: 40 },
             ]
         );
@@ -243,7 +255,10 @@ mod tests {
         let mut echo = encode(HEADER);
         echo.extend(encode("/noise"));
         echo.extend([0, 2, 9, 9]);
-        assert_eq!(listener.push(&echo)[2], WireItem::NoiseHandshake { message: 2, len: 2 });
+        assert_eq!(
+            listener.push(&echo)[2],
+            WireItem::NoiseHandshake { message: 2, len: 2 }
+        );
     }
 
     #[test]
@@ -260,7 +275,11 @@ mod tests {
         let frames: Vec<_> = items
             .iter()
             .filter_map(|i| match i {
-                WireItem::Frame { header, protocol, data } => Some((header.to_string(), protocol.clone(), data.len())),
+                WireItem::Frame {
+                    header,
+                    protocol,
+                    data,
+                } => Some((header.to_string(), protocol.clone(), data.len())),
                 _ => None,
             })
             .collect();
@@ -268,8 +287,16 @@ mod tests {
             frames,
             [
                 // The frame that carries the negotiation already names what it agreed.
-                ("DATA stream 1 SYN, 57 bytes".to_string(), Some("/testbed/ping/1.0.0".to_string()), 57),
-                ("DATA stream 1 FIN, 0 bytes".to_string(), Some("/testbed/ping/1.0.0".to_string()), 0),
+                (
+                    "DATA stream 1 SYN, 57 bytes".to_string(),
+                    Some("/testbed/ping/1.0.0".to_string()),
+                    57
+                ),
+                (
+                    "DATA stream 1 FIN, 0 bytes".to_string(),
+                    Some("/testbed/ping/1.0.0".to_string()),
+                    0
+                ),
             ]
         );
         assert!(items.contains(&WireItem::Negotiation {
@@ -284,7 +311,10 @@ mod tests {
         let items = plain.push(&[0x13, b'x', b'y']);
         assert!(items.is_empty(), "waits for the rest");
         let items = plain.push(&[0u8; 20]);
-        assert!(matches!(items[..], [WireItem::Undecodable { .. }]), "{items:?}");
+        assert!(
+            matches!(items[..], [WireItem::Undecodable { .. }]),
+            "{items:?}"
+        );
         assert!(plain.push(&[1, 2, 3]).is_empty());
     }
 }

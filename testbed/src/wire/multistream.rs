@@ -162,10 +162,19 @@ mod tests {
     #[test]
     fn malformed_messages_are_errors() {
         assert_eq!(read_message(&[0]), Err(MultistreamError::Empty));
-        assert_eq!(read_message(&[0xff, 0xff, 0x01]), Err(MultistreamError::Length));
-        assert_eq!(read_message(&[0x80, 0x10]), Err(MultistreamError::TooLong(2048)));
+        assert_eq!(
+            read_message(&[0xff, 0xff, 0x01]),
+            Err(MultistreamError::Length)
+        );
+        assert_eq!(
+            read_message(&[0x80, 0x10]),
+            Err(MultistreamError::TooLong(2048))
+        );
         assert_eq!(read_message(b"\x03abc"), Err(MultistreamError::NoNewline));
-        assert_eq!(read_message(b"\x03\xff\xfe\n"), Err(MultistreamError::NotText));
+        assert_eq!(
+            read_message(b"\x03\xff\xfe\n"),
+            Err(MultistreamError::NotText)
+        );
         assert_eq!(read_message(b"\x05ab"), Ok(None));
         let long = "/a".repeat(100);
         assert_eq!(read_message(&encode(&long)), Ok(Some((long, 203))));

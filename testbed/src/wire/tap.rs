@@ -121,7 +121,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tapped<S> {
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(read)) = poll {
             if read > 0 {
-                self.tap.record(self.layer, Direction::Received, &buf[..read]);
+                self.tap
+                    .record(self.layer, Direction::Received, &buf[..read]);
             }
         }
         poll
@@ -137,7 +138,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(written)) = poll {
             if written > 0 {
-                self.tap.record(self.layer, Direction::Sent, &buf[..written]);
+                self.tap
+                    .record(self.layer, Direction::Sent, &buf[..written]);
             }
         }
         poll

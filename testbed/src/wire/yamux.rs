@@ -177,7 +177,12 @@ impl fmt::Display for Header {
                 code => format!("code {code}"),
             },
         };
-        write!(f, "{} stream {}{flags}, {what}", self.kind.name(), self.stream)
+        write!(
+            f,
+            "{} stream {}{flags}, {what}",
+            self.kind.name(),
+            self.stream
+        )
     }
 }
 
@@ -230,7 +235,7 @@ impl FrameDecoder {
                     if body > 0 {
                         self.body_left = Some((header.stream, body));
                     }
-                    out.push(Ok(header).map(Piece::Header));
+                    out.push(Ok(Piece::Header(header)));
                 }
                 Err(error) => {
                     self.failed = true;
@@ -316,7 +321,10 @@ mod tests {
             assert_eq!(reassemble(pieces), whole, "chunks of {chunk}");
         }
         assert_eq!(whole.len(), 3);
-        assert_eq!(whole[0], (frame(FrameType::Data, Flags::SYN, 1, 5), b"hello".to_vec()));
+        assert_eq!(
+            whole[0],
+            (frame(FrameType::Data, Flags::SYN, 1, 5), b"hello".to_vec())
+        );
     }
 
     /// Headers with their whole body.
@@ -336,6 +344,8 @@ mod tests {
         let mut decoder = FrameDecoder::default();
         let pieces = decoder.push(&[9; 30]);
         assert_eq!(pieces, vec![Err(YamuxError::Version(9))]);
-        assert!(decoder.push(&frame(FrameType::Ping, Flags::SYN, 0, 1).encode()).is_empty());
+        assert!(decoder
+            .push(&frame(FrameType::Ping, Flags::SYN, 0, 1).encode())
+            .is_empty());
     }
 }

@@ -1,0 +1,238 @@
+//! What one connection carried, from the wire tap: newest last, at both depths (under noise
+//! and inside it), each record opening to its fields and bytes, and to its arrow in the
+//! sequence diagram.
+
+use leptos::prelude::*;
+use libp2p::PeerId;
+use testbed::trace::model::{frame_details, hex};
+use testbed::wire::decode::WireItem;
+use testbed::wire::multistream;
+use testbed::wire::{Direction, Layer};
+
+use crate::session::{Session, WireEntry};
+
+/// Records drawn at once: the newest of the chosen connection.
+const SHOWN: usize = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Both,
+    Raw,
+    Plain,
+}
+
+fn summary(item: &WireItem) -> String {
+    match item {
+        WireItem::Negotiation {
+            stream: None,
+            message,
+        } => format!("multistream-select: {message}"),
+        WireItem::Negotiation {
+            stream: Some(stream),
+            message,
+        } => format!("stream {stream} negotiates: {message}"),
+        WireItem::NoiseHandshake { message, len } => format!(
+            "Noise XX message {message}: {} ({len} bytes)",
+            WireItem::noise_tokens(*message)
+        ),
+        WireItem::Ciphertext { len } => format!("ciphertext, {len} bytes"),
+        WireItem::Frame {
+            header, protocol, ..
+        } => match protocol {
+            Some(protocol) => format!("{header} · {protocol}"),
+            None => header.to_string(),
+        },
+        WireItem::Undecodable { error } => format!("undecodable: {error}"),
+    }
+}
+
+/// The fields and bytes shown when a record is opened.
+fn details(item: &WireItem) -> Vec<(&'static str, String)> {
+    match item {
+        WireItem::Negotiation { stream, message } => vec![
+            ("what", match stream {
+                None => "a multistream-select message: an unsigned varint length, then the text and a newline".into(),
+                Some(s) => format!("a multistream-select message inside yamux stream {s}: which protocol the stream speaks"),
+            }),
+            ("bytes", hex(&multistream::encode(message))),
+        ],
+        WireItem::NoiseHandshake { message, len } => vec![
+            ("what", format!("Noise XX handshake message {message} of 3, after a 2-byte length")),
+            ("tokens", WireItem::noise_tokens(*message).to_owned()),
+            ("length", format!("{len} bytes")),
+        ],
+        WireItem::Ciphertext { len } => vec![
+            ("what", "a Noise transport message: encrypted and authenticated, so only its length can be seen on the wire".into()),
+            ("length", format!("{len} bytes (16 of them the authentication tag)")),
+        ],
+        WireItem::Frame { header, protocol, data } => {
+            let mut rows: Vec<(&'static str, String)> = frame_details(header, data)
+                .lines()
+                .map(|line| {
+                    let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+                    (if key == "header" { "header bytes" } else if key == "data" { "data bytes" } else { "fields" }, value.to_owned())
+                })
+                .collect();
+            if let Some(protocol) = protocol {
+                rows.push(("stream's protocol", protocol.clone()));
+            }
+            if !data.is_empty() {
+                rows.push(("data as text", String::from_utf8_lossy(data).replace(|c: char| c.is_control(), "·")));
+            }
+            rows
+        }
+        WireItem::Undecodable { error } => vec![("error", error.clone())],
+    }
+}
+
+#[component]
+pub fn WireView(
+    session: Session,
+    /// Shows the diagram with this message picked.
+    show_in_diagram: Callback<u64>,
+) -> impl IntoView {
+    let depth = RwSignal::new(Depth::Both);
+    let chosen = RwSignal::new(None::<(PeerId, PeerId)>);
+    // Connections as (dialer, listener), in the order they first appear on the wire.
+    let connections = Memo::new(move |_| {
+        session.wire.with(|wire| {
+            let mut seen: Vec<(PeerId, PeerId)> = Vec::new();
+            for entry in wire {
+                if let Some(remote) = entry.record.remote {
+                    let pair = (entry.record.local, remote);
+                    if !seen.contains(&pair) {
+                        seen.push(pair);
+                    }
+                }
+            }
+            seen
+        })
+    });
+    // The last ping's connection, unless the learner picked one.
+    let shown_pair = move || {
+        chosen
+            .get()
+            .or_else(|| {
+                let run = session.last_ping.get()?;
+                let ids = session
+                    .view
+                    .with(|v| Some((v.peer_id(run.from)?, v.peer_id(run.to)?)))?;
+                connections.with(|c| {
+                    c.iter()
+                        .copied()
+                        .find(|&(a, b)| (a, b) == ids || (b, a) == ids)
+                })
+            })
+            .or_else(|| connections.with(|c| c.first().copied()))
+    };
+    let name = move |peer: &PeerId| session.view.with(|v| v.name(peer));
+    let entries = Memo::new(move |_| {
+        let Some((dialer, listener)) = shown_pair() else {
+            return (0, Vec::new());
+        };
+        let until = session.scrub.get().unwrap_or(f64::INFINITY);
+        let depth = depth.get();
+        session.wire.with(|wire| {
+            let matching: Vec<&WireEntry> = wire
+                .iter()
+                .filter(|e| e.record.local == dialer && e.record.remote == Some(listener))
+                .filter(|e| e.record.at_ms <= until)
+                .filter(|e| match depth {
+                    Depth::Both => true,
+                    Depth::Raw => e.record.layer == Layer::Raw,
+                    Depth::Plain => e.record.layer == Layer::Plain,
+                })
+                .collect();
+            let total = matching.len();
+            let newest = matching[total.saturating_sub(SHOWN)..]
+                .iter()
+                .map(|e| (*e).clone())
+                .collect();
+            (total, newest)
+        })
+    });
+
+    view! {
+        <section class="wire-view" aria-label="Wire: what one connection carried">
+            <div class="wire-toolbar">
+                <label class="wire-connection">
+                    "Connection"
+                    <select name="wire-connection" on:change=move |ev| {
+                        let index: Option<usize> = event_target_value(&ev).parse().ok();
+                        chosen.set(index.and_then(|i| connections.with(|c| c.get(i).copied())));
+                    }>
+                        {move || {
+                            let current = shown_pair();
+                            connections.get().into_iter().enumerate().map(|(i, (a, b))| view! {
+                                <option value=i.to_string() selected=current == Some((a, b))>
+                                    {format!("{} ↔ {}", name(&a), name(&b))}
+                                </option>
+                            }).collect_view()
+                        }}
+                    </select>
+                </label>
+                <fieldset class="segmented">
+                    <legend class="visually-hidden">"Depth"</legend>
+                    {[(Depth::Both, "Both depths"), (Depth::Raw, "Under noise"), (Depth::Plain, "Inside noise")].into_iter().map(|(d, text)| view! {
+                        <label>
+                            <input type="radio" name="wire-depth" prop:checked=move || depth.get() == d
+                                on:change=move |_| depth.set(d) />
+                            {text}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <span class="hint">{move || {
+                    let (total, shown) = entries.with(|(t, s)| (*t, s.len()));
+                    if total > shown {
+                        format!("the newest {shown} of {total} records, newest last")
+                    } else {
+                        format!("{total} records, newest last")
+                    }
+                }}</span>
+            </div>
+            {move || connections.with(Vec::is_empty).then(|| view! {
+                <p class="hint">"Nothing on the wire yet. Start a network (up to 30 peers are tapped) and its connections appear here."</p>
+            })}
+            <ol class="wire-list">
+                {move || {
+                    let dialer_name = shown_pair().map(|(a, _)| name(&a)).unwrap_or_default();
+                    let listener_name = shown_pair().map(|(_, b)| name(&b)).unwrap_or_default();
+                    entries.get().1.into_iter().map(|entry| {
+                        let record = entry.record;
+                        let (from, to) = match record.direction {
+                            Direction::Sent => (dialer_name.clone(), listener_name.clone()),
+                            Direction::Received => (listener_name.clone(), dialer_name.clone()),
+                        };
+                        let layer = match record.layer {
+                            Layer::Raw => "under noise",
+                            Layer::Plain => "inside noise",
+                        };
+                        let rows = details(&record.item);
+                        let position = entry.position;
+                        view! {
+                            <li data-layer=match record.layer { Layer::Raw => "raw", Layer::Plain => "plain" }
+                                data-direction=match record.direction { Direction::Sent => "sent", Direction::Received => "received" }>
+                                <details>
+                                    <summary>
+                                        <time>{format!("{:.1} ms", record.at_ms)}</time>
+                                        <span class="wire-route">{format!("{from} → {to}")}</span>
+                                        <span class="wire-layer">{layer}</span>
+                                        <span class="wire-what">{summary(&record.item)}</span>
+                                    </summary>
+                                    <dl class="wire-fields">
+                                        {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd><code>{v}</code></dd> }).collect_view()}
+                                    </dl>
+                                    {position.map(|p| view! {
+                                        <button type="button" class="quiet" on:click=move |_| show_in_diagram.run(p)>
+                                            "Show its arrow in the diagram"
+                                        </button>
+                                    })}
+                                </details>
+                            </li>
+                        }
+                    }).collect_view()
+                }}
+            </ol>
+        </section>
+    }
+}

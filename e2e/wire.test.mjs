@@ -1,0 +1,162 @@
+// Inside a connection: the three wire lessons run to their end by their own buttons, with
+// the frames and arrows a learner must see, and each lesson's link reopened.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { serveDirectory, launchBrowser, screenshotDir } from './harness.mjs';
+
+let site, browser;
+const shots = screenshotDir();
+const noRelay = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
+
+before(async () => {
+  site = await serveDirectory(process.env.DIST_DIR);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.context.close();
+  site?.close();
+});
+
+const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+const next = (page) => page.click('.next');
+const arrows = (page) => page.locator('.arrow text').allTextContents();
+const wireRecords = (page) => page.locator('.wire-list summary').allTextContents();
+const errorsSoFar = () => browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
+
+async function reopen(page, check) {
+  const link = page.url();
+  const again = await browser.context.newPage();
+  await again.goto(link);
+  await check(again);
+  await again.close();
+  return link;
+}
+
+test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by arrow', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.url}${noRelay}#v=1&lesson=layers-of-a-connection&step=1`);
+  await page.check('.choice input[value="dialer"]');
+  await page.click('.step-action');
+  await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  const drawn = await arrows(page);
+  for (const label of ['dial', '/multistream/1.0.0', '/noise', 'noise → e', 'noise ← e, ee, s, es', 'noise → s, se', '/yamux/1.0.0']) {
+    assert.ok(drawn.includes(label), `${label} in ${drawn}`);
+  }
+  await page.screenshot({ path: join(shots, 'layers-handshake.png') });
+
+  await next(page);
+  assert.equal(await page.getAttribute('#tab-wire', 'aria-selected'), 'true');
+  const records = await wireRecords(page);
+  assert.ok(records.some((r) => /peer 0 → peer 1.*under noise.*multistream-select: \/noise/.test(r)), records.join('\n'));
+  assert.ok(records.some((r) => /Noise XX message 1: → e \(32 bytes\)/.test(r)));
+  assert.ok(records.some((r) => /peer 1 → peer 0.*Noise XX message 2: ← e, ee, s, es/.test(r)));
+  assert.ok(records.some((r) => /ciphertext, \d+ bytes/.test(r)));
+  await page.click('.wire-list li:has-text("multistream-select: /multistream/1.0.0") summary');
+  assert.match(await page.textContent('.wire-list details[open] .wire-fields'), /13 2f 6d 75 6c 74 69/);
+  await page.screenshot({ path: join(shots, 'layers-wire.png') });
+
+  await next(page);
+  await next(page);
+  await next(page);
+  assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
+  await page.waitForFunction(() => [...document.querySelectorAll('.arrow[data-kind="frame"] text')].some((t) => /^DATA #\d+/.test(t.textContent)), null, { timeout: 10_000 });
+  // A frame opened from the Wire tab points at its arrow in the diagram.
+  await page.click('#tab-wire');
+  await page.click('input[name="wire-depth"] >> nth=2');
+  const syn = page.locator('.wire-list li').filter({ has: page.locator('.wire-what', { hasText: /^DATA stream \d+ SYN/ }) }).first();
+  await syn.locator('summary').click();
+  await syn.locator('button:text("Show its arrow in the diagram")').click();
+  assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
+  await page.waitForSelector('.arrow.selected');
+  assert.match(await page.textContent('.arrow-details'), /version 0 · type DATA · flags 0x0001 \(SYN\)/);
+  await page.screenshot({ path: join(shots, 'layers-frames.png') });
+
+  await reopen(page, async (again) => {
+    await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+    assert.equal(await again.textContent('.step-count'), 'Step 5 of 5');
+    await again.click('#tab-wire');
+    await again.waitForSelector('.wire-list li:has-text("Noise XX message 3: → s, se")', { timeout: 10_000 });
+  });
+  assert.deepEqual(errorsSoFar(), []);
+  await page.close();
+});
+
+test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from each side, and RST', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.url}${noRelay}#v=1&lesson=streams&step=1`);
+  await page.click('.step-action');
+  await met(page);
+  await next(page);
+  await page.click('.step-action');
+  await met(page);
+  const labels = await arrows(page);
+  // The ping's stream: opened with SYN, accepted with ACK, a FIN from each side.
+  const streams = new Set(labels.map((l) => l.match(/#(\d+)/)?.[1]).filter(Boolean));
+  const lifecycle = [...streams].find((s) => {
+    const of = labels.filter((l) => l.includes(`#${s} `) || l.endsWith(`#${s}`));
+    return of.some((l) => /SYN/.test(l)) && of.some((l) => /ACK/.test(l)) && of.filter((l) => /FIN/.test(l)).length === 2;
+  });
+  assert.ok(lifecycle, labels.join(' | '));
+  assert.ok(labels.includes('PING') && labels.includes('PONG'));
+  await page.screenshot({ path: join(shots, 'streams-syn-ack-fin.png') });
+
+  await next(page);
+  const records = await wireRecords(page);
+  assert.ok(records.some((r) => /stream \d+ negotiates: \/testbed\/ping\/1\.0\.0/.test(r)), records.join('\n'));
+
+  await next(page);
+  await page.check('.choice input[value="responder"]');
+  await page.click('.step-action');
+  await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
+
+  await next(page);
+  await page.click('.step-action');
+  await met(page);
+  assert.ok((await arrows(page)).some((l) => /RST/.test(l)), 'an RST frame is drawn');
+  assert.match(await page.textContent('.event-log'), /gave up after 64 KiB and dropped its stream to peer 1: yamux resets it \(RST\)/);
+  await page.screenshot({ path: join(shots, 'streams-reset.png') });
+
+  const link = await reopen(page, async (again) => {
+    await again.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+    await again.waitForFunction(() => [...document.querySelectorAll('.arrow text')].some((t) => t.textContent.includes('RST')), null, { timeout: 10_000 });
+  });
+  assert.match(link, /actions=start\.ping-0-1\.ping-0-1\.transfer-0-1-256-giveup&answers=4:responder$/);
+  assert.deepEqual(errorsSoFar(), []);
+  await page.close();
+});
+
+test('Muxing: two streams interleave on one connection, and reading sends WINDOW_UPDATE', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.url}${noRelay}#v=1&lesson=muxing&step=1`);
+  await page.click('.step-action');
+  await met(page);
+  await next(page);
+  await page.check('.choice input[value="no"]');
+  await page.click('.step-action');
+  await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]', { timeout: 30_000 });
+  await page.screenshot({ path: join(shots, 'muxing-interleaved.png') });
+
+  await next(page);
+  const records = await wireRecords(page);
+  const dataStreams = new Set(records.map((r) => r.match(/DATA stream (\d+)(?: \w+)?, \d+ bytes/)?.[1]).filter(Boolean));
+  assert.ok(dataStreams.size >= 2, `DATA on streams ${[...dataStreams]}`);
+  assert.ok(records.some((r) => /peer 1 → peer 0.*WINDOW_UPDATE stream \d+, \+\d+/.test(r)), 'a WINDOW_UPDATE back from the reader');
+
+  await next(page);
+  await met(page);
+  assert.ok((await page.locator('.arrow[data-kind="frame"] text').allTextContents()).length > 0);
+  await page.screenshot({ path: join(shots, 'muxing-window.png') });
+  await next(page);
+  assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
+
+  const link = await reopen(page, async (again) => {
+    await again.waitForSelector('.event-log li:has-text("peer 1 read all 1024 KiB from peer 0")', { timeout: 60_000 });
+  });
+  assert.match(link, /lesson=muxing&step=5&actions=start\.transfer-0-1-1024-slow-pings&answers=2:no$/);
+  assert.deepEqual(errorsSoFar(), []);
+  await page.close();
+});
