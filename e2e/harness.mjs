@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 // The flags that work on these machines: no sandbox as root, and no background traffic
 // that the closed network would refuse.
@@ -79,3 +80,24 @@ export async function launchBrowser() {
 export function screenshotDir() {
   return process.env.SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'p2p-testbed-screens-'));
 }
+
+/** Added to a page's address when a test runs without a relay (nothing listens on port 9). */
+export const NO_RELAY = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
+
+/** For a test file of in-page lessons: serves the built page and launches Chromium before its
+ * tests, closes both after. The returned object gets `site` and `browser` once they run. */
+export function inPageSuite() {
+  const suite = { shots: screenshotDir() };
+  before(async () => {
+    suite.site = await serveDirectory(process.env.DIST_DIR);
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.context.close();
+    suite.site?.close();
+  });
+  return suite;
+}
+
+/** Resolves once the lesson step's expectation is met. */
+export const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });

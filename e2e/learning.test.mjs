@@ -1,24 +1,12 @@
 // Learning at one's own pace: the first lesson by keyboard alone with one prediction right
 // and one wrong, the answers kept in the shared link; the time scrubber; pause and step.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { serveDirectory, launchBrowser, screenshotDir } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
 
-let site, browser;
-const shots = screenshotDir();
-const noRelay = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
-
-before(async () => {
-  site = await serveDirectory(process.env.DIST_DIR);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.context.close();
-  site?.close();
-});
-
-const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+// In-page peers only: no relay.
+const suite = inPageSuite();
 const ready = (page) => page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
 const step = (page) => page.textContent('.step-count');
 
@@ -32,8 +20,8 @@ async function tabTo(page, selector) {
 }
 
 test('the first lesson by keyboard alone: one prediction right, one wrong, kept in the link', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
   assert.equal(await step(page), 'Step 1 of 6');
   await page.keyboard.press('Space');
   assert.equal(await page.locator('.status[data-phase="ready"]').count(), 0, 'nothing runs before the answer');
@@ -60,7 +48,7 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   await page.waitForSelector('.prediction[data-state="wrong"]');
   assert.match(await page.textContent('.verdict'), /Not this time\. You said “Peer 0, as soon as the PONG is in”; the run shows “The responder/);
   assert.match(await page.textContent('.why'), /responder has said all it will say/);
-  await page.screenshot({ path: join(shots, 'prediction-wrong.png') });
+  await page.screenshot({ path: join(suite.shots, 'prediction-wrong.png') });
 
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
@@ -73,12 +61,12 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   // The key list opens with "?".
   await page.keyboard.press('?');
   assert.equal(await page.isVisible('.key-list'), true);
-  await page.screenshot({ path: join(shots, 'keyboard-lesson-end.png') });
+  await page.screenshot({ path: join(suite.shots, 'keyboard-lesson-end.png') });
   await page.keyboard.press('?');
 
   const link = page.url();
   assert.match(link, /&answers=1:190\.3:0\.4:initiator$/);
-  const again = await browser.context.newPage();
+  const again = await suite.browser.context.newPage();
   await again.goto(link);
   await again.waitForSelector('.event-log li:has-text("peer 0 received PONG (id 3) from peer 7")', { timeout: 60_000 });
   await again.keyboard.press('ArrowLeft');
@@ -86,14 +74,14 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   assert.equal(await step(again), 'Step 4 of 6');
   assert.equal(await again.isChecked('.choice input[value="initiator"]'), true, 'the answer came with the link');
   await again.waitForSelector('.prediction[data-state="wrong"]');
-  assert.deepEqual(browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  assert.deepEqual(suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   await page.close();
   await again.close();
 });
 
 test('the scrubber shows an earlier moment from the recording, and Live returns', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}`);
   await ready(page);
   await page.click('text=Run ping');
   await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
@@ -109,12 +97,12 @@ test('the scrubber shows an earlier moment from the recording, and Live returns'
   const past = await drawn();
   assert.ok(past < live, `${past} messages then, ${live} now`);
   assert.match(await page.textContent('.scrub-time'), /s of /);
-  await page.screenshot({ path: join(shots, 'scrubbed-diagram.png') });
+  await page.screenshot({ path: join(suite.shots, 'scrubbed-diagram.png') });
   await page.click('#tab-network');
   const then = await connections();
   assert.ok(then < 190, `${then} connections then`);
   assert.match(await page.textContent('figcaption'), /as it was at/);
-  await page.screenshot({ path: join(shots, 'scrubbed-network.png') });
+  await page.screenshot({ path: join(suite.shots, 'scrubbed-network.png') });
 
   // "]" steps forward one event at a time; "L" (like the Live button) returns.
   await page.locator('body').focus();
@@ -128,15 +116,15 @@ test('the scrubber shows an earlier moment from the recording, and Live returns'
 });
 
 test('paused, each message waits in flight until a step lets it go', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}`);
   await ready(page);
   await page.click('button:text-is("Pause")');
   await page.click('text=Run ping');
   await page.click('#tab-diagram');
   await page.waitForSelector('.held:text("1 message waiting")');
   await page.waitForSelector('.arrow[data-in-flight="true"] text:text("PING (in flight)")');
-  await page.screenshot({ path: join(shots, 'paused-ping.png') });
+  await page.screenshot({ path: join(suite.shots, 'paused-ping.png') });
   await page.click('text=Step ›');
   await page.waitForSelector('.arrow[data-in-flight="true"] text:text("PONG (in flight)")', { timeout: 10_000 });
   await page.keyboard.press('.');

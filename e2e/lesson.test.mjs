@@ -1,25 +1,12 @@
 // The first lesson followed to its end by its own buttons, its link shared and reopened, and
 // broken links each explained.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { serveDirectory, launchBrowser, screenshotDir } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
 
-let site, browser;
-const shots = screenshotDir();
-// No relay here: the lesson runs in-page.
-const noRelay = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
-
-before(async () => {
-  site = await serveDirectory(process.env.DIST_DIR);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.context.close();
-  site?.close();
-});
-
-const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+// In-page peers only: no relay.
+const suite = inPageSuite();
 
 async function seen(page) {
   const peerZero = await page.locator('.peer[aria-label^="peer 0:"] title').textContent();
@@ -32,8 +19,8 @@ async function seen(page) {
 }
 
 test('the original testbed lesson, followed to its end, then shared and reopened', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
   assert.equal(await page.textContent('.step-count'), 'Step 1 of 6');
   assert.equal(await page.isDisabled('.next'), true, 'Next waits for the connections');
   assert.equal(await page.isDisabled('.step-action'), true, 'the question comes first');
@@ -66,7 +53,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   assert.deepEqual((await page.locator('.arrow[data-kind="close"]').count()), 2);
   await page.click('.next');
   assert.equal(await page.textContent('.step-count'), 'Step 5 of 6');
-  await page.screenshot({ path: join(shots, 'lesson-happened-before.png') });
+  await page.screenshot({ path: join(suite.shots, 'lesson-happened-before.png') });
   await page.click('.next');
 
   // The last step is done in the network view: the learner clicks the peer to ping.
@@ -76,13 +63,13 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   await page.click('.peer[aria-label^="peer 7:"]');
   await met(page);
   assert.match(await page.textContent('.event-log'), /peer 0 received PONG \(id 3\) from peer 7/);
-  await page.screenshot({ path: join(shots, 'lesson-end.png') });
+  await page.screenshot({ path: join(suite.shots, 'lesson-end.png') });
   const before = await seen(page);
 
   await page.click('text=Copy link');
   const link = await page.inputValue('.share-link');
   assert.match(link, /#v=1&peers=20&topology=original&seed=42&latency=200&lesson=original-testbed&step=6&actions=start\.ping-0-\d+\.ping-0-\d+\.ping-0-7&answers=1:190\.3:0\.4:responder$/);
-  const again = await browser.context.newPage();
+  const again = await suite.browser.context.newPage();
   await again.goto(link);
   await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
   await again.waitForFunction(() => document.querySelectorAll('.expectation[data-met="true"]').length === 1, null, { timeout: 60_000 });
@@ -90,8 +77,8 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   const closes = before.arrows.filter((a) => a.startsWith('close')).length;
   await again.waitForFunction((n) => document.querySelectorAll('.arrow[data-kind="close"]').length === n, closes, { timeout: 60_000 });
   assert.deepEqual(await seen(again), before, 'same step, same PeerIds, same arrows');
-  await again.screenshot({ path: join(shots, 'lesson-reopened.png') });
-  assert.deepEqual(browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  await again.screenshot({ path: join(suite.shots, 'lesson-reopened.png') });
+  assert.deepEqual(suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   await page.close();
   await again.close();
 });
@@ -104,8 +91,8 @@ test('broken links each say what was wrong, and the page still works', async () 
     ['#v=1&peers=5000', /"peers=5000" is not a peer count from 2 to 200/],
   ];
   for (const [fragment, message] of cases) {
-    const page = await browser.context.newPage();
-    await page.goto(`${site.url}${noRelay}${fragment}`);
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.site.url}${noRelay}${fragment}`);
     assert.match(await page.textContent('.problem'), message, fragment);
     await page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
     await page.close();

@@ -1,32 +1,20 @@
 // Inside a connection: the three wire lessons run to their end by their own buttons, with
 // the frames and arrows a learner must see, and each lesson's link reopened.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { serveDirectory, launchBrowser, screenshotDir } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
 
-let site, browser;
-const shots = screenshotDir();
-const noRelay = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
-
-before(async () => {
-  site = await serveDirectory(process.env.DIST_DIR);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.context.close();
-  site?.close();
-});
-
-const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+// In-page peers only: no relay.
+const suite = inPageSuite();
 const next = (page) => page.click('.next');
 const arrows = (page) => page.locator('.arrow text').allTextContents();
 const wireRecords = (page) => page.locator('.wire-list summary').allTextContents();
-const errorsSoFar = () => browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
+const errorsSoFar = () => suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
 
 async function reopen(page, check) {
   const link = page.url();
-  const again = await browser.context.newPage();
+  const again = await suite.browser.context.newPage();
   await again.goto(link);
   await check(again);
   await again.close();
@@ -34,8 +22,8 @@ async function reopen(page, check) {
 }
 
 test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by arrow', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}#v=1&lesson=layers-of-a-connection&step=1`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=layers-of-a-connection&step=1`);
   await page.check('.choice input[value="dialer"]');
   await page.click('.step-action');
   await met(page);
@@ -44,7 +32,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   for (const label of ['dial', '/multistream/1.0.0', '/noise', 'noise → e', 'noise ← e, ee, s, es', 'noise → s, se', '/yamux/1.0.0']) {
     assert.ok(drawn.includes(label), `${label} in ${drawn}`);
   }
-  await page.screenshot({ path: join(shots, 'layers-handshake.png') });
+  await page.screenshot({ path: join(suite.shots, 'layers-handshake.png') });
 
   await next(page);
   assert.equal(await page.getAttribute('#tab-wire', 'aria-selected'), 'true');
@@ -55,7 +43,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   assert.ok(records.some((r) => /ciphertext, \d+ bytes/.test(r)));
   await page.click('.wire-list li:has-text("multistream-select: /multistream/1.0.0") summary');
   assert.match(await page.textContent('.wire-list details[open] .wire-fields'), /13 2f 6d 75 6c 74 69/);
-  await page.screenshot({ path: join(shots, 'layers-wire.png') });
+  await page.screenshot({ path: join(suite.shots, 'layers-wire.png') });
 
   await next(page);
   await next(page);
@@ -71,7 +59,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
   await page.waitForSelector('.arrow.selected');
   assert.match(await page.textContent('.arrow-details'), /version 0 · type DATA · flags 0x0001 \(SYN\)/);
-  await page.screenshot({ path: join(shots, 'layers-frames.png') });
+  await page.screenshot({ path: join(suite.shots, 'layers-frames.png') });
 
   await reopen(page, async (again) => {
     await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
@@ -84,8 +72,8 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
 });
 
 test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from each side, and RST', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}#v=1&lesson=streams&step=1`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=streams&step=1`);
   await page.click('.step-action');
   await met(page);
   await next(page);
@@ -100,7 +88,7 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
   });
   assert.ok(lifecycle, labels.join(' | '));
   assert.ok(labels.includes('PING') && labels.includes('PONG'));
-  await page.screenshot({ path: join(shots, 'streams-syn-ack-fin.png') });
+  await page.screenshot({ path: join(suite.shots, 'streams-syn-ack-fin.png') });
 
   await next(page);
   const records = await wireRecords(page);
@@ -117,7 +105,7 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
   await met(page);
   assert.ok((await arrows(page)).some((l) => /RST/.test(l)), 'an RST frame is drawn');
   assert.match(await page.textContent('.event-log'), /gave up after 64 KiB and dropped its stream to peer 1: yamux resets it \(RST\)/);
-  await page.screenshot({ path: join(shots, 'streams-reset.png') });
+  await page.screenshot({ path: join(suite.shots, 'streams-reset.png') });
 
   const link = await reopen(page, async (again) => {
     await again.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
@@ -129,8 +117,8 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
 });
 
 test('Muxing: two streams interleave on one connection, and reading sends WINDOW_UPDATE', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.url}${noRelay}#v=1&lesson=muxing&step=1`);
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=muxing&step=1`);
   await page.click('.step-action');
   await met(page);
   await next(page);
@@ -138,7 +126,7 @@ test('Muxing: two streams interleave on one connection, and reading sends WINDOW
   await page.click('.step-action');
   await met(page);
   await page.waitForSelector('.prediction[data-state="right"]', { timeout: 30_000 });
-  await page.screenshot({ path: join(shots, 'muxing-interleaved.png') });
+  await page.screenshot({ path: join(suite.shots, 'muxing-interleaved.png') });
 
   await next(page);
   const records = await wireRecords(page);
@@ -149,7 +137,7 @@ test('Muxing: two streams interleave on one connection, and reading sends WINDOW
   await next(page);
   await met(page);
   assert.ok((await page.locator('.arrow[data-kind="frame"] text').allTextContents()).length > 0);
-  await page.screenshot({ path: join(shots, 'muxing-window.png') });
+  await page.screenshot({ path: join(suite.shots, 'muxing-window.png') });
   await next(page);
   assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
 

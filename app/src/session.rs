@@ -10,7 +10,7 @@ use futures::{future, StreamExt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::diagram::Bar;
-use testbed::lesson::{Action, PingPair};
+use testbed::lesson::{Action, PingPair, Transfer};
 use testbed::pace::Pace;
 use testbed::timeline::Timeline;
 use testbed::trace::layer::{Recorder, PEER_SPAN};
@@ -471,7 +471,7 @@ impl Session {
                 Action::Ping { from, to } => {
                     self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
                 }
-                Action::Transfer { .. } => self.transfer(action),
+                Action::Transfer(transfer) => self.transfer(transfer),
                 // Links record the peer that was clicked, as a plain ping.
                 Action::PingClicked { .. } => continue,
             }
@@ -496,25 +496,23 @@ impl Session {
     }
 
     /// Runs a transfer action: bytes from one peer to another over a new stream, with pings
-    /// alongside when asked (see [`Action::Transfer`]).
-    pub fn transfer(self, action: Action) {
-        let Action::Transfer {
+    /// alongside when asked.
+    pub fn transfer(self, transfer: Transfer) {
+        let Transfer {
             from,
             to,
             kib,
             slow,
             pings,
             give_up,
-        } = action
-        else {
-            return;
-        };
+        } = transfer;
         let Some(network) = self.network.get_value() else {
             self.problem
                 .set(Some("Start a network before sending anything.".into()));
             return;
         };
-        self.actions.update(|actions| actions.push(action));
+        self.actions
+            .update(|actions| actions.push(Action::Transfer(transfer)));
         self.actions_run.update(|n| *n += 1);
         self.transfers.update(|n| *n += 1);
         let generation = self.generation.get_value();

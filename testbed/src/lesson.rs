@@ -226,18 +226,51 @@ pub enum Action {
     },
     /// The learner clicks a peer in the network view, and `from` pings it.
     PingClicked { from: PeerIndex },
-    /// `from` sends `kib` KiB to `to` over a new stream (the testbed's transfer protocol).
-    Transfer {
-        from: PeerIndex,
-        to: PeerIndex,
-        kib: u32,
-        /// The reader pauses after each 16 KiB: its window fills and the sender waits.
-        slow: bool,
-        /// `from` also pings `to` a few times while the transfer runs.
-        pings: bool,
-        /// `from` gives up after a quarter and drops the stream: a reset.
-        give_up: bool,
-    },
+    /// Bytes over a new stream (the testbed's transfer protocol).
+    Transfer(Transfer),
+}
+
+/// `from` sends `kib` KiB to `to` over a new stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    pub from: PeerIndex,
+    pub to: PeerIndex,
+    pub kib: u32,
+    /// The reader pauses after each 16 KiB: its window fills and the sender waits.
+    pub slow: bool,
+    /// `from` also pings `to` a few times while the transfer runs.
+    pub pings: bool,
+    /// `from` gives up after a quarter and drops the stream: a reset.
+    pub give_up: bool,
+}
+
+impl Transfer {
+    /// (set, its word in a lesson or link) for each option.
+    fn options(&self) -> [(bool, &'static str); 3] {
+        [
+            (self.slow, "slow"),
+            (self.pings, "pings"),
+            (self.give_up, "give-up"),
+        ]
+    }
+
+    /// What the step's button says.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "Send {} KiB from peer {} to peer {}",
+            self.kib, self.from, self.to
+        );
+        for (on, words) in [
+            (self.slow, ", read slowly"),
+            (self.pings, ", with pings alongside"),
+            (self.give_up, ", giving up a quarter of the way"),
+        ] {
+            if on {
+                text.push_str(words);
+            }
+        }
+        text
+    }
 }
 
 /// Most a lesson or link may transfer at once.
@@ -264,35 +297,26 @@ impl Action {
                 to: Some(peer(to)?),
             }),
             ["transfer", from, to, kib, options @ ..] => {
-                let kib = kib
-                    .parse()
-                    .ok()
-                    .filter(|k| (1..=MAX_TRANSFER_KIB).contains(k))?;
-                let mut action = Action::Transfer {
+                let mut transfer = Transfer {
                     from: peer(from)?,
                     to: peer(to)?,
-                    kib,
+                    kib: kib
+                        .parse()
+                        .ok()
+                        .filter(|k| (1..=MAX_TRANSFER_KIB).contains(k))?,
                     slow: false,
                     pings: false,
                     give_up: false,
                 };
-                if let Action::Transfer {
-                    slow,
-                    pings,
-                    give_up,
-                    ..
-                } = &mut action
-                {
-                    for option in options {
-                        match *option {
-                            "slow" => *slow = true,
-                            "pings" => *pings = true,
-                            "give-up" => *give_up = true,
-                            _ => return None,
-                        }
+                for option in options {
+                    match *option {
+                        "slow" => transfer.slow = true,
+                        "pings" => transfer.pings = true,
+                        "give-up" => transfer.give_up = true,
+                        _ => return None,
                     }
                 }
-                Some(action)
+                Some(Action::Transfer(transfer))
             }
             _ => None,
         }
@@ -306,25 +330,20 @@ impl Action {
                 vec!["ping".into(), from.to_string(), to.to_string()]
             }
             Action::Ping { to: None, .. } | Action::PingClicked { .. } => return None,
-            Action::Transfer {
-                from,
-                to,
-                kib,
-                slow,
-                pings,
-                give_up,
-            } => {
+            Action::Transfer(transfer) => {
                 let mut words = vec![
                     "transfer".into(),
-                    from.to_string(),
-                    to.to_string(),
-                    kib.to_string(),
+                    transfer.from.to_string(),
+                    transfer.to.to_string(),
+                    transfer.kib.to_string(),
                 ];
-                for (on, word) in [(slow, "slow"), (pings, "pings"), (give_up, "give-up")] {
-                    if on {
-                        words.push(word.into());
-                    }
-                }
+                words.extend(
+                    transfer
+                        .options()
+                        .into_iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, word)| word.to_owned()),
+                );
                 words
             }
         })

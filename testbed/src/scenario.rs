@@ -251,14 +251,14 @@ mod tests {
                     from: 3,
                     to: Some(4),
                 },
-                Action::Transfer {
+                Action::Transfer(crate::lesson::Transfer {
                     from: 0,
                     to: 1,
                     kib: 1024,
                     slow: true,
                     pings: false,
                     give_up: true,
-                },
+                }),
             ],
             answers: BTreeMap::from([(0, "190".into()), (2, "0".into())]),
         }

@@ -63,7 +63,7 @@ proptest! {
         for (kind, flags, stream, length) in frames {
             let kind = [FrameType::Data, FrameType::WindowUpdate, FrameType::Ping, FrameType::GoAway][usize::from(kind)];
             let stream = if matches!(kind, FrameType::Ping | FrameType::GoAway) { 0 } else { stream };
-            let header = Header { version: 0, kind, flags: Flags(flags), stream, length };
+            let header = Header::new(kind, Flags(flags), stream, length);
             bytes.extend(header.encode());
             bytes.extend(std::iter::repeat_n(7u8, header.body_len() as usize));
             expected.push(header);

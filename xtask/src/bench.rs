@@ -38,24 +38,12 @@ pub fn main() -> Result {
     })?;
 
     let layout = step("diagram layout in the engine (native, release)", || {
-        let output = native_cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "--package",
-                "testbed",
-                "--example",
-                "diagram_layout",
-            ])
-            .output()
-            .map_err(|e| format!("could not run the layout benchmark: {e}"))?;
-        if !output.status.success() {
-            return Err("the layout benchmark failed".into());
-        }
-        serde_json::from_slice::<serde_json::Value>(&output.stdout)
-            .map_err(|e| format!("the layout benchmark printed no JSON: {e}"))
+        engine_example("diagram_layout")
     })?;
+    let wire = step(
+        "the wire tap's cost: ping and transfer with and without it (native, release)",
+        || engine_example("wire_tap"),
+    )?;
 
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
@@ -110,7 +98,22 @@ pub fn main() -> Result {
             figure["worst"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    println!(
+        "| testbed ping round trip, 2 in-memory peers: untapped; tapped (median of {}) | {:.3} ms; {:.3} ms (ratio {:.2}) |",
+        wire["pings"],
+        wire["untapped"]["median_ping_rtt_ms"].as_f64().unwrap_or(f64::NAN),
+        wire["tapped"]["median_ping_rtt_ms"].as_f64().unwrap_or(f64::NAN),
+        wire["rtt_ratio"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "| transfer throughput, {} MiB over one stream: untapped; tapped (best of 3) | {:.0} MiB/s; {:.0} MiB/s (ratio {:.2}) |",
+        wire["transfer_mib"],
+        wire["untapped"]["transfer_mib_per_s"].as_f64().unwrap_or(f64::NAN),
+        wire["tapped"]["transfer_mib_per_s"].as_f64().unwrap_or(f64::NAN),
+        wire["throughput_ratio"].as_f64().unwrap_or(f64::NAN)
+    );
     let report = serde_json::json!({
+        "wire_tap": wire,
         "layout": layout,
         "bundle_bytes": sizes.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "boot": boot,
@@ -123,6 +126,27 @@ pub fn main() -> Result {
     .map_err(|e| format!("could not write {}: {e}", path.display()))?;
     println!("\nwritten to {}", path.display());
     Ok(())
+}
+
+/// Runs one of the engine's benchmark examples (native, release) and reads its JSON.
+fn engine_example(name: &str) -> Result<serde_json::Value> {
+    let output = native_cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "testbed",
+            "--example",
+            name,
+        ])
+        .output()
+        .map_err(|e| format!("could not run the {name} benchmark: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("the {name} benchmark failed"));
+    }
+    serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .map_err(|e| format!("the {name} benchmark printed no JSON: {e}"))
 }
 
 /// Raw and gzip sizes of the wasm module and its JS glue.

@@ -108,26 +108,7 @@ fn action_label(action: Action) -> String {
         Action::PingClicked { from } => {
             format!("Click a peer in the Network view: peer {from} pings it")
         }
-        Action::Transfer {
-            from,
-            to,
-            kib,
-            slow,
-            pings,
-            give_up,
-        } => {
-            let mut label = format!("Send {kib} KiB from peer {from} to peer {to}");
-            if slow {
-                label.push_str(", read slowly");
-            }
-            if pings {
-                label.push_str(", with pings alongside");
-            }
-            if give_up {
-                label.push_str(", giving up a quarter of the way");
-            }
-            label
-        }
+        Action::Transfer(transfer) => transfer.describe(),
     }
 }
 
@@ -138,7 +119,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
         Action::Ping { from, to } => {
             session.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
         }
-        Action::Transfer { .. } => session.transfer(action),
+        Action::Transfer(transfer) => session.transfer(transfer),
         Action::PingClicked { .. } => {}
     }
 }
@@ -206,7 +187,7 @@ pub fn LessonPanel(
         match key.as_str() {
             " " => match current.action {
                 Some(
-                    action @ (Action::StartNetwork | Action::Ping { .. } | Action::Transfer { .. }),
+                    action @ (Action::StartNetwork | Action::Ping { .. } | Action::Transfer(_)),
                 ) if may_run(index, &lesson) => run_action(session, &lesson, action),
                 _ => return,
             },

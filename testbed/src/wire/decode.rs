@@ -47,6 +47,34 @@ impl WireItem {
     }
 }
 
+/// Reads the connection's negotiation from `bytes`: its messages, and the bytes after it for
+/// the next layer. A broken negotiation is one Undecodable item, and then nothing at all.
+fn negotiate(
+    negotiation: &mut Negotiation,
+    failed: &mut bool,
+    bytes: &[u8],
+) -> (Vec<WireItem>, Vec<u8>) {
+    if *failed {
+        return (Vec::new(), Vec::new());
+    }
+    let read = negotiation.push(bytes);
+    let mut items: Vec<WireItem> = read
+        .messages
+        .into_iter()
+        .map(|message| WireItem::Negotiation {
+            stream: None,
+            message,
+        })
+        .collect();
+    if let Some(error) = read.error {
+        *failed = true;
+        items.push(WireItem::Undecodable {
+            error: error.to_string(),
+        });
+    }
+    (items, read.rest)
+}
+
 /// Under noise.
 #[derive(Debug)]
 pub struct RawDecoder {
@@ -70,26 +98,8 @@ impl RawDecoder {
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Vec<WireItem> {
-        if self.failed {
-            return Vec::new();
-        }
-        let read = self.negotiation.push(bytes);
-        let mut items: Vec<WireItem> = read
-            .messages
-            .into_iter()
-            .map(|message| WireItem::Negotiation {
-                stream: None,
-                message,
-            })
-            .collect();
-        if let Some(error) = read.error {
-            self.failed = true;
-            items.push(WireItem::Undecodable {
-                error: error.to_string(),
-            });
-            return items;
-        }
-        self.buffer.extend(read.rest);
+        let (mut items, rest) = negotiate(&mut self.negotiation, &mut self.failed, bytes);
+        self.buffer.extend(rest);
         // Noise messages: a 2-byte big-endian length, then the message.
         while self.buffer.len() >= 2 {
             let len = usize::from(u16::from_be_bytes([self.buffer[0], self.buffer[1]]));
@@ -126,26 +136,8 @@ pub struct PlainDecoder {
 
 impl PlainDecoder {
     pub fn push(&mut self, bytes: &[u8]) -> Vec<WireItem> {
-        if self.failed {
-            return Vec::new();
-        }
-        let read = self.negotiation.push(bytes);
-        let mut items: Vec<WireItem> = read
-            .messages
-            .into_iter()
-            .map(|message| WireItem::Negotiation {
-                stream: None,
-                message,
-            })
-            .collect();
-        if let Some(error) = read.error {
-            self.failed = true;
-            items.push(WireItem::Undecodable {
-                error: error.to_string(),
-            });
-            return items;
-        }
-        for piece in self.frames.push(&read.rest) {
+        let (mut items, rest) = negotiate(&mut self.negotiation, &mut self.failed, bytes);
+        for piece in self.frames.push(&rest) {
             match piece {
                 Err(error) => {
                     self.failed = true;
@@ -161,7 +153,14 @@ impl PlainDecoder {
                     }
                 }
                 Ok(Piece::Body { stream, bytes }) => {
-                    let in_stream = self.stream(stream).push(&bytes);
+                    // Once a stream's protocol is agreed its data is that protocol's: only
+                    // the preview is kept.
+                    let negotiation = self.stream(stream);
+                    let in_stream = if negotiation.agreed().is_some() {
+                        Default::default()
+                    } else {
+                        negotiation.push(&bytes)
+                    };
                     let Some((header, data, left)) = self.open_frame.as_mut() else {
                         continue;
                     };
@@ -209,16 +208,6 @@ mod tests {
     use super::*;
     use crate::wire::multistream::{encode, HEADER};
     use crate::wire::yamux::Flags;
-
-    fn header(kind: FrameType, flags: Flags, stream: u32, length: u32) -> Header {
-        Header {
-            version: 0,
-            kind,
-            flags,
-            stream,
-            length,
-        }
-    }
 
     #[test]
     fn under_noise_the_dialer_sends_messages_one_and_three_then_ciphertext() {
@@ -268,9 +257,10 @@ mod tests {
         let mut negotiation = encode(HEADER);
         negotiation.extend(encode("/testbed/ping/1.0.0"));
         negotiation.extend(b"{\"type\":\"PING\"}\n");
-        bytes.extend(header(FrameType::Data, Flags::SYN, 1, negotiation.len() as u32).encode());
+        bytes
+            .extend(Header::new(FrameType::Data, Flags::SYN, 1, negotiation.len() as u32).encode());
         bytes.extend(&negotiation);
-        bytes.extend(header(FrameType::Data, Flags::FIN, 1, 0).encode());
+        bytes.extend(Header::new(FrameType::Data, Flags::FIN, 1, 0).encode());
         let items = PlainDecoder::default().push(&bytes);
         let frames: Vec<_> = items
             .iter()

@@ -101,6 +101,17 @@ pub enum YamuxError {
 }
 
 impl Header {
+    /// A version-0 header, the only version there is.
+    pub fn new(kind: FrameType, flags: Flags, stream: u32, length: u32) -> Header {
+        Header {
+            version: 0,
+            kind,
+            flags,
+            stream,
+            length,
+        }
+    }
+
     /// Reads and checks a header.
     pub fn decode(bytes: &[u8; HEADER_LEN]) -> Result<Header, YamuxError> {
         let version = bytes[0];
@@ -251,43 +262,33 @@ impl FrameDecoder {
 mod tests {
     use super::*;
 
-    fn frame(kind: FrameType, flags: Flags, stream: u32, length: u32) -> Header {
-        Header {
-            version: 0,
-            kind,
-            flags,
-            stream,
-            length,
-        }
-    }
-
     #[test]
     fn a_header_is_read_field_by_field_as_the_spec_lays_it_out() {
         // version 0, type 0 (DATA), flags 0x0001 (SYN), stream 3, length 38.
         let bytes = [0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 38];
         let header = Header::decode(&bytes).unwrap();
-        assert_eq!(header, frame(FrameType::Data, Flags::SYN, 3, 38));
+        assert_eq!(header, Header::new(FrameType::Data, Flags::SYN, 3, 38));
         assert_eq!(header.encode(), bytes);
         assert_eq!(header.to_string(), "DATA stream 3 SYN, 38 bytes");
-        let update = frame(FrameType::WindowUpdate, Flags::ACK, 2, 262_144);
+        let update = Header::new(FrameType::WindowUpdate, Flags::ACK, 2, 262_144);
         assert_eq!(
             update.encode(),
             [0, 1, 0, 2, 0, 0, 0, 2, 0, 4, 0, 0],
             "WINDOW_UPDATE, ACK, stream 2, +256 KiB"
         );
         assert_eq!(
-            frame(FrameType::Data, Flags::FIN | Flags::ACK, 1, 0).to_string(),
+            Header::new(FrameType::Data, Flags::FIN | Flags::ACK, 1, 0).to_string(),
             "DATA stream 1 ACK|FIN, 0 bytes"
         );
         assert_eq!(
-            frame(FrameType::GoAway, Flags::default(), 0, 1).to_string(),
+            Header::new(FrameType::GoAway, Flags::default(), 0, 1).to_string(),
             "GO_AWAY stream 0, protocol error"
         );
     }
 
     #[test]
     fn malformed_headers_are_errors() {
-        let good = frame(FrameType::Ping, Flags::SYN, 0, 7).encode();
+        let good = Header::new(FrameType::Ping, Flags::SYN, 0, 7).encode();
         let mut bad = good;
         bad[0] = 1;
         assert_eq!(Header::decode(&bad), Err(YamuxError::Version(1)));
@@ -303,17 +304,17 @@ mod tests {
             Header::decode(&bad),
             Err(YamuxError::SessionFrameOnStream { stream: 5, .. })
         ));
-        let huge = frame(FrameType::Data, Flags::default(), 1, u32::MAX).encode();
+        let huge = Header::new(FrameType::Data, Flags::default(), 1, u32::MAX).encode();
         assert_eq!(Header::decode(&huge), Err(YamuxError::TooLong(u32::MAX)));
     }
 
     #[test]
     fn frames_split_anywhere_decode_the_same() {
         let mut bytes = Vec::new();
-        bytes.extend(frame(FrameType::Data, Flags::SYN, 1, 5).encode());
+        bytes.extend(Header::new(FrameType::Data, Flags::SYN, 1, 5).encode());
         bytes.extend(b"hello");
-        bytes.extend(frame(FrameType::WindowUpdate, Flags::ACK, 1, 1000).encode());
-        bytes.extend(frame(FrameType::Data, Flags::FIN, 1, 0).encode());
+        bytes.extend(Header::new(FrameType::WindowUpdate, Flags::ACK, 1, 1000).encode());
+        bytes.extend(Header::new(FrameType::Data, Flags::FIN, 1, 0).encode());
         let whole = reassemble(FrameDecoder::default().push(&bytes));
         for chunk in 1..bytes.len() {
             let mut decoder = FrameDecoder::default();
@@ -323,7 +324,10 @@ mod tests {
         assert_eq!(whole.len(), 3);
         assert_eq!(
             whole[0],
-            (frame(FrameType::Data, Flags::SYN, 1, 5), b"hello".to_vec())
+            (
+                Header::new(FrameType::Data, Flags::SYN, 1, 5),
+                b"hello".to_vec()
+            )
         );
     }
 
@@ -345,7 +349,7 @@ mod tests {
         let pieces = decoder.push(&[9; 30]);
         assert_eq!(pieces, vec![Err(YamuxError::Version(9))]);
         assert!(decoder
-            .push(&frame(FrameType::Ping, Flags::SYN, 0, 1).encode())
+            .push(&Header::new(FrameType::Ping, Flags::SYN, 0, 1).encode())
             .is_empty());
     }
 }
