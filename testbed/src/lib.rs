@@ -12,6 +12,7 @@ pub mod peer;
 pub mod protocols;
 pub mod runtime;
 pub mod scenario;
+pub mod snapshot;
 pub mod timeline;
 pub mod topology;
 pub mod trace;

@@ -339,7 +339,11 @@ pub fn SequenceDiagram(
                         <line class="lifeline" x1=x y1="0" x2=x y2=l.height />
                     }).collect_view())}
                     {move || layout.with(|l| l.gaps.iter().map(|gap| {
-                        let text = format!("… {:.1} s later", gap.skipped_ms / 1000.0);
+                        let text = if gap.skipped_ms < 1000.0 {
+                            format!("… {:.0} ms later", gap.skipped_ms)
+                        } else {
+                            format!("… {:.1} s later", gap.skipped_ms / 1000.0)
+                        };
                         view! {
                             <g class="gap">
                                 <line x1="0" x2=l.width y1=gap.y y2=gap.y />

@@ -1,0 +1,318 @@
+//! One peer's part of the Chandy-Lamport snapshot algorithm, sans-IO: it is told what
+//! happened (a snapshot starts here, a message or a marker arrived on an incoming channel) and
+//! answers with what to do (send markers, what was recorded, that its part is done). It never
+//! sends, sleeps or reads a clock, so the same code runs over libp2p streams and over the
+//! simulator.
+//!
+//! The rules, per snapshot:
+//! - The initiator records its state, sends a marker on every outgoing channel and starts
+//!   recording every incoming channel.
+//! - A peer that sees its first marker of a snapshot (on channel c) records its state, records
+//!   c as empty, sends a marker on every outgoing channel and records its other incoming
+//!   channels.
+//! - A later marker on channel c stops recording c.
+//! - The peer's part is done when a marker has arrived on every incoming channel.
+//!
+//! Channels must be FIFO. Several snapshots may run at once; each is told apart by its id.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::PeerIndex;
+
+/// A snapshot: who started it and its number among that peer's snapshots.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct SnapshotId {
+    pub initiator: PeerIndex,
+    pub number: u32,
+}
+
+/// What the machine asks its peer to do, or reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output<S, M> {
+    /// Send a marker of `id` on the channel to `to`.
+    SendMarker { to: PeerIndex, id: SnapshotId },
+    /// This peer's part of `id` is complete.
+    Done {
+        id: SnapshotId,
+        part: LocalPart<S, M>,
+    },
+}
+
+/// What one peer recorded for one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LocalPart<S, M> {
+    pub peer: PeerIndex,
+    /// The peer's state when it recorded it.
+    pub state: S,
+    /// For each incoming channel (by sender), the messages that arrived on it after this peer
+    /// recorded its state and before that channel's marker: the messages in flight.
+    pub channels: BTreeMap<PeerIndex, Vec<M>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("peer {from} is not on an incoming channel of peer {me}")]
+    NotAChannel { me: PeerIndex, from: PeerIndex },
+    #[error("a second marker of snapshot {initiator}/{number} on the channel from peer {from}")]
+    DuplicateMarker {
+        initiator: PeerIndex,
+        number: u32,
+        from: PeerIndex,
+    },
+    #[error("snapshot {initiator}/{number} was already started here")]
+    AlreadyStarted { initiator: PeerIndex, number: u32 },
+}
+
+#[derive(Debug, Clone)]
+struct Running<S, M> {
+    state: S,
+    /// Incoming channels whose marker has not arrived yet: still recording.
+    recording: BTreeSet<PeerIndex>,
+    channels: BTreeMap<PeerIndex, Vec<M>>,
+}
+
+/// One peer's snapshot machine.
+#[derive(Debug, Clone)]
+pub struct SnapshotMachine<S, M> {
+    me: PeerIndex,
+    incoming: BTreeSet<PeerIndex>,
+    outgoing: Vec<PeerIndex>,
+    running: BTreeMap<SnapshotId, Running<S, M>>,
+    /// Snapshots whose part here is done: a late marker of one is an error, not a new start.
+    finished: BTreeSet<SnapshotId>,
+}
+
+impl<S, M: Clone> SnapshotMachine<S, M> {
+    pub fn new(
+        me: PeerIndex,
+        incoming: impl IntoIterator<Item = PeerIndex>,
+        outgoing: impl IntoIterator<Item = PeerIndex>,
+    ) -> SnapshotMachine<S, M> {
+        SnapshotMachine {
+            me,
+            incoming: incoming.into_iter().collect(),
+            outgoing: outgoing.into_iter().collect(),
+            running: BTreeMap::new(),
+            finished: BTreeSet::new(),
+        }
+    }
+
+    /// This peer starts snapshot `id`, its state being `state` now.
+    pub fn start(&mut self, id: SnapshotId, state: S) -> Result<Vec<Output<S, M>>, SnapshotError> {
+        if self.running.contains_key(&id) || self.finished.contains(&id) {
+            return Err(SnapshotError::AlreadyStarted {
+                initiator: id.initiator,
+                number: id.number,
+            });
+        }
+        Ok(self.record(id, state, None))
+    }
+
+    /// An application message arrived from `from`: every snapshot recording that channel
+    /// keeps a copy. Call before the application applies it.
+    pub fn on_message(&mut self, from: PeerIndex, message: &M) -> Result<(), SnapshotError> {
+        self.check_channel(from)?;
+        for running in self.running.values_mut() {
+            if running.recording.contains(&from) {
+                running
+                    .channels
+                    .entry(from)
+                    .or_default()
+                    .push(message.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// A marker of `id` arrived from `from`; `state` is this peer's state now (recorded if this
+    /// is the first marker of `id` here).
+    pub fn on_marker(
+        &mut self,
+        from: PeerIndex,
+        id: SnapshotId,
+        state: impl FnOnce() -> S,
+    ) -> Result<Vec<Output<S, M>>, SnapshotError> {
+        self.check_channel(from)?;
+        let duplicate = SnapshotError::DuplicateMarker {
+            initiator: id.initiator,
+            number: id.number,
+            from,
+        };
+        if self.finished.contains(&id) {
+            return Err(duplicate);
+        }
+        let Some(running) = self.running.get_mut(&id) else {
+            return Ok(self.record(id, state(), Some(from)));
+        };
+        if !running.recording.remove(&from) {
+            return Err(duplicate);
+        }
+        Ok(self.finish_if_done(id).into_iter().collect())
+    }
+
+    fn check_channel(&self, from: PeerIndex) -> Result<(), SnapshotError> {
+        if self.incoming.contains(&from) {
+            Ok(())
+        } else {
+            Err(SnapshotError::NotAChannel { me: self.me, from })
+        }
+    }
+
+    /// Records the state, marks every outgoing channel, and records every incoming channel but
+    /// the one the first marker came on (that one is empty).
+    fn record(
+        &mut self,
+        id: SnapshotId,
+        state: S,
+        first_marker_from: Option<PeerIndex>,
+    ) -> Vec<Output<S, M>> {
+        let mut recording = self.incoming.clone();
+        let mut channels = BTreeMap::new();
+        if let Some(from) = first_marker_from {
+            recording.remove(&from);
+            channels.insert(from, Vec::new());
+        }
+        self.running.insert(
+            id,
+            Running {
+                state,
+                recording,
+                channels,
+            },
+        );
+        let mut outputs: Vec<Output<S, M>> = self
+            .outgoing
+            .iter()
+            .map(|&to| Output::SendMarker { to, id })
+            .collect();
+        outputs.extend(self.finish_if_done(id));
+        outputs
+    }
+
+    fn finish_if_done(&mut self, id: SnapshotId) -> Option<Output<S, M>> {
+        if !self.running.get(&id)?.recording.is_empty() {
+            return None;
+        }
+        let done = self.running.remove(&id)?;
+        self.finished.insert(id);
+        let mut channels = done.channels;
+        for &from in &self.incoming {
+            channels.entry(from).or_default();
+        }
+        Some(Output::Done {
+            id,
+            part: LocalPart {
+                peer: self.me,
+                state: done.state,
+                channels,
+            },
+        })
+    }
+
+    /// Snapshots whose part here is still waiting for markers, and on which channels.
+    pub fn waiting(&self) -> impl Iterator<Item = (SnapshotId, Vec<PeerIndex>)> + '_ {
+        self.running
+            .iter()
+            .map(|(id, r)| (*id, r.recording.iter().copied().collect()))
+    }
+
+    /// Gives up on `id` here (a peer or channel it waits for is gone).
+    pub fn abandon(&mut self, id: SnapshotId) {
+        if self.running.remove(&id).is_some() {
+            self.finished.insert(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(initiator: PeerIndex) -> SnapshotId {
+        SnapshotId {
+            initiator,
+            number: 0,
+        }
+    }
+
+    #[test]
+    fn the_initiator_records_marks_every_channel_and_records_until_each_marker() {
+        // Peer 0 with channels both ways to peers 1 and 2; its state is a balance.
+        let mut machine = SnapshotMachine::<u64, u64>::new(0, [1, 2], [1, 2]);
+        let outputs = machine.start(id(0), 100u64).unwrap();
+        assert_eq!(
+            outputs,
+            [
+                Output::SendMarker { to: 1, id: id(0) },
+                Output::SendMarker { to: 2, id: id(0) }
+            ]
+        );
+        machine.on_message(1, &7).unwrap();
+        assert!(machine.on_marker(1, id(0), || 0).unwrap().is_empty());
+        // After channel 1's marker, its messages are no longer in flight for this snapshot.
+        machine.on_message(1, &8).unwrap();
+        machine.on_message(2, &9).unwrap();
+        let outputs = machine.on_marker(2, id(0), || 0).unwrap();
+        let [Output::Done { part, .. }] = &outputs[..] else {
+            panic!("{outputs:?}")
+        };
+        assert_eq!(part.state, 100);
+        assert_eq!(part.channels, BTreeMap::from([(1, vec![7]), (2, vec![9])]));
+    }
+
+    #[test]
+    fn a_first_marker_records_the_state_and_that_channel_as_empty() {
+        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0, 2], [0, 2]);
+        let outputs = machine.on_marker(0, id(0), || 40u64).unwrap();
+        assert_eq!(outputs.len(), 2, "markers to 0 and 2");
+        machine.on_message(0, &5).unwrap();
+        machine.on_message(2, &6).unwrap();
+        let outputs = machine.on_marker(2, id(0), || unreachable!()).unwrap();
+        let [Output::Done { part, .. }] = &outputs[..] else {
+            panic!("{outputs:?}")
+        };
+        assert_eq!(part.state, 40);
+        assert_eq!(part.channels, BTreeMap::from([(0, vec![]), (2, vec![6])]));
+    }
+
+    #[test]
+    fn concurrent_snapshots_are_kept_apart() {
+        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0, 2], [0, 2]);
+        machine.on_marker(0, id(0), || 1u64).unwrap();
+        machine.on_marker(2, id(2), || 2u64).unwrap();
+        machine.on_message(0, &10).unwrap();
+        machine.on_message(2, &20).unwrap();
+        let a = machine.on_marker(2, id(0), || 0).unwrap();
+        let b = machine.on_marker(0, id(2), || 0).unwrap();
+        let part = |outputs: &[Output<u64, u64>]| match outputs {
+            [Output::Done { part, .. }] => part.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            part(&a).channels,
+            BTreeMap::from([(0, vec![]), (2, vec![20])])
+        );
+        assert_eq!(
+            part(&b).channels,
+            BTreeMap::from([(0, vec![10]), (2, vec![])])
+        );
+    }
+
+    #[test]
+    fn malformed_markers_and_messages_are_errors() {
+        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0], [0]);
+        assert!(matches!(
+            machine.on_message(5, &1u64),
+            Err(SnapshotError::NotAChannel { from: 5, .. })
+        ));
+        assert!(machine.on_marker(5, id(0), || 0).is_err());
+        machine.on_marker(0, id(0), || 3).unwrap();
+        assert!(matches!(
+            machine.on_marker(0, id(0), || 3),
+            Err(SnapshotError::DuplicateMarker { .. })
+        ));
+        assert!(machine.start(id(0), 3).is_err());
+    }
+}
