@@ -237,7 +237,8 @@ pub fn App() -> impl IntoView {
                         answer_peer=answer_peer kinds=kinds />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
-                    <WireView session=session show_in_diagram=show_in_diagram />
+                    <WireView session=session show_in_diagram=show_in_diagram
+                        visible=Signal::derive(move || tab.get() == View::Wire) />
                 </div>
             </div>
         </main>

@@ -4,7 +4,12 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// Offers `contents` as a download named `file_name`.
 pub fn save(file_name: &str, mime: &str, contents: &str) -> Result<(), String> {
-    let fail = |e: JsValue| format!("could not save {file_name}: {e:?}");
+    let fail = |e: JsValue| {
+        let reason = e
+            .as_string()
+            .unwrap_or_else(|| "the browser refused".into());
+        format!("could not save {file_name}: {reason}")
+    };
     let window = web_sys::window().ok_or("no window")?;
     let document = window.document().ok_or("no document")?;
     let parts = js_sys::Array::of1(&JsValue::from_str(contents));

@@ -8,13 +8,12 @@ use std::time::Duration;
 use futures::channel::{mpsc, oneshot};
 use futures::{future, SinkExt, StreamExt};
 use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::{Boxed, MemoryTransport};
-use libp2p::core::upgrade::Version;
+use libp2p::core::transport::Boxed;
 use libp2p::identity::Keypair;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, yamux, Multiaddr, PeerId, Swarm, Transport};
+use libp2p::{identify, noise, ping, Multiaddr, PeerId, Swarm, Transport};
 
 use crate::event::{EventKind, EventSink, PingStep, TransferStep};
 use crate::pace::Pace;
@@ -332,29 +331,24 @@ fn build_transport(
     kind: TransportKind,
     wire: Option<WireLog>,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
-    let noise = noise::Config::new(keypair)?;
-    let yamux = yamux::Config::default();
-    Ok(match (kind, wire) {
-        (TransportKind::Memory, Some(wire)) => crate::wire::tap::memory_transport(keypair, wire)?,
-        (TransportKind::Memory, None) => MemoryTransport::default()
-            .upgrade(Version::V1)
-            .authenticate(noise)
-            .multiplex(yamux)
-            .boxed(),
+    use crate::wire::tap::{memory_transport, upgrade, Socket};
+    Ok(match kind {
+        TransportKind::Memory => memory_transport(keypair, wire)?,
         #[cfg(target_arch = "wasm32")]
-        (TransportKind::WebSocket, _) => libp2p::websocket_websys::Transport::default()
-            .upgrade(Version::V1)
-            .authenticate(noise)
-            .multiplex(yamux)
-            .boxed(),
+        TransportKind::WebSocket => upgrade(
+            libp2p::websocket_websys::Transport::default().map(|s, _| Socket::WebSocket(s)),
+            keypair,
+            None,
+        )?,
         #[cfg(not(target_arch = "wasm32"))]
-        (TransportKind::WebSocket, _) => libp2p::websocket::Config::new(
-            libp2p::tcp::tokio::Transport::new(libp2p::tcp::Config::default()),
-        )
-        .upgrade(Version::V1)
-        .authenticate(noise)
-        .multiplex(yamux)
-        .boxed(),
+        TransportKind::WebSocket => upgrade(
+            libp2p::websocket::Config::new(libp2p::tcp::tokio::Transport::new(
+                libp2p::tcp::Config::default(),
+            ))
+            .map(|s, _| Socket::WebSocket(s)),
+            keypair,
+            None,
+        )?,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use libp2p::PeerId;
+use testbed::network::MAX_TAPPED_PEERS;
 use testbed::trace::model::{frame_details, hex};
 use testbed::wire::decode::WireItem;
 use testbed::wire::multistream;
@@ -90,11 +91,16 @@ pub fn WireView(
     session: Session,
     /// Shows the diagram with this message picked.
     show_in_diagram: Callback<u64>,
+    /// The records are sorted only while the view is shown: they change every frame.
+    visible: Signal<bool>,
 ) -> impl IntoView {
     let depth = RwSignal::new(Depth::Both);
     let chosen = RwSignal::new(None::<(PeerId, PeerId)>);
     // Connections as (dialer, listener), in the order they first appear on the wire.
     let connections = Memo::new(move |_| {
+        if !visible.get() {
+            return Vec::new();
+        }
         session.wire.with(|wire| {
             let mut seen: Vec<(PeerId, PeerId)> = Vec::new();
             for entry in wire {
@@ -127,6 +133,9 @@ pub fn WireView(
     };
     let name = move |peer: &PeerId| session.view.with(|v| v.name(peer));
     let entries = Memo::new(move |_| {
+        if !visible.get() {
+            return (0, Vec::new());
+        }
         let Some((dialer, listener)) = shown_pair() else {
             return (0, Vec::new());
         };
@@ -191,7 +200,7 @@ pub fn WireView(
                 }}</span>
             </div>
             {move || connections.with(Vec::is_empty).then(|| view! {
-                <p class="hint">"Nothing on the wire yet. Start a network (up to 30 peers are tapped) and its connections appear here."</p>
+                <p class="hint">{format!("Nothing on the wire yet. Networks of up to {MAX_TAPPED_PEERS} peers are tapped: start one, and its connections appear here.")}</p>
             })}
             <ol class="wire-list">
                 {move || {

@@ -3,6 +3,7 @@
 //! ciphertext. Between noise and yamux (`Plain`): the negotiation of `/yamux/1.0.0`, then yamux
 //! frames, and inside each stream its own negotiation (which protocol the stream speaks).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::multistream::Negotiation;
@@ -48,14 +49,18 @@ impl WireItem {
 }
 
 /// Reads the connection's negotiation from `bytes`: its messages, and the bytes after it for
-/// the next layer. A broken negotiation is one Undecodable item, and then nothing at all.
-fn negotiate(
+/// the next layer (once agreed, all of them, uncopied). A broken negotiation is one
+/// Undecodable item, and then nothing at all.
+fn negotiate<'a>(
     negotiation: &mut Negotiation,
     failed: &mut bool,
-    bytes: &[u8],
-) -> (Vec<WireItem>, Vec<u8>) {
+    bytes: &'a [u8],
+) -> (Vec<WireItem>, Cow<'a, [u8]>) {
     if *failed {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Cow::Borrowed(&[]));
+    }
+    if negotiation.agreed().is_some() {
+        return (Vec::new(), Cow::Borrowed(bytes));
     }
     let read = negotiation.push(bytes);
     let mut items: Vec<WireItem> = read
@@ -72,7 +77,7 @@ fn negotiate(
             error: error.to_string(),
         });
     }
-    (items, read.rest)
+    (items, Cow::Owned(read.rest))
 }
 
 /// Under noise.
@@ -81,7 +86,11 @@ pub struct RawDecoder {
     negotiation: Negotiation,
     /// These bytes were written by the side that dialed.
     from_dialer: bool,
-    buffer: Vec<u8>,
+    /// The bytes of a noise message's 2-byte length read so far.
+    length: Vec<u8>,
+    /// The current noise message: its length and the bytes of it still to come. Its bytes
+    /// are counted, not kept.
+    message: Option<(usize, usize)>,
     noise_frames: usize,
     failed: bool,
 }
@@ -91,7 +100,8 @@ impl RawDecoder {
         RawDecoder {
             negotiation: Negotiation::default(),
             from_dialer,
-            buffer: Vec::new(),
+            length: Vec::with_capacity(2),
+            message: None,
             noise_frames: 0,
             failed: false,
         }
@@ -99,27 +109,49 @@ impl RawDecoder {
 
     pub fn push(&mut self, bytes: &[u8]) -> Vec<WireItem> {
         let (mut items, rest) = negotiate(&mut self.negotiation, &mut self.failed, bytes);
-        self.buffer.extend(rest);
         // Noise messages: a 2-byte big-endian length, then the message.
-        while self.buffer.len() >= 2 {
-            let len = usize::from(u16::from_be_bytes([self.buffer[0], self.buffer[1]]));
-            if self.buffer.len() < 2 + len {
-                break;
+        let mut rest: &[u8] = &rest;
+        loop {
+            match self.message {
+                Some((len, left)) => {
+                    let take = left.min(rest.len());
+                    rest = &rest[take..];
+                    if take < left {
+                        self.message = Some((len, left - take));
+                        break;
+                    }
+                    self.message = None;
+                    items.push(self.noise_item(len));
+                }
+                None => {
+                    let Some((&byte, after)) = rest.split_first() else {
+                        break;
+                    };
+                    rest = after;
+                    self.length.push(byte);
+                    if self.length.len() == 2 {
+                        let len = usize::from(u16::from_be_bytes([self.length[0], self.length[1]]));
+                        self.length.clear();
+                        self.message = Some((len, len));
+                    }
+                }
             }
-            self.buffer.drain(..2 + len);
-            let handshake = match (self.from_dialer, self.noise_frames) {
-                (true, 0) => Some(1),
-                (false, 0) => Some(2),
-                (true, 1) => Some(3),
-                _ => None,
-            };
-            self.noise_frames += 1;
-            items.push(match handshake {
-                Some(message) => WireItem::NoiseHandshake { message, len },
-                None => WireItem::Ciphertext { len },
-            });
         }
         items
+    }
+
+    fn noise_item(&mut self, len: usize) -> WireItem {
+        let handshake = match (self.from_dialer, self.noise_frames) {
+            (true, 0) => Some(1),
+            (false, 0) => Some(2),
+            (true, 1) => Some(3),
+            _ => None,
+        };
+        self.noise_frames += 1;
+        match handshake {
+            Some(message) => WireItem::NoiseHandshake { message, len },
+            None => WireItem::Ciphertext { len },
+        }
     }
 }
 
@@ -159,7 +191,7 @@ impl PlainDecoder {
                     let in_stream = if negotiation.agreed().is_some() {
                         Default::default()
                     } else {
-                        negotiation.push(&bytes)
+                        negotiation.push(bytes)
                     };
                     let Some((header, data, left)) = self.open_frame.as_mut() else {
                         continue;

@@ -105,10 +105,10 @@ impl ConnectionTap {
     }
 }
 
-/// A byte stream whose reads and writes are recorded at one depth.
+/// A byte stream whose reads and writes are recorded at one depth (when tapped at all).
 pub struct Tapped<S> {
     inner: S,
-    tap: Arc<ConnectionTap>,
+    tap: Option<Arc<ConnectionTap>>,
     layer: Layer,
 }
 
@@ -119,10 +119,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tapped<S> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(read)) = poll {
-            if read > 0 {
-                self.tap
-                    .record(self.layer, Direction::Received, &buf[..read]);
+        if let (Poll::Ready(Ok(read)), Some(tap)) = (&poll, &self.tap) {
+            if *read > 0 {
+                tap.record(self.layer, Direction::Received, &buf[..*read]);
             }
         }
         poll
@@ -136,10 +135,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(written)) = poll {
-            if written > 0 {
-                self.tap
-                    .record(self.layer, Direction::Sent, &buf[..written]);
+        if let (Poll::Ready(Ok(written)), Some(tap)) = (&poll, &self.tap) {
+            if *written > 0 {
+                tap.record(self.layer, Direction::Sent, &buf[..*written]);
             }
         }
         poll
@@ -154,17 +152,77 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
     }
 }
 
-/// In-page connections as in [`crate::peer`], with both taps: `MemoryTransport`, noise, yamux.
-pub fn memory_transport(
+/// A connection's byte stream, whichever transport made it: noise and yamux are then
+/// compiled for one stream type (in the page, each copy is tens of kilobytes).
+pub enum Socket {
+    Memory(<MemoryTransport as Transport>::Output),
+    #[cfg(target_arch = "wasm32")]
+    WebSocket(libp2p::websocket_websys::Connection),
+    #[cfg(not(target_arch = "wasm32"))]
+    WebSocket(<libp2p::websocket::Config<libp2p::tcp::tokio::Transport> as Transport>::Output),
+}
+
+impl AsyncRead for Socket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Memory(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::WebSocket(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Socket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Memory(s) => Pin::new(s).poll_write(cx, buf),
+            Socket::WebSocket(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Memory(s) => Pin::new(s).poll_flush(cx),
+            Socket::WebSocket(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Memory(s) => Pin::new(s).poll_close(cx),
+            Socket::WebSocket(s) => Pin::new(s).poll_close(cx),
+        }
+    }
+}
+
+/// `transport` upgraded the way libp2p's builder does it (noise, then yamux), with both taps
+/// when there is a `log`.
+pub fn upgrade<T>(
+    transport: T,
     keypair: &Keypair,
-    log: WireLog,
-) -> Result<Boxed<(PeerId, StreamMuxerBox)>, noise::Error> {
+    log: Option<WireLog>,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, noise::Error>
+where
+    T: Transport<Output = Socket> + Send + Unpin + 'static,
+    T::Error: Send + Sync + 'static,
+    T::Dial: Send + 'static,
+    T::ListenerUpgrade: Send + 'static,
+{
     let local = keypair.public().to_peer_id();
     let noise = noise::Config::new(keypair)?;
     let yamux = yamux::Config::default();
-    Ok(MemoryTransport::default()
+    Ok(transport
         .and_then(move |socket, endpoint: ConnectedPoint| {
-            let tap = ConnectionTap::new(&log, local, endpoint.is_dialer());
+            let tap = log
+                .as_ref()
+                .map(|log| ConnectionTap::new(log, local, endpoint.is_dialer()));
             async move {
                 let raw = Tapped {
                     inner: socket,
@@ -172,7 +230,9 @@ pub fn memory_transport(
                     layer: Layer::Raw,
                 };
                 let (remote, secure) = negotiate_and_upgrade(raw, noise, &endpoint).await?;
-                tap.identified(remote);
+                if let Some(tap) = &tap {
+                    tap.identified(remote);
+                }
                 let plain = Tapped {
                     inner: secure,
                     tap,
@@ -183,6 +243,18 @@ pub fn memory_transport(
             }
         })
         .boxed())
+}
+
+/// In-page connections: `MemoryTransport`, noise, yamux, tapped when there is a `log`.
+pub fn memory_transport(
+    keypair: &Keypair,
+    log: Option<WireLog>,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, noise::Error> {
+    upgrade(
+        MemoryTransport::default().map(|s, _| Socket::Memory(s)),
+        keypair,
+        log,
+    )
 }
 
 /// What libp2p's upgrade builder does for one stage: agree on the upgrade's protocol with

@@ -199,11 +199,11 @@ impl fmt::Display for Header {
 
 /// A frame, or part of one, as the decoder reads it from a byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+pub enum Piece<'a> {
     /// A whole header was read; for DATA its body follows in `Body` pieces.
     Header(Header),
     /// Some of the current DATA frame's body, in the order it came.
-    Body { stream: u32, bytes: Vec<u8> },
+    Body { stream: u32, bytes: &'a [u8] },
 }
 
 /// Reads yamux frames from the bytes of one direction of a connection, in whatever chunks
@@ -217,14 +217,14 @@ pub struct FrameDecoder {
 }
 
 impl FrameDecoder {
-    pub fn push(&mut self, mut bytes: &[u8]) -> Vec<Result<Piece, YamuxError>> {
+    pub fn push<'a>(&mut self, mut bytes: &'a [u8]) -> Vec<Result<Piece<'a>, YamuxError>> {
         let mut out = Vec::new();
         while !bytes.is_empty() && !self.failed {
             if let Some((stream, left)) = self.body_left {
                 let take = bytes.len().min(left as usize);
                 out.push(Ok(Piece::Body {
                     stream,
-                    bytes: bytes[..take].to_vec(),
+                    bytes: &bytes[..take],
                 }));
                 bytes = &bytes[take..];
                 let left = left - take as u32;
