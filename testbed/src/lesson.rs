@@ -155,10 +155,16 @@ impl Measure {
             }
             (Measure::FirstSpeaker, _) => {
                 let dial = trace.messages().find(|m| m.kind == MessageKind::Connect)?;
-                let first = trace.messages().find(|m| {
-                    m.kind == MessageKind::Handshake
-                        && [(dial.from, dial.to), (dial.to, dial.from)].contains(&(m.from, m.to))
-                })?;
+                // By the time it was written: each side's records reach the trace together,
+                // once its handshake is done.
+                let first = trace
+                    .messages()
+                    .filter(|m| {
+                        m.kind == MessageKind::Handshake
+                            && [(dial.from, dial.to), (dial.to, dial.from)]
+                                .contains(&(m.from, m.to))
+                    })
+                    .min_by(|a, b| a.sent.at_ms.total_cmp(&b.sent.at_ms))?;
                 Some(
                     if first.from == dial.from {
                         "dialer"

@@ -318,3 +318,19 @@ async fn giving_up_on_a_stream_resets_it() {
         "a frame carried RST"
     );
 }
+
+#[tokio::test]
+async fn the_dialer_speaks_first_on_a_new_connection() {
+    use testbed::lesson::Measure;
+    let (network, mut events) = two_peers().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut trace = testbed::trace::Trace::default();
+    trace_of(&network, &mut events, &mut trace).await;
+    let view = testbed::NetworkView::default();
+    assert_eq!(
+        Measure::FirstSpeaker
+            .observe(&view, &trace, None)
+            .as_deref(),
+        Some("dialer")
+    );
+}
