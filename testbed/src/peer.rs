@@ -307,6 +307,14 @@ impl PeerHandle {
         result
     }
 
+    /// Accepts the inbound streams of `protocol` (once per protocol and peer).
+    pub fn accept(
+        &self,
+        protocol: libp2p::StreamProtocol,
+    ) -> Result<libp2p_stream::IncomingStreams, libp2p_stream::AlreadyRegistered> {
+        self.streams.clone().accept(protocol)
+    }
+
     /// Opens a new stream to `remote` and negotiates `protocol` on it (dialing first if there
     /// is no connection yet).
     pub async fn open_stream(

@@ -5,7 +5,9 @@
 //! [`machine`] is the algorithm, sans-IO. [`sim`] runs it over a seeded simulated network (no
 //! libp2p) and [`check`] verifies every snapshot against what really happened.
 
+pub mod channel;
 pub mod check;
+pub mod live;
 pub mod machine;
 pub mod script;
 pub mod sim;

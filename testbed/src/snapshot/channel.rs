@@ -1,0 +1,156 @@
+//! The FIFO channels of the token application, `/testbed/tokens/1.0.0`: one long-lived libp2p
+//! stream per directed channel, so messages arrive in the order they were sent (separate
+//! requests would not). The opener waits for a one-byte acknowledgement before using the
+//! stream: libp2p-stream resets an inbound stream that arrives while another is waiting to be
+//! accepted, and the opener then tries again.
+//!
+//! Each packet is one line of JSON: `{"tokens":{"id":3,"amount":5}}` or
+//! `{"marker":{"initiator":2,"number":0}}`.
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+use serde::{Deserialize, Serialize};
+
+use super::{SnapshotId, Tokens};
+
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/tokens/1.0.0");
+
+/// Longest packet line read; real ones are under 60 bytes.
+pub const MAX_PACKET: usize = 256;
+
+/// The acknowledgement that makes a channel usable.
+pub const ACK: u8 = 0x06;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Packet {
+    Tokens(TokensWire),
+    Marker(SnapshotId),
+}
+
+/// [`Tokens`] as it travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensWire {
+    pub id: u64,
+    pub amount: u64,
+}
+
+impl From<Tokens> for Packet {
+    fn from(tokens: Tokens) -> Packet {
+        Packet::Tokens(TokensWire {
+            id: tokens.id,
+            amount: tokens.amount,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("channel stream error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("a packet longer than {MAX_PACKET} bytes")]
+    TooLong,
+    #[error("not a packet: {0}")]
+    Malformed(String),
+    #[error("the channel was not acknowledged")]
+    NotAcknowledged,
+}
+
+impl Packet {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).expect("packets serialize");
+        line.push(b'\n');
+        line
+    }
+
+    pub fn decode(line: &[u8]) -> Result<Packet, ChannelError> {
+        serde_json::from_slice(line).map_err(|e| ChannelError::Malformed(e.to_string()))
+    }
+}
+
+/// Reads the next packet; None at the end of the stream.
+pub async fn read_packet<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<Option<Packet>, ChannelError> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if stream.read(&mut byte).await? == 0 {
+            return if line.is_empty() {
+                Ok(None)
+            } else {
+                Err(ChannelError::Malformed("a packet cut short".into()))
+            };
+        }
+        if byte[0] == b'\n' {
+            return Packet::decode(&line).map(Some);
+        }
+        if line.len() == MAX_PACKET {
+            return Err(ChannelError::TooLong);
+        }
+        line.push(byte[0]);
+    }
+}
+
+pub async fn write_packet<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    packet: &Packet,
+) -> Result<(), ChannelError> {
+    stream.write_all(&packet.encode()).await?;
+    stream.flush().await?;
+    Ok(())
+}
+
+/// The acceptor's side of opening: acknowledge.
+pub async fn acknowledge<S: AsyncWrite + Unpin>(stream: &mut S) -> Result<(), ChannelError> {
+    stream.write_all(&[ACK]).await?;
+    stream.flush().await?;
+    Ok(())
+}
+
+/// The opener's side: wait for the acknowledgement.
+pub async fn await_acknowledgement<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(), ChannelError> {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte).await? {
+        1 if byte[0] == ACK => Ok(()),
+        _ => Err(ChannelError::NotAcknowledged),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use futures::io::Cursor;
+
+    #[test]
+    fn packets_are_lines_of_json_and_bad_ones_are_errors() {
+        let marker = Packet::Marker(SnapshotId {
+            initiator: 2,
+            number: 0,
+        });
+        assert_eq!(
+            marker.encode(),
+            b"{\"marker\":{\"initiator\":2,\"number\":0}}\n"
+        );
+        let tokens = Packet::from(Tokens { id: 3, amount: 5 });
+        let mut bytes = tokens.encode();
+        bytes.extend(marker.encode());
+        bytes.extend(b"{\"tokens\":{\"id\":-1}}\n");
+        let mut stream = Cursor::new(bytes);
+        assert_eq!(block_on(read_packet(&mut stream)).unwrap(), Some(tokens));
+        assert_eq!(block_on(read_packet(&mut stream)).unwrap(), Some(marker));
+        assert!(matches!(
+            block_on(read_packet(&mut stream)),
+            Err(ChannelError::Malformed(_))
+        ));
+        assert!(block_on(read_packet(&mut stream)).unwrap().is_none());
+        let mut long = Cursor::new(vec![b'x'; 1000]);
+        assert!(matches!(
+            block_on(read_packet(&mut long)),
+            Err(ChannelError::TooLong)
+        ));
+    }
+}
