@@ -44,6 +44,10 @@ pub fn main() -> Result {
         "the wire tap's cost: ping and transfer with and without it (native, release)",
         || engine_example("wire_tap"),
     )?;
+    let snapshots = step(
+        "Chandy-Lamport snapshot completion (native, release)",
+        || engine_example("snapshot_time"),
+    )?;
 
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
@@ -112,7 +116,18 @@ pub fn main() -> Result {
         wire["tapped"]["transfer_mib_per_s"].as_f64().unwrap_or(f64::NAN),
         wire["throughput_ratio"].as_f64().unwrap_or(f64::NAN)
     );
+    for figure in snapshots["snapshots"].as_array().unwrap_or(&empty) {
+        println!(
+            "| snapshot completion, {} peers, {}: simulator (ticks, median of {}); real in-memory peers | {} ticks; {:.2} ms |",
+            figure["peers"],
+            figure["topology"].as_str().unwrap_or_default(),
+            snapshots["runs"],
+            figure["simulated_median_ticks"],
+            figure["real_peers_median_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let report = serde_json::json!({
+        "snapshots": snapshots,
         "wire_tap": wire,
         "layout": layout,
         "bundle_bytes": sizes.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
