@@ -1,5 +1,6 @@
 //! Runs a snapshot simulator script (see `testbed::snapshot::script`) from a file, or from
-//! standard input with `-`, and prints every completed snapshot as a line of JSON.
+//! standard input with `-`, and prints every snapshot as a line of JSON: completed ones with
+//! their check, then those a leaving peer kept from completing.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -20,17 +21,21 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     match testbed::snapshot::script::run(&text) {
-        Ok(reports) => {
-            for report in &reports {
+        Ok(run) => {
+            for report in &run.completed {
                 println!(
                     "{}",
                     serde_json::to_string(report).expect("reports serialize")
                 );
             }
-            let failed = reports.iter().filter(|r| r.check != "ok").count();
+            for incomplete in &run.incomplete {
+                println!("{}", serde_json::json!({ "incomplete": incomplete }));
+            }
+            let failed = run.completed.iter().filter(|r| r.check != "ok").count();
             eprintln!(
-                "{} snapshots completed, {failed} failed their check",
-                reports.len()
+                "{} snapshots completed, {failed} failed their check, {} incomplete",
+                run.completed.len(),
+                run.incomplete.len()
             );
             if failed == 0 {
                 ExitCode::SUCCESS

@@ -213,6 +213,7 @@ impl TokenNetwork {
                     },
                     cut,
                     took_ticks: 0,
+                    total: self.total,
                 });
             }
         }
@@ -383,6 +384,9 @@ impl TokenPeer {
                 Output::Done { id, part } => {
                     let _ = self.parts.unbounded_send((id, part));
                 }
+                // Only a peer that leaves makes a part incomplete, and peers of a live token
+                // network stay until it stops.
+                Output::Incomplete { .. } => {}
             }
         }
     }

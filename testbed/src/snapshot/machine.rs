@@ -38,6 +38,12 @@ pub enum Output<S, M> {
         id: SnapshotId,
         part: LocalPart<S, M>,
     },
+    /// This peer's part of `id` can never complete: the markers it waits for on these
+    /// channels will not come.
+    Incomplete {
+        id: SnapshotId,
+        waiting_for: Vec<PeerIndex>,
+    },
 }
 
 /// What one peer recorded for one snapshot.
@@ -82,6 +88,8 @@ pub struct SnapshotMachine<S, M> {
     running: BTreeMap<SnapshotId, Running<S, M>>,
     /// Snapshots whose part here is done: a late marker of one is an error, not a new start.
     finished: BTreeSet<SnapshotId>,
+    /// Snapshots given up here (a peer left): their markers still on the way are ignored.
+    abandoned: BTreeSet<SnapshotId>,
 }
 
 impl<S, M: Clone> SnapshotMachine<S, M> {
@@ -96,12 +104,16 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
             outgoing: outgoing.into_iter().collect(),
             running: BTreeMap::new(),
             finished: BTreeSet::new(),
+            abandoned: BTreeSet::new(),
         }
     }
 
     /// This peer starts snapshot `id`, its state being `state` now.
     pub fn start(&mut self, id: SnapshotId, state: S) -> Result<Vec<Output<S, M>>, SnapshotError> {
-        if self.running.contains_key(&id) || self.finished.contains(&id) {
+        if self.running.contains_key(&id)
+            || self.finished.contains(&id)
+            || self.abandoned.contains(&id)
+        {
             return Err(SnapshotError::AlreadyStarted {
                 initiator: id.initiator,
                 number: id.number,
@@ -140,6 +152,9 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
             number: id.number,
             from,
         };
+        if self.abandoned.contains(&id) {
+            return Ok(Vec::new());
+        }
         if self.finished.contains(&id) {
             return Err(duplicate);
         }
@@ -218,11 +233,28 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
             .map(|(id, r)| (*id, r.recording.iter().copied().collect()))
     }
 
-    /// Gives up on `id` here (a peer or channel it waits for is gone).
-    pub fn abandon(&mut self, id: SnapshotId) {
-        if self.running.remove(&id).is_some() {
-            self.finished.insert(id);
-        }
+    /// The peer `gone` left, and the channels both ways with it closed: later snapshots do
+    /// without it, and those still waiting for its marker end incomplete.
+    pub fn peer_gone(&mut self, gone: PeerIndex) -> Vec<Output<S, M>> {
+        self.incoming.remove(&gone);
+        self.outgoing.retain(|&p| p != gone);
+        let stuck: Vec<SnapshotId> = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.recording.contains(&gone))
+            .map(|(id, _)| *id)
+            .collect();
+        stuck
+            .into_iter()
+            .filter_map(|id| {
+                let running = self.running.remove(&id)?;
+                self.abandoned.insert(id);
+                Some(Output::Incomplete {
+                    id,
+                    waiting_for: running.recording.into_iter().collect(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -298,6 +330,26 @@ mod tests {
             part(&b).channels,
             BTreeMap::from([(0, vec![10]), (2, vec![])])
         );
+    }
+
+    #[test]
+    fn a_peer_that_leaves_ends_the_snapshots_waiting_for_it_and_no_others() {
+        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0, 2], [0, 2]);
+        machine.on_marker(0, id(0), || 1).unwrap();
+        let outputs = machine.peer_gone(2);
+        assert_eq!(
+            outputs,
+            [Output::Incomplete {
+                id: id(0),
+                waiting_for: vec![2]
+            }]
+        );
+        // A later snapshot does without peer 2: one marker out, done at the first marker in.
+        let outputs = machine.on_marker(0, id(3), || 5).unwrap();
+        assert!(matches!(
+            &outputs[..],
+            [Output::SendMarker { to: 0, .. }, Output::Done { .. }]
+        ));
     }
 
     #[test]

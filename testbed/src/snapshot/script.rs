@@ -13,13 +13,17 @@
 //! snapshot 2             (peer 2 starts a snapshot)
 //! tick 3                 (3 ticks pass; messages due are delivered)
 //! random-sends 10        (10 sends of random amounts to random neighbours)
+//! leave 3                (peer 3 leaves: its connections close, with what was in flight)
 //! ```
+//!
+//! A snapshot that a leaving peer kept from completing is reported as incomplete, with
+//! what it was still waiting for.
 //!
 //! Settings come before the first event. At the end everything in flight is delivered.
 
 use serde::Serialize;
 
-use super::sim::{SimError, Simulation};
+use super::sim::{Incomplete, SimError, Simulation};
 use super::GlobalSnapshot;
 use crate::topology::Topology;
 use crate::PeerIndex;
@@ -53,8 +57,16 @@ struct Settings {
     seed: u64,
 }
 
-/// Runs `text` and returns every completed snapshot, in the order they completed.
-pub fn run(text: &str) -> Result<Vec<Report>, ScriptError> {
+/// What a script's run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// In the order they completed.
+    pub completed: Vec<Report>,
+    pub incomplete: Vec<Incomplete>,
+}
+
+/// Runs `text` and returns every snapshot, completed or not.
+pub fn run(text: &str) -> Result<Run, ScriptError> {
     let mut settings = Settings {
         peers: 4,
         edges: None,
@@ -132,6 +144,7 @@ pub fn run(text: &str) -> Result<Vec<Report>, ScriptError> {
                         event(sim.start_snapshot(int(peer)? as PeerIndex).map(drop))?
                     }
                     ["tick", n] => event(sim.tick(int(n)?))?,
+                    ["leave", peer] => event(sim.disconnect(int(peer)? as PeerIndex))?,
                     ["random-sends", n] => {
                         for i in 0..int(n)? {
                             let from = (i as usize) % settings.peers;
@@ -151,7 +164,10 @@ pub fn run(text: &str) -> Result<Vec<Report>, ScriptError> {
         line: 0,
         problem: e.to_string(),
     })?;
-    Ok(sim.reports())
+    Ok(Run {
+        completed: sim.reports(),
+        incomplete: sim.incomplete().to_vec(),
+    })
 }
 
 fn start(settings: &Settings) -> Result<Simulation, String> {
@@ -184,8 +200,8 @@ impl Simulation {
             .iter()
             .map(|c| Report {
                 recorded: c.snapshot.total(),
-                total: self.total(),
-                check: match super::check::check(&c.snapshot, &c.cut, self.sent(), self.total()) {
+                total: c.total,
+                check: match super::check::check(&c.snapshot, &c.cut, self.sent(), c.total) {
                     Ok(()) => "ok".to_owned(),
                     Err(violation) => violation.to_string(),
                 },
@@ -203,7 +219,8 @@ mod tests {
     #[test]
     fn a_script_runs_and_reports_each_snapshot() {
         let reports = run("peers 3\ntopology line\ntokens 10\ndelay 2 2\nsend 0 1 4\nsnapshot 1\ntick 1\nsend 2 1 3\nsnapshot 0\n")
-            .unwrap();
+            .unwrap()
+            .completed;
         assert_eq!(reports.len(), 2);
         for report in &reports {
             assert_eq!(
@@ -220,6 +237,14 @@ mod tests {
         let part = &reports[0].snapshot.parts[1];
         assert_eq!(part.state, 10);
         assert_eq!(part.channels[&0].iter().map(|t| t.amount).sum::<u64>(), 4);
+    }
+
+    #[test]
+    fn a_peer_leaving_leaves_an_incomplete_snapshot() {
+        let run = run("peers 3\ntopology line\ndelay 5 5\nsnapshot 0\ntick 1\nleave 2\n").unwrap();
+        assert!(run.completed.is_empty());
+        assert_eq!(run.incomplete.len(), 1);
+        assert_eq!(run.incomplete[0].peers_gone, [2]);
     }
 
     #[test]

@@ -27,6 +27,18 @@ pub struct Completed {
     pub cut: Vec<u64>,
     /// Ticks from its start to its last part.
     pub took_ticks: u64,
+    /// Tokens its peers held between them when it started (fewer once a peer has left).
+    pub total: u64,
+}
+
+/// A snapshot that cannot complete, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Incomplete {
+    pub id: SnapshotId,
+    /// Peers that left before sending their part.
+    pub peers_gone: Vec<PeerIndex>,
+    /// (peer, the channels into it whose marker never came).
+    pub channels_waiting: Vec<(PeerIndex, Vec<PeerIndex>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +60,7 @@ pub enum SimError {
 #[derive(Debug, Clone)]
 struct Progress {
     started_at: u64,
+    total: u64,
     cut: Vec<Option<u64>>,
     parts: Vec<Option<LocalPart<u64, Tokens>>>,
 }
@@ -66,6 +79,10 @@ pub struct Simulation {
     sent: Vec<Sent>,
     running: BTreeMap<SnapshotId, Progress>,
     completed: Vec<Completed>,
+    incomplete: Vec<Incomplete>,
+    /// Peers that left: their tokens, and those in flight to or from them, are gone too.
+    gone: Vec<PeerIndex>,
+    lost: u64,
 }
 
 impl Simulation {
@@ -109,6 +126,9 @@ impl Simulation {
             sent: Vec::new(),
             running: BTreeMap::new(),
             completed: Vec::new(),
+            incomplete: Vec::new(),
+            gone: Vec::new(),
+            lost: 0,
         }
     }
 
@@ -188,10 +208,12 @@ impl Simulation {
         self.numbers[peer] += 1;
         let peers = self.balances.len();
         let outputs = machine.start(id, self.balances[peer])?;
+        let total = self.total - self.lost;
         self.running.insert(
             id,
             Progress {
                 started_at: self.now,
+                total,
                 cut: vec![None; peers],
                 parts: vec![None; peers],
             },
@@ -211,7 +233,13 @@ impl Simulation {
                         continue;
                     };
                     progress.parts[peer] = Some(part);
-                    if progress.parts.iter().all(Option::is_some) {
+                    let gone = &self.gone;
+                    let complete = progress
+                        .parts
+                        .iter()
+                        .enumerate()
+                        .all(|(p, part)| part.is_some() || gone.contains(&p));
+                    if complete {
                         let progress = self.running.remove(&id).expect("present");
                         self.completed.push(Completed {
                             snapshot: GlobalSnapshot {
@@ -224,11 +252,82 @@ impl Simulation {
                                 .map(Option::unwrap_or_default)
                                 .collect(),
                             took_ticks: self.now - progress.started_at,
+                            total: progress.total,
                         });
                     }
                 }
+                Output::Incomplete { id, waiting_for } => {
+                    self.give_up(id, Some((peer, waiting_for)))
+                }
             }
         }
+    }
+
+    /// Ends a running snapshot as incomplete, saying what it waits for.
+    fn give_up(&mut self, id: SnapshotId, waiting: Option<(PeerIndex, Vec<PeerIndex>)>) {
+        let Some(progress) = self.running.remove(&id) else {
+            if let (Some(entry), Some(waiting)) =
+                (self.incomplete.iter_mut().find(|i| i.id == id), waiting)
+            {
+                entry.channels_waiting.push(waiting);
+            }
+            return;
+        };
+        let peers_gone = self
+            .gone
+            .iter()
+            .copied()
+            .filter(|&p| progress.parts[p].is_none())
+            .collect();
+        self.incomplete.push(Incomplete {
+            id,
+            peers_gone,
+            channels_waiting: waiting.into_iter().collect(),
+        });
+    }
+
+    /// `peer` leaves: its connections close, with whatever was in flight on them. Snapshots it
+    /// had not finished end incomplete; later ones go on without it.
+    pub fn disconnect(&mut self, peer: PeerIndex) -> Result<(), SimError> {
+        if peer >= self.balances.len() {
+            return Err(SimError::NoPeer(peer));
+        }
+        if self.gone.contains(&peer) {
+            return Ok(());
+        }
+        self.gone.push(peer);
+        self.lost += std::mem::take(&mut self.balances[peer]);
+        let closed: Vec<(PeerIndex, PeerIndex)> = self
+            .channels
+            .keys()
+            .copied()
+            .filter(|&(a, b)| a == peer || b == peer)
+            .collect();
+        for channel in &closed {
+            for (_, packet) in self.channels.remove(channel).unwrap_or_default() {
+                if let Packet::Tokens(tokens) = packet {
+                    self.lost += tokens.amount;
+                }
+            }
+        }
+        let waiting_for_it: Vec<SnapshotId> = self
+            .running
+            .iter()
+            .filter(|(_, progress)| progress.parts[peer].is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting_for_it {
+            self.give_up(id, None);
+        }
+        for other in (0..self.balances.len()).filter(|&p| p != peer) {
+            let outputs = self.machines[other].peer_gone(peer);
+            self.apply(other, outputs);
+        }
+        Ok(())
+    }
+
+    pub fn incomplete(&self) -> &[Incomplete] {
+        &self.incomplete
     }
 
     /// Lets `ticks` of time pass, delivering every packet that is due, oldest first.
@@ -317,13 +416,13 @@ impl Simulation {
     pub fn check(&self) -> Result<(), Violation> {
         self.completed
             .iter()
-            .try_for_each(|c| check::check(&c.snapshot, &c.cut, &self.sent, self.total))
+            .try_for_each(|c| check::check(&c.snapshot, &c.cut, &self.sent, c.total))
     }
 
     /// Random traffic: `from` sends a random part of its balance to a random neighbour.
     pub fn send_random(&mut self, from: PeerIndex) -> Result<(), SimError> {
         let neighbours = self.neighbours(from);
-        if neighbours.is_empty() || self.balances[from] == 0 {
+        if neighbours.is_empty() || self.balances[from] == 0 || self.gone.contains(&from) {
             return Ok(());
         }
         let to = neighbours[self.rng.random_range(0..neighbours.len())];
@@ -433,6 +532,53 @@ mod tests {
             matches!(result, Err(Violation::NotConserved { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn a_peer_leaving_mid_snapshot_ends_it_incomplete_and_later_snapshots_still_work() {
+        for seed in 0..500 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let topology = [Topology::Original, Topology::Ring][rng.random_range(0..2)];
+            let peers = rng.random_range(3..=8);
+            let mut sim = Simulation::with_topology(topology, peers, 100, (1, 6), seed);
+            for _ in 0..30 {
+                sim.send_random(rng.random_range(0..peers)).unwrap();
+            }
+            let before = sim.start_snapshot(rng.random_range(0..peers)).unwrap();
+            sim.tick(rng.random_range(0..3)).unwrap();
+            let leaving = rng.random_range(0..peers);
+            sim.disconnect(leaving).unwrap();
+            let staying = (leaving + 1) % peers;
+            for _ in 0..30 {
+                sim.send_random(rng.random_range(0..peers)).unwrap();
+                sim.tick(1).unwrap();
+            }
+            let after = sim.start_snapshot(staying).unwrap();
+            sim.run_until_quiet().unwrap();
+
+            let completed = |id| sim.completed().iter().any(|c| c.snapshot.id == id);
+            match sim.incomplete().iter().find(|i| i.id == before) {
+                Some(incomplete) => {
+                    assert!(!completed(before), "seed {seed}");
+                    let names_it = incomplete.peers_gone.contains(&leaving)
+                        || incomplete
+                            .channels_waiting
+                            .iter()
+                            .any(|(_, w)| w.contains(&leaving));
+                    assert!(names_it, "seed {seed}: {incomplete:?}");
+                }
+                // It had finished on the leaving peer before it left.
+                None => assert!(
+                    completed(before),
+                    "seed {seed}: neither complete nor incomplete"
+                ),
+            }
+            assert!(completed(after), "seed {seed}: a later snapshot completes");
+            assert_eq!(sim.unfinished(), 0, "seed {seed}");
+            if let Err(violation) = sim.check() {
+                panic!("seed {seed}: {violation}");
+            }
+        }
     }
 
     #[test]
