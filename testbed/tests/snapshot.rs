@@ -69,3 +69,56 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
     }
     assert!(in_flight > 0, "some tokens were recorded in flight");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
+    use futures::AsyncWriteExt;
+    use testbed::snapshot::channel;
+    let (sink, _events) = EventSink::new();
+    let config = NetworkConfig {
+        peers: 4,
+        topology: Topology::Ring,
+        seed: 2,
+        latency_ms: 0,
+    };
+    let network = Network::start(config, sink).await.expect("starts");
+    assert!(network.connect().await.is_empty());
+    let mut tokens = TokenNetwork::start(&network, 50)
+        .await
+        .expect("channels open");
+    // Peer 0 opens another channel to peer 1 and writes something that is not a packet.
+    let remote = network.peer_ids()[1];
+    let mut rogue = network
+        .peer(0)
+        .unwrap()
+        .open_stream(remote, channel::PROTOCOL)
+        .await
+        .expect("opens");
+    channel::await_acknowledgement(&mut rogue)
+        .await
+        .expect("acknowledged");
+    rogue
+        .write_all(b"{\"tokens\":{\"id\":-5}}\n")
+        .await
+        .unwrap();
+    rogue.flush().await.unwrap();
+    tokio::time::timeout(PATIENCE, async {
+        while tokens.problems().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the problem is reported");
+    assert!(
+        tokens.problems()[0].contains("peer 1 rejected what peer 0 sent"),
+        "{:?}",
+        tokens.problems()
+    );
+    tokens.send(0, 1, 10).unwrap();
+    tokens.start_snapshot(2).await.unwrap();
+    let completed = tokio::time::timeout(PATIENCE, tokens.next_completed())
+        .await
+        .expect("in time")
+        .expect("completes");
+    tokens.check(&completed).expect("consistent and conserved");
+}

@@ -1,5 +1,5 @@
-//! The wire decoders fed arbitrary bytes, in arbitrary chunks: they report an error and stop,
-//! and never panic. Valid frames decode the same however the bytes are split.
+//! The wire decoders and the token channels' packet reader fed arbitrary bytes, in arbitrary
+//! chunks: they report an error and stop, and never panic. Valid frames decode the same however the bytes are split.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -78,5 +78,18 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(headers, expected);
+    }
+}
+
+proptest! {
+    #[test]
+    fn a_token_channel_fed_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let mut stream = futures::io::Cursor::new(bytes);
+        for _ in 0..10 {
+            match futures::executor::block_on(testbed::snapshot::channel::read_packet(&mut stream)) {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
     }
 }

@@ -63,6 +63,8 @@ enum Command {
 
 pub struct TokenNetwork {
     commands: Vec<mpsc::UnboundedSender<Command>>,
+    /// What peers rejected, as sentences for the page.
+    problems: Arc<Mutex<Vec<String>>>,
     parts: mpsc::UnboundedReceiver<(SnapshotId, LocalPart<u64, Tokens>)>,
     gathered: BTreeMap<SnapshotId, Vec<Option<LocalPart<u64, Tokens>>>>,
     truth: Arc<Mutex<Truth>>,
@@ -142,6 +144,7 @@ impl TokenNetwork {
             }
         }
         let mut commands = Vec::new();
+        let problems = Arc::new(Mutex::new(Vec::new()));
         for (me, (inbox, writers)) in inboxes.into_iter().zip(writers).enumerate() {
             let (sender, receiver) = mpsc::unbounded();
             commands.push(sender);
@@ -156,11 +159,13 @@ impl TokenNetwork {
                 parts: parts_sender.clone(),
                 numbers: 0,
                 peers: count,
+                problems: problems.clone(),
             };
             spawn(peer.run(receiver, inbox));
         }
         Ok(TokenNetwork {
             commands,
+            problems,
             parts,
             gathered: BTreeMap::new(),
             truth,
@@ -170,6 +175,14 @@ impl TokenNetwork {
 
     pub fn total(&self) -> u64 {
         self.total
+    }
+
+    /// What peers rejected so far (a malformed packet closes its channel; the rest goes on).
+    pub fn problems(&self) -> Vec<String> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// `from` sends `amount` tokens to its neighbour `to` (fewer if it has fewer).
@@ -264,6 +277,7 @@ struct TokenPeer {
     numbers: u32,
     /// Peers in the network.
     peers: usize,
+    problems: Arc<Mutex<Vec<String>>>,
 }
 
 impl TokenPeer {
@@ -281,7 +295,10 @@ impl TokenPeer {
                 delivery = inbox.next() => match delivery {
                     Some((from, Ok(packet))) => self.on_packet(from, packet),
                     // A malformed packet closes that channel; the rest goes on.
-                    Some((_, Err(_))) => {}
+                    Some((from, Err(error))) => self.problems.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
+                        "peer {} rejected what peer {from} sent on its channel ({error}) and closed that channel",
+                        self.me
+                    )),
                     None => return,
                 },
             }
