@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use libp2p::PeerId;
 use testbed::network::MAX_TAPPED_PEERS;
-use testbed::trace::model::{frame_details, hex};
+use testbed::trace::model::{frame_fields, hex};
 use testbed::wire::decode::WireItem;
 use testbed::wire::multistream;
 use testbed::wire::{Direction, Layer};
@@ -67,13 +67,7 @@ fn details(item: &WireItem) -> Vec<(&'static str, String)> {
             ("length", format!("{len} bytes (16 of them the authentication tag)")),
         ],
         WireItem::Frame { header, protocol, data } => {
-            let mut rows: Vec<(&'static str, String)> = frame_details(header, data)
-                .lines()
-                .map(|line| {
-                    let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-                    (if key == "header" { "header bytes" } else if key == "data" { "data bytes" } else { "fields" }, value.to_owned())
-                })
-                .collect();
+            let mut rows = frame_fields(header, data);
             if let Some(protocol) = protocol {
                 rows.push(("stream's protocol", protocol.clone()));
             }

@@ -383,31 +383,44 @@ fn byte_size(bytes: u32) -> String {
     }
 }
 
-/// A frame's header, field by field, and the start of its data in hex.
-pub fn frame_details(header: &Header, data: &[u8]) -> String {
-    let raw = header.encode();
-    let mut text = format!(
-        "header {}\nversion {} · type {} · flags {:#06x} ({}) · stream {} · length {}",
-        hex(&raw),
-        header.version,
-        header.kind.name(),
-        header.flags.0,
-        match header.flags.names() {
-            names if names.is_empty() => "none".to_owned(),
-            names => names,
-        },
-        header.stream,
-        header.length
-    );
+/// A frame's header, field by field, and the start of its data in hex: (name, value) rows.
+pub fn frame_fields(header: &Header, data: &[u8]) -> Vec<(&'static str, String)> {
+    let flags = match header.flags.names() {
+        names if names.is_empty() => "none".to_owned(),
+        names => names,
+    };
+    let mut rows = vec![
+        ("header bytes", hex(&header.encode())),
+        (
+            "fields",
+            format!(
+                "version {} · type {} · flags {:#06x} ({flags}) · stream {} · length {}",
+                header.version,
+                header.kind.name(),
+                header.flags.0,
+                header.stream,
+                header.length
+            ),
+        ),
+    ];
     if !data.is_empty() {
         let more = if (data.len() as u32) < header.length {
             " …"
         } else {
             ""
         };
-        text.push_str(&format!("\ndata {}{more}", hex(data)));
+        rows.push(("data bytes", format!("{}{more}", hex(data))));
     }
-    text
+    rows
+}
+
+/// [`frame_fields`] as text, a row per line.
+pub fn frame_details(header: &Header, data: &[u8]) -> String {
+    frame_fields(header, data)
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `13 2f 6d 75`: bytes as hex, space-separated.
