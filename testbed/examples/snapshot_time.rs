@@ -37,7 +37,7 @@ async fn live(topology: Topology, peers: usize) -> f64 {
     };
     let network = Network::start_untapped(config, sink).await.expect("starts");
     assert!(network.connect().await.is_empty());
-    let mut tokens = TokenNetwork::start(&network, 100)
+    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
         .await
         .expect("channels open");
     let mut times = Vec::new();
@@ -48,7 +48,7 @@ async fn live(topology: Topology, peers: usize) -> f64 {
         }
         let started = Instant::now();
         tokens.start_snapshot(run % peers).await.expect("starts");
-        tokio::time::timeout(Duration::from_secs(60), tokens.next_completed())
+        tokio::time::timeout(Duration::from_secs(60), snapshots.next_completed())
             .await
             .expect("in time")
             .expect("completes");

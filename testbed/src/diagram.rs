@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use libp2p::PeerId;
 
+use crate::snapshot::Recording;
 use crate::trace::model::{Message, MessageKind, Stamp};
 use crate::trace::Trace;
 
@@ -70,6 +71,16 @@ pub struct Arrow {
     pub label: String,
     /// The protocol it belongs to, for the label shown on hover.
     pub protocol: String,
+    /// Tokens a snapshot recorded as in flight.
+    pub recorded: bool,
+}
+
+/// A recording's cut placed on the diagram: a line through the moment each peer recorded its
+/// balance, left to right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedCut {
+    pub recording: Recording,
+    pub points: Vec<(f64, f64)>,
 }
 
 /// A span of one peer's work (e.g. its side of a ping exchange), drawn as a bar on its
@@ -109,6 +120,8 @@ pub struct Layout {
     /// Span bars inside the window (real-time mode only: spans carry no Lamport time).
     pub bars: Vec<PlacedBar>,
     pub gaps: Vec<Gap>,
+    /// Cuts of snapshots (real-time mode only), in the order they began.
+    pub cuts: Vec<PlacedCut>,
     /// Messages drawn in the whole diagram (not only the window).
     pub drawn: usize,
 }
@@ -145,10 +158,48 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             .collect(),
         TimeMode::Lamport => Vec::new(),
     };
+    // A cut is drawn through the points recorded by `until`, on the lifelines shown.
+    let shown_cuts: Vec<(Recording, Vec<(f64, f64)>)> = match options.mode {
+        TimeMode::RealTime => trace
+            .cuts()
+            .map(|cut| {
+                let points = cut
+                    .points
+                    .iter()
+                    .filter(|(_, at)| *at <= until)
+                    .filter_map(|(peer, at)| Some((x(peer)?, *at)))
+                    .collect();
+                (cut.recording, points)
+            })
+            .filter(|(_, points): &(_, Vec<_>)| !points.is_empty())
+            .collect(),
+        TimeMode::Lamport => Vec::new(),
+    };
+    let cut_times: Vec<f64> = shown_cuts
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|(_, at)| *at))
+        .collect();
     let axis = match options.mode {
-        TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, options.zoom, until),
+        TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, &cut_times, options.zoom, until),
         TimeMode::Lamport => Axis::Lamport,
     };
+    let cuts = shown_cuts
+        .into_iter()
+        .map(|(recording, points)| {
+            let mut points: Vec<(f64, f64)> = points
+                .into_iter()
+                .map(|(x, at)| {
+                    let y = axis.y(&Stamp {
+                        at_ms: at,
+                        lamport: None,
+                    });
+                    (x, y)
+                })
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            PlacedCut { recording, points }
+        })
+        .collect();
     let placed_bars = shown_bars
         .iter()
         .filter_map(|bar| {
@@ -198,6 +249,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                         || latest - message.sent.at_ms < IN_FLIGHT_LIMIT_MS),
                 label: message.label.clone(),
                 protocol: message.protocol.clone(),
+                recorded: message.recorded,
             });
         }
     }
@@ -212,6 +264,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         arrows,
         bars: placed_bars,
         gaps,
+        cuts,
         drawn: shown.len(),
     }
 }
@@ -227,13 +280,20 @@ enum Axis {
 }
 
 impl Axis {
-    fn real_time(messages: &[&Message], bars: &[Bar], zoom: f64, until: f64) -> Axis {
+    fn real_time(
+        messages: &[&Message],
+        bars: &[Bar],
+        cut_times: &[f64],
+        zoom: f64,
+        until: f64,
+    ) -> Axis {
         let mut times: Vec<f64> = messages
             .iter()
             .flat_map(|m| {
                 std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms))
             })
             .chain(bars.iter().flat_map(|b| [b.start_ms, b.end_ms]))
+            .chain(cut_times.iter().copied())
             .collect();
         times.sort_by(f64::total_cmp);
         times.dedup();

@@ -11,6 +11,7 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use crate::protocols::ping::Envelope;
+use crate::snapshot::{Recording, SnapshotId, Tokens};
 
 /// Room for every connection event of a 100-peer full mesh (4,950 connections, two ends each)
 /// while the page is busy drawing.
@@ -62,6 +63,36 @@ pub enum EventKind {
     },
     Ping(PingStep),
     Transfer(TransferStep),
+    Tokens(TokenStep),
+}
+
+/// One step of the token application and its snapshots ([`crate::snapshot`]), as seen by one
+/// peer.
+#[derive(Debug, Clone)]
+pub enum TokenStep {
+    Sent {
+        remote: PeerId,
+        tokens: Tokens,
+    },
+    Received {
+        remote: PeerId,
+        tokens: Tokens,
+        /// Snapshots that recorded these tokens as in flight on their channel.
+        recorded_by: Vec<SnapshotId>,
+    },
+    MarkerSent {
+        remote: PeerId,
+        id: SnapshotId,
+    },
+    MarkerReceived {
+        remote: PeerId,
+        id: SnapshotId,
+    },
+    /// This peer wrote down its balance: its point of that recording's cut.
+    Recorded {
+        recording: Recording,
+        balance: u64,
+    },
 }
 
 /// One step of the testbed's bulk transfer, as seen by one side.

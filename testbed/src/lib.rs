@@ -19,7 +19,9 @@ pub mod trace;
 pub mod view;
 pub mod wire;
 
-pub use event::{Event, EventKind, EventSink, EventStream, PeerIndex, PingStep, TransferStep};
+pub use event::{
+    Event, EventKind, EventSink, EventStream, PeerIndex, PingStep, TokenStep, TransferStep,
+};
 pub use network::{Network, NetworkConfig, NetworkError, MAX_PEERS};
 pub use topology::Topology;
 pub use view::NetworkView;

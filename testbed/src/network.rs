@@ -107,6 +107,7 @@ pub struct Network {
     addresses: Vec<Multiaddr>,
     pace: Pace,
     wire: Option<WireLog>,
+    events: EventSink,
 }
 
 impl Network {
@@ -169,6 +170,7 @@ impl Network {
             addresses,
             pace,
             wire,
+            events,
         })
     }
 
@@ -196,6 +198,11 @@ impl Network {
     /// What the connections carried, when tapped.
     pub fn wire(&self) -> Option<&WireLog> {
         self.wire.as_ref()
+    }
+
+    /// Where the peers report what they do; applications on top report here too.
+    pub fn events(&self) -> &EventSink {
+        &self.events
     }
 
     /// The pace of every peer's messages: speed, pause, step.

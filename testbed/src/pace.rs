@@ -123,6 +123,16 @@ impl Pace {
         self.turn().await;
     }
 
+    /// Like [`Pace::hold`] for a message queued at `queued`: messages queued one after the
+    /// other travel together, each its latency after it was queued, as on a link.
+    pub async fn hold_since(&self, queued: web_time::Instant) {
+        let left = self.delay().saturating_sub(queued.elapsed());
+        if !left.is_zero() {
+            futures_timer::Delay::new(left).await;
+        }
+        self.turn().await;
+    }
+
     /// Resolves at once unless paused; then when play resumes or a step picks this one.
     pub fn turn(&self) -> Turn {
         Turn {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libp2p::PeerId;
 
-use crate::event::{Event, EventKind, PeerIndex, PingStep, TransferStep};
+use crate::event::{Event, EventKind, PeerIndex, PingStep, TokenStep, TransferStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -217,6 +217,23 @@ impl NetworkView {
                 let (tone, text) = self.describe_transfer(&me, step);
                 line(tone, text)
             }
+            EventKind::Tokens(TokenStep::Recorded { recording, balance }) => line(
+                Tone::Info,
+                format!("{me} recorded its balance for {recording}: {balance} tokens"),
+            ),
+            EventKind::Tokens(TokenStep::Received {
+                remote,
+                tokens,
+                recorded_by,
+            }) if !recorded_by.is_empty() => line(
+                Tone::Ping,
+                format!(
+                    "{me} received {} tokens from {} after recording its balance and before that channel's marker: in flight, recorded on the channel",
+                    tokens.amount,
+                    self.name(remote)
+                ),
+            ),
+            EventKind::Tokens(_) => None,
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }
             | EventKind::ConnectionEstablished { dialer: false, .. }

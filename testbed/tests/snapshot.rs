@@ -23,7 +23,7 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
     };
     let network = Network::start(config, sink).await.expect("starts");
     assert!(network.connect().await.is_empty());
-    let mut tokens = TokenNetwork::start(&network, 100)
+    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
         .await
         .expect("channels open");
     assert_eq!(tokens.total(), 2_000);
@@ -50,7 +50,7 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
     assert_eq!(started.len(), 3);
     let mut in_flight = 0;
     for _ in &started {
-        let completed = tokio::time::timeout(PATIENCE, tokens.next_completed())
+        let completed = tokio::time::timeout(PATIENCE, snapshots.next_completed())
             .await
             .expect("in time")
             .expect("a snapshot completes");
@@ -83,7 +83,7 @@ async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
     };
     let network = Network::start(config, sink).await.expect("starts");
     assert!(network.connect().await.is_empty());
-    let mut tokens = TokenNetwork::start(&network, 50)
+    let (tokens, mut snapshots) = TokenNetwork::start(&network, 50)
         .await
         .expect("channels open");
     // Peer 0 opens another channel to peer 1 and writes something that is not a packet.
@@ -116,9 +116,80 @@ async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
     );
     tokens.send(0, 1, 10).unwrap();
     tokens.start_snapshot(2).await.unwrap();
-    let completed = tokio::time::timeout(PATIENCE, tokens.next_completed())
+    let completed = tokio::time::timeout(PATIENCE, snapshots.next_completed())
         .await
         .expect("in time")
         .expect("completes");
     tokens.check(&completed).expect("consistent and conserved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
+    use testbed::snapshot::Recording;
+    use testbed::trace::model::MessageKind;
+    use testbed::trace::Trace;
+    let (sink, mut events) = EventSink::new();
+    // Latency keeps the tokens sent just before the snapshot in flight when it cuts.
+    let config = NetworkConfig {
+        peers: 4,
+        topology: Topology::Ring,
+        seed: 3,
+        latency_ms: 60,
+    };
+    let network = Network::start(config, sink).await.expect("starts");
+    assert!(network.connect().await.is_empty());
+    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
+        .await
+        .expect("channels open");
+
+    // A naive snapshot right after a send misses exactly the tokens in flight.
+    tokens.send(0, 1, 30).unwrap();
+    let balances = tokens.record_naive().await.unwrap();
+    assert_eq!(balances.iter().sum::<u64>(), 400 - 30);
+
+    tokens.send(1, 2, 7).unwrap();
+    tokens.send(3, 2, 5).unwrap();
+    let id = tokens.start_snapshot(2).await.unwrap();
+    let completed = tokio::time::timeout(PATIENCE, snapshots.next_completed())
+        .await
+        .expect("in time")
+        .expect("completes");
+    assert_eq!(completed.snapshot.id, id);
+    tokens.check(&completed).expect("consistent and conserved");
+
+    let mut trace = Trace::default();
+    while let Ok(event) = events.try_recv() {
+        trace.apply(&event);
+    }
+    let markers: Vec<_> = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Marker)
+        .collect();
+    // One marker on every directed channel of the ring: 4 peers × 2 neighbours.
+    assert_eq!(markers.len(), 8);
+    assert!(markers
+        .iter()
+        .all(|m| m.label == "marker S2.1" && m.received.is_some()));
+    let recorded: Vec<u64> = trace
+        .messages()
+        .filter(|m| m.recorded)
+        .map(|m| m.label.trim_end_matches(" tokens").parse().unwrap())
+        .collect();
+    let mut in_flight: Vec<u64> = completed
+        .snapshot
+        .parts
+        .iter()
+        .flat_map(|p| p.channels.values().flatten())
+        .map(|t| t.amount)
+        .collect();
+    in_flight.sort();
+    let mut recorded_sorted = recorded.clone();
+    recorded_sorted.sort();
+    assert_eq!(recorded_sorted, in_flight, "the arrows highlighted are the tokens recorded");
+    assert!(!in_flight.is_empty(), "tokens were in flight at the cut");
+    let cuts: Vec<_> = trace.cuts().collect();
+    assert_eq!(cuts.len(), 2);
+    assert_eq!(cuts[0].recording, Recording::Naive(0));
+    assert_eq!(cuts[1].recording, Recording::Snapshot(id));
+    assert!(cuts.iter().all(|c| c.points.len() == 4));
 }

@@ -4,7 +4,8 @@
 //!
 //! Every send, receive and recorded state also takes the next number of one shared step
 //! counter: the ground truth [`super::check`] compares each snapshot with. Completed parts are
-//! gathered here, standing in for the initiator's collection.
+//! gathered by [`Snapshots`], standing in for the initiator's collection. Every step is also
+//! reported as an [`EventKind::Tokens`] event, for the trace and the diagram.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,16 +13,23 @@ use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
+use libp2p::PeerId;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use super::channel::{self, ChannelError, Packet};
 use super::check::{self, Sent, Violation};
 use super::machine::{LocalPart, Output, SnapshotId, SnapshotMachine};
 use super::sim::Completed;
-use super::{GlobalSnapshot, Tokens};
+use super::{GlobalSnapshot, Recording, Tokens};
+use crate::event::{EventKind, EventSink, TokenStep};
 use crate::network::Network;
 use crate::pace::Pace;
 use crate::runtime::spawn;
 use crate::PeerIndex;
+
+/// Most tokens one random send moves.
+pub const MAX_RANDOM_AMOUNT: u64 = 20;
 
 /// Tries to open a channel before giving up.
 const OPEN_ATTEMPTS: u32 = 8;
@@ -57,28 +65,55 @@ impl Truth {
 }
 
 enum Command {
-    Send { to: PeerIndex, amount: u64 },
-    Snapshot { reply: oneshot::Sender<SnapshotId> },
+    Send {
+        to: PeerIndex,
+        amount: u64,
+    },
+    Snapshot {
+        reply: oneshot::Sender<SnapshotId>,
+    },
+    /// Write the balance down now, for a naive snapshot.
+    RecordNaive {
+        number: u32,
+        reply: oneshot::Sender<u64>,
+    },
+    /// Which snapshots this peer still waits on, and for which channels' markers.
+    Waiting {
+        reply: oneshot::Sender<Vec<(SnapshotId, Vec<PeerIndex>)>>,
+    },
 }
 
+/// The token application on the peers of a [`Network`]; see the module's documentation.
 pub struct TokenNetwork {
     commands: Vec<mpsc::UnboundedSender<Command>>,
+    neighbours: Vec<Vec<PeerIndex>>,
     /// What peers rejected, as sentences for the page.
     problems: Arc<Mutex<Vec<String>>>,
+    truth: Arc<Mutex<Truth>>,
+    total: u64,
+    naive_snapshots: std::sync::atomic::AtomicU32,
+}
+
+/// Every peer's part of the snapshots, gathered: the initiator's collection.
+pub struct Snapshots {
     parts: mpsc::UnboundedReceiver<(SnapshotId, LocalPart<u64, Tokens>)>,
     gathered: BTreeMap<SnapshotId, Vec<Option<LocalPart<u64, Tokens>>>>,
     truth: Arc<Mutex<Truth>>,
+    peers: usize,
     total: u64,
 }
 
-fn lock(truth: &Mutex<Truth>) -> MutexGuard<'_, Truth> {
-    truth.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TokenNetwork {
     /// Opens a channel both ways along every connection of `network` and gives each peer
     /// `tokens`.
-    pub async fn start(network: &Network, tokens: u64) -> Result<TokenNetwork, LiveError> {
+    pub async fn start(
+        network: &Network,
+        tokens: u64,
+    ) -> Result<(TokenNetwork, Snapshots), LiveError> {
         let peers = network.peer_ids();
         let count = peers.len();
         let truth = Arc::new(Mutex::new(Truth::default()));
@@ -124,17 +159,18 @@ impl TokenNetwork {
                 }
             });
         }
-        // Every peer opens one stream to each neighbour, written by its own task.
-        let mut writers: Vec<BTreeMap<PeerIndex, mpsc::UnboundedSender<Packet>>> =
-            vec![BTreeMap::new(); count];
+        // Every peer opens one stream to each neighbour, written by its own task: packets
+        // queued one after the other travel together, each held for the latency, in order.
+        let mut writers: Vec<BTreeMap<PeerIndex, Writer>> =
+            (0..count).map(|_| BTreeMap::new()).collect();
         for (from, writers) in writers.iter_mut().enumerate() {
             for to in network.neighbours(from) {
                 let mut stream = open_channel(network, from, to).await?;
-                let (sender, mut queue) = mpsc::unbounded::<Packet>();
+                let (sender, mut queue) = mpsc::unbounded::<(web_time::Instant, Packet)>();
                 let pace: Pace = network.pace().clone();
                 spawn(async move {
-                    while let Some(packet) = queue.next().await {
-                        pace.hold().await;
+                    while let Some((queued, packet)) = queue.next().await {
+                        pace.hold_since(queued).await;
                         if channel::write_packet(&mut stream, &packet).await.is_err() {
                             return;
                         }
@@ -158,19 +194,29 @@ impl TokenNetwork {
                 truth: truth.clone(),
                 parts: parts_sender.clone(),
                 numbers: 0,
-                peers: count,
+                peers: peers.clone(),
                 problems: problems.clone(),
+                events: network.events().clone(),
             };
             spawn(peer.run(receiver, inbox));
         }
-        Ok(TokenNetwork {
-            commands,
-            problems,
+        let total = tokens * count as u64;
+        let snapshots = Snapshots {
             parts,
             gathered: BTreeMap::new(),
+            truth: truth.clone(),
+            peers: count,
+            total,
+        };
+        let network = TokenNetwork {
+            commands,
+            neighbours: (0..count).map(|p| network.neighbours(p)).collect(),
+            problems,
             truth,
-            total: tokens * count as u64,
-        })
+            total,
+            naive_snapshots: Default::default(),
+        };
+        Ok((network, snapshots))
     }
 
     pub fn total(&self) -> u64 {
@@ -179,37 +225,97 @@ impl TokenNetwork {
 
     /// What peers rejected so far (a malformed packet closes its channel; the rest goes on).
     pub fn problems(&self) -> Vec<String> {
-        self.problems
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.problems).clone()
     }
 
     /// `from` sends `amount` tokens to its neighbour `to` (fewer if it has fewer).
     pub fn send(&self, from: PeerIndex, to: PeerIndex, amount: u64) -> Result<(), LiveError> {
-        self.commands
-            .get(from)
-            .ok_or(LiveError::NoPeer(from))?
-            .unbounded_send(Command::Send { to, amount })
-            .map_err(|_| LiveError::Stopped(from))
+        self.command(from, Command::Send { to, amount })
+    }
+
+    /// The `nth` send of a seeded run: a random peer sends a random amount (1 to
+    /// [`MAX_RANDOM_AMOUNT`]) to a random neighbour. Returns (from, to, amount).
+    pub fn send_random(
+        &self,
+        seed: u64,
+        nth: u64,
+    ) -> Result<(PeerIndex, PeerIndex, u64), LiveError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ nth.rotate_left(17));
+        let from = rng.random_range(0..self.commands.len());
+        let neighbours = &self.neighbours[from];
+        let to = *neighbours
+            .get(rng.random_range(0..neighbours.len().max(1)))
+            .ok_or(LiveError::NoPeer(from))?;
+        let amount = rng.random_range(1..=MAX_RANDOM_AMOUNT);
+        self.send(from, to, amount)?;
+        Ok((from, to, amount))
     }
 
     /// `peer` starts a snapshot; resolves with its id once the peer has recorded its state.
     pub async fn start_snapshot(&self, peer: PeerIndex) -> Result<SnapshotId, LiveError> {
         let (reply, id) = oneshot::channel();
-        self.commands
-            .get(peer)
-            .ok_or(LiveError::NoPeer(peer))?
-            .unbounded_send(Command::Snapshot { reply })
-            .map_err(|_| LiveError::Stopped(peer))?;
+        self.command(peer, Command::Snapshot { reply })?;
         id.await.map_err(|_| LiveError::Stopped(peer))
     }
 
+    /// Every peer writes its balance down at once: no markers, no channel states. Returns the
+    /// balances by peer; their sum misses every token in flight.
+    pub async fn record_naive(&self) -> Result<Vec<u64>, LiveError> {
+        let number = self
+            .naive_snapshots
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut replies = Vec::new();
+        for peer in 0..self.commands.len() {
+            let (reply, balance) = oneshot::channel();
+            self.command(peer, Command::RecordNaive { number, reply })?;
+            replies.push(balance);
+        }
+        let mut balances = Vec::new();
+        for (peer, balance) in replies.into_iter().enumerate() {
+            balances.push(balance.await.map_err(|_| LiveError::Stopped(peer))?);
+        }
+        Ok(balances)
+    }
+
+    /// Why snapshots have not completed: (snapshot, peer, the channels into it whose marker
+    /// has not come), for every peer still waiting.
+    pub async fn waiting(&self) -> Vec<(SnapshotId, PeerIndex, Vec<PeerIndex>)> {
+        let mut waiting = Vec::new();
+        for peer in 0..self.commands.len() {
+            let (reply, answer) = oneshot::channel();
+            if self.command(peer, Command::Waiting { reply }).is_err() {
+                continue;
+            }
+            if let Ok(snapshots) = answer.await {
+                waiting.extend(snapshots.into_iter().map(|(id, from)| (id, peer, from)));
+            }
+        }
+        waiting
+    }
+
+    fn command(&self, peer: PeerIndex, command: Command) -> Result<(), LiveError> {
+        self.commands
+            .get(peer)
+            .ok_or(LiveError::NoPeer(peer))?
+            .unbounded_send(command)
+            .map_err(|_| LiveError::Stopped(peer))
+    }
+
+    /// `completed` checked against what really happened.
+    pub fn check(&self, completed: &Completed) -> Result<(), Violation> {
+        let truth = lock(&self.truth);
+        check::check(&completed.snapshot, &completed.cut, &truth.sent, self.total)
+    }
+}
+
+impl Snapshots {
     /// Waits for the next snapshot every peer has finished.
     pub async fn next_completed(&mut self) -> Option<Completed> {
-        let peers = self.commands.len();
         while let Some((id, part)) = self.parts.next().await {
-            let parts = self.gathered.entry(id).or_insert_with(|| vec![None; peers]);
+            let parts = self
+                .gathered
+                .entry(id)
+                .or_insert_with(|| vec![None; self.peers]);
             let peer = part.peer;
             parts[peer] = Some(part);
             if parts.iter().all(Option::is_some) {
@@ -232,13 +338,9 @@ impl TokenNetwork {
         }
         None
     }
-
-    /// `completed` checked against what really happened.
-    pub fn check(&self, completed: &Completed) -> Result<(), Violation> {
-        let truth = lock(&self.truth);
-        check::check(&completed.snapshot, &completed.cut, &truth.sent, self.total)
-    }
 }
+
+type Writer = mpsc::UnboundedSender<(web_time::Instant, Packet)>;
 
 async fn open_channel(
     network: &Network,
@@ -271,13 +373,14 @@ struct TokenPeer {
     me: PeerIndex,
     balance: u64,
     machine: SnapshotMachine<u64, Tokens>,
-    writers: BTreeMap<PeerIndex, mpsc::UnboundedSender<Packet>>,
+    writers: BTreeMap<PeerIndex, Writer>,
     truth: Arc<Mutex<Truth>>,
     parts: mpsc::UnboundedSender<(SnapshotId, LocalPart<u64, Tokens>)>,
     numbers: u32,
-    /// Peers in the network.
-    peers: usize,
+    /// Every peer of the network, by index.
+    peers: Vec<PeerId>,
     problems: Arc<Mutex<Vec<String>>>,
+    events: EventSink,
 }
 
 impl TokenPeer {
@@ -295,7 +398,7 @@ impl TokenPeer {
                 delivery = inbox.next() => match delivery {
                     Some((from, Ok(packet))) => self.on_packet(from, packet),
                     // A malformed packet closes that channel; the rest goes on.
-                    Some((from, Err(error))) => self.problems.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
+                    Some((from, Err(error))) => lock(&self.problems).push(format!(
                         "peer {} rejected what peer {from} sent on its channel ({error}) and closed that channel",
                         self.me
                     )),
@@ -303,6 +406,11 @@ impl TokenPeer {
                 },
             }
         }
+    }
+
+    fn report(&self, step: TokenStep) {
+        self.events
+            .emit(self.peers[self.me], EventKind::Tokens(step));
     }
 
     fn on_command(&mut self, command: Command) {
@@ -332,7 +440,11 @@ impl TokenPeer {
                     });
                     tokens
                 };
-                let _ = writer.unbounded_send(Packet::from(tokens));
+                let _ = writer.unbounded_send((web_time::Instant::now(), Packet::from(tokens)));
+                self.report(TokenStep::Sent {
+                    remote: self.peers[to],
+                    tokens,
+                });
             }
             Command::Snapshot { reply } => {
                 let id = SnapshotId {
@@ -346,14 +458,32 @@ impl TokenPeer {
                 }
                 let _ = reply.send(id);
             }
+            Command::RecordNaive { number, reply } => {
+                self.report(TokenStep::Recorded {
+                    recording: Recording::Naive(number),
+                    balance: self.balance,
+                });
+                let _ = reply.send(self.balance);
+            }
+            Command::Waiting { reply } => {
+                let _ = reply.send(self.machine.waiting().collect());
+            }
         }
     }
 
+    /// This peer records its balance for `id`: its point of the cut, in the ground truth and
+    /// in the trace.
     fn record_cut(&self, id: SnapshotId) {
-        let mut truth = lock(&self.truth);
-        let step = truth.next();
-        let peers = self.peers;
-        truth.cuts.entry(id).or_insert_with(|| vec![None; peers])[self.me] = Some(step);
+        {
+            let mut truth = lock(&self.truth);
+            let step = truth.next();
+            let peers = self.peers.len();
+            truth.cuts.entry(id).or_insert_with(|| vec![None; peers])[self.me] = Some(step);
+        }
+        self.report(TokenStep::Recorded {
+            recording: Recording::Snapshot(id),
+            balance: self.balance,
+        });
     }
 
     fn on_packet(&mut self, from: PeerIndex, packet: Packet) {
@@ -363,17 +493,29 @@ impl TokenPeer {
                     id: wire.id,
                     amount: wire.amount,
                 };
+                let recorded_by = self.machine.recording(from);
                 if self.machine.on_message(from, &tokens).is_err() {
                     return;
                 }
                 self.balance += tokens.amount;
-                let mut truth = lock(&self.truth);
-                let step = truth.next();
-                if let Some(sent) = truth.sent.get_mut(tokens.id as usize) {
-                    sent.received_at = Some(step);
+                {
+                    let mut truth = lock(&self.truth);
+                    let step = truth.next();
+                    if let Some(sent) = truth.sent.get_mut(tokens.id as usize) {
+                        sent.received_at = Some(step);
+                    }
                 }
+                self.report(TokenStep::Received {
+                    remote: self.peers[from],
+                    tokens,
+                    recorded_by,
+                });
             }
             Packet::Marker(id) => {
+                self.report(TokenStep::MarkerReceived {
+                    remote: self.peers[from],
+                    id,
+                });
                 let balance = self.balance;
                 let mut recorded = false;
                 let outputs = self.machine.on_marker(from, id, || {
@@ -383,8 +525,12 @@ impl TokenPeer {
                 if recorded {
                     self.record_cut(id);
                 }
-                if let Ok(outputs) = outputs {
-                    self.apply(outputs);
+                match outputs {
+                    Ok(outputs) => self.apply(outputs),
+                    Err(error) => lock(&self.problems).push(format!(
+                        "peer {} rejected a marker from peer {from}: {error}",
+                        self.me
+                    )),
                 }
             }
         }
@@ -395,7 +541,12 @@ impl TokenPeer {
             match output {
                 Output::SendMarker { to, id } => {
                     if let Some(writer) = self.writers.get(&to) {
-                        let _ = writer.unbounded_send(Packet::Marker(id));
+                        let _ =
+                            writer.unbounded_send((web_time::Instant::now(), Packet::Marker(id)));
+                        self.report(TokenStep::MarkerSent {
+                            remote: self.peers[to],
+                            id,
+                        });
                     }
                 }
                 Output::Done { id, part } => {

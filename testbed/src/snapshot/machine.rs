@@ -28,6 +28,13 @@ pub struct SnapshotId {
     pub number: u32,
 }
 
+/// `S0.1` is peer 0's first snapshot.
+impl std::fmt::Display for SnapshotId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "S{}.{}", self.initiator, self.number + 1)
+    }
+}
+
 /// What the machine asks its peer to do, or reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output<S, M> {
@@ -224,6 +231,15 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
                 channels,
             },
         })
+    }
+
+    /// Snapshots that would record a message arriving now from `from` as in flight.
+    pub fn recording(&self, from: PeerIndex) -> Vec<SnapshotId> {
+        self.running
+            .iter()
+            .filter(|(_, r)| r.recording.contains(&from))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Snapshots whose part here is still waiting for markers, and on which channels.

@@ -23,6 +23,23 @@ pub struct Tokens {
     pub amount: u64,
 }
 
+/// What a peer wrote its balance down for: a Chandy-Lamport snapshot, or a naive one where
+/// every peer records at the same instant, without markers and without channel states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Recording {
+    Snapshot(SnapshotId),
+    Naive(u32),
+}
+
+impl std::fmt::Display for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recording::Snapshot(id) => id.fmt(f),
+            Recording::Naive(number) => write!(f, "naive {}", number + 1),
+        }
+    }
+}
+
 /// A finished snapshot: every peer's recorded balance and channel contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GlobalSnapshot {

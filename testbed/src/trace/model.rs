@@ -10,8 +10,9 @@ use std::collections::{HashMap, VecDeque};
 use libp2p::PeerId;
 
 use super::context::{SpanId, TraceId};
-use crate::event::{Event, EventKind, PingStep};
+use crate::event::{Event, EventKind, PingStep, TokenStep};
 use crate::protocols::ping;
+use crate::snapshot::{channel, Recording};
 use crate::wire::decode::WireItem;
 use crate::wire::yamux::{FrameType, Header};
 use crate::wire::{Direction, Layer, WireRecord};
@@ -40,6 +41,10 @@ pub enum MessageKind {
     Handshake,
     /// A yamux frame, from the wire tap.
     Frame,
+    /// Tokens of the snapshot lessons' application, on a FIFO channel.
+    Tokens,
+    /// A Chandy-Lamport marker.
+    Marker,
 }
 
 /// When something happened, by the wall clock and by the peer's Lamport clock.
@@ -70,6 +75,19 @@ pub struct Message {
     pub sent: Stamp,
     /// None while in flight, or if it never arrived.
     pub received: Option<Stamp>,
+    /// Tokens a snapshot recorded as in flight on their channel.
+    pub recorded: bool,
+}
+
+/// Cuts kept: one per snapshot, and a lesson takes a handful.
+const MAX_CUTS: usize = 256;
+
+/// Where each peer wrote its balance down for one recording: a line across the lifelines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cut {
+    pub recording: Recording,
+    /// (peer, ms since the network started), in the order they recorded.
+    pub points: Vec<(PeerId, f64)>,
 }
 
 type Route = (PeerId, PeerId, MessageKind);
@@ -85,6 +103,7 @@ pub struct Trace {
     waiting_sends: HashMap<Route, VecDeque<u64>>,
     early_by_route: HashMap<Route, VecDeque<Stamp>>,
     pending: usize,
+    cuts: VecDeque<Cut>,
 }
 
 impl Trace {
@@ -107,6 +126,7 @@ impl Trace {
             frame: None,
             sent: stamp,
             received: None,
+            recorded: false,
         };
         match &event.kind {
             EventKind::Dialing { remote } => self.record_send(untraced(
@@ -173,8 +193,72 @@ impl Trace {
                 }
                 PingStep::Retrying { .. } | PingStep::Failed { .. } => {}
             },
+            EventKind::Tokens(step) => self.apply_tokens(me, stamp, step, untraced),
             _ => {}
         }
+    }
+
+    fn apply_tokens(
+        &mut self,
+        me: PeerId,
+        stamp: Stamp,
+        step: &TokenStep,
+        untraced: impl Fn(MessageKind, PeerId, &str, String) -> Message,
+    ) {
+        match step {
+            TokenStep::Sent { remote, tokens } => self.record_send(untraced(
+                MessageKind::Tokens,
+                *remote,
+                channel::PROTOCOL.as_ref(),
+                format!("{} tokens", tokens.amount),
+            )),
+            TokenStep::MarkerSent { remote, id } => self.record_send(untraced(
+                MessageKind::Marker,
+                *remote,
+                channel::PROTOCOL.as_ref(),
+                format!("marker {id}"),
+            )),
+            TokenStep::Received {
+                remote,
+                recorded_by,
+                ..
+            } => {
+                let position = self.record_receive_on((*remote, me, MessageKind::Tokens), stamp);
+                if let (Some(message), false) = (
+                    position.and_then(|p| self.message_mut(p)),
+                    recorded_by.is_empty(),
+                ) {
+                    message.recorded = true;
+                    let names: Vec<String> = recorded_by.iter().map(|id| id.to_string()).collect();
+                    message.payload = Some(format!(
+                        "in flight across the cut: recorded by snapshot {}",
+                        names.join(", ")
+                    ));
+                }
+            }
+            TokenStep::MarkerReceived { remote, .. } => {
+                self.record_receive_on((*remote, me, MessageKind::Marker), stamp);
+            }
+            TokenStep::Recorded { recording, .. } => {
+                match self.cuts.iter_mut().find(|c| c.recording == *recording) {
+                    Some(cut) => cut.points.push((me, stamp.at_ms)),
+                    None => {
+                        self.cuts.push_back(Cut {
+                            recording: *recording,
+                            points: vec![(me, stamp.at_ms)],
+                        });
+                        if self.cuts.len() > MAX_CUTS {
+                            self.cuts.pop_front();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every recording's cut, oldest first.
+    pub fn cuts(&self) -> impl Iterator<Item = &Cut> {
+        self.cuts.iter()
     }
 
     /// Takes in one record of the wire tap: a handshake message or a yamux frame, sent or
@@ -241,6 +325,7 @@ impl Trace {
                     frame,
                     sent: stamp,
                     received: None,
+                    recorded: false,
                 });
                 Some(position)
             }
@@ -328,12 +413,20 @@ impl Trace {
     }
 
     fn mark_received(&mut self, position: u64, stamp: Stamp) {
-        let index = position
-            .checked_sub(self.evicted)
-            .and_then(|i| usize::try_from(i).ok());
-        if let Some(message) = index.and_then(|i| self.messages.get_mut(i)) {
+        if let Some(message) = self.message_mut(position) {
             message.received = Some(stamp);
         }
+    }
+
+    fn message_mut(&mut self, position: u64) -> Option<&mut Message> {
+        let index = usize::try_from(position.checked_sub(self.evicted)?).ok()?;
+        self.messages.get_mut(index)
+    }
+
+    /// The message at `position`, while it is kept.
+    pub fn message(&self, position: u64) -> Option<&Message> {
+        let index = usize::try_from(position.checked_sub(self.evicted)?).ok()?;
+        self.messages.get(index)
     }
 
     /// Every message kept, in the order they were sent.
