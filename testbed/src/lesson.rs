@@ -31,6 +31,7 @@ use libp2p::PeerId;
 
 use crate::network::NetworkConfig;
 use crate::protocols::transfer;
+use crate::snapshot::in_trace;
 use crate::trace::model::{Message, MessageKind};
 use crate::trace::Trace;
 use crate::view::NetworkView;
@@ -93,6 +94,10 @@ pub enum Measure {
     FirstSpeaker,
     /// Whether pings started during a transfer waited for it to end: `yes` or `no`.
     PingsWaited,
+    /// Whether the last naive snapshot's balances add up to every token: `yes` or `no`.
+    NaiveAddsUp,
+    /// How many markers the last finished snapshot sent.
+    Markers,
 }
 
 impl Measure {
@@ -103,6 +108,8 @@ impl Measure {
             "first-close" => Measure::FirstClose,
             "first-speaker" => Measure::FirstSpeaker,
             "pings-waited" => Measure::PingsWaited,
+            "naive-adds-up" => Measure::NaiveAddsUp,
+            "markers" => Measure::Markers,
             _ => return None,
         })
     }
@@ -114,7 +121,31 @@ impl Measure {
         trace: &Trace,
         last_ping: Option<PingPair>,
     ) -> Option<String> {
+        let peers = view.peer_count();
+        let channels = 2 * view.connection_count();
         match (self, last_ping) {
+            (Measure::NaiveAddsUp, _) => {
+                let cut = in_trace::last_naive(trace, peers)?;
+                Some(
+                    if in_trace::crossing(trace, cut).is_empty() {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                    .to_owned(),
+                )
+            }
+            (Measure::Markers, _) => {
+                let cut = *in_trace::finished_snapshots(trace, peers, channels).last()?;
+                let label = format!("marker {}", cut.recording);
+                Some(
+                    trace
+                        .messages()
+                        .filter(|m| m.kind == MessageKind::Marker && m.label == label)
+                        .count()
+                        .to_string(),
+                )
+            }
             (Measure::Connections, _) => view
                 .all_connected()
                 .then(|| view.connection_count().to_string()),
@@ -234,6 +265,19 @@ pub enum Action {
     PingClicked { from: PeerIndex },
     /// Bytes over a new stream (the testbed's transfer protocol).
     Transfer(Transfer),
+    /// Start the token application (a channel each way along every connection) and let
+    /// peers send random amounts to random neighbours for a while.
+    Tokens,
+    /// While tokens move, `first` (and `second` at the same moment) start a Chandy-Lamport
+    /// snapshot.
+    Snapshot {
+        first: PeerIndex,
+        second: Option<PeerIndex>,
+    },
+    /// The learner clicks the peer that starts a snapshot.
+    SnapshotClicked,
+    /// While tokens move, every peer writes its balance down at the same instant.
+    NaiveSnapshot,
 }
 
 /// `from` sends `kib` KiB to `to` over a new stream.
@@ -293,6 +337,20 @@ impl Action {
         };
         match words {
             ["start"] => Some(Action::StartNetwork),
+            ["tokens"] => Some(Action::Tokens),
+            ["naive"] => Some(Action::NaiveSnapshot),
+            ["snapshot", "click"] => Some(Action::SnapshotClicked),
+            ["snapshot", first] => Some(Action::Snapshot {
+                first: peer(first)?,
+                second: None,
+            }),
+            ["snapshot", first, second] => {
+                let (first, second) = (peer(first)?, peer(second)?);
+                (first != second).then_some(Action::Snapshot {
+                    first,
+                    second: Some(second),
+                })
+            }
             ["ping", from, "click"] => Some(Action::PingClicked { from: peer(from)? }),
             ["ping", from, "random"] => Some(Action::Ping {
                 from: peer(from)?,
@@ -335,7 +393,14 @@ impl Action {
             Action::Ping { from, to: Some(to) } => {
                 vec!["ping".into(), from.to_string(), to.to_string()]
             }
-            Action::Ping { to: None, .. } | Action::PingClicked { .. } => return None,
+            Action::Ping { to: None, .. }
+            | Action::PingClicked { .. }
+            | Action::SnapshotClicked => return None,
+            Action::Tokens => vec!["tokens".into()],
+            Action::NaiveSnapshot => vec!["naive".into()],
+            Action::Snapshot { first, second } => std::iter::once("snapshot".to_owned())
+                .chain(std::iter::once(first).chain(second).map(|p| p.to_string()))
+                .collect(),
             Action::Transfer(transfer) => {
                 let mut words = vec![
                     "transfer".into(),
@@ -373,6 +438,14 @@ pub enum Expectation {
     WindowUpdate,
     /// A stream was reset (RST).
     Reset,
+    /// Tokens arrived over a channel.
+    Tokens,
+    /// A Chandy-Lamport snapshot finished: every peer recorded, every marker arrived.
+    Snapshot,
+    /// Every peer recorded a naive snapshot.
+    Naive,
+    /// Two snapshots that ran at the same time both finished.
+    Concurrent,
 }
 
 /// The last ping, as the page knows it.
@@ -393,6 +466,12 @@ impl Expectation {
             Expectation::Interleaved => "DATA frames of two streams taking turns on one connection",
             Expectation::WindowUpdate => "a WINDOW_UPDATE sent back by the reader",
             Expectation::Reset => "a frame with the RST flag",
+            Expectation::Tokens => "tokens arriving over a channel",
+            Expectation::Snapshot => {
+                "every peer's balance recorded and a marker received on every channel"
+            }
+            Expectation::Naive => "every peer's balance written down",
+            Expectation::Concurrent => "two snapshots, recorded at the same time, both finished",
         }
     }
 
@@ -405,7 +484,23 @@ impl Expectation {
                     && m.received.is_some()
             })
         };
+        let peers = view.peer_count();
+        let channels = 2 * view.connection_count();
         match (self, last_ping) {
+            (Expectation::Tokens, _) => trace
+                .messages()
+                .any(|m| m.kind == MessageKind::Tokens && m.received.is_some()),
+            (Expectation::Snapshot, _) => {
+                !in_trace::finished_snapshots(trace, peers, channels).is_empty()
+            }
+            (Expectation::Naive, _) => in_trace::last_naive(trace, peers).is_some(),
+            (Expectation::Concurrent, _) => {
+                let finished = in_trace::finished_snapshots(trace, peers, channels);
+                finished
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| finished[i + 1..].iter().any(|b| in_trace::overlap(a, b)))
+            }
             (Expectation::Connected, _) => view.all_connected(),
             (Expectation::Pong, Some(ping)) => {
                 received(ping.to, ping.from, MessageKind::Envelope, Some("PONG"))
@@ -675,6 +770,10 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "interleaved"] => step.expect = Some(Expectation::Interleaved),
                 ["expect", "window-update"] => step.expect = Some(Expectation::WindowUpdate),
                 ["expect", "reset"] => step.expect = Some(Expectation::Reset),
+                ["expect", "tokens"] => step.expect = Some(Expectation::Tokens),
+                ["expect", "snapshot"] => step.expect = Some(Expectation::Snapshot),
+                ["expect", "naive"] => step.expect = Some(Expectation::Naive),
+                ["expect", "concurrent"] => step.expect = Some(Expectation::Concurrent),
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),
@@ -723,6 +822,8 @@ fn kind_named(name: &str) -> Option<MessageKind> {
         "closes" => MessageKind::Close,
         "handshakes" => MessageKind::Handshake,
         "frames" => MessageKind::Frame,
+        "tokens" => MessageKind::Tokens,
+        "markers" => MessageKind::Marker,
         _ => return None,
     })
 }
@@ -851,6 +952,31 @@ mod tests {
             .contains("needs an @action"));
         assert!(parse("two", &SAMPLE.replace("@expect pong", "@choice a: b")).is_err());
         assert!(parse("two", &SAMPLE.replace("@expect pong", "@predict luck: ?")).is_err());
+    }
+
+    #[test]
+    fn snapshot_actions_read_back_from_their_words() {
+        for action in [
+            Action::Tokens,
+            Action::NaiveSnapshot,
+            Action::Snapshot {
+                first: 2,
+                second: None,
+            },
+            Action::Snapshot {
+                first: 0,
+                second: Some(3),
+            },
+        ] {
+            let words = action.words().unwrap();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(Action::parse(&words), Some(action));
+        }
+        assert_eq!(Action::parse(&["snapshot", "1", "1"]), None);
+        assert_eq!(
+            Action::parse(&["snapshot", "click"]),
+            Some(Action::SnapshotClicked)
+        );
     }
 
     #[test]

@@ -158,9 +158,23 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     tokens.check(&completed).expect("consistent and conserved");
 
     let mut trace = Trace::default();
+    let mut view = testbed::NetworkView::new(network.peer_ids(), network.expected_connections());
     while let Ok(event) = events.try_recv() {
         trace.apply(&event);
+        view.apply(&event);
     }
+    // What the lesson's steps check, read from the same trace the diagram draws.
+    use testbed::lesson::{Expectation, Measure};
+    assert!(Expectation::Snapshot.is_met(&view, &trace, None));
+    assert!(!Expectation::Concurrent.is_met(&view, &trace, None));
+    assert_eq!(
+        Measure::NaiveAddsUp.observe(&view, &trace, None).as_deref(),
+        Some("no")
+    );
+    assert_eq!(
+        Measure::Markers.observe(&view, &trace, None).as_deref(),
+        Some("8")
+    );
     let markers: Vec<_> = trace
         .messages()
         .filter(|m| m.kind == MessageKind::Marker)
@@ -185,7 +199,10 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     in_flight.sort();
     let mut recorded_sorted = recorded.clone();
     recorded_sorted.sort();
-    assert_eq!(recorded_sorted, in_flight, "the arrows highlighted are the tokens recorded");
+    assert_eq!(
+        recorded_sorted, in_flight,
+        "the arrows highlighted are the tokens recorded"
+    );
     assert!(!in_flight.is_empty(), "tokens were in flight at the cut");
     let cuts: Vec<_> = trace.cuts().collect();
     assert_eq!(cuts.len(), 2);

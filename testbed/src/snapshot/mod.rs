@@ -7,6 +7,7 @@
 
 pub mod channel;
 pub mod check;
+pub mod in_trace;
 pub mod live;
 pub mod machine;
 pub mod script;
