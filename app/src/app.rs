@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use testbed::lesson::View;
+use testbed::lesson::{Action, View};
 use testbed::scenario::{self, Scenario};
 use testbed::NetworkConfig;
 
@@ -16,7 +16,9 @@ use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
 use crate::components::sequence_diagram::{default_kinds, SequenceDiagram};
 use crate::components::share_link::ShareLink;
+use crate::components::snapshot_table::SnapshotTable;
 use crate::components::time_controls::TimeControls;
+use crate::components::token_controls::TokenControls;
 use crate::components::wire_view::WireView;
 use crate::keys;
 use crate::relay_link::{self, RelayStatus};
@@ -74,11 +76,9 @@ pub fn App() -> impl IntoView {
         }
     });
     let show_in_diagram = Callback::new(move |position: u64| {
-        let kind = session.trace.with_untracked(|t| {
-            t.messages()
-                .find(|m| m.position == position)
-                .map(|m| m.kind)
-        });
+        let kind = session
+            .trace
+            .with_untracked(|t| t.message(position).map(|m| m.kind));
         if let Some(kind) = kind {
             kinds.update(|k| {
                 k.insert(kind);
@@ -92,7 +92,7 @@ pub fn App() -> impl IntoView {
     let click_pings_from = Signal::derive(move || {
         let p = place.get()?;
         lessons.with_value(|all| match all.get(p.lesson)?.steps.get(p.step)?.action {
-            Some(testbed::lesson::Action::PingClicked { from }) => Some(from),
+            Some(Action::PingClicked { from }) => Some(from),
             _ => None,
         })
     });
@@ -104,9 +104,28 @@ pub fn App() -> impl IntoView {
         (prediction.is_peer_click() && predictions.outcome(session, p.step, &prediction).is_none())
             .then_some((p.step, prediction))
     });
+    // The step's action starts a snapshot from the peer the learner clicks.
+    let click_starts_snapshot = Signal::derive(move || {
+        let p = place.get()?;
+        lessons.with_value(|all| {
+            let step = all.get(p.lesson)?.steps.get(p.step)?;
+            let answered = step.predict.is_none() || predictions.answer_to(p.step).is_some();
+            Some(step.action == Some(Action::SnapshotClicked) && answered)
+        })
+    });
+    // A click on a peer (in the network view or on a lifeline head) answers the open
+    // question, or starts the step's snapshot.
+    let peer_wanted = Signal::derive(move || {
+        peer_question.with(Option::is_some) || click_starts_snapshot.get() == Some(true)
+    });
     let answer_peer = Callback::new(move |peer: usize| {
         if let Some((step, prediction)) = peer_question.get_untracked() {
             predictions.answer(session, step, &prediction, peer.to_string());
+        } else if click_starts_snapshot.get_untracked() == Some(true) {
+            session.run_tokens(Action::Snapshot {
+                first: peer,
+                second: None,
+            });
         }
     });
     let predicted_peer = Signal::derive(move || {
@@ -209,11 +228,13 @@ pub fn App() -> impl IntoView {
                 </section>
                 <Show when=move || place.get().is_none()>
                     <PingControls session=session from=from to=to />
+                    <TokenControls session=session from=from />
                 </Show>
                 <EventLog session=session />
             </div>
             <div class="views">
                 <TimeControls session=session />
+                <SnapshotTable session=session />
                 <div class="tabs" role="tablist" aria-label="Views">
                     <button type="button" role="tab" id="tab-network" class="tab"
                         aria-selected=move || (tab.get() == View::Network).to_string()
@@ -227,13 +248,13 @@ pub fn App() -> impl IntoView {
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
                     <NetworkView session=session from=from to=to click_pings_from=click_pings_from
-                        peer_question_open=Signal::derive(move || peer_question.with(Option::is_some))
+                        peer_question_open=peer_wanted
                         answer_peer=answer_peer predicted_peer=predicted_peer />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
                     <SequenceDiagram session=session visible=Signal::derive(move || tab.get() == View::Diagram)
                         only_last_ping=only_last_ping
-                        peer_question_open=Signal::derive(move || peer_question.with(Option::is_some))
+                        peer_question_open=peer_wanted
                         answer_peer=answer_peer kinds=kinds />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>

@@ -7,6 +7,7 @@ mod frame;
 mod keys;
 mod relay_link;
 mod session;
+mod token_app;
 
 use leptos::prelude::provide_context;
 use testbed::trace::layer::Recorder;

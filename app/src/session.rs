@@ -20,6 +20,7 @@ use testbed::wire::WireRecord;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
 
 use crate::frame::{next_animation_frame, now_ms};
+use crate::token_app::TokenApp;
 
 /// A slow reader's pause after each 16 KiB it reads: long enough that its window fills.
 const TRANSFER_READ_DELAY_MS: u64 = 8;
@@ -121,6 +122,8 @@ pub struct Session {
     pub continuous: RwSignal<bool>,
     /// A problem the learner should read: shown in a banner until dismissed.
     pub problem: RwSignal<Option<String>>,
+    /// The snapshot lessons' token application.
+    pub tokens: TokenApp,
     /// Every event of the run in time order, to show any past moment.
     timeline: StoredValue<Timeline>,
     /// The time of the latest event (ms since the network started).
@@ -179,6 +182,7 @@ impl Session {
             selected: RwSignal::new(None),
             continuous: RwSignal::new(false),
             problem: RwSignal::new(None),
+            tokens: TokenApp::new(),
             network: StoredValue::new_local(None),
             generation: StoredValue::new(0),
             pings_sent: StoredValue::new(0),
@@ -204,6 +208,7 @@ impl Session {
         self.actions.set(Vec::new());
         self.continuous.set(false);
         self.transfers.set(0);
+        self.tokens.stop();
         self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
         self.timeline.set_value(Timeline::default());
@@ -212,6 +217,16 @@ impl Session {
         // Whatever the old network's pause still holds is let go with it.
         self.pace.with_value(Pace::play);
         self.held.set(0);
+    }
+
+    /// The running network, once started.
+    pub fn network(self) -> Option<Rc<Network>> {
+        self.network.get_value()
+    }
+
+    /// Changes whenever the network is replaced: work for an old one checks it and stops.
+    pub fn generation(self) -> u64 {
+        self.generation.get_value()
     }
 
     /// Calls `f` with the network as shown: at the scrubbed moment, or live.
@@ -452,7 +467,11 @@ impl Session {
             let pinging = self
                 .last_ping
                 .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
-            if !starting && !pinging && self.transfers.get_untracked() == 0 {
+            if !starting
+                && !pinging
+                && self.transfers.get_untracked() == 0
+                && self.tokens.busy.get_untracked() == 0
+            {
                 return;
             }
             futures_timer::Delay::new(SETTLE_POLL).await;
@@ -472,11 +491,28 @@ impl Session {
                     self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
                 }
                 Action::Transfer(transfer) => self.transfer(transfer),
-                // Links record the peer that was clicked, as a plain ping.
-                Action::PingClicked { .. } => continue,
+                Action::Tokens | Action::Snapshot { .. } | Action::NaiveSnapshot => {
+                    self.run_tokens(action)
+                }
+                // Links record the peer that was clicked, as a plain action.
+                Action::PingClicked { .. } | Action::SnapshotClicked => continue,
             }
             self.settled().await;
         }
+    }
+
+    /// Runs an action of the token application and records it for the link.
+    pub fn run_tokens(self, action: Action) {
+        match action {
+            Action::Tokens => self.tokens.send_tokens(self),
+            Action::Snapshot { first, second } => self
+                .tokens
+                .snapshot(self, std::iter::once(first).chain(second).collect()),
+            Action::NaiveSnapshot => self.tokens.naive_snapshot(self),
+            _ => return,
+        }
+        self.actions.update(|actions| actions.push(action));
+        self.actions_run.update(|n| *n += 1);
     }
 
     /// The PeerIds of the last ping's initiator and responder.

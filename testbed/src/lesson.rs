@@ -622,6 +622,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("streams", include_str!("../lessons/streams.md")),
     ("muxing", include_str!("../lessons/muxing.md")),
+    (
+        "chandy-lamport",
+        include_str!("../lessons/chandy-lamport.md"),
+    ),
 ];
 
 /// Every lesson of the catalogue, parsed.

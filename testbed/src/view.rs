@@ -228,8 +228,8 @@ impl NetworkView {
             }) if !recorded_by.is_empty() => line(
                 Tone::Ping,
                 format!(
-                    "{me} received {} tokens from {} after recording its balance and before that channel's marker: in flight, recorded on the channel",
-                    tokens.amount,
+                    "{me} received {} from {} after recording its balance and before that channel's marker: in flight, recorded on the channel",
+                    crate::snapshot::amount(tokens.amount),
                     self.name(remote)
                 ),
             ),

@@ -109,6 +109,17 @@ fn action_label(action: Action) -> String {
             format!("Click a peer in the Network view: peer {from} pings it")
         }
         Action::Transfer(transfer) => transfer.describe(),
+        Action::Tokens => "Move tokens".into(),
+        Action::Snapshot {
+            first,
+            second: None,
+        } => format!("Snapshot from peer {first}"),
+        Action::Snapshot {
+            first,
+            second: Some(second),
+        } => format!("Snapshots from peers {first} and {second} at once"),
+        Action::SnapshotClicked => "Click a peer: it starts the snapshot".into(),
+        Action::NaiveSnapshot => "Naive snapshot: everyone records now".into(),
     }
 }
 
@@ -120,7 +131,10 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
             session.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
         }
         Action::Transfer(transfer) => session.transfer(transfer),
-        Action::PingClicked { .. } => {}
+        Action::Tokens | Action::Snapshot { .. } | Action::NaiveSnapshot => {
+            session.run_tokens(action)
+        }
+        Action::PingClicked { .. } | Action::SnapshotClicked => {}
     }
 }
 
@@ -186,9 +200,12 @@ pub fn LessonPanel(
         let current = &lesson.steps[index];
         match key.as_str() {
             " " => match current.action {
-                Some(
-                    action @ (Action::StartNetwork | Action::Ping { .. } | Action::Transfer(_)),
-                ) if may_run(index, &lesson) => run_action(session, &lesson, action),
+                Some(action)
+                    if !matches!(action, Action::PingClicked { .. } | Action::SnapshotClicked)
+                        && may_run(index, &lesson) =>
+                {
+                    run_action(session, &lesson, action)
+                }
                 _ => return,
             },
             "ArrowRight" if met.get_untracked() && index + 1 < lesson.steps.len() => go(1),
@@ -246,7 +263,7 @@ pub fn LessonPanel(
                     })}
                     {action.map(|action| match action {
                         // Done in the network view, not by a button.
-                        Action::PingClicked { .. } => view! {
+                        Action::PingClicked { .. } | Action::SnapshotClicked => view! {
                             <p class="step-action-hint">{action_label(action)}</p>
                         }.into_any(),
                         _ => view! {

@@ -9,6 +9,8 @@ pub mod ping_controls;
 pub mod relay_badge;
 pub mod sequence_diagram;
 pub mod share_link;
+pub mod snapshot_table;
 pub mod time_controls;
 pub mod toggle;
+pub mod token_controls;
 pub mod wire_view;

@@ -48,7 +48,7 @@ const DEFAULT_VIEWPORT: f64 = 560.0;
 const ZOOM_STEPS: [f64; 7] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
 
 /// Every kind of message, with its chip's name and what it means.
-pub const KINDS: [(MessageKind, &str, &str); 6] = [
+pub const KINDS: [(MessageKind, &str, &str); 8] = [
     (
         MessageKind::Connect,
         "dials",
@@ -75,6 +75,16 @@ pub const KINDS: [(MessageKind, &str, &str); 6] = [
         "frames",
         "from the wire: yamux frames (DATA, WINDOW_UPDATE, PING) with their flags SYN, ACK, FIN, RST",
     ),
+    (
+        MessageKind::Tokens,
+        "tokens",
+        "tokens sent over a FIFO channel; highlighted when a snapshot recorded them in flight",
+    ),
+    (
+        MessageKind::Marker,
+        "markers",
+        "Chandy-Lamport markers: a snapshot's boundary on a channel",
+    ),
 ];
 
 /// What the diagram draws until a lesson or the learner says otherwise: the wire tap's
@@ -95,6 +105,8 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Close => "close",
         MessageKind::Handshake => "handshake",
         MessageKind::Frame => "frame",
+        MessageKind::Tokens => "tokens",
+        MessageKind::Marker => "marker",
     }
 }
 
@@ -221,7 +233,7 @@ pub fn SequenceDiagram(
     let details = move || {
         let position = selected.get()?;
         session.trace.with(|trace| {
-            let message = trace.messages().find(|m| m.position == position)?;
+            let message = trace.message(position)?;
             let rows = session.view.with(|view| diagram::describe(message, |p| view.name(p)));
             Some(view! {
                 <dl class="arrow-details" aria-live="polite">
@@ -296,7 +308,7 @@ pub fn SequenceDiagram(
                 <span class="hint">{move || {
                     let drawn = layout.with(|l| l.drawn);
                     if mode.get() == TimeMode::Lamport {
-                        format!("{drawn} messages. Only PING and PONG carry a Lamport clock; dials and stream steps show in real time.")
+                        format!("{drawn} messages. Only PING and PONG carry a Lamport clock; the rest shows in real time.")
                     } else {
                         format!("{drawn} messages")
                     }
@@ -351,6 +363,24 @@ pub fn SequenceDiagram(
                             </g>
                         }
                     }).collect_view())}
+                    {move || layout.with(|l| l.cuts.iter().enumerate().map(|(n, cut)| {
+                        let naive = matches!(cut.recording, testbed::snapshot::Recording::Naive(_));
+                        let points: Vec<String> = cut.points.iter().map(|(x, y)| format!("{x},{y}")).collect();
+                        let (label_x, label_y) = cut.points.last().copied().unwrap_or_default();
+                        let name = format!("{} cut", cut.recording);
+                        view! {
+                            <g class="cut" data-naive=naive.to_string() data-recording=cut.recording.to_string() data-slot=(n % 3).to_string()>
+                                <title>{if naive {
+                                    format!("{name}: each peer recorded its balance at the same instant")
+                                } else {
+                                    format!("{name}: where each peer recorded its balance")
+                                }}</title>
+                                <polyline points=points.join(" ") />
+                                {cut.points.iter().map(|(x, y)| view! { <circle cx=*x cy=*y r="4" /> }).collect_view()}
+                                <text x=label_x + 8.0 y=label_y + 4.0>{name}</text>
+                            </g>
+                        }
+                    }).collect_view())}
                     {move || layout.with(|l| l.bars.iter().map(|bar| view! {
                         <rect class="span-bar" x=bar.x - 4.0 y=bar.top width="8" height=(bar.bottom - bar.top).max(2.0) rx="2">
                             <title>{bar.label.clone()}</title>
@@ -375,6 +405,7 @@ pub fn SequenceDiagram(
                             };
                             view! {
                                 <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string() data-in-flight=arrow.in_flight.to_string()
+                                    data-recorded=arrow.recorded.to_string()
                                     class:selected=move || selected.get() == Some(position)
                                     on:click=move |_| selected.set(Some(position))>
                                     <title>{format!("{label} · {}", arrow.protocol)}</title>

@@ -56,6 +56,22 @@ pub fn crossing<'t>(trace: &'t Trace, cut: &Cut) -> Vec<&'t Message> {
         .collect()
 }
 
+/// How long a snapshot took, from the first peer's recording to the arrival of its last
+/// marker; None until every marker sent has arrived.
+pub fn took_ms(trace: &Trace, recording: Recording) -> Option<f64> {
+    let cut = trace.cuts().find(|c| c.recording == recording)?;
+    let start = cut.points.iter().map(|(_, at)| *at).reduce(f64::min)?;
+    let label = format!("marker {recording}");
+    let mut end = start;
+    for marker in trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Marker && m.label == label)
+    {
+        end = end.max(marker.received?.at_ms);
+    }
+    Some(end - start)
+}
+
 /// Whether two cuts were being recorded at the same time.
 pub fn overlap(a: &Cut, b: &Cut) -> bool {
     let span = |cut: &Cut| {

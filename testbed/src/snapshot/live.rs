@@ -20,6 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use super::channel::{self, ChannelError, Packet};
 use super::check::{self, Sent, Violation};
 use super::machine::{LocalPart, Output, SnapshotId, SnapshotMachine};
+use super::report::Report;
 use super::sim::Completed;
 use super::{GlobalSnapshot, Recording, Tokens};
 use crate::event::{EventKind, EventSink, TokenStep};
@@ -258,9 +259,9 @@ impl TokenNetwork {
         id.await.map_err(|_| LiveError::Stopped(peer))
     }
 
-    /// Every peer writes its balance down at once: no markers, no channel states. Returns the
-    /// balances by peer; their sum misses every token in flight.
-    pub async fn record_naive(&self) -> Result<Vec<u64>, LiveError> {
+    /// Every peer writes its balance down at once: no markers, no channel states. Its sum
+    /// misses every token in flight.
+    pub async fn record_naive(&self) -> Result<Report, LiveError> {
         let number = self
             .naive_snapshots
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -274,7 +275,7 @@ impl TokenNetwork {
         for (peer, balance) in replies.into_iter().enumerate() {
             balances.push(balance.await.map_err(|_| LiveError::Stopped(peer))?);
         }
-        Ok(balances)
+        Ok(Report::naive(number, balances, self.total))
     }
 
     /// Why snapshots have not completed: (snapshot, peer, the channels into it whose marker

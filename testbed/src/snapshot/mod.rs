@@ -10,6 +10,7 @@ pub mod check;
 pub mod in_trace;
 pub mod live;
 pub mod machine;
+pub mod report;
 pub mod script;
 pub mod sim;
 
@@ -38,6 +39,15 @@ impl std::fmt::Display for Recording {
             Recording::Snapshot(id) => id.fmt(f),
             Recording::Naive(number) => write!(f, "naive {}", number + 1),
         }
+    }
+}
+
+/// `1 token`, `7 tokens`.
+pub fn amount(tokens: u64) -> String {
+    if tokens == 1 {
+        "1 token".to_owned()
+    } else {
+        format!("{tokens} tokens")
     }
 }
 

@@ -12,7 +12,7 @@ use libp2p::PeerId;
 use super::context::{SpanId, TraceId};
 use crate::event::{Event, EventKind, PingStep, TokenStep};
 use crate::protocols::ping;
-use crate::snapshot::{channel, Recording};
+use crate::snapshot::{amount, channel, Recording};
 use crate::wire::decode::WireItem;
 use crate::wire::yamux::{FrameType, Header};
 use crate::wire::{Direction, Layer, WireRecord};
@@ -210,7 +210,7 @@ impl Trace {
                 MessageKind::Tokens,
                 *remote,
                 channel::PROTOCOL.as_ref(),
-                format!("{} tokens", tokens.amount),
+                amount(tokens.amount),
             )),
             TokenStep::MarkerSent { remote, id } => self.record_send(untraced(
                 MessageKind::Marker,

@@ -1,0 +1,206 @@
+//! The snapshot lessons' token application on the page's network: random sends, Chandy-Lamport
+//! snapshots and naive ones, and a report of what each recorded for the table.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::{self, Either};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use testbed::snapshot::live::TokenNetwork;
+use testbed::snapshot::report::{self, Report};
+use testbed::snapshot::SnapshotId;
+use testbed::{Network, PeerIndex};
+
+use crate::session::Session;
+
+/// Tokens each peer holds when the application starts.
+const TOKENS_EACH: u64 = 100;
+/// Random sends of the "tokens" action.
+const SENDS: u64 = 12;
+/// Random sends before and after a snapshot starts, so tokens are in flight when it cuts.
+const SENDS_BEFORE: u64 = 4;
+const SENDS_AFTER: u64 = 6;
+/// Sends are a third of the latency apart (so a few are in flight at any moment), at least
+/// this.
+const MIN_SEND_GAP: Duration = Duration::from_millis(60);
+/// A snapshot not finished this long after it started (plus its markers' latency, time paused
+/// not counted) is reported as stuck.
+const SNAPSHOT_PATIENCE: Duration = Duration::from_secs(8);
+/// How often a waiting action looks for its snapshot's report.
+const REPORT_POLL: Duration = Duration::from_millis(40);
+/// Reports kept for the table.
+const MAX_REPORTS: usize = 12;
+
+#[derive(Clone, Copy)]
+pub struct TokenApp {
+    tokens: StoredValue<Option<Rc<TokenNetwork>>, LocalStorage>,
+    /// Channels are being opened.
+    opening: StoredValue<bool>,
+    /// What each recording recorded, oldest first.
+    pub reports: RwSignal<Vec<Report>>,
+    /// Actions still running.
+    pub busy: RwSignal<u32>,
+    sends: StoredValue<u64>,
+}
+
+impl TokenApp {
+    pub fn new() -> TokenApp {
+        TokenApp {
+            tokens: StoredValue::new_local(None),
+            opening: StoredValue::new(false),
+            reports: RwSignal::new(Vec::new()),
+            busy: RwSignal::new(0),
+            sends: StoredValue::new(0),
+        }
+    }
+
+    /// Forgets the application of a network that was replaced.
+    pub fn stop(self) {
+        self.tokens.set_value(None);
+        self.opening.set_value(false);
+        self.reports.set(Vec::new());
+        self.busy.set(0);
+        self.sends.set_value(0);
+    }
+
+    /// Random sends for a while.
+    pub fn send_tokens(self, session: Session) {
+        self.run(session, move |tokens, network| async move {
+            self.send_random(&tokens, &network, SENDS).await;
+            Ok(())
+        });
+    }
+
+    /// While tokens move, `initiators` start a snapshot each at the same moment; waits for
+    /// their reports.
+    pub fn snapshot(self, session: Session, initiators: Vec<PeerIndex>) {
+        self.run(session, move |tokens, network| async move {
+            self.send_random(&tokens, &network, SENDS_BEFORE).await;
+            let mut ids = Vec::new();
+            for peer in initiators {
+                ids.push(
+                    tokens
+                        .start_snapshot(peer)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            self.send_random(&tokens, &network, SENDS_AFTER).await;
+            for id in ids {
+                self.wait_for_report(&tokens, &network, id).await?;
+            }
+            Ok(())
+        });
+    }
+
+    /// While tokens move, every peer writes its balance down at once.
+    pub fn naive_snapshot(self, session: Session) {
+        self.run(session, move |tokens, network| async move {
+            self.send_random(&tokens, &network, SENDS_BEFORE).await;
+            let report = tokens.record_naive().await.map_err(|e| e.to_string())?;
+            self.add_report(report);
+            self.send_random(&tokens, &network, 2).await;
+            Ok(())
+        });
+    }
+
+    /// Runs `work` on the token application, started first if need be; its error becomes
+    /// the page's problem.
+    fn run<W, F>(self, session: Session, work: W)
+    where
+        W: FnOnce(Rc<TokenNetwork>, Rc<Network>) -> F + 'static,
+        F: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        let Some(network) = session.network() else {
+            session
+                .problem
+                .set(Some("Start the network before moving tokens.".into()));
+            return;
+        };
+        let generation = session.generation();
+        self.busy.update(|n| *n += 1);
+        spawn_local(async move {
+            let result = match self.open(&network).await {
+                Ok(tokens) => work(tokens, network).await,
+                Err(error) => Err(error),
+            };
+            if session.generation() != generation {
+                return;
+            }
+            self.busy.update(|n| *n = n.saturating_sub(1));
+            if let Err(error) = result {
+                session.problem.set(Some(error));
+            }
+        });
+    }
+
+    /// The token application on `network`, opening its channels the first time.
+    async fn open(self, network: &Network) -> Result<Rc<TokenNetwork>, String> {
+        while self.opening.get_value() {
+            futures_timer::Delay::new(REPORT_POLL).await;
+        }
+        if let Some(tokens) = self.tokens.get_value() {
+            return Ok(tokens);
+        }
+        self.opening.set_value(true);
+        let started = TokenNetwork::start(network, TOKENS_EACH).await;
+        self.opening.set_value(false);
+        let (tokens, mut snapshots) = started.map_err(|e| e.to_string())?;
+        let tokens = Rc::new(tokens);
+        self.tokens.set_value(Some(tokens.clone()));
+        let collector = tokens.clone();
+        spawn_local(async move {
+            while let Some(completed) = snapshots.next_completed().await {
+                let check = collector.check(&completed);
+                self.add_report(Report::of_snapshot(&completed, check));
+            }
+        });
+        Ok(tokens)
+    }
+
+    fn add_report(self, report: Report) {
+        self.reports.update(|reports| {
+            reports.push(report);
+            let excess = reports.len().saturating_sub(MAX_REPORTS);
+            reports.drain(..excess);
+        });
+    }
+
+    async fn send_random(self, tokens: &TokenNetwork, network: &Network, count: u64) {
+        let seed = network.config().seed;
+        for _ in 0..count {
+            let nth = self.sends.get_value();
+            self.sends.set_value(nth + 1);
+            if tokens.send_random(seed, nth).is_err() {
+                return;
+            }
+            let gap = (network.pace().delay() / 3).max(MIN_SEND_GAP);
+            futures_timer::Delay::new(gap).await;
+        }
+    }
+
+    async fn wait_for_report(
+        self,
+        tokens: &TokenNetwork,
+        network: &Network,
+        id: SnapshotId,
+    ) -> Result<(), String> {
+        let recording = testbed::snapshot::Recording::Snapshot(id);
+        let reported = async move {
+            while !self
+                .reports
+                .with_untracked(|r| r.iter().any(|r| r.recording == recording))
+            {
+                futures_timer::Delay::new(REPORT_POLL).await;
+            }
+        };
+        // Markers cross the network one channel after another at worst.
+        let hops = u32::try_from(network.config().peers).unwrap_or(u32::MAX);
+        let deadline = network.pace().deadline(SNAPSHOT_PATIENCE, hops);
+        match future::select(Box::pin(reported), Box::pin(deadline)).await {
+            Either::Left(_) => Ok(()),
+            Either::Right(_) => Err(report::why_unfinished(id, &tokens.waiting().await)),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// The Chandy-Lamport lesson followed to its end by its own buttons: tokens in flight, a naive
+// snapshot that loses some, a snapshot with markers, its cut and its table, two at once; then
+// its link reopened.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
+
+const suite = inPageSuite();
+const errorsSoFar = () => suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
+
+/** The table's reports, newest first: recording, whether it adds up, its lines. */
+const reports = (page) => page.$$eval('.snapshot-report', (all) => all.map((r) => ({
+  recording: r.dataset.recording,
+  addsUp: r.dataset.addsUp,
+  text: r.textContent,
+})));
+
+test('the Chandy-Lamport lesson, followed to its end, then shared and reopened', async () => {
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=chandy-lamport&step=1`);
+  assert.equal(await page.textContent('.step-count'), 'Step 1 of 7');
+  await page.click('.step-action');
+  await met(page);
+  await page.click('.next');
+
+  // Tokens in flight: green arrows between neighbours of the ring.
+  await page.click('.step-action');
+  await met(page);
+  assert.ok(await page.locator('.arrow[data-kind="tokens"]').count() > 0);
+  await page.click('.next');
+
+  // A naive snapshot misses the tokens in flight across its line.
+  await page.check('.choice input[value="no"]');
+  await page.click('.step-action');
+  await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  await page.waitForSelector('.snapshot-report[data-recording="naive 1"]');
+  const [naive] = await reports(page);
+  assert.equal(naive.addsUp, 'false');
+  assert.match(naive.text, /tokens were in flight across the line, and nobody recorded them/);
+  assert.equal(await page.locator('.cut[data-naive="true"]').count(), 1);
+  await page.screenshot({ path: join(suite.shots, 'snapshot-naive.png') });
+  await page.click('.next');
+
+  // Markers: the learner predicts their number, then clicks the peer that starts it.
+  await page.check('.choice input[value="8"]');
+  await page.click('.lifeline-head:has-text("peer 1")');
+  await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  await page.waitForSelector('.snapshot-report[data-recording="S1.1"]');
+  const [snapshot] = await reports(page);
+  assert.equal(snapshot.addsUp, 'true');
+  assert.match(snapshot.text, /✓ \d+ in balances.* = 400: every token is counted once/);
+  assert.match(snapshot.text, /✓ Consistent cut/);
+  const markers = await page.locator('.arrow[data-kind="marker"] text').allTextContents();
+  assert.equal(markers.length, 8);
+  assert.ok(markers.every((m) => m === 'marker S1.1'), markers.join());
+  assert.equal(await page.locator('.cut[data-recording="S1.1"] circle').count(), 4, 'the cut crosses every lifeline');
+  // The amber arrows are exactly the tokens the table lists on channels.
+  const recorded = await page.locator('.arrow[data-recorded="true"]').count();
+  const listed = (snapshot.text.match(/peer \d → peer \d: [\d +]+/g) ?? [])
+    .flatMap((line) => line.split(': ')[1].split(' + '));
+  assert.equal(recorded, listed.length, snapshot.text);
+  console.log(`tokens recorded in flight by S1.1: ${recorded}`);
+  await page.click('.next');
+  assert.match(await page.textContent('.step-title'), /The cut/);
+  await page.screenshot({ path: join(suite.shots, 'snapshot-cut.png') });
+  await page.click('.next');
+
+  // Two snapshots at once, both complete and both add up.
+  await page.click('.step-action');
+  await met(page);
+  await page.waitForSelector('.snapshot-report[data-recording="S2.1"]');
+  await page.waitForSelector('.snapshot-report[data-recording="S0.1"]');
+  const both = (await reports(page)).slice(0, 2);
+  assert.deepEqual(both.map((r) => r.addsUp), ['true', 'true']);
+  assert.ok(await page.locator('.cut[data-naive="false"]').count() >= 3);
+  await page.screenshot({ path: join(suite.shots, 'snapshot-concurrent.png') });
+  await page.click('.next');
+  assert.equal(await page.textContent('.step-count'), 'Step 7 of 7');
+
+  // The link replays the run: same actions, same snapshots, same verdicts.
+  await page.click('text=Copy link');
+  const link = await page.inputValue('.share-link');
+  assert.match(link, /lesson=chandy-lamport&step=7&actions=start\.tokens\.naive\.snapshot-1\.snapshot-0-2&answers=3:no\.4:8$/);
+  const again = await suite.browser.context.newPage();
+  await again.goto(link);
+  await again.waitForSelector('.snapshot-report[data-recording="S2.1"]', { timeout: 60_000 });
+  await again.waitForSelector('.snapshot-report[data-recording="S0.1"]', { timeout: 60_000 });
+  const replayed = await reports(again);
+  assert.deepEqual(replayed.map((r) => r.recording).sort(), ['S0.1', 'S1.1', 'S2.1']);
+  assert.ok(replayed.every((r) => r.addsUp === 'true'));
+  assert.deepEqual(errorsSoFar(), []);
+});
