@@ -3,7 +3,9 @@
 //   peer counts, read from the page's own clock (performance.now() when the last one came up);
 // - with 20 peers pinging continuously: frames per second while the diagram follows, and the
 //   time to draw the diagram once the trace holds 1,000 and 10,000 messages, and at 10,000 the
-//   time to show a random earlier moment with the time scrubber.
+//   time to show a random earlier moment with the time scrubber;
+// - Chandy-Lamport snapshot completion in the page (first recording to last marker in) for
+//   5, 20 and 50 peers, full mesh and ring.
 import { serveDirectory, launchBrowser } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
@@ -14,6 +16,7 @@ const site = await serveDirectory(process.env.DIST_DIR);
 const browser = await launchBrowser();
 const results = [];
 let diagram = {};
+let snapshots = [];
 try {
   for (const peers of counts) {
     const readyAt = [];
@@ -37,11 +40,33 @@ try {
     });
   }
   diagram = await diagramFigures();
+  snapshots = await snapshotFigures();
 } finally {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results, diagram }));
+console.log(JSON.stringify({ runs: results, diagram, snapshots }));
+
+/** Snapshot completion in the page: the page's own figure, from the trace. */
+async function snapshotFigures() {
+  const figures = [];
+  for (const peers of [5, 20, 50]) {
+    for (const [topology, name] of [['original', 'full mesh'], ['ring', 'ring']]) {
+      const took = [];
+      for (let i = 0; i < 3; i++) {
+        const page = await browser.context.newPage();
+        await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&peers=${peers}&topology=${topology}&seed=${i + 1}&latency=0&actions=start.snapshot-0`);
+        const report = await page.waitForSelector('.snapshot-report[data-recording="S0.1"][data-took-ms]', { state: 'attached', timeout: 300_000 });
+        if (await report.getAttribute('data-adds-up') !== 'true') throw new Error(`the ${peers}-peer ${name} snapshot does not add up`);
+        took.push(Number(await report.getAttribute('data-took-ms')));
+        await page.close();
+      }
+      console.error(`snapshot of ${peers} peers, ${name}, in the page: ${median(took).toFixed(1)} ms (median)`);
+      figures.push({ peers, topology: name, runs: took.length, median_ms: median(took), worst_ms: Math.max(...took) });
+    }
+  }
+  return figures;
+}
 
 /** From moving the scrubber to a random moment to the second frame after: the network and
  * the diagram as they were then. */

@@ -19,7 +19,7 @@ const reports = (page) => page.$$eval('.snapshot-report', (all) => all.map((r) =
 test('the Chandy-Lamport lesson, followed to its end, then shared and reopened', async () => {
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=chandy-lamport&step=1`);
-  assert.equal(await page.textContent('.step-count'), 'Step 1 of 7');
+  assert.equal(await page.textContent('.step-count'), 'Step 1 of 9');
   await page.click('.step-action');
   await met(page);
   await page.click('.next');
@@ -78,18 +78,36 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   assert.ok(await page.locator('.cut[data-naive="false"]').count() >= 3);
   await page.screenshot({ path: join(suite.shots, 'snapshot-concurrent.png') });
   await page.click('.next');
-  assert.equal(await page.textContent('.step-count'), 'Step 7 of 7');
+
+  // Peer 3 leaves while peer 0's snapshot runs: given up, saying which marker never came.
+  await page.click('.step-action');
+  await met(page);
+  const incomplete = await page.waitForSelector('.snapshot-report[data-recording="S0.2"][data-incomplete="true"]');
+  assert.match(await incomplete.textContent(), /peer 3/);
+  assert.equal(await page.locator('.cut[data-abandoned="true"]').count(), 1);
+  await page.screenshot({ path: join(suite.shots, 'snapshot-leave.png') });
+  await page.click('.next');
+
+  // The three peers left go on: a later snapshot leaves peer 3 out and adds up.
+  await page.click('.step-action');
+  await met(page);
+  const later = await page.waitForSelector('.snapshot-report[data-recording="S1.2"]');
+  assert.equal(await later.getAttribute('data-adds-up'), 'true');
+  assert.deepEqual(await later.$$eval('.balances .peer-name', (all) => all.map((e) => e.textContent)), ['peer 0', 'peer 1', 'peer 2']);
+  await page.screenshot({ path: join(suite.shots, 'snapshot-after-leave.png') });
+  await page.click('.next');
+  assert.equal(await page.textContent('.step-count'), 'Step 9 of 9');
 
   // The link replays the run: same actions, same snapshots, same verdicts.
   await page.click('text=Copy link');
   const link = await page.inputValue('.share-link');
-  assert.match(link, /lesson=chandy-lamport&step=7&actions=start\.tokens\.naive\.snapshot-1\.snapshot-0-2&answers=3:no\.4:8$/);
+  assert.match(link, /lesson=chandy-lamport&step=9&actions=start\.tokens\.naive\.snapshot-1\.snapshot-0-2\.leave-3-snapshot-0\.snapshot-1&answers=3:no\.4:8$/);
   const again = await suite.browser.context.newPage();
   await again.goto(link);
-  await again.waitForSelector('.snapshot-report[data-recording="S2.1"]', { timeout: 60_000 });
-  await again.waitForSelector('.snapshot-report[data-recording="S0.1"]', { timeout: 60_000 });
+  await again.waitForSelector('.snapshot-report[data-recording="S1.2"]', { state: 'attached', timeout: 90_000 });
   const replayed = await reports(again);
-  assert.deepEqual(replayed.map((r) => r.recording).sort(), ['S0.1', 'S1.1', 'S2.1']);
-  assert.ok(replayed.every((r) => r.addsUp === 'true'));
+  assert.deepEqual(replayed.map((r) => r.recording).slice(0, 2), ['S1.2', 'S0.2']);
+  assert.equal(replayed[0].addsUp, 'true');
+  assert.match(replayed[1].text, /incomplete/);
   assert.deepEqual(errorsSoFar(), []);
 });

@@ -491,9 +491,10 @@ impl Session {
                     self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
                 }
                 Action::Transfer(transfer) => self.transfer(transfer),
-                Action::Tokens | Action::Snapshot { .. } | Action::NaiveSnapshot => {
-                    self.run_tokens(action)
-                }
+                Action::Tokens
+                | Action::Snapshot { .. }
+                | Action::NaiveSnapshot
+                | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
                 // Links record the peer that was clicked, as a plain action.
                 Action::PingClicked { .. } | Action::SnapshotClicked => continue,
             }
@@ -509,6 +510,9 @@ impl Session {
                 .tokens
                 .snapshot(self, std::iter::once(first).chain(second).collect()),
             Action::NaiveSnapshot => self.tokens.naive_snapshot(self),
+            Action::LeaveDuringSnapshot { leaver, initiator } => {
+                self.tokens.leave_during_snapshot(self, leaver, initiator)
+            }
             _ => return,
         }
         self.actions.update(|actions| actions.push(action));

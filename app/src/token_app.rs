@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::future::{self, Either};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use testbed::snapshot::collect::Outcome;
 use testbed::snapshot::live::TokenNetwork;
 use testbed::snapshot::report::{self, Report};
 use testbed::snapshot::SnapshotId;
@@ -94,6 +95,22 @@ impl TokenApp {
         });
     }
 
+    /// While tokens move, `initiator` starts a snapshot and `leaver` leaves the network before
+    /// the marker reaches it; waits for the snapshot to be given up.
+    pub fn leave_during_snapshot(self, session: Session, leaver: PeerIndex, initiator: PeerIndex) {
+        self.run(session, move |tokens, network| async move {
+            self.send_random(&tokens, &network, SENDS_BEFORE).await;
+            let id = tokens
+                .start_snapshot(initiator)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokens.leave(leaver).await.map_err(|e| e.to_string())?;
+            network.stop_peer(leaver).await.map_err(|e| e.to_string())?;
+            self.send_random(&tokens, &network, SENDS_AFTER).await;
+            self.wait_for_report(&tokens, &network, id).await
+        });
+    }
+
     /// While tokens move, every peer writes its balance down at once.
     pub fn naive_snapshot(self, session: Session) {
         self.run(session, move |tokens, network| async move {
@@ -151,9 +168,15 @@ impl TokenApp {
         self.tokens.set_value(Some(tokens.clone()));
         let collector = tokens.clone();
         spawn_local(async move {
-            while let Some(completed) = snapshots.next_completed().await {
-                let check = collector.check(&completed);
-                self.add_report(Report::of_snapshot(&completed, check));
+            while let Some(outcome) = snapshots.next().await {
+                self.add_report(match outcome {
+                    Outcome::Completed(completed) => {
+                        Report::of_snapshot(&completed, collector.check(&completed))
+                    }
+                    Outcome::Incomplete(incomplete) => {
+                        Report::of_incomplete(&incomplete, collector.total())
+                    }
+                });
             }
         });
         Ok(tokens)

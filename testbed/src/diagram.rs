@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use libp2p::PeerId;
 
 use crate::snapshot::Recording;
-use crate::trace::model::{Message, MessageKind, Stamp};
+use crate::trace::model::{Cut, Message, MessageKind, Stamp};
 use crate::trace::Trace;
 
 /// Space above the first message.
@@ -81,6 +81,8 @@ pub struct Arrow {
 pub struct PlacedCut {
     pub recording: Recording,
     pub points: Vec<(f64, f64)>,
+    /// Given up: a peer left or a channel closed before the marker came.
+    pub abandoned: bool,
 }
 
 /// A span of one peer's work (e.g. its side of a ping exchange), drawn as a bar on its
@@ -159,7 +161,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         TimeMode::Lamport => Vec::new(),
     };
     // A cut is drawn through the points recorded by `until`, on the lifelines shown.
-    let shown_cuts: Vec<(Recording, Vec<(f64, f64)>)> = match options.mode {
+    let shown_cuts: Vec<(&Cut, Vec<(f64, f64)>)> = match options.mode {
         TimeMode::RealTime => trace
             .cuts()
             .map(|cut| {
@@ -169,7 +171,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                     .filter(|(_, at)| *at <= until)
                     .filter_map(|(peer, at)| Some((x(peer)?, *at)))
                     .collect();
-                (cut.recording, points)
+                (cut, points)
             })
             .filter(|(_, points): &(_, Vec<_>)| !points.is_empty())
             .collect(),
@@ -185,7 +187,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     };
     let cuts = shown_cuts
         .into_iter()
-        .map(|(recording, points)| {
+        .map(|(cut, points)| {
             let mut points: Vec<(f64, f64)> = points
                 .into_iter()
                 .map(|(x, at)| {
@@ -197,7 +199,11 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 })
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            PlacedCut { recording, points }
+            PlacedCut {
+                recording: cut.recording,
+                points,
+                abandoned: cut.abandoned,
+            }
         })
         .collect();
     let placed_bars = shown_bars

@@ -88,6 +88,12 @@ pub enum TokenStep {
         remote: PeerId,
         id: SnapshotId,
     },
+    /// This peer's part of snapshot `id` can never finish: the channels from these peers
+    /// closed before their marker came.
+    Abandoned {
+        id: SnapshotId,
+        waiting_for: Vec<PeerId>,
+    },
     /// This peer wrote down its balance: its point of that recording's cut.
     Recorded {
         recording: Recording,

@@ -121,7 +121,8 @@ impl Measure {
         trace: &Trace,
         last_ping: Option<PingPair>,
     ) -> Option<String> {
-        let peers = view.peer_count();
+        // Snapshots are over the peers still in the network.
+        let peers = view.connected_peer_count();
         let channels = 2 * view.connection_count();
         match (self, last_ping) {
             (Measure::NaiveAddsUp, _) => {
@@ -278,6 +279,12 @@ pub enum Action {
     SnapshotClicked,
     /// While tokens move, every peer writes its balance down at the same instant.
     NaiveSnapshot,
+    /// `initiator` starts a snapshot and `leaver` leaves the network before its marker
+    /// arrives.
+    LeaveDuringSnapshot {
+        leaver: PeerIndex,
+        initiator: PeerIndex,
+    },
 }
 
 /// `from` sends `kib` KiB to `to` over a new stream.
@@ -340,6 +347,10 @@ impl Action {
             ["tokens"] => Some(Action::Tokens),
             ["naive"] => Some(Action::NaiveSnapshot),
             ["snapshot", "click"] => Some(Action::SnapshotClicked),
+            ["leave", leaver, "snapshot", initiator] => {
+                let (leaver, initiator) = (peer(leaver)?, peer(initiator)?);
+                (leaver != initiator).then_some(Action::LeaveDuringSnapshot { leaver, initiator })
+            }
             ["snapshot", first] => Some(Action::Snapshot {
                 first: peer(first)?,
                 second: None,
@@ -398,6 +409,12 @@ impl Action {
             | Action::SnapshotClicked => return None,
             Action::Tokens => vec!["tokens".into()],
             Action::NaiveSnapshot => vec!["naive".into()],
+            Action::LeaveDuringSnapshot { leaver, initiator } => vec![
+                "leave".into(),
+                leaver.to_string(),
+                "snapshot".into(),
+                initiator.to_string(),
+            ],
             Action::Snapshot { first, second } => std::iter::once("snapshot".to_owned())
                 .chain(std::iter::once(first).chain(second).map(|p| p.to_string()))
                 .collect(),
@@ -446,6 +463,8 @@ pub enum Expectation {
     Naive,
     /// Two snapshots that ran at the same time both finished.
     Concurrent,
+    /// A snapshot was given up: a channel closed before its marker came.
+    Incomplete,
 }
 
 /// The last ping, as the page knows it.
@@ -472,6 +491,7 @@ impl Expectation {
             }
             Expectation::Naive => "every peer's balance written down",
             Expectation::Concurrent => "two snapshots, recorded at the same time, both finished",
+            Expectation::Incomplete => "the snapshot given up, with the marker it waited for",
         }
     }
 
@@ -484,7 +504,8 @@ impl Expectation {
                     && m.received.is_some()
             })
         };
-        let peers = view.peer_count();
+        // Snapshots are over the peers still in the network.
+        let peers = view.connected_peer_count();
         let channels = 2 * view.connection_count();
         match (self, last_ping) {
             (Expectation::Tokens, _) => trace
@@ -494,6 +515,7 @@ impl Expectation {
                 !in_trace::finished_snapshots(trace, peers, channels).is_empty()
             }
             (Expectation::Naive, _) => in_trace::last_naive(trace, peers).is_some(),
+            (Expectation::Incomplete, _) => trace.cuts().any(|cut| cut.abandoned),
             (Expectation::Concurrent, _) => {
                 let finished = in_trace::finished_snapshots(trace, peers, channels);
                 finished
@@ -778,6 +800,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "snapshot"] => step.expect = Some(Expectation::Snapshot),
                 ["expect", "naive"] => step.expect = Some(Expectation::Naive),
                 ["expect", "concurrent"] => step.expect = Some(Expectation::Concurrent),
+                ["expect", "incomplete"] => step.expect = Some(Expectation::Incomplete),
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),
@@ -970,6 +993,10 @@ mod tests {
             Action::Snapshot {
                 first: 0,
                 second: Some(3),
+            },
+            Action::LeaveDuringSnapshot {
+                leaver: 3,
+                initiator: 0,
             },
         ] {
             let words = action.words().unwrap();

@@ -210,6 +210,18 @@ impl Network {
         &self.pace
     }
 
+    /// Peer `index` leaves at once, as if its machine went away: its connections drop.
+    pub async fn stop_peer(&self, index: PeerIndex) -> Result<(), NetworkError> {
+        let peer = self
+            .peers
+            .get(index)
+            .ok_or(NetworkError::NoSuchPeer(index))?;
+        peer.stop().await.map_err(|source| NetworkError::Peer {
+            peer: index,
+            source,
+        })
+    }
+
     pub fn peer(&self, index: PeerIndex) -> Option<&PeerHandle> {
         self.peers.get(index)
     }

@@ -82,6 +82,8 @@ enum Command {
         address: Multiaddr,
         reply: oneshot::Sender<Result<PeerId, PeerError>>,
     },
+    /// Stop at once, as if the machine had gone: every connection drops.
+    Stop,
 }
 
 /// The outside's way to a running peer. Cheap to clone; the peer stops when the last clone is
@@ -325,6 +327,12 @@ impl PeerHandle {
         self.streams.clone().open_stream(remote, protocol).await
     }
 
+    /// Stops the peer even while other handles to it remain: its connections drop, as when
+    /// a peer's machine goes away.
+    pub async fn stop(&self) -> Result<(), PeerError> {
+        self.send(Command::Stop).await
+    }
+
     async fn send(&self, command: Command) -> Result<(), PeerError> {
         self.commands
             .clone()
@@ -444,7 +452,11 @@ impl EventLoop {
             futures::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = commands.next() => match command {
-                    Some(command) => self.on_command(command),
+                    Some(command) => {
+                        if self.on_command(command).is_break() {
+                            return;
+                        }
+                    }
                     // Every handle is gone: stop, closing all connections.
                     None => return,
                 },
@@ -456,8 +468,10 @@ impl EventLoop {
         self.events.emit(*self.swarm.local_peer_id(), kind);
     }
 
-    fn on_command(&mut self, command: Command) {
+    /// Break: the peer stops, closing all connections.
+    fn on_command(&mut self, command: Command) -> std::ops::ControlFlow<()> {
         match command {
+            Command::Stop => return std::ops::ControlFlow::Break(()),
             Command::Listen { address, reply } => match self.swarm.listen_on(address.clone()) {
                 Ok(listener) => {
                     self.pending_listens.insert(listener, reply);
@@ -499,6 +513,7 @@ impl EventLoop {
                 }
             }
         }
+        std::ops::ControlFlow::Continue(())
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {

@@ -82,6 +82,13 @@ impl NetworkView {
         self.ends_up.len() + self.connections.len() + self.streams.len()
     }
 
+    /// Peers with at least one connection up: those still in the network.
+    pub fn connected_peer_count(&self) -> usize {
+        let peers: std::collections::HashSet<PeerIndex> =
+            self.connections.iter().flat_map(|&(a, b)| [a, b]).collect();
+        peers.len()
+    }
+
     pub fn connection_count(&self) -> usize {
         self.connections.len()
     }
@@ -233,6 +240,16 @@ impl NetworkView {
                     self.name(remote)
                 ),
             ),
+            EventKind::Tokens(TokenStep::Abandoned { id, waiting_for }) => {
+                let from: Vec<String> = waiting_for.iter().map(|p| self.name(p)).collect();
+                line(
+                    Tone::Problem,
+                    format!(
+                        "{me} gave up snapshot {id}: the channel from {} closed before its marker came",
+                        from.join(" and ")
+                    ),
+                )
+            }
             EventKind::Tokens(_) => None,
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }

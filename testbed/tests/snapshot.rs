@@ -6,10 +6,20 @@
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
+use testbed::snapshot::collect::{Outcome, Snapshots};
 use testbed::snapshot::live::TokenNetwork;
+use testbed::snapshot::sim::Completed;
 use testbed::{EventSink, Network, NetworkConfig, Topology};
 
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The next snapshot to finish, which must complete.
+async fn next_completed(snapshots: &mut Snapshots) -> Option<Completed> {
+    match snapshots.next().await? {
+        Outcome::Completed(completed) => Some(completed),
+        Outcome::Incomplete(incomplete) => panic!("incomplete: {incomplete:?}"),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_tokens() {
@@ -50,7 +60,7 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
     assert_eq!(started.len(), 3);
     let mut in_flight = 0;
     for _ in &started {
-        let completed = tokio::time::timeout(PATIENCE, snapshots.next_completed())
+        let completed = tokio::time::timeout(PATIENCE, next_completed(&mut snapshots))
             .await
             .expect("in time")
             .expect("a snapshot completes");
@@ -116,7 +126,7 @@ async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
     );
     tokens.send(0, 1, 10).unwrap();
     tokens.start_snapshot(2).await.unwrap();
-    let completed = tokio::time::timeout(PATIENCE, snapshots.next_completed())
+    let completed = tokio::time::timeout(PATIENCE, next_completed(&mut snapshots))
         .await
         .expect("in time")
         .expect("completes");
@@ -151,7 +161,7 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     tokens.send(1, 2, 7).unwrap();
     tokens.send(3, 2, 5).unwrap();
     let id = tokens.start_snapshot(2).await.unwrap();
-    let completed = tokio::time::timeout(PATIENCE, snapshots.next_completed())
+    let completed = tokio::time::timeout(PATIENCE, next_completed(&mut snapshots))
         .await
         .expect("in time")
         .expect("completes");
@@ -210,4 +220,64 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     assert_eq!(cuts[0].recording, Recording::Naive(0));
     assert_eq!(cuts[1].recording, Recording::Snapshot(id));
     assert!(cuts.iter().all(|c| c.points.len() == 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_leaving_mid_snapshot_ends_it_incomplete_and_later_snapshots_go_on() {
+    let (sink, _events) = EventSink::new();
+    let config = NetworkConfig {
+        peers: 6,
+        topology: Topology::Original,
+        seed: 9,
+        latency_ms: 40,
+    };
+    let network = Network::start(config, sink).await.expect("starts");
+    assert!(network.connect().await.is_empty());
+    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
+        .await
+        .expect("channels open");
+    for nth in 0..30 {
+        tokens.send_random(4, nth).unwrap();
+    }
+    // Peer 5 goes away while peer 0's markers are still on their way to it.
+    let first = tokens.start_snapshot(0).await.unwrap();
+    tokens.leave(5).await.unwrap();
+    network.stop_peer(5).await.unwrap();
+    let outcome = tokio::time::timeout(PATIENCE, snapshots.next())
+        .await
+        .expect("given up in time")
+        .expect("an outcome");
+    let Outcome::Incomplete(incomplete) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(incomplete.id, first);
+    assert!(
+        incomplete.peers_gone == [5]
+            || incomplete
+                .channels_waiting
+                .iter()
+                .any(|(_, from)| from.contains(&5)),
+        "{incomplete:?}"
+    );
+
+    // The others go on: tokens move, and a later snapshot completes without peer 5.
+    for nth in 30..60 {
+        let _ = tokens.send_random(4, nth);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let later = tokens.start_snapshot(1).await.unwrap();
+    for nth in 60..80 {
+        let _ = tokens.send_random(4, nth);
+    }
+    let completed = tokio::time::timeout(PATIENCE, next_completed(&mut snapshots))
+        .await
+        .expect("in time")
+        .expect("completes");
+    assert_eq!(completed.snapshot.id, later);
+    assert_eq!(completed.snapshot.parts.len(), 5);
+    assert!(completed.total < 600, "peer 5 took its tokens along");
+    assert_eq!(completed.snapshot.total(), completed.total);
+    tokens
+        .check(&completed)
+        .unwrap_or_else(|violation| panic!("{violation}"));
 }

@@ -126,6 +126,16 @@ pub fn main() -> Result {
             figure["real_peers_median_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    for figure in boot["snapshots"].as_array().unwrap_or(&empty) {
+        println!(
+            "| snapshot completion in the page, {} peers, {}: first recording to last marker in (median; worst of {}) | {:.1} ms; {:.1} ms |",
+            figure["peers"],
+            figure["topology"].as_str().unwrap_or_default(),
+            figure["runs"],
+            figure["median_ms"].as_f64().unwrap_or(f64::NAN),
+            figure["worst_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let report = serde_json::json!({
         "snapshots": snapshots,
         "wire_tap": wire,

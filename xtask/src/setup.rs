@@ -90,7 +90,10 @@ impl Toolchain {
         command.args(["build", "--release", "--dist"]).arg(dist);
         if self.debian_wasm {
             command
-                .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
+                .env(
+                    "RUSTFLAGS",
+                    "-Zunstable-options -Cpanic=immediate-abort --cfg erase_components",
+                )
                 .env("CARGO_TARGET_DIR", root().join("target/wasm-release"));
         }
         command

@@ -120,6 +120,9 @@ fn action_label(action: Action) -> String {
         } => format!("Snapshots from peers {first} and {second} at once"),
         Action::SnapshotClicked => "Click a peer: it starts the snapshot".into(),
         Action::NaiveSnapshot => "Naive snapshot: everyone records now".into(),
+        Action::LeaveDuringSnapshot { leaver, initiator } => {
+            format!("Snapshot from peer {initiator}, and peer {leaver} leaves")
+        }
     }
 }
 
@@ -131,9 +134,10 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
             session.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
         }
         Action::Transfer(transfer) => session.transfer(transfer),
-        Action::Tokens | Action::Snapshot { .. } | Action::NaiveSnapshot => {
-            session.run_tokens(action)
-        }
+        Action::Tokens
+        | Action::Snapshot { .. }
+        | Action::NaiveSnapshot
+        | Action::LeaveDuringSnapshot { .. } => session.run_tokens(action),
         Action::PingClicked { .. } | Action::SnapshotClicked => {}
     }
 }

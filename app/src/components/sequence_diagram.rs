@@ -367,9 +367,14 @@ pub fn SequenceDiagram(
                         let naive = matches!(cut.recording, testbed::snapshot::Recording::Naive(_));
                         let points: Vec<String> = cut.points.iter().map(|(x, y)| format!("{x},{y}")).collect();
                         let (label_x, label_y) = cut.points.last().copied().unwrap_or_default();
-                        let name = format!("{} cut", cut.recording);
+                        let name = if cut.abandoned {
+                            format!("{} cut (incomplete)", cut.recording)
+                        } else {
+                            format!("{} cut", cut.recording)
+                        };
                         view! {
-                            <g class="cut" data-naive=naive.to_string() data-recording=cut.recording.to_string() data-slot=(n % 3).to_string()>
+                            <g class="cut" data-naive=naive.to_string() data-recording=cut.recording.to_string() data-slot=(n % 3).to_string()
+                                data-abandoned=cut.abandoned.to_string()>
                                 <title>{if naive {
                                     format!("{name}: each peer recorded its balance at the same instant")
                                 } else {

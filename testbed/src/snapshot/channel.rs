@@ -4,12 +4,11 @@
 //! stream: libp2p-stream resets an inbound stream that arrives while another is waiting to be
 //! accepted, and the opener then tries again.
 //!
-//! Each packet is one line of JSON: `{"tokens":{"id":3,"amount":5}}` or
-//! `{"marker":{"initiator":2,"number":0}}`.
+//! Each packet is one line of text: `TOKENS 3 5` (tokens number 3, an amount of 5) or
+//! `MARKER 2 0` (the marker of peer 2's snapshot number 0).
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
-use serde::{Deserialize, Serialize};
 
 use super::{SnapshotId, Tokens};
 
@@ -21,15 +20,14 @@ pub const MAX_PACKET: usize = 256;
 /// The acknowledgement that makes a channel usable.
 pub const ACK: u8 = 0x06;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Packet {
     Tokens(TokensWire),
     Marker(SnapshotId),
 }
 
 /// [`Tokens`] as it travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokensWire {
     pub id: u64,
     pub amount: u64,
@@ -58,13 +56,33 @@ pub enum ChannelError {
 
 impl Packet {
     pub fn encode(&self) -> Vec<u8> {
-        let mut line = serde_json::to_vec(self).expect("packets serialize");
-        line.push(b'\n');
-        line
+        match self {
+            Packet::Tokens(tokens) => format!("TOKENS {} {}\n", tokens.id, tokens.amount),
+            Packet::Marker(id) => format!("MARKER {} {}\n", id.initiator, id.number),
+        }
+        .into_bytes()
     }
 
+    /// One line, without its newline.
     pub fn decode(line: &[u8]) -> Result<Packet, ChannelError> {
-        serde_json::from_slice(line).map_err(|e| ChannelError::Malformed(e.to_string()))
+        let malformed = || {
+            let start = &line[..line.len().min(40)];
+            ChannelError::Malformed(format!("{:?}", String::from_utf8_lossy(start)))
+        };
+        let text = std::str::from_utf8(line).map_err(|_| malformed())?;
+        let words: Vec<&str> = text.split(' ').collect();
+        let number = |word: &str| word.parse::<u64>().map_err(|_| malformed());
+        match words[..] {
+            ["TOKENS", id, amount] => Ok(Packet::Tokens(TokensWire {
+                id: number(id)?,
+                amount: number(amount)?,
+            })),
+            ["MARKER", initiator, number_of] => Ok(Packet::Marker(SnapshotId {
+                initiator: usize::try_from(number(initiator)?).map_err(|_| malformed())?,
+                number: u32::try_from(number(number_of)?).map_err(|_| malformed())?,
+            })),
+            _ => Err(malformed()),
+        }
     }
 }
 
@@ -126,19 +144,16 @@ mod tests {
     use futures::io::Cursor;
 
     #[test]
-    fn packets_are_lines_of_json_and_bad_ones_are_errors() {
+    fn packets_are_lines_of_text_and_bad_ones_are_errors() {
         let marker = Packet::Marker(SnapshotId {
             initiator: 2,
             number: 0,
         });
-        assert_eq!(
-            marker.encode(),
-            b"{\"marker\":{\"initiator\":2,\"number\":0}}\n"
-        );
+        assert_eq!(marker.encode(), b"MARKER 2 0\n");
         let tokens = Packet::from(Tokens { id: 3, amount: 5 });
         let mut bytes = tokens.encode();
         bytes.extend(marker.encode());
-        bytes.extend(b"{\"tokens\":{\"id\":-1}}\n");
+        bytes.extend(b"TOKENS -1 5\n");
         let mut stream = Cursor::new(bytes);
         assert_eq!(block_on(read_packet(&mut stream)).unwrap(), Some(tokens));
         assert_eq!(block_on(read_packet(&mut stream)).unwrap(), Some(marker));
@@ -147,6 +162,15 @@ mod tests {
             Err(ChannelError::Malformed(_))
         ));
         assert!(block_on(read_packet(&mut stream)).unwrap().is_none());
+        for bad in [
+            "TOKENS 1",
+            "MARKER 1 2 3",
+            "tokens 1 2",
+            "MARKER 1 99999999999",
+            "",
+        ] {
+            assert!(Packet::decode(bad.as_bytes()).is_err(), "{bad}");
+        }
         let mut long = Cursor::new(vec![b'x'; 1000]);
         assert!(matches!(
             block_on(read_packet(&mut long)),

@@ -11,7 +11,7 @@ use crate::trace::model::{Cut, Message, MessageKind};
 use crate::trace::Trace;
 
 /// Chandy-Lamport snapshots every one of `peers` peers recorded, whose markers all arrived:
-/// one on each of the `channels` directed channels. Oldest first.
+/// one on each of the `channels` directed channels, and that no peer gave up. Oldest first.
 pub fn finished_snapshots(trace: &Trace, peers: usize, channels: usize) -> Vec<&Cut> {
     let mut markers: HashMap<String, usize> = HashMap::new();
     for message in trace.messages() {
@@ -23,7 +23,8 @@ pub fn finished_snapshots(trace: &Trace, peers: usize, channels: usize) -> Vec<&
         .cuts()
         .filter(|cut| match cut.recording {
             Recording::Snapshot(id) => {
-                cut.points.len() == peers
+                !cut.abandoned
+                    && cut.points.len() == peers
                     && markers.get(&format!("marker {id}")).copied() == Some(channels)
             }
             Recording::Naive(_) => false,

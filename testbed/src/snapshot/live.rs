@@ -2,13 +2,15 @@
 //! [`Network`] holds tokens and runs a [`SnapshotMachine`]; each directed channel is one
 //! long-lived libp2p stream ([`super::channel`]), paced like the testbed's other messages.
 //!
-//! Every send, receive and recorded state also takes the next number of one shared step
-//! counter: the ground truth [`super::check`] compares each snapshot with. Completed parts are
-//! gathered by [`Snapshots`], standing in for the initiator's collection. Every step is also
-//! reported as an [`EventKind::Tokens`] event, for the trace and the diagram.
+//! Every step is recorded in the ground truth ([`super::truth`]) each snapshot is checked
+//! against, and reported as an [`EventKind::Tokens`] event, for the trace and the diagram.
+//! Completed parts are gathered by [`Snapshots`], standing in for the initiator's collection.
+//!
+//! A channel that closes (its peer left, or sent something malformed) closes the channel back
+//! too: snapshots waiting for its marker end incomplete, later ones go on without it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
@@ -18,11 +20,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::channel::{self, ChannelError, Packet};
-use super::check::{self, Sent, Violation};
-use super::machine::{LocalPart, Output, SnapshotId, SnapshotMachine};
+use super::check::{Sent, Violation};
+use super::collect::{PartReport, Snapshots};
+use super::machine::{Output, SnapshotId, SnapshotMachine};
 use super::report::Report;
 use super::sim::Completed;
-use super::{GlobalSnapshot, Recording, Tokens};
+use super::truth::{lock, Truth};
+use super::{Recording, Tokens};
 use crate::event::{EventKind, EventSink, TokenStep};
 use crate::network::Network;
 use crate::pace::Pace;
@@ -50,21 +54,6 @@ pub enum LiveError {
     Stopped(PeerIndex),
 }
 
-/// The ground truth, in one order of everything that happened.
-#[derive(Debug, Default)]
-struct Truth {
-    step: u64,
-    sent: Vec<Sent>,
-    cuts: BTreeMap<SnapshotId, Vec<Option<u64>>>,
-}
-
-impl Truth {
-    fn next(&mut self) -> u64 {
-        self.step += 1;
-        self.step
-    }
-}
-
 enum Command {
     Send {
         to: PeerIndex,
@@ -82,6 +71,18 @@ enum Command {
     Waiting {
         reply: oneshot::Sender<Vec<(SnapshotId, Vec<PeerIndex>)>>,
     },
+    /// Stop, taking the balance along.
+    Leave {
+        reply: oneshot::Sender<u64>,
+    },
+}
+
+/// What arrives on a peer's incoming channels.
+enum Delivery {
+    Packet(Packet),
+    Malformed(ChannelError),
+    /// The channel ended: its sender left, or it was closed.
+    Closed,
 }
 
 /// The token application on the peers of a [`Network`]; see the module's documentation.
@@ -91,21 +92,9 @@ pub struct TokenNetwork {
     /// What peers rejected, as sentences for the page.
     problems: Arc<Mutex<Vec<String>>>,
     truth: Arc<Mutex<Truth>>,
+    reports: mpsc::UnboundedSender<PartReport>,
     total: u64,
     naive_snapshots: std::sync::atomic::AtomicU32,
-}
-
-/// Every peer's part of the snapshots, gathered: the initiator's collection.
-pub struct Snapshots {
-    parts: mpsc::UnboundedReceiver<(SnapshotId, LocalPart<u64, Tokens>)>,
-    gathered: BTreeMap<SnapshotId, Vec<Option<LocalPart<u64, Tokens>>>>,
-    truth: Arc<Mutex<Truth>>,
-    peers: usize,
-    total: u64,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TokenNetwork {
@@ -118,15 +107,17 @@ impl TokenNetwork {
         let peers = network.peer_ids();
         let count = peers.len();
         let truth = Arc::new(Mutex::new(Truth::default()));
-        let (parts_sender, parts) = mpsc::unbounded();
+        let (reports, report_queue) = mpsc::unbounded();
         let mut inboxes = Vec::new();
         let mut inbox_senders = Vec::new();
         for _ in 0..count {
-            let (sender, inbox) = mpsc::unbounded::<(PeerIndex, Result<Packet, ChannelError>)>();
+            let (sender, inbox) = mpsc::unbounded::<(PeerIndex, Delivery)>();
             inbox_senders.push(sender);
             inboxes.push(inbox);
         }
-        // Every peer accepts channels, acknowledges each, and reads it into its inbox.
+        // Every peer accepts channels, acknowledges each, and reads it into its inbox. The
+        // first stream from a neighbour is its channel; another is read, and its faults
+        // reported, but its end closes nothing.
         for (me, inbox) in inbox_senders.iter().enumerate() {
             let handle = network.peer(me).ok_or(LiveError::NoPeer(me))?;
             let mut incoming = handle
@@ -135,24 +126,34 @@ impl TokenNetwork {
             let inbox = inbox.clone();
             let peers = peers.clone();
             spawn(async move {
+                let mut channels = BTreeSet::new();
                 while let Some((remote, mut stream)) = incoming.next().await {
                     let Some(from) = peers.iter().position(|p| *p == remote) else {
                         continue;
                     };
+                    let is_channel = channels.insert(from);
                     let inbox = inbox.clone();
                     spawn(async move {
                         if channel::acknowledge(&mut stream).await.is_err() {
                             return;
                         }
                         loop {
-                            let read = channel::read_packet(&mut stream).await;
-                            let end = !matches!(read, Ok(Some(_)));
-                            let item = match read {
-                                Ok(Some(packet)) => Ok(packet),
-                                Ok(None) => return,
-                                Err(error) => Err(error),
+                            let delivery = match channel::read_packet(&mut stream).await {
+                                Ok(Some(packet)) => Delivery::Packet(packet),
+                                Ok(None) => Delivery::Closed,
+                                Err(error) => Delivery::Malformed(error),
                             };
-                            if inbox.unbounded_send((from, item)).is_err() || end {
+                            let end = !matches!(delivery, Delivery::Packet(_));
+                            let malformed = matches!(delivery, Delivery::Malformed(_));
+                            if (is_channel || malformed)
+                                && inbox.unbounded_send((from, delivery)).is_err()
+                            {
+                                return;
+                            }
+                            if end {
+                                if malformed && is_channel {
+                                    let _ = inbox.unbounded_send((from, Delivery::Closed));
+                                }
                                 return;
                             }
                         }
@@ -193,7 +194,7 @@ impl TokenNetwork {
                 machine,
                 writers,
                 truth: truth.clone(),
-                parts: parts_sender.clone(),
+                reports: reports.clone(),
                 numbers: 0,
                 peers: peers.clone(),
                 problems: problems.clone(),
@@ -202,24 +203,20 @@ impl TokenNetwork {
             spawn(peer.run(receiver, inbox));
         }
         let total = tokens * count as u64;
-        let snapshots = Snapshots {
-            parts,
-            gathered: BTreeMap::new(),
-            truth: truth.clone(),
-            peers: count,
-            total,
-        };
+        let snapshots = Snapshots::new(report_queue, truth.clone(), count, total);
         let network = TokenNetwork {
             commands,
             neighbours: (0..count).map(|p| network.neighbours(p)).collect(),
             problems,
             truth,
+            reports,
             total,
             naive_snapshots: Default::default(),
         };
         Ok((network, snapshots))
     }
 
+    /// Tokens the peers began with.
     pub fn total(&self) -> u64 {
         self.total
     }
@@ -266,23 +263,42 @@ impl TokenNetwork {
             .naive_snapshots
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut replies = Vec::new();
-        for peer in 0..self.commands.len() {
+        for peer in self.present() {
             let (reply, balance) = oneshot::channel();
             self.command(peer, Command::RecordNaive { number, reply })?;
-            replies.push(balance);
+            replies.push((peer, balance));
         }
         let mut balances = Vec::new();
-        for (peer, balance) in replies.into_iter().enumerate() {
-            balances.push(balance.await.map_err(|_| LiveError::Stopped(peer))?);
+        for (peer, balance) in replies {
+            balances.push((peer, balance.await.map_err(|_| LiveError::Stopped(peer))?));
         }
-        Ok(Report::naive(number, balances, self.total))
+        let total = self.total - lock(&self.truth).left.values().map(|(_, b)| b).sum::<u64>();
+        Ok(Report::naive(number, balances, total))
+    }
+
+    /// `peer` leaves with its balance: the application forgets it, and its channels close.
+    /// The caller stops its libp2p peer too, as a machine that goes away would.
+    pub async fn leave(&self, peer: PeerIndex) -> Result<(), LiveError> {
+        let (reply, balance) = oneshot::channel();
+        self.command(peer, Command::Leave { reply })?;
+        balance.await.map_err(|_| LiveError::Stopped(peer))?;
+        let _ = self.reports.unbounded_send(PartReport::Left(peer));
+        Ok(())
+    }
+
+    /// Peers that have not left.
+    fn present(&self) -> Vec<PeerIndex> {
+        let truth = lock(&self.truth);
+        (0..self.commands.len())
+            .filter(|p| !truth.left.contains_key(p))
+            .collect()
     }
 
     /// Why snapshots have not completed: (snapshot, peer, the channels into it whose marker
     /// has not come), for every peer still waiting.
     pub async fn waiting(&self) -> Vec<(SnapshotId, PeerIndex, Vec<PeerIndex>)> {
         let mut waiting = Vec::new();
-        for peer in 0..self.commands.len() {
+        for peer in self.present() {
             let (reply, answer) = oneshot::channel();
             if self.command(peer, Command::Waiting { reply }).is_err() {
                 continue;
@@ -304,40 +320,7 @@ impl TokenNetwork {
 
     /// `completed` checked against what really happened.
     pub fn check(&self, completed: &Completed) -> Result<(), Violation> {
-        let truth = lock(&self.truth);
-        check::check(&completed.snapshot, &completed.cut, &truth.sent, self.total)
-    }
-}
-
-impl Snapshots {
-    /// Waits for the next snapshot every peer has finished.
-    pub async fn next_completed(&mut self) -> Option<Completed> {
-        while let Some((id, part)) = self.parts.next().await {
-            let parts = self
-                .gathered
-                .entry(id)
-                .or_insert_with(|| vec![None; self.peers]);
-            let peer = part.peer;
-            parts[peer] = Some(part);
-            if parts.iter().all(Option::is_some) {
-                let parts = self.gathered.remove(&id).expect("present");
-                let cut = lock(&self.truth)
-                    .cuts
-                    .get(&id)
-                    .map(|c| c.iter().map(|s| s.unwrap_or_default()).collect())
-                    .unwrap_or_default();
-                return Some(Completed {
-                    snapshot: GlobalSnapshot {
-                        id,
-                        parts: parts.into_iter().flatten().collect(),
-                    },
-                    cut,
-                    took_ticks: 0,
-                    total: self.total,
-                });
-            }
-        }
-        None
+        lock(&self.truth).check(completed)
     }
 }
 
@@ -374,9 +357,10 @@ struct TokenPeer {
     me: PeerIndex,
     balance: u64,
     machine: SnapshotMachine<u64, Tokens>,
+    /// Outgoing channels still open.
     writers: BTreeMap<PeerIndex, Writer>,
     truth: Arc<Mutex<Truth>>,
-    parts: mpsc::UnboundedSender<(SnapshotId, LocalPart<u64, Tokens>)>,
+    reports: mpsc::UnboundedSender<PartReport>,
     numbers: u32,
     /// Every peer of the network, by index.
     peers: Vec<PeerId>,
@@ -388,21 +372,27 @@ impl TokenPeer {
     async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
-        mut inbox: mpsc::UnboundedReceiver<(PeerIndex, Result<Packet, ChannelError>)>,
+        mut inbox: mpsc::UnboundedReceiver<(PeerIndex, Delivery)>,
     ) {
         loop {
             futures::select! {
                 command = commands.next() => match command {
+                    Some(Command::Leave { reply }) => {
+                        lock(&self.truth).leave(self.me, self.balance, self.peers.len());
+                        let _ = reply.send(self.balance);
+                        // Dropping the writers closes this peer's channels.
+                        return;
+                    }
                     Some(command) => self.on_command(command),
                     None => return,
                 },
                 delivery = inbox.next() => match delivery {
-                    Some((from, Ok(packet))) => self.on_packet(from, packet),
-                    // A malformed packet closes that channel; the rest goes on.
-                    Some((from, Err(error))) => lock(&self.problems).push(format!(
+                    Some((from, Delivery::Packet(packet))) => self.on_packet(from, packet),
+                    Some((from, Delivery::Malformed(error))) => lock(&self.problems).push(format!(
                         "peer {} rejected what peer {from} sent on its channel ({error}) and closed that channel",
                         self.me
                     )),
+                    Some((from, Delivery::Closed)) => self.channel_closed(from),
                     None => return,
                 },
             }
@@ -469,22 +459,32 @@ impl TokenPeer {
             Command::Waiting { reply } => {
                 let _ = reply.send(self.machine.waiting().collect());
             }
+            // Handled by `run`, which stops.
+            Command::Leave { .. } => {}
         }
     }
 
     /// This peer records its balance for `id`: its point of the cut, in the ground truth and
     /// in the trace.
     fn record_cut(&self, id: SnapshotId) {
-        {
-            let mut truth = lock(&self.truth);
-            let step = truth.next();
-            let peers = self.peers.len();
-            truth.cuts.entry(id).or_insert_with(|| vec![None; peers])[self.me] = Some(step);
-        }
+        lock(&self.truth).record_cut(id, self.me, self.peers.len());
         self.report(TokenStep::Recorded {
             recording: Recording::Snapshot(id),
             balance: self.balance,
         });
+    }
+
+    /// The channel from `from` ended: this peer closes its channel back, and snapshots
+    /// waiting for `from`'s marker here can never finish.
+    fn channel_closed(&mut self, from: PeerIndex) {
+        {
+            let mut truth = lock(&self.truth);
+            truth.closed.insert((from, self.me));
+            truth.closed.insert((self.me, from));
+        }
+        self.writers.remove(&from);
+        let outputs = self.machine.peer_gone(from);
+        self.apply(outputs);
     }
 
     fn on_packet(&mut self, from: PeerIndex, packet: Packet) {
@@ -551,11 +551,19 @@ impl TokenPeer {
                     }
                 }
                 Output::Done { id, part } => {
-                    let _ = self.parts.unbounded_send((id, part));
+                    let _ = self.reports.unbounded_send(PartReport::Done { id, part });
                 }
-                // Only a peer that leaves makes a part incomplete, and peers of a live token
-                // network stay until it stops.
-                Output::Incomplete { .. } => {}
+                Output::Incomplete { id, waiting_for } => {
+                    self.report(TokenStep::Abandoned {
+                        id,
+                        waiting_for: waiting_for.iter().map(|&p| self.peers[p]).collect(),
+                    });
+                    let _ = self.reports.unbounded_send(PartReport::Stuck {
+                        id,
+                        peer: self.me,
+                        waiting_for,
+                    });
+                }
             }
         }
     }

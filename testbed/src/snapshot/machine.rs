@@ -20,9 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::PeerIndex;
 
 /// A snapshot: who started it and its number among that peer's snapshots.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct SnapshotId {
     pub initiator: PeerIndex,
     pub number: u32,

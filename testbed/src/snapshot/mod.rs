@@ -7,12 +7,14 @@
 
 pub mod channel;
 pub mod check;
+pub mod collect;
 pub mod in_trace;
 pub mod live;
 pub mod machine;
 pub mod report;
 pub mod script;
 pub mod sim;
+pub mod truth;
 
 use serde::Serialize;
 

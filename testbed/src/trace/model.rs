@@ -88,6 +88,8 @@ pub struct Cut {
     pub recording: Recording,
     /// (peer, ms since the network started), in the order they recorded.
     pub points: Vec<(PeerId, f64)>,
+    /// A peer gave the snapshot up: a channel it waited on closed before the marker came.
+    pub abandoned: bool,
 }
 
 type Route = (PeerId, PeerId, MessageKind);
@@ -239,6 +241,12 @@ impl Trace {
             TokenStep::MarkerReceived { remote, .. } => {
                 self.record_receive_on((*remote, me, MessageKind::Marker), stamp);
             }
+            TokenStep::Abandoned { id, .. } => {
+                let recording = Recording::Snapshot(*id);
+                if let Some(cut) = self.cuts.iter_mut().find(|c| c.recording == recording) {
+                    cut.abandoned = true;
+                }
+            }
             TokenStep::Recorded { recording, .. } => {
                 match self.cuts.iter_mut().find(|c| c.recording == *recording) {
                     Some(cut) => cut.points.push((me, stamp.at_ms)),
@@ -246,6 +254,7 @@ impl Trace {
                         self.cuts.push_back(Cut {
                             recording: *recording,
                             points: vec![(me, stamp.at_ms)],
+                            abandoned: false,
                         });
                         if self.cuts.len() > MAX_CUTS {
                             self.cuts.pop_front();
