@@ -35,7 +35,7 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
   assert.equal(await step(page), 'Step 3 of 6');
-  await tabTo(page, '.lifeline-head[title="peer 0: click to answer"]');
+  await tabTo(page, '.lifeline-head[title="peer 0: click to choose it"]');
   await page.keyboard.press('Enter');
   await page.keyboard.press('Space');
   await met(page);

@@ -35,7 +35,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   await page.click('.next');
   assert.match(await page.textContent('.step-title'), /Open a stream and PING/);
   // Answered on the diagram: the lifeline the PONG will end on.
-  await page.click('.lifeline-head[title="peer 0: click to answer"]');
+  await page.click('.lifeline-head[title="peer 0: click to choose it"]');
   await page.click('.step-action');
   await met(page);
   await page.waitForSelector('.prediction[data-state="right"]');

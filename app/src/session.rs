@@ -504,17 +504,7 @@ impl Session {
 
     /// Runs an action of the token application and records it for the link.
     pub fn run_tokens(self, action: Action) {
-        match action {
-            Action::Tokens => self.tokens.send_tokens(self),
-            Action::Snapshot { first, second } => self
-                .tokens
-                .snapshot(self, std::iter::once(first).chain(second).collect()),
-            Action::NaiveSnapshot => self.tokens.naive_snapshot(self),
-            Action::LeaveDuringSnapshot { leaver, initiator } => {
-                self.tokens.leave_during_snapshot(self, leaver, initiator)
-            }
-            _ => return,
-        }
+        self.tokens.run(self, action);
         self.actions.update(|actions| actions.push(action));
         self.actions_run.update(|n| *n += 1);
     }

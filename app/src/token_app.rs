@@ -7,11 +7,12 @@ use std::time::Duration;
 use futures::future::{self, Either};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use testbed::lesson::Action;
 use testbed::snapshot::collect::Outcome;
 use testbed::snapshot::live::TokenNetwork;
 use testbed::snapshot::report::{self, Report};
 use testbed::snapshot::SnapshotId;
-use testbed::{Network, PeerIndex};
+use testbed::Network;
 
 use crate::session::Session;
 
@@ -65,70 +66,10 @@ impl TokenApp {
         self.sends.set_value(0);
     }
 
-    /// Random sends for a while.
-    pub fn send_tokens(self, session: Session) {
-        self.run(session, move |tokens, network| async move {
-            self.send_random(&tokens, &network, SENDS).await;
-            Ok(())
-        });
-    }
-
-    /// While tokens move, `initiators` start a snapshot each at the same moment; waits for
-    /// their reports.
-    pub fn snapshot(self, session: Session, initiators: Vec<PeerIndex>) {
-        self.run(session, move |tokens, network| async move {
-            self.send_random(&tokens, &network, SENDS_BEFORE).await;
-            let mut ids = Vec::new();
-            for peer in initiators {
-                ids.push(
-                    tokens
-                        .start_snapshot(peer)
-                        .await
-                        .map_err(|e| e.to_string())?,
-                );
-            }
-            self.send_random(&tokens, &network, SENDS_AFTER).await;
-            for id in ids {
-                self.wait_for_report(&tokens, &network, id).await?;
-            }
-            Ok(())
-        });
-    }
-
-    /// While tokens move, `initiator` starts a snapshot and `leaver` leaves the network before
-    /// the marker reaches it; waits for the snapshot to be given up.
-    pub fn leave_during_snapshot(self, session: Session, leaver: PeerIndex, initiator: PeerIndex) {
-        self.run(session, move |tokens, network| async move {
-            self.send_random(&tokens, &network, SENDS_BEFORE).await;
-            let id = tokens
-                .start_snapshot(initiator)
-                .await
-                .map_err(|e| e.to_string())?;
-            tokens.leave(leaver).await.map_err(|e| e.to_string())?;
-            network.stop_peer(leaver).await.map_err(|e| e.to_string())?;
-            self.send_random(&tokens, &network, SENDS_AFTER).await;
-            self.wait_for_report(&tokens, &network, id).await
-        });
-    }
-
-    /// While tokens move, every peer writes its balance down at once.
-    pub fn naive_snapshot(self, session: Session) {
-        self.run(session, move |tokens, network| async move {
-            self.send_random(&tokens, &network, SENDS_BEFORE).await;
-            let report = tokens.record_naive().await.map_err(|e| e.to_string())?;
-            self.add_report(report);
-            self.send_random(&tokens, &network, 2).await;
-            Ok(())
-        });
-    }
-
-    /// Runs `work` on the token application, started first if need be; its error becomes
-    /// the page's problem.
-    fn run<W, F>(self, session: Session, work: W)
-    where
-        W: FnOnce(Rc<TokenNetwork>, Rc<Network>) -> F + 'static,
-        F: std::future::Future<Output = Result<(), String>> + 'static,
-    {
+    /// Runs a token action (random sends, snapshots, a naive snapshot, a peer leaving during
+    /// a snapshot), starting the application first if need be; an error becomes the page's
+    /// problem. Other actions are not the token application's.
+    pub fn run(self, session: Session, action: Action) {
         let Some(network) = session.network() else {
             session
                 .problem
@@ -139,7 +80,7 @@ impl TokenApp {
         self.busy.update(|n| *n += 1);
         spawn_local(async move {
             let result = match self.open(&network).await {
-                Ok(tokens) => work(tokens, network).await,
+                Ok(tokens) => self.execute(&tokens, &network, action).await,
                 Err(error) => Err(error),
             };
             if session.generation() != generation {
@@ -150,6 +91,47 @@ impl TokenApp {
                 session.problem.set(Some(error));
             }
         });
+    }
+
+    async fn execute(
+        self,
+        tokens: &TokenNetwork,
+        network: &Network,
+        action: Action,
+    ) -> Result<(), String> {
+        let text = |e: testbed::snapshot::live::LiveError| e.to_string();
+        match action {
+            Action::Tokens => self.send_random(tokens, network, SENDS).await,
+            // While tokens move, the initiators start a snapshot each at the same moment.
+            Action::Snapshot { first, second } => {
+                self.send_random(tokens, network, SENDS_BEFORE).await;
+                let mut ids = Vec::new();
+                for peer in std::iter::once(first).chain(second) {
+                    ids.push(tokens.start_snapshot(peer).await.map_err(text)?);
+                }
+                self.send_random(tokens, network, SENDS_AFTER).await;
+                for id in ids {
+                    self.wait_for_report(tokens, network, id).await?;
+                }
+            }
+            // The leaver goes before the initiator's marker reaches it.
+            Action::LeaveDuringSnapshot { leaver, initiator } => {
+                self.send_random(tokens, network, SENDS_BEFORE).await;
+                let id = tokens.start_snapshot(initiator).await.map_err(text)?;
+                tokens.leave(leaver).await.map_err(text)?;
+                network.stop_peer(leaver).await.map_err(|e| e.to_string())?;
+                self.send_random(tokens, network, SENDS_AFTER).await;
+                self.wait_for_report(tokens, network, id).await?;
+            }
+            // While tokens move, every peer writes its balance down at once.
+            Action::NaiveSnapshot => {
+                self.send_random(tokens, network, SENDS_BEFORE).await;
+                self.add_report(tokens.record_naive().await.map_err(text)?);
+                self.send_random(tokens, network, 2).await;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The token application on `network`, opening its channels the first time.

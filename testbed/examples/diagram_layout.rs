@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use testbed::timeline::Timeline;
 use testbed::{Event, EventKind, NetworkView};
 
@@ -94,7 +94,7 @@ fn scrub(trace: &Trace, events: &[Event], options: &Options) -> serde_json::Valu
     const MOVES: usize = 200;
     let mut timeline = Timeline::new(NetworkView::new(options.lifelines.clone(), 190));
     events.iter().for_each(|e| timeline.record(e.clone()));
-    let mut random = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut random = rand::rngs::ChaCha8Rng::seed_from_u64(1);
     let mut times: Vec<f64> = (0..MOVES)
         .map(|_| {
             let at = random.random_range(0.0..timeline.end_ms());

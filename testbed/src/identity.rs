@@ -2,9 +2,9 @@
 //! and a shared scenario rebuilds the same network.
 
 use libp2p::identity::Keypair;
-use rand::RngCore;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use rand::rngs::ChaCha20Rng;
+use rand::Rng;
+use rand::SeedableRng;
 
 /// The ed25519 keypair of peer `index` in a network built from `seed`.
 ///

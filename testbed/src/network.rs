@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use libp2p::{Multiaddr, PeerId};
-use rand::Rng;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::RngExt;
+use rand::SeedableRng;
 
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;

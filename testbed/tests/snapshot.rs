@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use testbed::snapshot::collect::{Outcome, Snapshots};
 use testbed::snapshot::live::TokenNetwork;
 use testbed::snapshot::sim::Completed;
@@ -38,7 +38,7 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
         .expect("channels open");
     assert_eq!(tokens.total(), 2_000);
 
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
     let mut started = Vec::new();
     for round in 0..300 {
         let from = rng.random_range(0..20);

@@ -325,7 +325,7 @@ pub fn SequenceDiagram(
                         peers.into_iter().zip(xs).map(|((index, _), x)| {
                             let text = if short { index.to_string() } else { format!("peer {index}") };
                             let title = move || if peer_question_open.get() {
-                                format!("peer {index}: click to answer")
+                                format!("peer {index}: click to choose it")
                             } else {
                                 format!("peer {index}: click to hide its lifeline")
                             };

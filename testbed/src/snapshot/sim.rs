@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 
 use super::check::{self, Sent, Violation};
 use super::machine::{LocalPart, Output, SnapshotError, SnapshotId, SnapshotMachine};

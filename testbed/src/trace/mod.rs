@@ -11,9 +11,9 @@ pub mod synthetic;
 use std::sync::{Arc, Mutex};
 
 use libp2p::PeerId;
-use rand::RngCore;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::Rng;
+use rand::SeedableRng;
 
 pub use clock::LamportClock;
 pub use context::{SpanId, TraceContext, TraceId};
