@@ -88,11 +88,11 @@ pub enum TokenStep {
         remote: PeerId,
         id: SnapshotId,
     },
-    /// This peer's part of snapshot `id` can never finish: the channels from these peers
-    /// closed before their marker came.
+    /// This peer's part of snapshot `id` can never finish: its channel from `closed` closed
+    /// before that channel's marker came.
     Abandoned {
         id: SnapshotId,
-        waiting_for: Vec<PeerId>,
+        closed: PeerId,
     },
     /// This peer wrote down its balance: its point of that recording's cut.
     Recorded {

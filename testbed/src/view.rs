@@ -240,16 +240,13 @@ impl NetworkView {
                     self.name(remote)
                 ),
             ),
-            EventKind::Tokens(TokenStep::Abandoned { id, waiting_for }) => {
-                let from: Vec<String> = waiting_for.iter().map(|p| self.name(p)).collect();
-                line(
-                    Tone::Problem,
-                    format!(
-                        "{me} gave up snapshot {id}: the channel from {} closed before its marker came",
-                        from.join(" and ")
-                    ),
-                )
-            }
+            EventKind::Tokens(TokenStep::Abandoned { id, closed, .. }) => line(
+                Tone::Problem,
+                format!(
+                    "{me} gave up snapshot {id}: its channel from {} closed before that channel's marker came",
+                    self.name(closed)
+                ),
+            ),
             EventKind::Tokens(_) => None,
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }

@@ -16,6 +16,14 @@ pub fn NetworkStatus(session: Session) -> impl IntoView {
                 view.connection_count(),
                 view.expected_connections()
             ),
+            // Connections went down since (a peer left): say what is left.
+            Phase::Ready { .. } if view.connection_count() < view.expected_connections() => format!(
+                "{} of {} connections up: {} of {} peers still connected",
+                view.connection_count(),
+                view.expected_connections(),
+                view.connected_peer_count(),
+                view.peer_count()
+            ),
             Phase::Ready { at_ms, took_ms } => format!(
                 "All {} peers connected by {} connections in {:.2} s ({:.2} s after the page opened)",
                 view.peer_count(),

@@ -421,7 +421,7 @@ impl TokenPeer {
                         id: truth.sent.len() as u64,
                         amount,
                     };
-                    let sent_at = truth.next();
+                    let sent_at = truth.next_step();
                     truth.sent.push(Sent {
                         from: self.me,
                         to,
@@ -483,8 +483,19 @@ impl TokenPeer {
             truth.closed.insert((self.me, from));
         }
         self.writers.remove(&from);
-        let outputs = self.machine.peer_gone(from);
-        self.apply(outputs);
+        for output in self.machine.peer_gone(from) {
+            if let Output::Incomplete { id, waiting_for } = output {
+                self.report(TokenStep::Abandoned {
+                    id,
+                    closed: self.peers[from],
+                });
+                let _ = self.reports.unbounded_send(PartReport::Stuck {
+                    id,
+                    peer: self.me,
+                    waiting_for,
+                });
+            }
+        }
     }
 
     fn on_packet(&mut self, from: PeerIndex, packet: Packet) {
@@ -501,7 +512,7 @@ impl TokenPeer {
                 self.balance += tokens.amount;
                 {
                     let mut truth = lock(&self.truth);
-                    let step = truth.next();
+                    let step = truth.next_step();
                     if let Some(sent) = truth.sent.get_mut(tokens.id as usize) {
                         sent.received_at = Some(step);
                     }
@@ -553,17 +564,8 @@ impl TokenPeer {
                 Output::Done { id, part } => {
                     let _ = self.reports.unbounded_send(PartReport::Done { id, part });
                 }
-                Output::Incomplete { id, waiting_for } => {
-                    self.report(TokenStep::Abandoned {
-                        id,
-                        waiting_for: waiting_for.iter().map(|&p| self.peers[p]).collect(),
-                    });
-                    let _ = self.reports.unbounded_send(PartReport::Stuck {
-                        id,
-                        peer: self.me,
-                        waiting_for,
-                    });
-                }
+                // Only a closed channel gives a snapshot up: `channel_closed` reports it.
+                Output::Incomplete { .. } => {}
             }
         }
     }

@@ -55,7 +55,7 @@ impl Report {
         reasons.extend(incomplete.channels_waiting.iter().map(|(peer, from)| {
             let from: Vec<String> = from.iter().map(|p| format!("peer {p}")).collect();
             format!(
-                "peer {peer} gave up waiting for the marker from {}",
+                "peer {peer} gave up, still waiting for markers from {}",
                 from.join(" and ")
             )
         }));

@@ -27,20 +27,20 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Truth {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_step(&mut self) -> u64 {
         self.step += 1;
         self.step
     }
 
     /// `peer` recorded its state for `id` now.
     pub fn record_cut(&mut self, id: SnapshotId, peer: PeerIndex, peers: usize) {
-        let step = self.next();
+        let step = self.next_step();
         self.cuts.entry(id).or_insert_with(|| vec![None; peers])[peer] = Some(step);
     }
 
     /// `peer` left with `balance`; its channels both ways are closed.
     pub fn leave(&mut self, peer: PeerIndex, balance: u64, peers: usize) {
-        let step = self.next();
+        let step = self.next_step();
         self.left.insert(peer, (step, balance));
         for other in 0..peers {
             self.closed.insert((peer, other));
