@@ -9,9 +9,23 @@ use rand::{RngExt, SeedableRng};
 use testbed::snapshot::collect::{Outcome, Snapshots};
 use testbed::snapshot::live::TokenNetwork;
 use testbed::snapshot::sim::Completed;
-use testbed::{EventSink, Network, NetworkConfig, Topology};
+use testbed::{EventSink, EventStream, Network, NetworkConfig, Topology};
 
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A connected network of real peers, each given `tokens`, with its events.
+async fn token_network(
+    config: NetworkConfig,
+    tokens: u64,
+) -> (Network, TokenNetwork, Snapshots, EventStream) {
+    let (sink, events) = EventSink::new();
+    let network = Network::start(config, sink).await.expect("starts");
+    assert!(network.connect().await.is_empty());
+    let (application, snapshots) = TokenNetwork::start(&network, tokens)
+        .await
+        .expect("channels open");
+    (network, application, snapshots, events)
+}
 
 /// The next snapshot to finish, which must complete.
 async fn next_completed(snapshots: &mut Snapshots) -> Option<Completed> {
@@ -23,7 +37,6 @@ async fn next_completed(snapshots: &mut Snapshots) -> Option<Completed> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_tokens() {
-    let (sink, _events) = EventSink::new();
     // A little latency keeps tokens in flight when the snapshots cut.
     let config = NetworkConfig {
         peers: 20,
@@ -31,11 +44,7 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
         seed: 11,
         latency_ms: 3,
     };
-    let network = Network::start(config, sink).await.expect("starts");
-    assert!(network.connect().await.is_empty());
-    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
-        .await
-        .expect("channels open");
+    let (network, tokens, mut snapshots, _events) = token_network(config, 100).await;
     assert_eq!(tokens.total(), 2_000);
 
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
@@ -84,18 +93,13 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
 async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
     use futures::AsyncWriteExt;
     use testbed::snapshot::channel;
-    let (sink, _events) = EventSink::new();
     let config = NetworkConfig {
         peers: 4,
         topology: Topology::Ring,
         seed: 2,
         latency_ms: 0,
     };
-    let network = Network::start(config, sink).await.expect("starts");
-    assert!(network.connect().await.is_empty());
-    let (tokens, mut snapshots) = TokenNetwork::start(&network, 50)
-        .await
-        .expect("channels open");
+    let (network, tokens, mut snapshots, _events) = token_network(config, 50).await;
     // Peer 0 opens another channel to peer 1 and writes something that is not a packet.
     let remote = network.peer_ids()[1];
     let mut rogue = network
@@ -138,7 +142,6 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     use testbed::snapshot::Recording;
     use testbed::trace::model::MessageKind;
     use testbed::trace::Trace;
-    let (sink, mut events) = EventSink::new();
     // Latency keeps the tokens sent just before the snapshot in flight when it cuts.
     let config = NetworkConfig {
         peers: 4,
@@ -146,11 +149,7 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
         seed: 3,
         latency_ms: 60,
     };
-    let network = Network::start(config, sink).await.expect("starts");
-    assert!(network.connect().await.is_empty());
-    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
-        .await
-        .expect("channels open");
+    let (network, tokens, mut snapshots, mut events) = token_network(config, 100).await;
 
     // A naive snapshot right after a send misses exactly the tokens in flight.
     tokens.send(0, 1, 30).unwrap();
@@ -224,18 +223,13 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_leaving_mid_snapshot_ends_it_incomplete_and_later_snapshots_go_on() {
-    let (sink, _events) = EventSink::new();
     let config = NetworkConfig {
         peers: 6,
         topology: Topology::Original,
         seed: 9,
         latency_ms: 40,
     };
-    let network = Network::start(config, sink).await.expect("starts");
-    assert!(network.connect().await.is_empty());
-    let (tokens, mut snapshots) = TokenNetwork::start(&network, 100)
-        .await
-        .expect("channels open");
+    let (network, tokens, mut snapshots, _events) = token_network(config, 100).await;
     for nth in 0..30 {
         tokens.send_random(4, nth).unwrap();
     }
