@@ -6,14 +6,35 @@
 //! page ~15 KB (gzip) of view code. The words come from the engine ([`Report::wording`]).
 
 use leptos::prelude::*;
-use testbed::snapshot::in_trace;
 use testbed::snapshot::report::Report;
+use testbed::snapshot::{in_trace, Recording};
 
 /// Reports shown; older ones stay in the session.
 const SHOWN: usize = 3;
 
 #[component]
 pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
+    // How long each finished snapshot took, found once in the trace: scanning it again on
+    // every trace update would cost a full pass per report while peers keep talking. Keyed by
+    // the network's generation, as a new network numbers its snapshots afresh.
+    let took: StoredValue<Vec<((u64, Recording), f64)>> = StoredValue::new(Vec::new());
+    let took_ms = move |report: &Report| {
+        if !matches!(report.recording, Recording::Snapshot(_)) || report.incomplete.is_some() {
+            return None;
+        }
+        let key = (session.generation(), report.recording);
+        let known = took.with_value(|t| t.iter().find(|(k, _)| *k == key).map(|(_, ms)| *ms));
+        known.or_else(|| {
+            let ms = session
+                .trace
+                .with(|trace| in_trace::took_ms(trace, report.recording))?;
+            took.update_value(|t| {
+                t.retain(|((generation, _), _)| *generation == key.0);
+                t.push((key, ms));
+            });
+            Some(ms)
+        })
+    };
     let html = move || {
         session.tokens.reports.with(|reports| {
             reports
@@ -21,12 +42,7 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
                 .rev()
                 .take(SHOWN)
                 .enumerate()
-                .map(|(n, report)| {
-                    let took = session
-                        .trace
-                        .with(|trace| in_trace::took_ms(trace, report.recording));
-                    report_html(report, took, n == 0)
-                })
+                .map(|(n, report)| report_html(report, took_ms(report), n == 0))
                 .collect::<String>()
         })
     };
