@@ -73,8 +73,14 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   await again.goto(link);
   await again.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
   await again.waitForFunction(() => document.querySelectorAll('.expectation[data-met="true"]').length === 1, null, { timeout: 60_000 });
-  // The replay is done once the diagram shows every arrow the first run showed: an earlier
-  // ping of the replay may also have gone to peer 7, so counting closes is not enough.
+  // The replay is done once its third ping has its PONG and the diagram shows every arrow the
+  // first run showed: an earlier ping of the replay may also have gone to peer 7, and drawn
+  // the same arrows for a moment.
+  await again.waitForFunction(
+    () => /PONG \(id 3\) from peer 7/.test(document.querySelector('.event-log')?.textContent ?? ''),
+    null,
+    { timeout: 60_000 },
+  );
   await again.waitForFunction(
     (arrows) => JSON.stringify([...document.querySelectorAll('.arrow text')].map((t) => t.textContent)) === arrows,
     JSON.stringify(before.arrows),
