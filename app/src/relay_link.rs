@@ -66,6 +66,7 @@ pub fn connect(status: RwSignal<RelayStatus>) {
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
+            dht: None,
         };
         let peer = match PeerHandle::start(config, sink) {
             Ok(peer) => peer,

@@ -105,6 +105,7 @@ async fn a_websocket_peer_identifies_and_pings_the_relay() {
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
+            dht: None,
         },
         sink,
     )

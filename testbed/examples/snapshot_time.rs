@@ -35,6 +35,7 @@ async fn live(topology: Topology, peers: usize) -> f64 {
         topology,
         seed: 1,
         latency_ms: 0,
+        dht: None,
     };
     let network = Network::start_untapped(config, sink).await.expect("starts");
     assert!(network.connect().await.is_empty());

@@ -23,6 +23,7 @@ async fn measure(tapped: bool) -> Figures {
         topology: Topology::Line,
         seed: 1,
         latency_ms: 0,
+        dht: None,
     };
     let network = if tapped {
         Network::start(config, sink).await

@@ -10,6 +10,7 @@ use futures::channel::mpsc;
 use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
+use crate::dht::{LookupKind, LookupOutcome};
 use crate::protocols::ping::Envelope;
 use crate::snapshot::{Recording, SnapshotId, Tokens};
 
@@ -64,6 +65,28 @@ pub enum EventKind {
     Ping(PingStep),
     Transfer(TransferStep),
     Tokens(TokenStep),
+    Dht(DhtStep),
+}
+
+/// What a peer's DHT side reports ([`crate::dht`]); the hops of a lookup come from the wire.
+#[derive(Debug, Clone)]
+pub enum DhtStep {
+    /// `lookup` numbers this peer's lookups from 0.
+    LookupStarted {
+        lookup: u64,
+        kind: LookupKind,
+        key: Vec<u8>,
+    },
+    LookupFinished {
+        lookup: u64,
+        outcome: LookupOutcome,
+    },
+    /// A peer entered (or was pushed out of) this peer's routing table, in bucket `bucket`.
+    TableChanged {
+        remote: PeerId,
+        bucket: u32,
+        added: bool,
+    },
 }
 
 /// One step of the token application and its snapshots ([`crate::snapshot`]), as seen by one

@@ -2,6 +2,7 @@
 //! speak, and the events they report. Plain Rust with no UI types; builds natively (tested with
 //! `cargo test`) and for the browser.
 
+pub mod dht;
 pub mod diagram;
 pub mod event;
 pub mod identity;
@@ -20,7 +21,7 @@ pub mod view;
 pub mod wire;
 
 pub use event::{
-    Event, EventKind, EventSink, EventStream, PeerIndex, PingStep, TokenStep, TransferStep,
+    DhtStep, Event, EventKind, EventSink, EventStream, PeerIndex, PingStep, TokenStep, TransferStep,
 };
 pub use network::{Network, NetworkConfig, NetworkError, MAX_PEERS};
 pub use topology::Topology;

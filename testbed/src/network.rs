@@ -9,6 +9,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::RngExt;
 use rand::SeedableRng;
 
+use crate::dht::DhtConfig;
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;
 use crate::pace::Pace;
@@ -22,7 +23,7 @@ use crate::wire::WireLog;
 /// browser tab holds comfortably.
 pub const MAX_PEERS: usize = 200;
 
-/// Networks up to this size are started with the wire tap. Beyond it a network has thousands
+/// Networks up to this size (and DHT networks of any size) are started with the wire tap. Beyond it a network has thousands
 /// of connections, whose every frame would bury the rest of the trace.
 pub const MAX_TAPPED_PEERS: usize = 30;
 
@@ -38,6 +39,8 @@ pub struct NetworkConfig {
     /// Milliseconds each of the testbed's messages is held before it is written, as if the
     /// link were slow: its arrow in the diagram slants by that much.
     pub latency_ms: u64,
+    /// Run Kademlia on every peer, with these parameters.
+    pub dht: Option<DhtConfig>,
 }
 
 impl Default for NetworkConfig {
@@ -48,6 +51,7 @@ impl Default for NetworkConfig {
             topology: Topology::Original,
             seed: 42,
             latency_ms: 0,
+            dht: None,
         }
     }
 }
@@ -115,7 +119,9 @@ impl Network {
     /// connected yet: [`Network::connect`] dials the topology.
     /// Peers of networks up to [`MAX_TAPPED_PEERS`] record what their connections carry.
     pub async fn start(config: NetworkConfig, events: EventSink) -> Result<Network, NetworkError> {
-        let wire = (config.peers <= MAX_TAPPED_PEERS).then(|| WireLog::new(events.started()));
+        // A DHT network is always tapped: its lookups' hops are read from the wire.
+        let tapped = config.peers <= MAX_TAPPED_PEERS || config.dht.is_some();
+        let wire = tapped.then(|| WireLog::new(events.started()));
         Network::launch(config, events, wire).await
     }
 
@@ -144,6 +150,7 @@ impl Network {
                     measure_round_trips: false,
                     pace: pace.clone(),
                     wire: wire.clone(),
+                    dht: config.dht,
                 };
                 PeerHandle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,
@@ -220,6 +227,10 @@ impl Network {
             peer: index,
             source,
         })
+    }
+
+    pub fn peers(&self) -> &[PeerHandle] {
+        &self.peers
     }
 
     pub fn peer(&self, index: PeerIndex) -> Option<&PeerHandle> {

@@ -15,6 +15,8 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, Multiaddr, PeerId, Swarm, Transport};
 
+use crate::dht::node::{self as dht_node, DhtCommand, DhtNode, DhtStatus, Kad, Stored};
+use crate::dht::{DhtConfig, LookupOutcome, LookupRequest, RoutingTable};
 use crate::event::{EventKind, EventSink, PingStep, TransferStep};
 use crate::pace::Pace;
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
@@ -58,6 +60,8 @@ pub struct Behaviour {
     /// libp2p's own ping (`/ipfs/ping/1.0.0`), only where a live round-trip time is shown.
     ping: Toggle<ping::Behaviour>,
     streams: libp2p_stream::Behaviour,
+    /// Kademlia (`/ipfs/kad/1.0.0`), on networks that run the DHT.
+    kad: Toggle<Kad>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +70,8 @@ pub enum PeerError {
     Noise(#[from] noise::Error),
     #[error("the peer has stopped")]
     Stopped,
+    #[error("this network does not run the DHT")]
+    NoDht,
     #[error("could not listen on {address}: {reason}")]
     Listen { address: Multiaddr, reason: String },
     #[error("could not dial {address}: {reason}")]
@@ -84,6 +90,7 @@ enum Command {
     },
     /// Stop at once, as if the machine had gone: every connection drops.
     Stop,
+    Dht(DhtCommand),
 }
 
 /// The outside's way to a running peer. Cheap to clone; the peer stops when the last clone is
@@ -110,6 +117,8 @@ pub struct PeerConfig {
     pub pace: Pace,
     /// Where in-page connections record what they carry (see [`crate::wire`]); None: untapped.
     pub wire: Option<WireLog>,
+    /// Run Kademlia with these parameters.
+    pub dht: Option<DhtConfig>,
 }
 
 impl PeerHandle {
@@ -121,6 +130,7 @@ impl PeerHandle {
             measure_round_trips,
             pace,
             wire,
+            dht,
         } = config;
         let peer_id = keypair.public().to_peer_id();
         let behaviour = Behaviour {
@@ -130,6 +140,7 @@ impl PeerHandle {
             ),
             ping: Toggle::from(measure_round_trips.then(ping::Behaviour::default)),
             streams: libp2p_stream::Behaviour::new(),
+            kad: Toggle::from(dht.map(|config| dht_node::behaviour(peer_id, config))),
         };
         let mut streams = behaviour.streams.new_control();
         // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
@@ -149,6 +160,7 @@ impl PeerHandle {
             events: events.clone(),
             pending_listens: HashMap::new(),
             pending_dials: HashMap::new(),
+            dht: dht.map(DhtNode::new),
         };
         let span = tracing::info_span!(PEER_SPAN, peer = %peer_id);
         spawn(event_loop.run(command_queue).instrument(span.clone()));
@@ -327,6 +339,37 @@ impl PeerHandle {
         self.streams.clone().open_stream(remote, protocol).await
     }
 
+    /// Runs a DHT lookup and waits for its outcome.
+    pub async fn lookup(&self, request: LookupRequest) -> Result<LookupOutcome, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Dht(DhtCommand::Lookup { request, reply }))
+            .await?;
+        answer.await.map_err(|_| PeerError::NoDht)
+    }
+
+    /// Whether this peer's DHT side is busy.
+    pub async fn dht_status(&self) -> Result<DhtStatus, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Dht(DhtCommand::Status { reply }))
+            .await?;
+        answer.await.map_err(|_| PeerError::NoDht)
+    }
+
+    /// This peer's Kademlia routing table.
+    pub async fn routing_table(&self) -> Result<RoutingTable, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Dht(DhtCommand::Table { reply })).await?;
+        answer.await.map_err(|_| PeerError::NoDht)
+    }
+
+    /// The record keys this peer stores, and the keys it keeps provider records for.
+    pub async fn stored(&self) -> Result<Stored, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Dht(DhtCommand::Stored { reply }))
+            .await?;
+        answer.await.map_err(|_| PeerError::NoDht)
+    }
+
     /// Stops the peer even while other handles to it remain: its connections drop, as when
     /// a peer's machine goes away.
     pub async fn stop(&self) -> Result<(), PeerError> {
@@ -444,6 +487,7 @@ struct EventLoop {
     pending_listens:
         HashMap<libp2p::core::transport::ListenerId, oneshot::Sender<Result<Multiaddr, PeerError>>>,
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
+    dht: Option<DhtNode>,
 }
 
 impl EventLoop {
@@ -472,6 +516,16 @@ impl EventLoop {
     fn on_command(&mut self, command: Command) -> std::ops::ControlFlow<()> {
         match command {
             Command::Stop => return std::ops::ControlFlow::Break(()),
+            // Without the DHT the command's reply is dropped: the handle says so.
+            Command::Dht(command) => {
+                if let (Some(node), Some(kad)) =
+                    (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
+                {
+                    for event in node.on_command(kad, command) {
+                        self.emit(event);
+                    }
+                }
+            }
             Command::Listen { address, reply } => match self.swarm.listen_on(address.clone()) {
                 Ok(listener) => {
                     self.pending_listens.insert(listener, reply);
@@ -580,11 +634,25 @@ impl EventLoop {
                 peer_id,
                 info,
                 ..
-            })) => self.emit(EventKind::Identified {
-                remote: peer_id,
-                agent: info.agent_version,
-                protocols: info.protocols.iter().map(ToString::to_string).collect(),
-            }),
+            })) => {
+                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                    DhtNode::on_identified(kad, peer_id, &info);
+                }
+                self.emit(EventKind::Identified {
+                    remote: peer_id,
+                    agent: info.agent_version,
+                    protocols: info.protocols.iter().map(ToString::to_string).collect(),
+                })
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
+                if let (Some(node), Some(kad)) =
+                    (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
+                {
+                    for event in node.on_event(kad, event) {
+                        self.emit(event);
+                    }
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
                 result: Ok(rtt),

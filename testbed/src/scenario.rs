@@ -238,6 +238,7 @@ mod tests {
                 topology: Topology::Random,
                 seed: 9,
                 latency_ms: 150,
+                dht: None,
             },
             lesson: Some("original-testbed".into()),
             step: 2,

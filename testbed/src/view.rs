@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libp2p::PeerId;
 
-use crate::event::{Event, EventKind, PeerIndex, PingStep, TokenStep, TransferStep};
+use crate::event::{DhtStep, Event, EventKind, PeerIndex, PingStep, TokenStep, TransferStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -171,6 +171,25 @@ impl NetworkView {
         }
     }
 
+    /// A DHT key as the learner knows it: a peer's name, or the text it was made from.
+    fn key_name(&self, key: &[u8]) -> String {
+        match PeerId::from_bytes(key) {
+            Ok(peer) => self.name(&peer),
+            Err(_) => crate::dht::key_label(key, &[]),
+        }
+    }
+
+    fn names(&self, peers: &[PeerId]) -> String {
+        if peers.is_empty() {
+            return "none".into();
+        }
+        peers
+            .iter()
+            .map(|p| self.name(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn describe(&self, event: &Event) -> Option<LogLine> {
         let me = self.name(&event.peer);
         let line = |tone, text: String| {
@@ -248,6 +267,30 @@ impl NetworkView {
                 ),
             ),
             EventKind::Tokens(_) => None,
+            EventKind::Dht(DhtStep::LookupStarted { kind, key, .. }) => line(
+                Tone::Ping,
+                format!("{me} starts a lookup ({kind}) for {}", self.key_name(key)),
+            ),
+            EventKind::Dht(DhtStep::LookupFinished { outcome, .. }) => {
+                let what = format!(
+                    "{me}'s lookup ({}) for {}",
+                    outcome.kind,
+                    self.key_name(&outcome.key)
+                );
+                match &outcome.error {
+                    Some(error) => line(Tone::Problem, format!("{what} failed: {error}")),
+                    None => line(
+                        Tone::Ping,
+                        format!(
+                            "{what} finished after {} requests in {:.0} ms; closest found: {}",
+                            outcome.requests,
+                            outcome.took_ms,
+                            self.names(&outcome.closest)
+                        ),
+                    ),
+                }
+            }
+            EventKind::Dht(DhtStep::TableChanged { .. }) => None,
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }
             | EventKind::ConnectionEstablished { dialer: false, .. }

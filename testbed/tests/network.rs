@@ -22,6 +22,7 @@ async fn start(peers: usize, topology: Topology) -> (Network, NetworkView, Event
         topology,
         seed: 7,
         latency_ms: 0,
+        dht: None,
     })
     .await
 }
@@ -287,6 +288,7 @@ async fn injected_latency_holds_every_message_in_flight() {
         topology: Topology::Line,
         seed: 7,
         latency_ms: 120,
+        dht: None,
     })
     .await;
     assert!(network.connect().await.is_empty());
@@ -362,6 +364,7 @@ async fn the_timeline_rebuilds_the_state_seen_live_at_every_moment() {
         topology: Topology::Original,
         seed: 7,
         latency_ms: 30,
+        dht: None,
     })
     .await;
     assert!(network.connect().await.is_empty());

@@ -43,6 +43,7 @@ async fn concurrent_snapshots_of_20_real_peers_are_consistent_and_conserve_token
         topology: Topology::Original,
         seed: 11,
         latency_ms: 3,
+        dht: None,
     };
     let (network, tokens, mut snapshots, _events) = token_network(config, 100).await;
     assert_eq!(tokens.total(), 2_000);
@@ -98,6 +99,7 @@ async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
         topology: Topology::Ring,
         seed: 2,
         latency_ms: 0,
+        dht: None,
     };
     let (network, tokens, mut snapshots, _events) = token_network(config, 50).await;
     // Peer 0 opens another channel to peer 1 and writes something that is not a packet.
@@ -148,6 +150,7 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
         topology: Topology::Ring,
         seed: 3,
         latency_ms: 60,
+        dht: None,
     };
     let (network, tokens, mut snapshots, mut events) = token_network(config, 100).await;
 
@@ -228,6 +231,7 @@ async fn a_peer_leaving_mid_snapshot_ends_it_incomplete_and_later_snapshots_go_o
         topology: Topology::Original,
         seed: 9,
         latency_ms: 40,
+        dht: None,
     };
     let (network, tokens, mut snapshots, _events) = token_network(config, 100).await;
     for nth in 0..30 {

@@ -19,6 +19,7 @@ async fn a_ping_exchange_is_a_span_on_each_peer() {
         topology: Topology::Original,
         seed: 4,
         latency_ms: 0,
+        dht: None,
     };
     let network = Network::start(config, sink).await.unwrap();
     assert!(network.connect().await.is_empty());

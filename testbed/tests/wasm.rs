@@ -17,6 +17,7 @@ async fn peers_connect_and_ping_in_the_browser() {
         topology: Topology::Original,
         seed: 42,
         latency_ms: 0,
+        dht: None,
     };
     let network = Network::start(config, sink).await.expect("network starts");
     assert!(network.peer_ids()[0]

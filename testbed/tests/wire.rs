@@ -19,6 +19,7 @@ async fn two_peers() -> (Network, testbed::EventStream) {
         topology: Topology::Line,
         seed: 3,
         latency_ms: 0,
+        dht: None,
     };
     let network = Network::start(config, sink).await.expect("starts");
     assert!(network.connect().await.is_empty());

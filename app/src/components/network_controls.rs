@@ -52,6 +52,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
             topology: topology.get_untracked(),
             seed,
             latency_ms,
+            dht: None,
         });
     };
 

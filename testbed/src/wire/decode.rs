@@ -6,8 +6,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use super::kad::{KadMessage, KadReader, PROTOCOL as KAD};
 use super::multistream::Negotiation;
-use super::yamux::{FrameDecoder, FrameType, Header, Piece};
+use super::yamux::{Flags, FrameDecoder, FrameType, Header, Piece};
 
 /// Bytes of a frame's data kept for the page (shown as hex).
 pub const PREVIEW: usize = 64;
@@ -32,6 +33,13 @@ pub enum WireItem {
         header: Header,
         protocol: Option<String>,
         data: Vec<u8>,
+    },
+    /// A Kademlia message (`/ipfs/kad/1.0.0`), whole, or why it could not be read. `request`:
+    /// written by the side that opened the stream (the answer comes back on the same stream).
+    Kad {
+        stream: u32,
+        request: bool,
+        message: Result<KadMessage, String>,
     },
     /// The bytes stopped making sense here; nothing after this is read.
     Undecodable { error: String },
@@ -162,8 +170,18 @@ pub struct PlainDecoder {
     frames: FrameDecoder,
     /// The DATA frame whose data is still arriving, and how much is left.
     open_frame: Option<(Header, Vec<u8>, u32)>,
-    streams: BTreeMap<u32, Negotiation>,
+    streams: BTreeMap<u32, StreamReading>,
     failed: bool,
+}
+
+/// What is known of one stream in one direction.
+#[derive(Debug, Default)]
+struct StreamReading {
+    negotiation: Negotiation,
+    /// This direction's writer opened the stream (its first frame had SYN).
+    opened: bool,
+    /// For kad streams, the messages being read.
+    kad: Option<KadReader>,
 }
 
 impl PlainDecoder {
@@ -178,6 +196,9 @@ impl PlainDecoder {
                     });
                 }
                 Ok(Piece::Header(header)) => {
+                    if header.flags.contains(Flags::SYN) {
+                        self.stream(header.stream).opened = true;
+                    }
                     if header.kind == FrameType::Data && header.length > 0 {
                         self.open_frame = Some((header, Vec::new(), header.length));
                     } else {
@@ -186,12 +207,22 @@ impl PlainDecoder {
                 }
                 Ok(Piece::Body { stream, bytes }) => {
                     // Once a stream's protocol is agreed its data is that protocol's: only
-                    // the preview is kept.
-                    let negotiation = self.stream(stream);
-                    let in_stream = if negotiation.agreed().is_some() {
-                        Default::default()
+                    // the preview is kept, and kad's messages are read whole.
+                    let reading = self.stream(stream);
+                    let (in_stream, after_negotiation) = if reading.negotiation.agreed().is_some() {
+                        (Default::default(), Cow::Borrowed(bytes))
                     } else {
-                        negotiation.push(bytes)
+                        let mut read = reading.negotiation.push(bytes);
+                        let rest = std::mem::take(&mut read.rest);
+                        (read, Cow::Owned(rest))
+                    };
+                    if reading.kad.is_none() && reading.negotiation.agreed() == Some(KAD) {
+                        reading.kad = Some(KadReader::default());
+                    }
+                    let request = reading.opened;
+                    let kad_messages = match reading.kad.as_mut() {
+                        Some(reader) => reader.push(&after_negotiation),
+                        None => Vec::new(),
                     };
                     let Some((header, data, left)) = self.open_frame.as_mut() else {
                         continue;
@@ -210,13 +241,18 @@ impl PlainDecoder {
                             message,
                         }
                     }));
+                    items.extend(kad_messages.into_iter().map(|message| WireItem::Kad {
+                        stream,
+                        request,
+                        message,
+                    }));
                 }
             }
         }
         items
     }
 
-    fn stream(&mut self, id: u32) -> &mut Negotiation {
+    fn stream(&mut self, id: u32) -> &mut StreamReading {
         if !self.streams.contains_key(&id) && self.streams.len() >= MAX_STREAMS {
             self.streams.pop_first();
         }
@@ -229,7 +265,7 @@ impl PlainDecoder {
             protocol: self
                 .streams
                 .get(&header.stream)
-                .and_then(|n| n.agreed().map(str::to_owned)),
+                .and_then(|s| s.negotiation.agreed().map(str::to_owned)),
             data,
         }
     }

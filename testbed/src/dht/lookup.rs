@@ -1,0 +1,328 @@
+//! Lookups rebuilt hop by hop. libp2p-kad reports a lookup when it starts (here, as the
+//! peer's event) and when it ends; what happened in between is read from the wire: every kad
+//! request the peer that ran it wrote with the lookup's key, and the answer that came back on
+//! the same stream.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use libp2p::PeerId;
+
+use super::{Distance, KeyPoint, LookupKind, LookupOutcome};
+use crate::event::{DhtStep, Event, EventKind};
+use crate::wire::kad::{KadKind, KadMessage};
+use crate::wire::{Direction, WireItem, WireRecord};
+
+/// Kad messages kept (both ends of every request and answer); the oldest go first. A
+/// 100-peer network's start-up bootstrap writes about 20,000.
+const MAX_KAD_MESSAGES: usize = 100_000;
+
+/// Lookups kept; the oldest go first.
+const MAX_LOOKUPS: usize = 1_000;
+
+/// Malformed kad messages kept for the page.
+const MAX_ERRORS: usize = 100;
+
+/// A kad message as one end of a connection wrote or read it.
+#[derive(Debug, Clone)]
+struct KadRecord {
+    at_ms: f64,
+    local: PeerId,
+    remote: PeerId,
+    /// The connection (as numbered at the local end) and stream it went on.
+    stream: (u64, u32),
+    direction: Direction,
+    request: bool,
+    message: KadMessage,
+}
+
+/// A kad message that could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KadError {
+    pub at_ms: f64,
+    pub from: PeerId,
+    pub to: PeerId,
+    pub error: String,
+}
+
+/// One lookup a peer ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    pub origin: PeerId,
+    /// The origin's own number for it (its `DhtStep::LookupStarted`).
+    pub number: u64,
+    pub kind: LookupKind,
+    pub key: Vec<u8>,
+    pub started_ms: f64,
+    pub finished_ms: Option<f64>,
+    pub outcome: Option<LookupOutcome>,
+}
+
+/// One request of a lookup and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    pub asked: PeerId,
+    pub request: KadKind,
+    /// The asked peer's distance to the key.
+    pub distance: Distance,
+    pub sent_ms: f64,
+    /// Requests of this lookup in flight once this one was sent (itself included).
+    pub in_flight: usize,
+    /// Sent after the lookup had finished (see [`Lookups::claims`]): its answer is ignored.
+    pub late: bool,
+    pub answer: Option<Answer>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub at_ms: f64,
+    /// The closer peers it named, each with its distance to the key.
+    pub peers: Vec<Found>,
+    /// It answered with the record.
+    pub record: bool,
+    pub providers: Vec<PeerId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub peer: PeerId,
+    pub distance: Distance,
+    /// Not asked and not named by any earlier answer of this lookup.
+    pub new: bool,
+}
+
+/// Every lookup of a network and the kad messages they are read from.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    lookups: VecDeque<Lookup>,
+    messages: VecDeque<KadRecord>,
+    errors: VecDeque<KadError>,
+    /// Kad messages ever taken in, background traffic included.
+    pub seen: u64,
+}
+
+impl Lookups {
+    pub fn apply_event(&mut self, event: &Event) {
+        let EventKind::Dht(step) = &event.kind else {
+            return;
+        };
+        match step {
+            DhtStep::LookupStarted { lookup, kind, key } => {
+                if self.lookups.len() == MAX_LOOKUPS {
+                    self.lookups.pop_front();
+                }
+                self.lookups.push_back(Lookup {
+                    origin: event.peer,
+                    number: *lookup,
+                    kind: *kind,
+                    key: key.clone(),
+                    started_ms: event.at_ms,
+                    finished_ms: None,
+                    outcome: None,
+                });
+            }
+            DhtStep::LookupFinished { lookup, outcome } => {
+                if let Some(found) = self
+                    .lookups
+                    .iter_mut()
+                    .rev()
+                    .find(|l| l.origin == event.peer && l.number == *lookup)
+                {
+                    found.finished_ms = Some(event.at_ms);
+                    found.outcome = Some(outcome.clone());
+                }
+            }
+            DhtStep::TableChanged { .. } => {}
+        }
+    }
+
+    pub fn apply_wire(&mut self, record: &WireRecord) {
+        let WireItem::Kad {
+            stream,
+            request,
+            message,
+        } = &record.item
+        else {
+            return;
+        };
+        let Some(remote) = record.remote else {
+            return;
+        };
+        self.seen += 1;
+        match message {
+            Ok(message) => {
+                if self.messages.len() == MAX_KAD_MESSAGES {
+                    self.messages.pop_front();
+                }
+                self.messages.push_back(KadRecord {
+                    at_ms: record.at_ms,
+                    local: record.local,
+                    remote,
+                    stream: (record.connection, *stream),
+                    direction: record.direction,
+                    request: *request,
+                    message: message.clone(),
+                });
+            }
+            // Each end reads what the writer sent; the reader's view is the one that counts.
+            Err(error) if record.direction == Direction::Received => {
+                if self.errors.len() == MAX_ERRORS {
+                    self.errors.pop_front();
+                }
+                self.errors.push_back(KadError {
+                    at_ms: record.at_ms,
+                    from: remote,
+                    to: record.local,
+                    error: error.clone(),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+
+    pub fn lookups(&self) -> impl DoubleEndedIterator<Item = &Lookup> {
+        self.lookups.iter()
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &KadError> {
+        self.errors.iter()
+    }
+
+    /// Kad requests written by `peer` that belong to no lookup the page asked for: the
+    /// automatic bootstrap and table refreshes.
+    pub fn background_requests(&self) -> usize {
+        self.messages
+            .iter()
+            .filter(|m| m.request && m.direction == Direction::Sent)
+            .filter(|m| !self.lookups.iter().any(|l| self.claims(l, m)))
+            .count()
+    }
+
+    /// The ms of the last kad message, background traffic included.
+    pub fn last_message_ms(&self) -> Option<f64> {
+        self.messages.back().map(|m| m.at_ms)
+    }
+
+    /// A kad message belongs to the latest lookup its writer started for the same key. A
+    /// request may go out after its lookup finished: libp2p-kad hands it to a connection
+    /// still being dialed, and sends it once that connection is up.
+    fn claims(&self, lookup: &Lookup, message: &KadRecord) -> bool {
+        message.local == lookup.origin
+            && message.message.key == lookup.key
+            && message.at_ms >= lookup.started_ms
+            && !self.lookups.iter().any(|later| {
+                later.origin == lookup.origin
+                    && later.key == lookup.key
+                    && later.started_ms > lookup.started_ms
+                    && later.started_ms <= message.at_ms
+            })
+    }
+
+    /// The hops of `lookup`, in the order their requests were sent.
+    pub fn hops(&self, lookup: &Lookup) -> Vec<Hop> {
+        let target = KeyPoint::of_bytes(&lookup.key);
+        let mut hops: Vec<Hop> = Vec::new();
+        let mut by_stream: HashMap<(u64, u32), usize> = HashMap::new();
+        let mut known: HashSet<PeerId> = HashSet::new();
+        // Answers carry no key (libp2p-kad leaves it empty): they belong to the request made
+        // on the same stream.
+        let origin_messages = self
+            .messages
+            .iter()
+            .filter(|m| m.local == lookup.origin && m.at_ms >= lookup.started_ms);
+        for record in origin_messages {
+            match (record.direction, record.request) {
+                (Direction::Sent, true) if self.claims(lookup, record) => {
+                    known.insert(record.remote);
+                    by_stream.insert(record.stream, hops.len());
+                    let in_flight = 1 + hops
+                        .iter()
+                        .filter(|h| h.answer.is_none() && h.request == record.message.kind)
+                        .count();
+                    hops.push(Hop {
+                        asked: record.remote,
+                        request: record.message.kind,
+                        distance: KeyPoint::of_peer(&record.remote).distance(&target),
+                        sent_ms: record.at_ms,
+                        in_flight,
+                        late: lookup.finished_ms.is_some_and(|end| record.at_ms > end),
+                        answer: None,
+                    });
+                }
+                (Direction::Received, false) => {
+                    let Some(&index) = by_stream.get(&record.stream) else {
+                        continue;
+                    };
+                    let peers = record
+                        .message
+                        .closer
+                        .iter()
+                        .filter(|p| p.id != lookup.origin)
+                        .map(|p| Found {
+                            peer: p.id,
+                            distance: KeyPoint::of_peer(&p.id).distance(&target),
+                            new: known.insert(p.id),
+                        })
+                        .collect();
+                    hops[index].answer = Some(Answer {
+                        at_ms: record.at_ms,
+                        peers,
+                        record: record.message.record.is_some(),
+                        providers: record.message.providers.iter().map(|p| p.id).collect(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        hops
+    }
+
+    /// The best distance to the key known after each answer, in the order answers came:
+    /// the closest of the peers asked so far and of those the answers named.
+    pub fn progress(&self, lookup: &Lookup) -> Vec<Distance> {
+        let mut hops = self.hops(lookup);
+        hops.retain(|h| h.answer.is_some() && !h.late);
+        hops.sort_by(|a, b| {
+            let at = |h: &Hop| h.answer.as_ref().map_or(0.0, |a| a.at_ms);
+            at(a).total_cmp(&at(b))
+        });
+        let mut best: Option<Distance> = None;
+        hops.iter()
+            .map(|hop| {
+                let answer = hop.answer.as_ref().expect("kept only answered hops");
+                let closest = answer
+                    .peers
+                    .iter()
+                    .map(|f| f.distance)
+                    .chain([hop.distance])
+                    .min()
+                    .expect("the asked peer at least");
+                let now = best.map_or(closest, |b| b.min(closest));
+                best = Some(now);
+                now
+            })
+            .collect()
+    }
+
+    /// Why `lookup` stopped, in a sentence.
+    pub fn stop_reason(&self, lookup: &Lookup) -> String {
+        let Some(outcome) = &lookup.outcome else {
+            return "still running".into();
+        };
+        if let Some(error) = &outcome.error {
+            return format!("it failed: {error}");
+        }
+        match lookup.kind {
+            LookupKind::GetRecord => {
+                "a peer answered with the record: the quorum was reached".into()
+            }
+            LookupKind::FindProviders if !outcome.providers.is_empty() => {
+                "the closest peers answered, naming the providers they know".into()
+            }
+            _ => format!(
+                "the {} closest peers it had heard of had all answered, and none named a peer \
+                 closer than those",
+                outcome.closest.len()
+            ),
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! One peer's side of the DHT: its libp2p-kad behaviour, the lookups it was asked to run and
+//! their answers, and its routing table read out for the page.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+
+use futures::channel::oneshot;
+use libp2p::kad::{self, store::MemoryStore, GetRecordOk, QueryId, QueryResult, Quorum, Record};
+use libp2p::{identify, PeerId, StreamProtocol};
+use web_time::Instant;
+
+use super::{DhtConfig, KeyPoint, LookupKind, LookupOutcome};
+use crate::event::{DhtStep, EventKind};
+
+pub type Kad = kad::Behaviour<MemoryStore>;
+
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new(crate::wire::kad::PROTOCOL);
+
+/// A lookup gives up after this long (libp2p-kad's default is a minute).
+const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+pub fn behaviour(local: PeerId, config: DhtConfig) -> Kad {
+    let one = NonZeroUsize::MIN;
+    let mut kad_config = kad::Config::new(PROTOCOL);
+    kad_config
+        .set_kbucket_size(NonZeroUsize::new(config.k.into()).unwrap_or(one))
+        .set_parallelism(NonZeroUsize::new(config.alpha.into()).unwrap_or(one))
+        .set_replication_factor(NonZeroUsize::new(config.replication.into()).unwrap_or(one))
+        .set_query_timeout(QUERY_TIMEOUT)
+        // No background republishing or periodic refresh: what the learner sees is what they
+        // asked for, plus the start-up bootstrap libp2p-kad always runs.
+        .set_periodic_bootstrap_interval(None)
+        .set_replication_interval(None)
+        .set_publication_interval(None)
+        .set_provider_publication_interval(None);
+    let mut kad = Kad::with_config(local, MemoryStore::new(local), kad_config);
+    // In-page peers have no confirmed external address, so kad would stay a client that
+    // nobody queries.
+    kad.set_mode(Some(kad::Mode::Server));
+    kad
+}
+
+/// A lookup the page asks a peer to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookupRequest {
+    ClosestPeers {
+        key: Vec<u8>,
+    },
+    PutRecord {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    /// Done once `quorum` peers have answered with the record (or every candidate was asked).
+    GetRecord {
+        key: Vec<u8>,
+        quorum: usize,
+    },
+    Provide {
+        key: Vec<u8>,
+    },
+    FindProviders {
+        key: Vec<u8>,
+    },
+}
+
+impl LookupRequest {
+    pub fn kind(&self) -> LookupKind {
+        match self {
+            LookupRequest::ClosestPeers { .. } => LookupKind::ClosestPeers,
+            LookupRequest::PutRecord { .. } => LookupKind::PutRecord,
+            LookupRequest::GetRecord { .. } => LookupKind::GetRecord,
+            LookupRequest::Provide { .. } => LookupKind::Provide,
+            LookupRequest::FindProviders { .. } => LookupKind::FindProviders,
+        }
+    }
+
+    pub fn key(&self) -> &[u8] {
+        match self {
+            LookupRequest::ClosestPeers { key }
+            | LookupRequest::PutRecord { key, .. }
+            | LookupRequest::GetRecord { key, .. }
+            | LookupRequest::Provide { key }
+            | LookupRequest::FindProviders { key } => key,
+        }
+    }
+}
+
+/// One peer's routing table: its non-empty buckets, farthest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoutingTable {
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// libp2p-kad's index: log2 of the distance, so peers in bucket i share 255 − i leading
+    /// bits with the local peer.
+    pub index: u32,
+    pub peers: Vec<PeerId>,
+}
+
+impl RoutingTable {
+    pub fn peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.buckets.iter().flat_map(|b| b.peers.iter().copied())
+    }
+}
+
+/// Whether a peer's DHT side is busy: a network has settled once every peer has no lookup
+/// running (the automatic bootstrap included) and has heard no kad request for a while.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DhtStatus {
+    pub running: usize,
+    pub table_size: usize,
+    /// Since libp2p-kad last reported anything (a request answered, a lookup's progress).
+    pub quiet_ms: f64,
+}
+
+/// What a peer keeps for the DHT: the keys of the records it stores, and the keys it holds
+/// provider records for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stored {
+    pub records: Vec<Vec<u8>>,
+    pub provided: Vec<Vec<u8>>,
+}
+
+/// What a peer asks of its DHT side.
+pub enum DhtCommand {
+    Lookup {
+        request: LookupRequest,
+        reply: oneshot::Sender<LookupOutcome>,
+    },
+    Table {
+        reply: oneshot::Sender<RoutingTable>,
+    },
+    Status {
+        reply: oneshot::Sender<DhtStatus>,
+    },
+    Stored {
+        reply: oneshot::Sender<Stored>,
+    },
+}
+
+struct Running {
+    number: u64,
+    request: LookupRequest,
+    started: Instant,
+    outcome: LookupOutcome,
+    reply: oneshot::Sender<LookupOutcome>,
+}
+
+/// The lookups a peer is running.
+pub struct DhtNode {
+    /// How many closest peers a lookup looks for.
+    k: NonZeroUsize,
+    running: HashMap<QueryId, Running>,
+    next_lookup: u64,
+    last_activity: Instant,
+}
+
+impl DhtNode {
+    pub fn new(config: DhtConfig) -> DhtNode {
+        DhtNode {
+            k: NonZeroUsize::new(config.k.into()).unwrap_or(NonZeroUsize::MIN),
+            running: HashMap::new(),
+            next_lookup: 0,
+            last_activity: Instant::now(),
+        }
+    }
+
+    /// Runs `command`; returns the events to report.
+    pub fn on_command(&mut self, kad: &mut Kad, command: DhtCommand) -> Vec<EventKind> {
+        match command {
+            DhtCommand::Status { reply } => {
+                let _ = reply.send(DhtStatus {
+                    running: kad.iter_queries().count(),
+                    table_size: kad.kbuckets().map(|b| b.num_entries()).sum(),
+                    quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
+                });
+                Vec::new()
+            }
+            DhtCommand::Table { reply } => {
+                let _ = reply.send(table(kad));
+                Vec::new()
+            }
+            DhtCommand::Stored { reply } => {
+                use kad::store::RecordStore;
+                let store = kad.store_mut();
+                let _ = reply.send(Stored {
+                    records: store.records().map(|r| r.key.to_vec()).collect(),
+                    provided: store.provided().map(|p| p.key.to_vec()).collect(),
+                });
+                Vec::new()
+            }
+            DhtCommand::Lookup { request, reply } => self.start(kad, request, reply),
+        }
+    }
+
+    fn start(
+        &mut self,
+        kad: &mut Kad,
+        request: LookupRequest,
+        reply: oneshot::Sender<LookupOutcome>,
+    ) -> Vec<EventKind> {
+        let key = request.key().to_vec();
+        let record_key = kad::RecordKey::new(&key);
+        let started = match &request {
+            LookupRequest::ClosestPeers { key } => Ok(kad.get_n_closest_peers(key.clone(), self.k)),
+            LookupRequest::PutRecord { value, .. } => kad
+                .put_record(Record::new(record_key, value.clone()), Quorum::One)
+                .map_err(|e| e.to_string()),
+            LookupRequest::GetRecord { .. } => Ok(kad.get_record(record_key)),
+            LookupRequest::Provide { .. } => {
+                kad.start_providing(record_key).map_err(|e| e.to_string())
+            }
+            LookupRequest::FindProviders { .. } => Ok(kad.get_providers(record_key)),
+        };
+        let outcome = LookupOutcome {
+            kind: request.kind(),
+            key: key.clone(),
+            closest: Vec::new(),
+            value: None,
+            holders: Vec::new(),
+            providers: Vec::new(),
+            error: None,
+            requests: 0,
+            took_ms: 0.0,
+        };
+        let number = self.next_lookup;
+        self.next_lookup += 1;
+        let mut events = vec![EventKind::Dht(DhtStep::LookupStarted {
+            lookup: number,
+            kind: request.kind(),
+            key,
+        })];
+        match started {
+            Ok(query) => {
+                self.running.insert(
+                    query,
+                    Running {
+                        number,
+                        request,
+                        started: Instant::now(),
+                        outcome,
+                        reply,
+                    },
+                );
+            }
+            Err(error) => {
+                let outcome = LookupOutcome {
+                    error: Some(error),
+                    ..outcome
+                };
+                events.push(EventKind::Dht(DhtStep::LookupFinished {
+                    lookup: number,
+                    outcome: outcome.clone(),
+                }));
+                let _ = reply.send(outcome);
+            }
+        }
+        events
+    }
+
+    /// Takes in one of libp2p-kad's events; returns the events to report.
+    pub fn on_event(&mut self, kad: &mut Kad, event: kad::Event) -> Vec<EventKind> {
+        self.last_activity = Instant::now();
+        match event {
+            kad::Event::RoutingUpdated {
+                peer,
+                is_new_peer: true,
+                bucket_range,
+                old_peer,
+                ..
+            } => {
+                let bucket = bucket_range.1.ilog2().unwrap_or(0);
+                let mut events = vec![EventKind::Dht(DhtStep::TableChanged {
+                    remote: peer,
+                    bucket,
+                    added: true,
+                })];
+                if let Some(old) = old_peer {
+                    events.push(EventKind::Dht(DhtStep::TableChanged {
+                        remote: old,
+                        bucket,
+                        added: false,
+                    }));
+                }
+                events
+            }
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result,
+                stats,
+                step,
+            } => {
+                let Some(running) = self.running.get_mut(&id) else {
+                    return Vec::new(); // the automatic bootstrap
+                };
+                let found_record = record_progress(&mut running.outcome, result);
+                if let LookupRequest::GetRecord { quorum, .. } = running.request {
+                    if found_record && running.outcome.holders.len() >= quorum.max(1) {
+                        if let Some(mut query) = kad.query_mut(&id) {
+                            query.finish();
+                        }
+                    }
+                }
+                if !step.last {
+                    return Vec::new();
+                }
+                let Some(mut running) = self.running.remove(&id) else {
+                    return Vec::new();
+                };
+                running.outcome.requests = stats.num_requests();
+                running.outcome.took_ms = running.started.elapsed().as_secs_f64() * 1000.0;
+                let target = KeyPoint::of_bytes(&running.outcome.key);
+                running
+                    .outcome
+                    .closest
+                    .sort_by_key(|p| KeyPoint::of_peer(p).distance(&target));
+                let _ = running.reply.send(running.outcome.clone());
+                vec![EventKind::Dht(DhtStep::LookupFinished {
+                    lookup: running.number,
+                    outcome: running.outcome,
+                })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Peers that told identify they speak kad are added to the routing table at the
+    /// addresses they listen on (a peer that only dialed in is known no other way).
+    pub fn on_identified(kad: &mut Kad, peer: PeerId, info: &identify::Info) {
+        if info.protocols.contains(&PROTOCOL) {
+            for address in &info.listen_addrs {
+                kad.add_address(&peer, address.clone());
+            }
+        }
+    }
+}
+
+/// Folds one progress report into the outcome; true once a record was found.
+fn record_progress(outcome: &mut LookupOutcome, result: QueryResult) -> bool {
+    match result {
+        QueryResult::GetClosestPeers(result) => {
+            let peers = match result {
+                Ok(ok) => ok.peers,
+                Err(kad::GetClosestPeersError::Timeout { peers, .. }) => {
+                    outcome.error = Some("the lookup timed out".into());
+                    peers
+                }
+            };
+            outcome.closest = peers.into_iter().map(|p| p.peer_id).collect();
+            false
+        }
+        QueryResult::PutRecord(result) => {
+            match result {
+                Ok(_) => {}
+                Err(error) => outcome.error = Some(error.to_string()),
+            }
+            false
+        }
+        QueryResult::GetRecord(result) => match result {
+            Ok(GetRecordOk::FoundRecord(found)) => {
+                outcome.value = Some(found.record.value);
+                if let Some(peer) = found.peer {
+                    outcome.holders.push(peer);
+                }
+                true
+            }
+            Ok(GetRecordOk::FinishedWithNoAdditionalRecord { .. }) => false,
+            Err(kad::GetRecordError::NotFound { closest_peers, .. }) => {
+                outcome.closest = closest_peers;
+                outcome.error = Some("no peer asked had the record".into());
+                false
+            }
+            Err(error) => {
+                outcome.error = Some(error.to_string());
+                false
+            }
+        },
+        QueryResult::StartProviding(result) => {
+            if let Err(error) = result {
+                outcome.error = Some(error.to_string());
+            }
+            false
+        }
+        QueryResult::GetProviders(result) => {
+            match result {
+                Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
+                    outcome.providers.extend(providers)
+                }
+                Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { closest_peers }) => {
+                    outcome.closest = closest_peers
+                }
+                Err(error) => outcome.error = Some(error.to_string()),
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+fn table(kad: &mut Kad) -> RoutingTable {
+    RoutingTable {
+        buckets: kad
+            .kbuckets()
+            .filter(|bucket| !bucket.is_empty())
+            .map(|bucket| Bucket {
+                index: bucket.range().1.ilog2().unwrap_or(0),
+                peers: bucket.iter().map(|e| *e.node.key.preimage()).collect(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,51 @@
+//! Waiting for a DHT network to settle. libp2p-kad bootstraps on its own whenever a peer's
+//! table is short of 20 entries (it cannot be switched off), so a new network is busy for
+//! seconds; a lesson's lookups read better once that traffic is over.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use crate::peer::{PeerError, PeerHandle};
+
+/// How often the peers are asked whether they are busy.
+const POLL: Duration = Duration::from_millis(100);
+
+/// How the network stands, for a progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settling {
+    /// Peers still running a lookup (their bootstrap) or answering requests.
+    pub busy: usize,
+    pub peers: usize,
+    /// Routing-table entries over all peers.
+    pub entries: usize,
+}
+
+/// Waits until every peer has no lookup running and has heard no kad request for `quiet`;
+/// `progress` hears how it stands after each look.
+pub async fn settle(
+    peers: &[PeerHandle],
+    quiet: Duration,
+    mut progress: impl FnMut(Settling),
+) -> Result<(), PeerError> {
+    loop {
+        let statuses = join_all(peers.iter().map(PeerHandle::dht_status)).await;
+        let mut settling = Settling {
+            busy: 0,
+            peers: peers.len(),
+            entries: 0,
+        };
+        for status in statuses {
+            let status = status?;
+            settling.entries += status.table_size;
+            if status.running > 0 || status.quiet_ms < quiet.as_secs_f64() * 1000.0 {
+                settling.busy += 1;
+            }
+        }
+        progress(settling);
+        if settling.busy == 0 {
+            return Ok(());
+        }
+        futures_timer::Delay::new(POLL).await;
+    }
+}

@@ -1,0 +1,349 @@
+//! Reading libp2p-kad's messages (`/ipfs/kad/1.0.0`) off a stream: each is an unsigned-varint
+//! length, then a protobuf `Message` (type, key, record, closer peers, provider peers). The
+//! requester writes the request on a stream it opened; the answer comes back on the same
+//! stream with the same type. Anything malformed is an error, never a panic.
+
+use libp2p::{Multiaddr, PeerId};
+
+pub const PROTOCOL: &str = "/ipfs/kad/1.0.0";
+
+/// libp2p-kad's own limit on a message (its default `max_packet_size`).
+pub const MAX_MESSAGE: usize = 16 * 1024;
+
+/// Peers kept from one message: kad answers with at most 20.
+const MAX_PEERS: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KadKind {
+    PutValue,
+    GetValue,
+    AddProvider,
+    GetProviders,
+    FindNode,
+    Ping,
+}
+
+impl KadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            KadKind::PutValue => "PUT_VALUE",
+            KadKind::GetValue => "GET_VALUE",
+            KadKind::AddProvider => "ADD_PROVIDER",
+            KadKind::GetProviders => "GET_PROVIDERS",
+            KadKind::FindNode => "FIND_NODE",
+            KadKind::Ping => "PING",
+        }
+    }
+
+    fn from_number(number: u64) -> Result<KadKind, String> {
+        Ok(match number {
+            0 => KadKind::PutValue,
+            1 => KadKind::GetValue,
+            2 => KadKind::AddProvider,
+            3 => KadKind::GetProviders,
+            4 => KadKind::FindNode,
+            5 => KadKind::Ping,
+            other => return Err(format!("unknown message type {other}")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KadPeer {
+    pub id: PeerId,
+    pub addresses: Vec<Multiaddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KadMessage {
+    pub kind: KadKind,
+    pub key: Vec<u8>,
+    /// A record's key and value (PUT_VALUE, a GET_VALUE answer that has it).
+    pub record: Option<(Vec<u8>, Vec<u8>)>,
+    pub closer: Vec<KadPeer>,
+    pub providers: Vec<KadPeer>,
+}
+
+/// Reads one direction of one kad stream, message by message.
+#[derive(Debug, Default)]
+pub struct KadReader {
+    buffer: Vec<u8>,
+    failed: bool,
+}
+
+impl KadReader {
+    /// Every message completed by `bytes`; after the first error, nothing more is read.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Result<KadMessage, String>> {
+        if self.failed {
+            return Vec::new();
+        }
+        self.buffer.extend_from_slice(bytes);
+        let mut messages = Vec::new();
+        loop {
+            let (length, used) = match varint(&self.buffer) {
+                Ok(Some(read)) => read,
+                Ok(None) => break,
+                Err(error) => {
+                    messages.push(Err(error));
+                    break;
+                }
+            };
+            let length = match usize::try_from(length) {
+                Ok(length) if length <= MAX_MESSAGE => length,
+                _ => {
+                    messages.push(Err(format!(
+                        "a message of {length} bytes is over the {MAX_MESSAGE}-byte limit"
+                    )));
+                    break;
+                }
+            };
+            if self.buffer.len() < used + length {
+                break;
+            }
+            messages.push(decode_message(&self.buffer[used..used + length]));
+            self.buffer.drain(..used + length);
+        }
+        if messages.iter().any(Result::is_err) {
+            self.failed = true;
+            self.buffer = Vec::new();
+        }
+        messages
+    }
+}
+
+/// An unsigned varint at the start of `bytes` and its length; None while incomplete.
+fn varint(bytes: &[u8]) -> Result<Option<(u64, usize)>, String> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if i == 9 && byte > 1 {
+            return Err("a varint longer than 64 bits".into());
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok(Some((value, i + 1)));
+        }
+    }
+    Ok(None)
+}
+
+/// One protobuf field: its number and its value.
+enum Field<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    /// 32- and 64-bit fields, which kad does not use.
+    Fixed,
+}
+
+/// The fields of a protobuf message, in order.
+fn fields(mut bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), String>> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let result = (|| {
+            let (tag, used) = varint(bytes)?.ok_or("a field tag is cut short")?;
+            bytes = &bytes[used..];
+            let number = tag >> 3;
+            let field = match tag & 7 {
+                0 => {
+                    let (value, used) = varint(bytes)?.ok_or("a number is cut short")?;
+                    bytes = &bytes[used..];
+                    Field::Varint(value)
+                }
+                2 => {
+                    let (length, used) = varint(bytes)?.ok_or("a length is cut short")?;
+                    let end = usize::try_from(length)
+                        .ok()
+                        .and_then(|length| used.checked_add(length))
+                        .filter(|&end| end <= bytes.len())
+                        .ok_or("a field is longer than its message")?;
+                    let value = &bytes[used..end];
+                    bytes = &bytes[end..];
+                    Field::Bytes(value)
+                }
+                wire @ (1 | 5) => {
+                    let width = if wire == 1 { 8 } else { 4 };
+                    if bytes.len() < width {
+                        return Err("a fixed-width field is cut short".to_string());
+                    }
+                    bytes = &bytes[width..];
+                    Field::Fixed
+                }
+                other => return Err(format!("field {number} has unknown wire type {other}")),
+            };
+            Ok((number, field))
+        })();
+        if result.is_err() {
+            bytes = &[];
+        }
+        Some(result)
+    })
+}
+
+fn decode_message(bytes: &[u8]) -> Result<KadMessage, String> {
+    let mut kind = KadKind::PutValue; // protobuf's default for a missing enum: 0
+    let mut message = KadMessage {
+        kind,
+        key: Vec::new(),
+        record: None,
+        closer: Vec::new(),
+        providers: Vec::new(),
+    };
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Varint(number)) => kind = KadKind::from_number(number)?,
+            (2, Field::Bytes(key)) => message.key = key.to_vec(),
+            (3, Field::Bytes(record)) => message.record = Some(decode_record(record)?),
+            (8, Field::Bytes(peer)) if message.closer.len() < MAX_PEERS => {
+                message.closer.push(decode_peer(peer)?)
+            }
+            (9, Field::Bytes(peer)) if message.providers.len() < MAX_PEERS => {
+                message.providers.push(decode_peer(peer)?)
+            }
+            (1 | 2 | 3 | 8 | 9, _) => return Err("a field has the wrong wire type".into()),
+            _ => {}
+        }
+    }
+    message.kind = kind;
+    Ok(message)
+}
+
+fn decode_record(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let (mut key, mut value) = (Vec::new(), Vec::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(bytes)) => key = bytes.to_vec(),
+            (2, Field::Bytes(bytes)) => value = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((key, value))
+}
+
+fn decode_peer(bytes: &[u8]) -> Result<KadPeer, String> {
+    let mut id = None;
+    let mut addresses = Vec::new();
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(bytes)) => {
+                id = Some(
+                    PeerId::from_bytes(bytes)
+                        .map_err(|e| format!("a peer's id is invalid: {e}"))?,
+                )
+            }
+            (2, Field::Bytes(bytes)) => {
+                if let Ok(address) = Multiaddr::try_from(bytes.to_vec()) {
+                    addresses.push(address);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(KadPeer {
+        id: id.ok_or("a peer without an id")?,
+        addresses,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    fn put_bytes(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+        put_varint(out, number << 3 | 2);
+        put_varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+
+    /// A kad message as libp2p-kad writes it: its length, then the protobuf.
+    pub(crate) fn framed(kind: u64, key: &[u8], closer: &[PeerId]) -> Vec<u8> {
+        let mut body = Vec::new();
+        put_varint(&mut body, 1 << 3);
+        put_varint(&mut body, kind);
+        put_bytes(&mut body, 2, key);
+        for peer in closer {
+            let mut entry = Vec::new();
+            put_bytes(&mut entry, 1, &peer.to_bytes());
+            put_bytes(
+                &mut entry,
+                2,
+                &"/memory/7".parse::<Multiaddr>().unwrap().to_vec(),
+            );
+            put_bytes(&mut body, 8, &entry);
+        }
+        put_varint(&mut body, 10 << 3);
+        put_varint(&mut body, 0);
+        let mut out = Vec::new();
+        put_varint(&mut out, body.len() as u64);
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn a_find_node_answer_read_in_pieces() {
+        let peers: Vec<PeerId> = (0..3)
+            .map(|i| crate::identity::keypair(9, i).public().to_peer_id())
+            .collect();
+        let mut bytes = framed(4, b"target", &peers);
+        bytes.extend(framed(5, b"", &[]));
+        let mut reader = KadReader::default();
+        let mut read = Vec::new();
+        for chunk in bytes.chunks(7) {
+            read.extend(reader.push(chunk));
+        }
+        let read: Vec<KadMessage> = read.into_iter().map(Result::unwrap).collect();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].kind, KadKind::FindNode);
+        assert_eq!(read[0].key, b"target");
+        assert_eq!(
+            read[0].closer.iter().map(|p| p.id).collect::<Vec<_>>(),
+            peers
+        );
+        assert_eq!(read[0].closer[0].addresses[0].to_string(), "/memory/7");
+        assert_eq!(read[1].kind, KadKind::Ping);
+    }
+
+    #[test]
+    fn malformed_messages_are_errors_and_end_the_reading() {
+        let mut oversized = Vec::new();
+        put_varint(&mut oversized, MAX_MESSAGE as u64 + 1);
+        assert!(KadReader::default().push(&oversized)[0].is_err());
+        // A field claims 50 bytes inside a 3-byte message.
+        let mut reader = KadReader::default();
+        assert!(reader.push(&[3, 0x12, 50, 1])[0].is_err());
+        assert!(reader.push(&framed(4, b"k", &[])).is_empty());
+        // An unknown message type, a peer id that is not one.
+        assert!(KadReader::default().push(&framed(9, b"k", &[]))[0].is_err());
+        let mut bad_peer = Vec::new();
+        put_bytes(&mut bad_peer, 1, b"nope");
+        let mut body = Vec::new();
+        put_bytes(&mut body, 8, &bad_peer);
+        let mut framed_bad = vec![body.len() as u8];
+        framed_bad.extend(body);
+        let read = KadReader::default().push(&framed_bad);
+        assert!(read[0].as_ref().unwrap_err().contains("peer's id"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(chunks in proptest::collection::vec(
+            proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 0..16)) {
+            let mut reader = KadReader::default();
+            for chunk in &chunks {
+                let _ = reader.push(chunk);
+            }
+        }
+    }
+}

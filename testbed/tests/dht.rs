@@ -1,0 +1,302 @@
+//! Kademlia on a real in-memory network: libp2p-kad in every peer, lookups rebuilt hop by hop
+//! from the kad messages on the wire, checked against brute force over every PeerId.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::time::Duration;
+
+use futures::AsyncWriteExt;
+use libp2p::PeerId;
+use testbed::dht::settle::settle;
+use testbed::dht::{DhtConfig, KeyPoint, LookupKind, LookupRequest, Lookups};
+use testbed::wire::{Direction, WireItem};
+use testbed::{EventSink, EventStream, Network, NetworkConfig, Topology};
+
+/// A hang guard, not a timing assertion.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Quiet time that counts as settled: well above a lookup's request round trip in memory.
+const QUIET: Duration = Duration::from_millis(500);
+
+async fn settled_network(peers: usize, dht: DhtConfig) -> (Network, EventStream) {
+    let (sink, events) = EventSink::new();
+    let config = NetworkConfig {
+        peers,
+        topology: Topology::Star,
+        seed: 11,
+        latency_ms: 0,
+        dht: Some(dht),
+    };
+    let network = Network::start(config, sink).await.expect("network starts");
+    assert!(
+        network.connect().await.is_empty(),
+        "every peer reaches the hub"
+    );
+    tokio::time::timeout(PATIENCE, settle(network.peers(), QUIET, |_| {}))
+        .await
+        .expect("the network settles")
+        .expect("every peer answers");
+    (network, events)
+}
+
+/// Everything the peers reported and the wire carried so far.
+fn collect(network: &Network, events: &mut EventStream, lookups: &mut Lookups) {
+    while let Ok(event) = events.try_recv() {
+        lookups.apply_event(&event);
+    }
+    for record in network.wire().expect("DHT networks are tapped").drain().0 {
+        lookups.apply_wire(&record);
+    }
+}
+
+/// The `k` live peers closest to `key`, other than `origin`, by brute force.
+fn truly_closest(peers: &[PeerId], origin: PeerId, key: &[u8], k: usize) -> Vec<PeerId> {
+    let target = KeyPoint::of_bytes(key);
+    let mut others: Vec<PeerId> = peers.iter().copied().filter(|p| *p != origin).collect();
+    others.sort_by_key(|p| KeyPoint::of_peer(p).distance(&target));
+    others.truncate(k);
+    others
+}
+
+#[tokio::test]
+async fn lookups_find_the_k_closest_peers_and_their_hops_are_the_requests_on_the_wire() {
+    let dht = DhtConfig {
+        k: 4,
+        alpha: 3,
+        replication: 4,
+    };
+    let (network, mut events) = settled_network(50, dht).await;
+    let ids = network.peer_ids();
+    let mut lookups = Lookups::default();
+    collect(&network, &mut events, &mut lookups);
+    assert!(
+        lookups.seen > 0,
+        "the bootstrap's kad messages were read off the wire"
+    );
+    assert_eq!(lookups.errors().count(), 0);
+
+    for round in 0..10 {
+        let origin = (round * 7) % ids.len();
+        let key = ids[(round * 13 + 5) % ids.len()].to_bytes();
+        let table = network.peer(origin).unwrap().routing_table().await.unwrap();
+        let outcome = network
+            .peer(origin)
+            .unwrap()
+            .lookup(LookupRequest::ClosestPeers { key: key.clone() })
+            .await
+            .unwrap();
+        assert_eq!(outcome.error, None);
+        assert_eq!(
+            outcome.closest,
+            truly_closest(&ids, ids[origin], &key, 4),
+            "round {round}: peer {origin}'s lookup found the true 4 closest"
+        );
+        // Requests handed to connections still being dialed go out a little later.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        collect(&network, &mut events, &mut lookups);
+        let lookup = lookups.lookups().last().unwrap().clone();
+        assert_eq!(lookup.kind, LookupKind::ClosestPeers);
+        let hops = lookups.hops(&lookup);
+        assert_eq!(
+            hops.len() as u32,
+            outcome.requests,
+            "one hop per request kad counted"
+        );
+
+        // Every peer asked was in the origin's table or named by an earlier answer.
+        let mut known: Vec<PeerId> = table.peers().collect();
+        let mut answered: Vec<_> = hops.iter().filter_map(|h| h.answer.clone()).collect();
+        answered.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+        for hop in &hops {
+            for answer in answered.iter().filter(|a| a.at_ms <= hop.sent_ms) {
+                known.extend(answer.peers.iter().map(|f| f.peer));
+            }
+            assert!(
+                known.contains(&hop.asked),
+                "round {round}: asked an unknown peer"
+            );
+        }
+
+        let progress = lookups.progress(&lookup);
+        assert!(
+            progress.windows(2).all(|w| w[1] <= w[0]),
+            "best distance never grows"
+        );
+        let best = KeyPoint::of_peer(&outcome.closest[0]).distance(&KeyPoint::of_bytes(&key));
+        assert_eq!(
+            progress.last(),
+            Some(&best),
+            "the last hop knows the closest peer"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
+    let (network, mut events) = settled_network(30, DhtConfig::default()).await;
+    let ids = network.peer_ids();
+    let mut lookups = Lookups::default();
+    collect(&network, &mut events, &mut lookups);
+    let key = b"a key nobody has".to_vec();
+    network
+        .peer(3)
+        .unwrap()
+        .lookup(LookupRequest::ClosestPeers { key: key.clone() })
+        .await
+        .unwrap();
+    // Requests handed to connections still being dialed go out a little later.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let records = network.wire().unwrap().drain().0;
+    // Counted straight off the wire, at both ends: requests peer 3 wrote with this key, and
+    // requests with this key that other peers read from peer 3.
+    let is_request = |item: &WireItem| matches!(item, WireItem::Kad { request: true, message: Ok(m), .. } if m.key == key);
+    let written = records
+        .iter()
+        .filter(|r| r.local == ids[3] && r.direction == Direction::Sent && is_request(&r.item))
+        .count();
+    let read = records
+        .iter()
+        .filter(|r| r.remote == Some(ids[3]) && r.direction == Direction::Received)
+        .filter(|r| is_request(&r.item))
+        .count();
+    for record in &records {
+        lookups.apply_wire(record);
+    }
+    while let Ok(event) = events.try_recv() {
+        lookups.apply_event(&event);
+    }
+    let lookup = lookups.lookups().last().unwrap().clone();
+    let hops = lookups.hops(&lookup);
+    assert!(hops.len() >= 2, "several hops with k = 3");
+    assert_eq!(hops.len(), written);
+    assert_eq!(hops.len(), read);
+    assert!(
+        hops.iter().all(|h| h.answer.is_some()),
+        "every request was answered"
+    );
+    assert!(
+        hops.iter().all(|h| h.in_flight <= 3),
+        "never more than α in flight"
+    );
+}
+
+#[tokio::test]
+async fn a_record_is_stored_on_the_r_closest_peers_and_survives_churn_where_replicated() {
+    let dht = DhtConfig {
+        k: 4,
+        alpha: 3,
+        replication: 3,
+    };
+    let (network, _events) = settled_network(50, dht).await;
+    let ids = network.peer_ids();
+    let keys: Vec<Vec<u8>> = (0..12)
+        .map(|i| format!("record {i}").into_bytes())
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        let origin = i * 4;
+        let outcome = network
+            .peer(origin)
+            .unwrap()
+            .lookup(LookupRequest::PutRecord {
+                key: key.clone(),
+                value: b"value".to_vec(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcome.error, None);
+        let mut holders = Vec::new();
+        for (index, peer) in network.peers().iter().enumerate() {
+            if index != origin && peer.stored().await.unwrap().records.contains(key) {
+                holders.push(ids[index]);
+            }
+        }
+        let mut expected = truly_closest(&ids, ids[origin], key, 3);
+        expected.sort();
+        holders.sort();
+        assert_eq!(holders, expected, "record {i} is on the 3 closest peers");
+    }
+
+    // A third of the peers leave (never the ones that ask afterwards).
+    let gone: Vec<usize> = (0..50).filter(|i| i % 3 == 1).collect();
+    for &index in &gone {
+        network.peer(index).unwrap().stop().await.unwrap();
+    }
+    let live: Vec<usize> = (0..50).filter(|i| i % 3 != 1).collect();
+    let mut found = 0;
+    let mut replicated = 0;
+    for (i, key) in keys.iter().enumerate() {
+        let origin = i * 4;
+        let holders: Vec<usize> = truly_closest(&ids, ids[origin], key, 3)
+            .iter()
+            .map(|p| ids.iter().position(|q| q == p).unwrap())
+            .chain([origin])
+            .collect();
+        let survives = holders.iter().any(|h| live.contains(h));
+        replicated += usize::from(survives);
+        let asker = live[(i * 5 + 2) % live.len()];
+        if holders.contains(&asker) {
+            continue;
+        }
+        let outcome = tokio::time::timeout(
+            PATIENCE,
+            network
+                .peer(asker)
+                .unwrap()
+                .lookup(LookupRequest::GetRecord {
+                    key: key.clone(),
+                    quorum: 1,
+                }),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let got = outcome.value.as_deref() == Some(&b"value"[..]);
+        found += usize::from(got);
+        if survives {
+            assert!(got, "record {i} has a live holder and was found");
+        } else {
+            assert!(!got, "record {i} left with all its holders");
+        }
+    }
+    assert!(
+        found > 0 && replicated > 0,
+        "{found} of {replicated} surviving records found"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_kad_message_is_recorded_and_lookups_go_on() {
+    let (network, mut events) = settled_network(10, DhtConfig::default()).await;
+    let ids = network.peer_ids();
+    let mut stream = network
+        .peer(1)
+        .unwrap()
+        .open_stream(ids[2], testbed::dht::node::PROTOCOL)
+        .await
+        .expect("peer 2 speaks kad");
+    stream.write_all(&[5, 0x12, 50, 1, 2, 3]).await.unwrap();
+    stream.flush().await.unwrap();
+    let _ = stream.close().await;
+    let outcome = network
+        .peer(4)
+        .unwrap()
+        .lookup(LookupRequest::ClosestPeers {
+            key: ids[9].to_bytes(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.error, None);
+    assert_eq!(outcome.closest[0], ids[9], "a lookup for a peer finds it");
+    let mut lookups = Lookups::default();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    collect(&network, &mut events, &mut lookups);
+    let errors: Vec<_> = lookups.errors().collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].from, errors[0].to), (ids[1], ids[2]));
+    assert!(
+        errors[0].error.contains("longer than its message"),
+        "{}",
+        errors[0].error
+    );
+    assert!(!lookups.hops(lookups.lookups().last().unwrap()).is_empty());
+}
