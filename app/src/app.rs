@@ -7,6 +7,8 @@ use testbed::lesson::{Action, View};
 use testbed::scenario::{self, Scenario};
 use testbed::NetworkConfig;
 
+use crate::components::dht_controls::DhtControls;
+use crate::components::dht_view::DhtView;
 use crate::components::event_log::EventLog;
 use crate::components::lesson_panel::{LessonPanel, Place, Predictions};
 use crate::components::network_controls::NetworkControls;
@@ -229,6 +231,9 @@ pub fn App() -> impl IntoView {
                 <Show when=move || place.get().is_none()>
                     <PingControls session=session from=from to=to />
                     <TokenControls session=session from=from />
+                    <Show when=move || session.config.with(|c| c.dht.is_some())>
+                        <DhtControls session=session from=from />
+                    </Show>
                 </Show>
                 <EventLog session=session />
             </div>
@@ -245,6 +250,11 @@ pub fn App() -> impl IntoView {
                     <button type="button" role="tab" id="tab-wire" class="tab"
                         aria-selected=move || (tab.get() == View::Wire).to_string()
                         on:click=move |_| tab.set(View::Wire)>"Wire"</button>
+                    <Show when=move || session.config.with(|c| c.dht.is_some())>
+                        <button type="button" role="tab" id="tab-dht" class="tab"
+                            aria-selected=move || (tab.get() == View::Dht).to_string()
+                            on:click=move |_| tab.set(View::Dht)>"DHT"</button>
+                    </Show>
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
                     <NetworkView session=session from=from to=to click_pings_from=click_pings_from
@@ -260,6 +270,9 @@ pub fn App() -> impl IntoView {
                 <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
                     <WireView session=session show_in_diagram=show_in_diagram
                         visible=Signal::derive(move || tab.get() == View::Wire) />
+                </div>
+                <div role="tabpanel" aria-labelledby="tab-dht" class="tab-panel" hidden=move || tab.get() != View::Dht>
+                    <DhtView session=session visible=Signal::derive(move || tab.get() == View::Dht) />
                 </div>
             </div>
         </main>

@@ -2,8 +2,10 @@
 
 mod app;
 mod components;
+mod dht_app;
 mod download;
 mod frame;
+mod html;
 mod keys;
 mod relay_link;
 mod session;

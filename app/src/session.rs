@@ -11,14 +11,16 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::diagram::Bar;
 use testbed::lesson::{Action, PingPair, Transfer};
+use testbed::network::MAX_TAPPED_PEERS;
 use testbed::pace::Pace;
 use testbed::timeline::Timeline;
 use testbed::trace::layer::{Recorder, PEER_SPAN};
 use testbed::trace::Trace;
 use testbed::view::LogLine;
-use testbed::wire::WireRecord;
+use testbed::wire::{WireItem, WireRecord};
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
 
+use crate::dht_app::DhtApp;
 use crate::frame::{next_animation_frame, now_ms};
 use crate::token_app::TokenApp;
 
@@ -124,6 +126,8 @@ pub struct Session {
     pub problem: RwSignal<Option<String>>,
     /// The snapshot lessons' token application.
     pub tokens: TokenApp,
+    /// The DHT lessons' lookups, routing tables and records.
+    pub dht: DhtApp,
     /// Every event of the run in time order, to show any past moment.
     timeline: StoredValue<Timeline>,
     /// The time of the latest event (ms since the network started).
@@ -183,6 +187,7 @@ impl Session {
             continuous: RwSignal::new(false),
             problem: RwSignal::new(None),
             tokens: TokenApp::new(),
+            dht: DhtApp::new(),
             network: StoredValue::new_local(None),
             generation: StoredValue::new(0),
             pings_sent: StoredValue::new(0),
@@ -209,6 +214,7 @@ impl Session {
         self.continuous.set(false);
         self.transfers.set(0);
         self.tokens.stop();
+        self.dht.stop();
         self.phase.set(Phase::Idle);
         self.pings_sent.set_value(0);
         self.timeline.set_value(Timeline::default());
@@ -306,6 +312,9 @@ impl Session {
             self.phase.set(Phase::Connecting);
             spawn_local(self.draw_events(events, generation, started_at));
             let failed = network.connect().await;
+            if config.dht.is_some() && self.generation.get_value() == generation {
+                self.dht.watch(self);
+            }
             if let Some(first) = failed.first() {
                 self.fail(format!(
                     "{} of the topology's dials failed; the first, peer {} → peer {}: {}",
@@ -336,12 +345,14 @@ impl Session {
                 return;
             }
             self.collect_spans();
-            self.collect_wire();
             let held = self.pace.with_value(Pace::held);
             if held != self.held.get_untracked() {
                 self.held.set(held);
             }
-            let Some(first) = first else { continue };
+            let Some(first) = first else {
+                self.collect_wire();
+                continue;
+            };
             let mut batch = vec![first];
             while let Ok(event) = events.try_recv() {
                 batch.push(event);
@@ -352,6 +363,9 @@ impl Session {
             });
             self.trace
                 .update(|trace| batch.iter().for_each(|event| trace.apply(event)));
+            // After the events: a kad request is told apart from background traffic by the
+            // lookup its peer reported starting before it wrote the request.
+            self.collect_wire();
             let end = self.timeline.try_update_value(|timeline| {
                 batch
                     .iter()
@@ -387,9 +401,15 @@ impl Session {
         if records.is_empty() {
             return;
         }
+        // A DHT network beyond the tapped size is tapped for its kad messages only: every
+        // frame of its thousands of connections would bury the rest of the trace.
+        let kad_only = network.config().peers > MAX_TAPPED_PEERS;
         let mut kept = Vec::new();
         self.trace.update(|trace| {
             for record in records {
+                if kad_only && !matches!(record.item, WireItem::Kad { .. }) {
+                    continue;
+                }
                 let position = trace.apply_wire(&record);
                 if record.dialer {
                     kept.push(WireEntry { record, position });
@@ -471,6 +491,7 @@ impl Session {
                 && !pinging
                 && self.transfers.get_untracked() == 0
                 && self.tokens.busy.get_untracked() == 0
+                && !self.dht.is_busy()
             {
                 return;
             }
@@ -495,6 +516,7 @@ impl Session {
                 | Action::Snapshot { .. }
                 | Action::NaiveSnapshot
                 | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
+                Action::Dht { .. } | Action::Churn { .. } => self.run_dht(action),
                 // Links record the peer that was clicked, as a plain action.
                 Action::PingClicked { .. } | Action::SnapshotClicked => continue,
             }
@@ -505,6 +527,13 @@ impl Session {
     /// Runs an action of the token application and records it for the link.
     pub fn run_tokens(self, action: Action) {
         self.tokens.run(self, action);
+        self.actions.update(|actions| actions.push(action));
+        self.actions_run.update(|n| *n += 1);
+    }
+
+    /// Runs a DHT action and records it for the link.
+    pub fn run_dht(self, action: Action) {
+        self.dht.run(self, action);
         self.actions.update(|actions| actions.push(action));
         self.actions_run.update(|n| *n += 1);
     }

@@ -51,6 +51,9 @@ pub enum EventKind {
         remote: Option<PeerId>,
         error: String,
     },
+    /// This peer stopped (left the network): all its connections drop at once, and it
+    /// reports nothing more, not even their closing.
+    Left,
     /// The remote's identify answer: what software it runs and which protocols it speaks.
     Identified {
         remote: PeerId,
@@ -80,6 +83,11 @@ pub enum DhtStep {
     LookupFinished {
         lookup: u64,
         outcome: LookupOutcome,
+    },
+    /// Every peer's DHT side has been quiet for a while: libp2p-kad's start-up bootstrap is
+    /// over (reported once, by peer 0, for the network). `entries`: over all routing tables.
+    Settled {
+        entries: usize,
     },
     /// A peer entered (or was pushed out of) this peer's routing table, in bucket `bucket`.
     TableChanged {

@@ -23,12 +23,17 @@
 //! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
 //! ```
 //!
+//! DHT lessons add `dht: k3-a3-r3` to the front matter and use `@action lookup 0 peer 7`,
+//! `put 3 record 1`, `get 9 record 1`, `provide 2 record 4`, `providers 5 record 4` and
+//! `churn 30` (that share of the peers leave).
+//!
 //! A step with `@predict` asks its question before its action runs; the answer is then
 //! checked against what the real peers did (a [`Measure`] of the trace). A prediction without
 //! `@choice` lines is answered by clicking a peer.
 
 use libp2p::PeerId;
 
+use crate::dht::{DhtKey, LookupKind, LookupRequest};
 use crate::network::NetworkConfig;
 use crate::protocols::transfer;
 use crate::snapshot::in_trace;
@@ -98,6 +103,10 @@ pub enum Measure {
     NaiveAddsUp,
     /// How many markers the last finished snapshot sent.
     Markers,
+    /// How deep the last closest-peers lookup went: `1`, `2`, `3`, or `4` for 4 or more.
+    LookupHops,
+    /// Whether the last record lookup found the record: `yes` or `no`.
+    RecordFound,
 }
 
 impl Measure {
@@ -110,6 +119,8 @@ impl Measure {
             "pings-waited" => Measure::PingsWaited,
             "naive-adds-up" => Measure::NaiveAddsUp,
             "markers" => Measure::Markers,
+            "lookup-hops" => Measure::LookupHops,
+            "record-found" => Measure::RecordFound,
             _ => return None,
         })
     }
@@ -124,7 +135,19 @@ impl Measure {
         // Snapshots are over the peers still in the network.
         let peers = view.connected_peer_count();
         let channels = 2 * view.connection_count();
+        let lookups = trace.lookups();
         match (self, last_ping) {
+            (Measure::LookupHops, _) => {
+                let lookup = lookups.last_finished(LookupKind::ClosestPeers)?;
+                Some(lookups.depth(lookup).clamp(1, 4).to_string())
+            }
+            (Measure::RecordFound, _) => {
+                let outcome = lookups
+                    .last_finished(LookupKind::GetRecord)?
+                    .outcome
+                    .as_ref()?;
+                Some(if outcome.value.is_some() { "yes" } else { "no" }.to_owned())
+            }
             (Measure::NaiveAddsUp, _) => {
                 let cut = in_trace::last_naive(trace, peers)?;
                 Some(
@@ -242,6 +265,8 @@ pub enum View {
     Diagram,
     /// The frames of one connection, from the wire tap.
     Wire,
+    /// The DHT: key space, routing tables, lookups.
+    Dht,
 }
 
 /// A piece of a paragraph.
@@ -285,7 +310,67 @@ pub enum Action {
         leaver: PeerIndex,
         initiator: PeerIndex,
     },
+    /// `from` runs a DHT lookup for `key`.
+    Dht {
+        from: PeerIndex,
+        op: DhtOp,
+        key: DhtKey,
+    },
+    /// This share of the peers (never peer 0), drawn from the seed, leave at once.
+    Churn { percent: u8 },
 }
+
+/// What a DHT action does with its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DhtOp {
+    /// Find the k closest peers.
+    Lookup,
+    Put,
+    Get,
+    Provide,
+    FindProviders,
+}
+
+impl DhtOp {
+    const ALL: [(DhtOp, &'static str); 5] = [
+        (DhtOp::Lookup, "lookup"),
+        (DhtOp::Put, "put"),
+        (DhtOp::Get, "get"),
+        (DhtOp::Provide, "provide"),
+        (DhtOp::FindProviders, "providers"),
+    ];
+
+    pub fn word(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(op, _)| *op == self)
+            .map_or("lookup", |(_, word)| word)
+    }
+
+    fn named(word: &str) -> Option<DhtOp> {
+        Self::ALL
+            .iter()
+            .find(|(_, w)| *w == word)
+            .map(|(op, _)| *op)
+    }
+
+    /// The request for `key` (its bytes); a put stores `value`.
+    pub fn request(self, key: Vec<u8>) -> LookupRequest {
+        match self {
+            DhtOp::Lookup => LookupRequest::ClosestPeers { key },
+            DhtOp::Put => LookupRequest::PutRecord {
+                value: format!("the value of {}", String::from_utf8_lossy(&key)).into_bytes(),
+                key,
+            },
+            DhtOp::Get => LookupRequest::GetRecord { key, quorum: 1 },
+            DhtOp::Provide => LookupRequest::Provide { key },
+            DhtOp::FindProviders => LookupRequest::FindProviders { key },
+        }
+    }
+}
+
+/// Most of the peers a churn may take away.
+pub const MAX_CHURN_PERCENT: u8 = 90;
 
 /// `from` sends `kib` KiB to `to` over a new stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,6 +428,17 @@ impl Action {
                 .filter(|&p| p < crate::MAX_PEERS)
         };
         match words {
+            [op, from, kind, value] if DhtOp::named(op).is_some() => Some(Action::Dht {
+                from: peer(from)?,
+                op: DhtOp::named(op)?,
+                key: DhtKey::parse(kind, value)?,
+            }),
+            ["churn", percent] => Some(Action::Churn {
+                percent: percent
+                    .parse()
+                    .ok()
+                    .filter(|p| (1..=MAX_CHURN_PERCENT).contains(p))?,
+            }),
             ["start"] => Some(Action::StartNetwork),
             ["tokens"] => Some(Action::Tokens),
             ["naive"] => Some(Action::NaiveSnapshot),
@@ -408,6 +504,11 @@ impl Action {
             | Action::PingClicked { .. }
             | Action::SnapshotClicked => return None,
             Action::Tokens => vec!["tokens".into()],
+            Action::Dht { from, op, key } => {
+                let [kind, value] = key.words();
+                vec![op.word().into(), from.to_string(), kind, value]
+            }
+            Action::Churn { percent } => vec!["churn".into(), percent.to_string()],
             Action::NaiveSnapshot => vec!["naive".into()],
             Action::LeaveDuringSnapshot { leaver, initiator } => vec![
                 "leave".into(),
@@ -465,6 +566,20 @@ pub enum Expectation {
     Concurrent,
     /// A snapshot was given up: a channel closed before its marker came.
     Incomplete,
+    /// The DHT's start-up bootstrap is over.
+    Settled,
+    /// A closest-peers lookup finished, its hops read off the wire.
+    Lookup,
+    /// A record was put on the closest peers.
+    Stored,
+    /// A record lookup finished (found or not).
+    Got,
+    /// A peer announced it provides a key, to the closest peers.
+    Provided,
+    /// A providers lookup finished.
+    Providers,
+    /// Some peers have left: their connections are gone.
+    Churned,
 }
 
 /// The last ping, as the page knows it.
@@ -492,6 +607,13 @@ impl Expectation {
             Expectation::Naive => "every peer's balance written down",
             Expectation::Concurrent => "two snapshots, recorded at the same time, both finished",
             Expectation::Incomplete => "the snapshot given up, with the marker it waited for",
+            Expectation::Settled => "the DHT settled: libp2p-kad's start-up lookups over",
+            Expectation::Lookup => "the lookup finished, each hop drawn",
+            Expectation::Stored => "the record stored on the closest peers",
+            Expectation::Got => "the record lookup finished",
+            Expectation::Provided => "the provider record stored on the closest peers",
+            Expectation::Providers => "the providers lookup finished",
+            Expectation::Churned => "the peers gone, and their connections closed",
         }
     }
 
@@ -507,7 +629,20 @@ impl Expectation {
         // Snapshots are over the peers still in the network.
         let peers = view.connected_peer_count();
         let channels = 2 * view.connection_count();
+        let lookups = trace.lookups();
+        let finished = |kind| {
+            lookups
+                .last_finished(kind)
+                .is_some_and(|l| l.outcome.as_ref().is_some_and(|o| o.error.is_none()))
+        };
         match (self, last_ping) {
+            (Expectation::Settled, _) => lookups.settled,
+            (Expectation::Lookup, _) => finished(LookupKind::ClosestPeers),
+            (Expectation::Stored, _) => finished(LookupKind::PutRecord),
+            (Expectation::Got, _) => lookups.last_finished(LookupKind::GetRecord).is_some(),
+            (Expectation::Provided, _) => finished(LookupKind::Provide),
+            (Expectation::Providers, _) => finished(LookupKind::FindProviders),
+            (Expectation::Churned, _) => view.connected_peer_count() < view.peer_count(),
             (Expectation::Tokens, _) => trace
                 .messages()
                 .any(|m| m.kind == MessageKind::Tokens && m.received.is_some()),
@@ -648,6 +783,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "chandy-lamport",
         include_str!("../lessons/chandy-lamport.md"),
     ),
+    ("dht-distance", include_str!("../lessons/dht-distance.md")),
+    ("dht-lookup", include_str!("../lessons/dht-lookup.md")),
+    ("dht-records", include_str!("../lessons/dht-records.md")),
+    ("dht-churn", include_str!("../lessons/dht-churn.md")),
 ];
 
 /// Every lesson of the catalogue, parsed.
@@ -686,6 +825,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             "peers" => network.peers = value.parse().map_err(|_| bad("not a peer count"))?,
             "topology" => network.topology = value.parse().map_err(|_| bad("not a topology"))?,
             "seed" => network.seed = value.parse().map_err(|_| bad("not a seed"))?,
+            "dht" => network.dht = Some(value.parse().map_err(|e| error(number, format!("{e}")))?),
             "latency" => {
                 network.latency_ms = value
                     .trim_end_matches("ms")
@@ -801,9 +941,17 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "naive"] => step.expect = Some(Expectation::Naive),
                 ["expect", "concurrent"] => step.expect = Some(Expectation::Concurrent),
                 ["expect", "incomplete"] => step.expect = Some(Expectation::Incomplete),
+                ["expect", "settled"] => step.expect = Some(Expectation::Settled),
+                ["expect", "lookup"] => step.expect = Some(Expectation::Lookup),
+                ["expect", "stored"] => step.expect = Some(Expectation::Stored),
+                ["expect", "got"] => step.expect = Some(Expectation::Got),
+                ["expect", "provided"] => step.expect = Some(Expectation::Provided),
+                ["expect", "providers"] => step.expect = Some(Expectation::Providers),
+                ["expect", "churned"] => step.expect = Some(Expectation::Churned),
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),
+                ["show", "dht"] => step.show = Some(View::Dht),
                 ["focus", "last-ping"] => step.focus_last_ping = true,
                 _ => return Err(error(number, format!("unknown directive @{directive}"))),
             }
@@ -851,6 +999,8 @@ fn kind_named(name: &str) -> Option<MessageKind> {
         "frames" => MessageKind::Frame,
         "tokens" => MessageKind::Tokens,
         "markers" => MessageKind::Marker,
+        "kad" => MessageKind::Kad,
+        "kad-background" => MessageKind::KadBackground,
         _ => return None,
     })
 }

@@ -362,11 +362,15 @@ impl PeerHandle {
         answer.await.map_err(|_| PeerError::NoDht)
     }
 
-    /// The record keys this peer stores, and the keys it keeps provider records for.
-    pub async fn stored(&self) -> Result<Stored, PeerError> {
+    /// The record keys this peer stores, and which of `provider_keys` it keeps provider
+    /// records for.
+    pub async fn stored(&self, provider_keys: Vec<Vec<u8>>) -> Result<Stored, PeerError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Dht(DhtCommand::Stored { reply }))
-            .await?;
+        self.send(Command::Dht(DhtCommand::Stored {
+            provider_keys,
+            reply,
+        }))
+        .await?;
         answer.await.map_err(|_| PeerError::NoDht)
     }
 
@@ -515,7 +519,10 @@ impl EventLoop {
     /// Break: the peer stops, closing all connections.
     fn on_command(&mut self, command: Command) -> std::ops::ControlFlow<()> {
         match command {
-            Command::Stop => return std::ops::ControlFlow::Break(()),
+            Command::Stop => {
+                self.emit(EventKind::Left);
+                return std::ops::ControlFlow::Break(());
+            }
             // Without the DHT the command's reply is dropped: the handle says so.
             Command::Dht(command) => {
                 if let (Some(node), Some(kad)) =
@@ -576,6 +583,15 @@ impl EventLoop {
                 listener_id,
                 address,
             } => {
+                // Every in-page peer can reach a `/memory` address: it is external. kad hands
+                // it out in provider records, which are useless without an address.
+                if self.swarm.behaviour().kad.is_enabled()
+                    && address
+                        .iter()
+                        .any(|p| matches!(p, libp2p::multiaddr::Protocol::Memory(_)))
+                {
+                    self.swarm.add_external_address(address.clone());
+                }
                 self.emit(EventKind::Listening {
                     address: address.clone(),
                 });

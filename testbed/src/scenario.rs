@@ -1,6 +1,6 @@
 //! Everything needed to rebuild what is on screen, written into the page's URL fragment:
 //! `#v=1&peers=20&topology=original&seed=42&latency=100&lesson=original-testbed&step=2&actions=start.ping-0-5&answers=1:190.3:0`
-//! (`latency` only when not 0; `answers`: the learner's predictions, step:answer).
+//! (`latency` only when not 0; `dht=k3-a3-r3` for networks that run Kademlia; `answers`: the learner's predictions, step:answer).
 //! Decoding is strict: every problem is reported, and whatever could not be read keeps its
 //! default, so a broken link still opens a working page.
 
@@ -44,6 +44,8 @@ pub enum ScenarioProblem {
     Seed { value: String },
     #[error("\"latency={value}\" is not a latency from 0 to {MAX_LATENCY_MS} ms")]
     Latency { value: String },
+    #[error(transparent)]
+    Dht(#[from] crate::dht::DhtConfigError),
     #[error("there is no lesson \"{0}\"")]
     Lesson(String),
     #[error("\"step={value}\" is not a step of this lesson (it has {steps})")]
@@ -109,6 +111,10 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
                 _ => problems.push(ScenarioProblem::Latency {
                     value: value.into(),
                 }),
+            },
+            "dht" => match value.parse() {
+                Ok(dht) => scenario.network.dht = Some(dht),
+                Err(error) => problems.push(ScenarioProblem::Dht(error)),
             },
             "lesson" => scenario.lesson = Some(value.to_owned()),
             "step" => step = Some(value.to_owned()),
@@ -200,6 +206,9 @@ pub fn encode(scenario: &Scenario) -> String {
     );
     if network.latency_ms > 0 {
         text.push_str(&format!("&latency={}", network.latency_ms));
+    }
+    if let Some(dht) = network.dht {
+        text.push_str(&format!("&dht={dht}"));
     }
     if let Some(lesson) = &scenario.lesson {
         text.push_str(&format!("&lesson={lesson}&step={}", scenario.step + 1));

@@ -110,6 +110,11 @@ impl NetworkView {
     /// Updates the view with one event.
     pub fn update(&mut self, event: &Event) {
         let local = self.index_of(&event.peer);
+        if let (Some(gone), EventKind::Left) = (local, &event.kind) {
+            self.ends_up.retain(|&(a, b)| a != gone && b != gone);
+            self.connections.retain(|&(a, b)| a != gone && b != gone);
+            self.streams.retain(|&(a, b), _| a != gone && b != gone);
+        }
         if let (Some(local), Some(remote)) = (local, connection_remote(&event.kind)) {
             if let Some(remote) = self.index_of(&remote) {
                 let pair = (local.min(remote), local.max(remote));
@@ -223,6 +228,10 @@ impl NetworkView {
                         .unwrap_or_default()
                 ),
             ),
+            EventKind::Left => line(
+                Tone::Problem,
+                format!("{me} left the network: all its connections dropped at once"),
+            ),
             EventKind::DialFailed { remote, error } => line(
                 Tone::Problem,
                 format!(
@@ -290,6 +299,12 @@ impl NetworkView {
                     ),
                 }
             }
+            EventKind::Dht(DhtStep::Settled { entries }) => line(
+                Tone::Info,
+                format!(
+                    "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all"
+                ),
+            ),
             EventKind::Dht(DhtStep::TableChanged { .. }) => None,
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }

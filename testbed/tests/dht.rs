@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
-use futures::AsyncWriteExt;
+use futures::{AsyncWriteExt, StreamExt};
 use libp2p::PeerId;
 use testbed::dht::settle::settle;
 use testbed::dht::{DhtConfig, KeyPoint, LookupKind, LookupRequest, Lookups};
+use testbed::trace::model::MessageKind;
+use testbed::trace::Trace;
 use testbed::wire::{Direction, WireItem};
-use testbed::{EventSink, EventStream, Network, NetworkConfig, Topology};
+use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, Topology};
 
 /// A hang guard, not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -32,7 +34,7 @@ async fn settled_network(peers: usize, dht: DhtConfig) -> (Network, EventStream)
         network.connect().await.is_empty(),
         "every peer reaches the hub"
     );
-    tokio::time::timeout(PATIENCE, settle(network.peers(), QUIET, |_| {}))
+    tokio::time::timeout(PATIENCE, settle(&network, QUIET, |_| {}))
         .await
         .expect("the network settles")
         .expect("every peer answers");
@@ -159,17 +161,32 @@ async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
         .filter(|r| r.remote == Some(ids[3]) && r.direction == Direction::Received)
         .filter(|r| is_request(&r.item))
         .count();
-    for record in &records {
-        lookups.apply_wire(record);
-    }
+    // The same, as the page's trace takes them in: events first, then the wire.
+    let mut trace = Trace::default();
     while let Ok(event) = events.try_recv() {
         lookups.apply_event(&event);
+        trace.apply(&event);
     }
+    for record in &records {
+        lookups.apply_wire(record);
+        trace.apply_wire(record);
+    }
+    let arrows = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Kad && m.from == ids[3] && m.label == "FIND_NODE")
+        .filter(|m| m.received.is_some())
+        .count();
     let lookup = lookups.lookups().last().unwrap().clone();
     let hops = lookups.hops(&lookup);
     assert!(hops.len() >= 2, "several hops with k = 3");
     assert_eq!(hops.len(), written);
     assert_eq!(hops.len(), read);
+    assert_eq!(hops.len(), arrows, "one arrow in the diagram per hop");
+    let answers = trace
+        .messages()
+        .filter(|m| m.kind == MessageKind::Kad && m.to == ids[3] && m.label.starts_with('↩'))
+        .count();
+    assert_eq!(answers, hops.len(), "and one answer arrow per hop");
     assert!(
         hops.iter().all(|h| h.answer.is_some()),
         "every request was answered"
@@ -187,7 +204,11 @@ async fn a_record_is_stored_on_the_r_closest_peers_and_survives_churn_where_repl
         alpha: 3,
         replication: 3,
     };
-    let (network, _events) = settled_network(50, dht).await;
+    let (network, mut events) = settled_network(50, dht).await;
+    let mut view = NetworkView::new(network.peer_ids(), network.expected_connections());
+    while let Ok(event) = events.try_recv() {
+        view.apply(&event);
+    }
     let ids = network.peer_ids();
     let keys: Vec<Vec<u8>> = (0..12)
         .map(|i| format!("record {i}").into_bytes())
@@ -206,7 +227,7 @@ async fn a_record_is_stored_on_the_r_closest_peers_and_survives_churn_where_repl
         assert_eq!(outcome.error, None);
         let mut holders = Vec::new();
         for (index, peer) in network.peers().iter().enumerate() {
-            if index != origin && peer.stored().await.unwrap().records.contains(key) {
+            if index != origin && peer.stored(Vec::new()).await.unwrap().records.contains(key) {
                 holders.push(ids[index]);
             }
         }
@@ -222,6 +243,19 @@ async fn a_record_is_stored_on_the_r_closest_peers_and_survives_churn_where_repl
         network.peer(index).unwrap().stop().await.unwrap();
     }
     let live: Vec<usize> = (0..50).filter(|i| i % 3 != 1).collect();
+    // Every connection to a peer that left closes: the others see it go.
+    tokio::time::timeout(PATIENCE, async {
+        while view.connected_peer_count() > live.len() {
+            match events.next().await {
+                Some(event) => {
+                    view.apply(&event);
+                }
+                None => break,
+            }
+        }
+    })
+    .await
+    .expect("the others saw the leavers' connections close");
     let mut found = 0;
     let mut replicated = 0;
     for (i, key) in keys.iter().enumerate() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use leptos::ev;
 use leptos::prelude::*;
-use testbed::lesson::{Action, Inline, Lesson, Prediction};
+use testbed::lesson::{Action, DhtOp, Inline, Lesson, Prediction};
 
 use crate::keys;
 use crate::session::{PingTarget, Session};
@@ -123,6 +123,14 @@ fn action_label(action: Action) -> String {
         Action::LeaveDuringSnapshot { leaver, initiator } => {
             format!("Snapshot from peer {initiator}, and peer {leaver} leaves")
         }
+        Action::Dht { from, op, key } => match op {
+            DhtOp::Lookup => format!("Peer {from} looks up the peers closest to {key}"),
+            DhtOp::Put => format!("Peer {from} puts {key}"),
+            DhtOp::Get => format!("Peer {from} gets {key}"),
+            DhtOp::Provide => format!("Peer {from} announces it provides {key}"),
+            DhtOp::FindProviders => format!("Peer {from} looks for providers of {key}"),
+        },
+        Action::Churn { percent } => format!("{percent}% of the peers leave"),
     }
 }
 
@@ -138,6 +146,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
         | Action::Snapshot { .. }
         | Action::NaiveSnapshot
         | Action::LeaveDuringSnapshot { .. } => session.run_tokens(action),
+        Action::Dht { .. } | Action::Churn { .. } => session.run_dht(action),
         Action::PingClicked { .. } | Action::SnapshotClicked => {}
     }
 }

@@ -1,5 +1,7 @@
 //! The page's parts, one per file, named after what they show.
 
+pub mod dht_controls;
+pub mod dht_view;
 pub mod event_log;
 pub mod lesson_panel;
 pub mod network_controls;

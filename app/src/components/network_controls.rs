@@ -13,6 +13,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
     let topology = RwSignal::new(initial.topology);
     let seed = RwSignal::new(initial.seed.to_string());
     let latency = RwSignal::new(initial.latency_ms.to_string());
+    let dht = RwSignal::new(initial.dht.is_some());
     let invalid = RwSignal::new(None::<String>);
 
     // A scenario change from outside (the URL) shows in the form.
@@ -22,6 +23,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
         topology.set(config.topology);
         seed.set(config.seed.to_string());
         latency.set(config.latency_ms.to_string());
+        dht.set(config.dht.is_some());
     });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -52,7 +54,9 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
             topology: topology.get_untracked(),
             seed,
             latency_ms,
-            dht: None,
+            dht: dht
+                .get_untracked()
+                .then(|| session.config.get_untracked().dht.unwrap_or_default()),
         });
     };
 
@@ -85,6 +89,11 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
                     "Latency (ms)"
                     <input type="number" min="0" max=MAX_LATENCY_MS.to_string() name="latency"
                         prop:value=latency on:input=move |ev| latency.set(event_target_value(&ev)) />
+                </label>
+                <label class="check" title="Every peer runs libp2p-kad: lookups, records, routing tables (the DHT tab)">
+                    <input type="checkbox" name="dht" prop:checked=dht
+                        on:change=move |ev| dht.set(event_target_checked(&ev)) />
+                    "Kademlia DHT"
                 </label>
                 <button type="submit">"Start network"</button>
             </form>

@@ -48,7 +48,7 @@ const DEFAULT_VIEWPORT: f64 = 560.0;
 const ZOOM_STEPS: [f64; 7] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
 
 /// Every kind of message, with its chip's name and what it means.
-pub const KINDS: [(MessageKind, &str, &str); 8] = [
+pub const KINDS: [(MessageKind, &str, &str); 10] = [
     (
         MessageKind::Connect,
         "dials",
@@ -85,6 +85,16 @@ pub const KINDS: [(MessageKind, &str, &str); 8] = [
         "markers",
         "Chandy-Lamport markers: a snapshot's boundary on a channel",
     ),
+    (
+        MessageKind::Kad,
+        "kad lookups",
+        "from the wire: the Kademlia requests of the lookups you ran (FIND_NODE, GET_VALUE…) and their answers",
+    ),
+    (
+        MessageKind::KadBackground,
+        "kad background",
+        "from the wire: Kademlia traffic libp2p-kad makes on its own (its start-up bootstrap, table refreshes)",
+    ),
 ];
 
 /// What the diagram draws until a lesson or the learner says otherwise: the wire tap's
@@ -93,7 +103,12 @@ pub fn default_kinds() -> HashSet<MessageKind> {
     KINDS
         .iter()
         .map(|(kind, ..)| *kind)
-        .filter(|kind| !matches!(kind, MessageKind::Handshake | MessageKind::Frame))
+        .filter(|kind| {
+            !matches!(
+                kind,
+                MessageKind::Handshake | MessageKind::Frame | MessageKind::KadBackground
+            )
+        })
         .collect()
 }
 
@@ -107,6 +122,8 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Frame => "frame",
         MessageKind::Tokens => "tokens",
         MessageKind::Marker => "marker",
+        MessageKind::Kad => "kad",
+        MessageKind::KadBackground => "kad-background",
     }
 }
 

@@ -9,6 +9,8 @@ use leptos::prelude::*;
 use testbed::snapshot::report::Report;
 use testbed::snapshot::{in_trace, Recording};
 
+use crate::html::escape;
+
 /// Reports shown; older ones stay in the session.
 const SHOWN: usize = 3;
 
@@ -84,11 +86,4 @@ fn report_html(report: &Report, took_ms: Option<f64>, newest: bool) -> String {
     }
     html.push_str("</details>");
     html
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

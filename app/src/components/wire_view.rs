@@ -43,6 +43,14 @@ fn summary(item: &WireItem) -> String {
             Some(protocol) => format!("{header} · {protocol}"),
             None => header.to_string(),
         },
+        WireItem::Kad {
+            stream,
+            request,
+            message,
+        } => match message {
+            Ok(message) => format!("stream {stream}: kad {}", message.label(*request)),
+            Err(error) => format!("stream {stream}: not a kad message: {error}"),
+        },
         WireItem::Undecodable { error } => format!("undecodable: {error}"),
     }
 }
@@ -76,7 +84,13 @@ fn details(item: &WireItem) -> Vec<(&'static str, String)> {
             }
             rows
         }
-        WireItem::Undecodable { error } => vec![("error", error.clone())],
+        WireItem::Kad { message: Ok(message), request, .. } => vec![
+            ("what", format!("a Kademlia {}: an unsigned varint length, then a protobuf message", if *request { "request" } else { "answer" })),
+            ("message", message.details()),
+        ],
+        WireItem::Kad { message: Err(error), .. } | WireItem::Undecodable { error } => {
+            vec![("error", error.clone())]
+        }
     }
 }
 

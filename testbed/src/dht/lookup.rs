@@ -67,6 +67,9 @@ pub struct Hop {
     pub sent_ms: f64,
     /// Requests of this lookup in flight once this one was sent (itself included).
     pub in_flight: usize,
+    /// 1 for a peer the origin knew from its own routing table; n + 1 for a peer first named
+    /// by the answer of a request at depth n.
+    pub depth: usize,
     /// Sent after the lookup had finished (see [`Lookups::claims`]): its answer is ignored.
     pub late: bool,
     pub answer: Option<Answer>,
@@ -96,9 +99,17 @@ pub struct Lookups {
     lookups: VecDeque<Lookup>,
     messages: VecDeque<KadRecord>,
     errors: VecDeque<KadError>,
+    /// Whether the request on each end's stream (local peer, connection, stream) belongs to
+    /// a lookup the page asked for: its answer is classed the same.
+    asked_on_stream: HashMap<(PeerId, u64, u32), bool>,
     /// Kad messages ever taken in, background traffic included.
     pub seen: u64,
+    /// The network's start-up bootstrap is over.
+    pub settled: bool,
 }
+
+/// Streams whose request is remembered until its answer; beyond this they are forgotten.
+const MAX_OPEN_STREAMS: usize = 50_000;
 
 impl Lookups {
     pub fn apply_event(&mut self, event: &Event) {
@@ -131,56 +142,85 @@ impl Lookups {
                     found.outcome = Some(outcome.clone());
                 }
             }
+            DhtStep::Settled { .. } => self.settled = true,
             DhtStep::TableChanged { .. } => {}
         }
     }
 
-    pub fn apply_wire(&mut self, record: &WireRecord) {
+    /// Takes in a kad message from the wire tap. Returns, for a message that could be read,
+    /// whether it belongs to a lookup the page asked for (false: background traffic, such as
+    /// libp2p-kad's own bootstrap). The lookup's start must have been applied first.
+    pub fn apply_wire(&mut self, record: &WireRecord) -> Option<bool> {
         let WireItem::Kad {
             stream,
             request,
             message,
         } = &record.item
         else {
-            return;
+            return None;
         };
-        let Some(remote) = record.remote else {
-            return;
-        };
+        let remote = record.remote?;
         self.seen += 1;
-        match message {
-            Ok(message) => {
-                if self.messages.len() == MAX_KAD_MESSAGES {
-                    self.messages.pop_front();
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                // Each end reads what the writer sent; the reader's view is the one that counts.
+                if record.direction == Direction::Received {
+                    if self.errors.len() == MAX_ERRORS {
+                        self.errors.pop_front();
+                    }
+                    self.errors.push_back(KadError {
+                        at_ms: record.at_ms,
+                        from: remote,
+                        to: record.local,
+                        error: error.clone(),
+                    });
                 }
-                self.messages.push_back(KadRecord {
-                    at_ms: record.at_ms,
-                    local: record.local,
-                    remote,
-                    stream: (record.connection, *stream),
-                    direction: record.direction,
-                    request: *request,
-                    message: message.clone(),
-                });
+                return None;
             }
-            // Each end reads what the writer sent; the reader's view is the one that counts.
-            Err(error) if record.direction == Direction::Received => {
-                if self.errors.len() == MAX_ERRORS {
-                    self.errors.pop_front();
-                }
-                self.errors.push_back(KadError {
-                    at_ms: record.at_ms,
-                    from: remote,
-                    to: record.local,
-                    error: error.clone(),
-                });
+        };
+        let stream_key = (record.local, record.connection, *stream);
+        let asked = if *request {
+            let origin = match record.direction {
+                Direction::Sent => record.local,
+                Direction::Received => remote,
+            };
+            let asked = self.lookups.iter().any(|l| {
+                l.origin == origin && l.key == message.key && l.started_ms <= record.at_ms
+            });
+            if self.asked_on_stream.len() >= MAX_OPEN_STREAMS {
+                self.asked_on_stream.clear();
             }
-            Err(_) => {}
+            self.asked_on_stream.insert(stream_key, asked);
+            asked
+        } else {
+            self.asked_on_stream.remove(&stream_key).unwrap_or(false)
+        };
+        if self.messages.len() == MAX_KAD_MESSAGES {
+            self.messages.pop_front();
         }
+        self.messages.push_back(KadRecord {
+            at_ms: record.at_ms,
+            local: record.local,
+            remote,
+            stream: (record.connection, *stream),
+            direction: record.direction,
+            request: *request,
+            message: message.clone(),
+        });
+        Some(asked)
     }
 
     pub fn lookups(&self) -> impl DoubleEndedIterator<Item = &Lookup> {
         self.lookups.iter()
+    }
+
+    /// The latest lookup of `kind` that has finished.
+    pub fn last_finished(&self, kind: LookupKind) -> Option<&Lookup> {
+        self.lookups
+            .iter()
+            .rev()
+            .find(|l| l.kind == kind && l.outcome.is_some())
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &KadError> {
@@ -223,6 +263,8 @@ impl Lookups {
         let mut hops: Vec<Hop> = Vec::new();
         let mut by_stream: HashMap<(u64, u32), usize> = HashMap::new();
         let mut known: HashSet<PeerId> = HashSet::new();
+        // The depth of each peer an answer named, from the first answer that named it.
+        let mut named_at: HashMap<PeerId, usize> = HashMap::new();
         // Answers carry no key (libp2p-kad leaves it empty): they belong to the request made
         // on the same stream.
         let origin_messages = self
@@ -244,6 +286,7 @@ impl Lookups {
                         distance: KeyPoint::of_peer(&record.remote).distance(&target),
                         sent_ms: record.at_ms,
                         in_flight,
+                        depth: named_at.get(&record.remote).map_or(1, |d| d + 1),
                         late: lookup.finished_ms.is_some_and(|end| record.at_ms > end),
                         answer: None,
                     });
@@ -252,6 +295,10 @@ impl Lookups {
                     let Some(&index) = by_stream.get(&record.stream) else {
                         continue;
                     };
+                    let depth = hops[index].depth;
+                    for peer in &record.message.closer {
+                        named_at.entry(peer.id).or_insert(depth);
+                    }
                     let peers = record
                         .message
                         .closer
@@ -303,6 +350,16 @@ impl Lookups {
             .collect()
     }
 
+    /// How many hops deep the lookup went: the greatest depth of a request it made in time.
+    pub fn depth(&self, lookup: &Lookup) -> usize {
+        self.hops(lookup)
+            .iter()
+            .filter(|h| !h.late)
+            .map(|h| h.depth)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Why `lookup` stopped, in a sentence.
     pub fn stop_reason(&self, lookup: &Lookup) -> String {
         let Some(outcome) = &lookup.outcome else {
@@ -315,6 +372,12 @@ impl Lookups {
             LookupKind::GetRecord => {
                 "a peer answered with the record: the quorum was reached".into()
             }
+            LookupKind::PutRecord => {
+                "it had found the closest peers and sent each of them the record (PUT_VALUE)".into()
+            }
+            LookupKind::Provide => "it had found the closest peers and sent each of them a \
+                                    provider record (ADD_PROVIDER)"
+                .into(),
             LookupKind::FindProviders if !outcome.providers.is_empty() => {
                 "the closest peers answered, naming the providers they know".into()
             }

@@ -42,6 +42,86 @@ impl Default for DhtConfig {
 /// Largest k, α and replication factor a scenario may ask for (libp2p-kad's own k is 20).
 pub const MAX_PARAMETER: u8 = 20;
 
+/// `k3-a3-r3`: how a scenario link and a lesson's front matter write the parameters.
+impl fmt::Display for DhtConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "k{}-a{}-r{}", self.k, self.alpha, self.replication)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a DHT setting like k3-a3-r3 (k, α and replication from 1 to 20)")]
+pub struct DhtConfigError(String);
+
+impl std::str::FromStr for DhtConfig {
+    type Err = DhtConfigError;
+
+    fn from_str(text: &str) -> Result<DhtConfig, DhtConfigError> {
+        let error = || DhtConfigError(text.chars().take(40).collect());
+        let mut config = DhtConfig::default();
+        for part in text.split('-') {
+            let (name, value) = part.split_at_checked(1).ok_or_else(error)?;
+            let value: u8 = value
+                .parse()
+                .ok()
+                .filter(|v| (1..=MAX_PARAMETER).contains(v))
+                .ok_or_else(error)?;
+            match name {
+                "k" => config.k = value,
+                "a" => config.alpha = value,
+                "r" => config.replication = value,
+                _ => return Err(error()),
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// A key the learner looks up: a peer's own (its PeerId) or a record's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DhtKey {
+    Peer(crate::PeerIndex),
+    /// The record `record N`.
+    Record(u16),
+}
+
+impl DhtKey {
+    /// The key's bytes in a network whose peers are `peers`.
+    pub fn bytes(self, peers: &[PeerId]) -> Option<Vec<u8>> {
+        match self {
+            DhtKey::Peer(index) => peers.get(index).map(|p| p.to_bytes()),
+            DhtKey::Record(number) => Some(format!("record {number}").into_bytes()),
+        }
+    }
+
+    /// `peer 7`, `record 2`: as lessons and links write it (and the page shows it).
+    pub fn words(self) -> [String; 2] {
+        match self {
+            DhtKey::Peer(index) => ["peer".into(), index.to_string()],
+            DhtKey::Record(number) => ["record".into(), number.to_string()],
+        }
+    }
+
+    pub fn parse(kind: &str, value: &str) -> Option<DhtKey> {
+        match kind {
+            "peer" => value
+                .parse()
+                .ok()
+                .filter(|&p| p < crate::MAX_PEERS)
+                .map(DhtKey::Peer),
+            "record" => value.parse().ok().map(DhtKey::Record),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DhtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [kind, value] = self.words();
+        write!(f, "{kind} {value}")
+    }
+}
+
 /// What a lookup is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LookupKind {
@@ -94,6 +174,21 @@ pub struct LookupOutcome {
     pub took_ms: f64,
 }
 
+/// The peers that leave in a churn of `percent` of a network of `peers` (never peer 0, the
+/// learner's vantage point), drawn from the scenario's seed so a link replays the same.
+pub fn churn(peers: usize, seed: u64, percent: u8) -> Vec<crate::PeerIndex> {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut candidates: Vec<crate::PeerIndex> = (1..peers).collect();
+    candidates.shuffle(&mut rand::rngs::ChaCha8Rng::seed_from_u64(seed ^ 0xc4a2));
+    let leaving = (peers * usize::from(percent))
+        .div_ceil(100)
+        .min(candidates.len());
+    let mut leavers = candidates[..leaving].to_vec();
+    leavers.sort_unstable();
+    leavers
+}
+
 /// How the learner names a key: a peer's index (`peer 7`) or a text key (`cat.jpg`).
 pub fn key_label(key: &[u8], peers: &[PeerId]) -> String {
     if let Ok(peer) = PeerId::from_bytes(key) {
@@ -103,9 +198,31 @@ pub fn key_label(key: &[u8], peers: &[PeerId]) -> String {
         };
     }
     match std::str::from_utf8(key) {
-        Ok(text) if !text.is_empty() && text.chars().all(|c| !c.is_control()) => {
-            format!("\"{text}\"")
-        }
+        Ok(text) if !text.is_empty() && text.chars().all(|c| !c.is_control()) => text.to_owned(),
         _ => crate::trace::model::hex(&key[..key.len().min(8)]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn churn_takes_the_share_asked_never_peer_0_and_the_same_each_time() {
+        let leavers = churn(30, 5, 30);
+        assert_eq!(leavers.len(), 9);
+        assert!(!leavers.contains(&0));
+        assert_eq!(leavers, churn(30, 5, 30));
+        assert_ne!(leavers, churn(30, 6, 30));
+    }
+
+    #[test]
+    fn settings_round_trip_and_bad_ones_are_refused() {
+        let config: DhtConfig = "k2-a1-r4".parse().unwrap();
+        assert_eq!((config.k, config.alpha, config.replication), (2, 1, 4));
+        assert_eq!(config.to_string().parse::<DhtConfig>(), Ok(config));
+        for bad in ["k0", "k21", "x3", "k", "", "k3-a", "kk"] {
+            assert!(bad.parse::<DhtConfig>().is_err(), "{bad}");
+        }
     }
 }

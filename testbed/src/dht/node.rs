@@ -115,8 +115,8 @@ pub struct DhtStatus {
     pub quiet_ms: f64,
 }
 
-/// What a peer keeps for the DHT: the keys of the records it stores, and the keys it holds
-/// provider records for.
+/// What a peer keeps for the DHT: the keys of the records it stores, and those of the keys
+/// asked about that it holds provider records for.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stored {
     pub records: Vec<Vec<u8>>,
@@ -135,7 +135,10 @@ pub enum DhtCommand {
     Status {
         reply: oneshot::Sender<DhtStatus>,
     },
+    /// What it stores; `provider_keys`: the keys to look for provider records of (the store
+    /// cannot list them).
     Stored {
+        provider_keys: Vec<Vec<u8>>,
         reply: oneshot::Sender<Stored>,
     },
 }
@@ -182,12 +185,18 @@ impl DhtNode {
                 let _ = reply.send(table(kad));
                 Vec::new()
             }
-            DhtCommand::Stored { reply } => {
+            DhtCommand::Stored {
+                provider_keys,
+                reply,
+            } => {
                 use kad::store::RecordStore;
                 let store = kad.store_mut();
                 let _ = reply.send(Stored {
                     records: store.records().map(|r| r.key.to_vec()).collect(),
-                    provided: store.provided().map(|p| p.key.to_vec()).collect(),
+                    provided: provider_keys
+                        .into_iter()
+                        .filter(|key| !store.providers(&kad::RecordKey::new(key)).is_empty())
+                        .collect(),
                 });
                 Vec::new()
             }

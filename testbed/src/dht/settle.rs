@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
+use crate::event::{DhtStep, EventKind};
+use crate::network::Network;
 use crate::peer::{PeerError, PeerHandle};
 
 /// How often the peers are asked whether they are busy.
@@ -21,13 +23,15 @@ pub struct Settling {
     pub entries: usize,
 }
 
-/// Waits until every peer has no lookup running and has heard no kad request for `quiet`;
-/// `progress` hears how it stands after each look.
+/// Waits until every peer has no lookup running and has heard no kad request for `quiet`,
+/// then reports it (`DhtStep::Settled`, from peer 0); `progress` hears how it stands after
+/// each look.
 pub async fn settle(
-    peers: &[PeerHandle],
+    network: &Network,
     quiet: Duration,
     mut progress: impl FnMut(Settling),
 ) -> Result<(), PeerError> {
+    let peers = network.peers();
     loop {
         let statuses = join_all(peers.iter().map(PeerHandle::dht_status)).await;
         let mut settling = Settling {
@@ -44,6 +48,12 @@ pub async fn settle(
         }
         progress(settling);
         if settling.busy == 0 {
+            network.events().emit(
+                peers[0].peer_id(),
+                EventKind::Dht(DhtStep::Settled {
+                    entries: settling.entries,
+                }),
+            );
             return Ok(());
         }
         futures_timer::Delay::new(POLL).await;

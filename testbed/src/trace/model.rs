@@ -10,10 +10,12 @@ use std::collections::{HashMap, VecDeque};
 use libp2p::PeerId;
 
 use super::context::{SpanId, TraceId};
+use crate::dht::Lookups;
 use crate::event::{Event, EventKind, PingStep, TokenStep};
 use crate::protocols::ping;
 use crate::snapshot::{amount, channel, Recording};
 use crate::wire::decode::WireItem;
+use crate::wire::kad;
 use crate::wire::yamux::{FrameType, Header};
 use crate::wire::{Direction, Layer, WireRecord};
 
@@ -45,6 +47,10 @@ pub enum MessageKind {
     Tokens,
     /// A Chandy-Lamport marker.
     Marker,
+    /// A Kademlia request or its answer, from the wire, in a lookup the page asked for.
+    Kad,
+    /// Kademlia traffic libp2p-kad makes on its own: its bootstrap and table refreshes.
+    KadBackground,
 }
 
 /// When something happened, by the wall clock and by the peer's Lamport clock.
@@ -106,11 +112,14 @@ pub struct Trace {
     early_by_route: HashMap<Route, VecDeque<Stamp>>,
     pending: usize,
     cuts: VecDeque<Cut>,
+    /// DHT lookups, rebuilt hop by hop from the same events and wire records.
+    lookups: Lookups,
 }
 
 impl Trace {
     /// Takes in one event; events that are not a send or a receive are ignored.
     pub fn apply(&mut self, event: &Event) {
+        self.lookups.apply_event(event);
         let me = event.peer;
         let stamp = Stamp {
             at_ms: event.at_ms,
@@ -270,10 +279,15 @@ impl Trace {
         self.cuts.iter()
     }
 
+    pub fn lookups(&self) -> &Lookups {
+        &self.lookups
+    }
+
     /// Takes in one record of the wire tap: a handshake message or a yamux frame, sent or
     /// received. Returns the position of the message it belongs to, when it is one.
     pub fn apply_wire(&mut self, record: &WireRecord) -> Option<u64> {
         let (from, to) = record.sender_and_receiver()?;
+        let asked = self.lookups.apply_wire(record);
         let frame = match &record.item {
             WireItem::Frame { header, .. } => Some(*header),
             _ => None,
@@ -299,6 +313,23 @@ impl Trace {
                 format!("noise {}", WireItem::noise_tokens(*message)),
                 "/noise (Noise XX)",
                 Some(format!("Noise XX message {message} of 3, {len} bytes")),
+            ),
+            (
+                WireItem::Kad {
+                    request,
+                    message: Ok(message),
+                    ..
+                },
+                _,
+            ) => (
+                if asked == Some(true) {
+                    MessageKind::Kad
+                } else {
+                    MessageKind::KadBackground
+                },
+                message.label(*request),
+                kad::PROTOCOL,
+                Some(message.details()),
             ),
             (
                 WireItem::Frame {

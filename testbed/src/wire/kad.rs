@@ -5,6 +5,8 @@
 
 use libp2p::{Multiaddr, PeerId};
 
+use crate::dht::{key_label, KeyPoint};
+
 pub const PROTOCOL: &str = "/ipfs/kad/1.0.0";
 
 /// libp2p-kad's own limit on a message (its default `max_packet_size`).
@@ -62,6 +64,48 @@ pub struct KadMessage {
     pub record: Option<(Vec<u8>, Vec<u8>)>,
     pub closer: Vec<KadPeer>,
     pub providers: Vec<KadPeer>,
+}
+
+impl KadMessage {
+    /// `FIND_NODE` for a request; for an answer what it brought: `↩ 3 peers`,
+    /// `↩ record, 2 peers`. Short enough for an arrow.
+    pub fn label(&self, request: bool) -> String {
+        if request {
+            return self.kind.name().to_owned();
+        }
+        let mut parts = Vec::new();
+        if self.record.is_some() {
+            parts.push("record".to_owned());
+        }
+        if !self.providers.is_empty() {
+            parts.push(format!("{} providers", self.providers.len()));
+        }
+        if !self.closer.is_empty() || parts.is_empty() {
+            parts.push(format!("{} peers", self.closer.len()));
+        }
+        format!("↩ {}", parts.join(", "))
+    }
+
+    /// The key, and each peer named with how many leading bits it shares with the key.
+    pub fn details(&self) -> String {
+        let target = KeyPoint::of_bytes(&self.key);
+        let mut text = format!("{}\nkey: {}", self.kind.name(), key_label(&self.key, &[]));
+        if let Some((_, value)) = &self.record {
+            text.push_str(&format!("\nrecord value: {} bytes", value.len()));
+        }
+        for (what, peers) in [("closer peer", &self.closer), ("provider", &self.providers)] {
+            for peer in peers {
+                let shared = KeyPoint::of_peer(&peer.id)
+                    .distance(&target)
+                    .common_prefix();
+                text.push_str(&format!(
+                    "\n{what} {}: shares {shared} leading bits with the key",
+                    crate::view::short_peer_id(&peer.id)
+                ));
+            }
+        }
+        text
+    }
 }
 
 /// Reads one direction of one kad stream, message by message.

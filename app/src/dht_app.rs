@@ -1,0 +1,234 @@
+//! The DHT on the page's network: waiting for libp2p-kad's start-up bootstrap to settle,
+//! running the learner's lookups, peers leaving, and reading routing tables and stored records
+//! for the DHT view.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use testbed::dht::node::RoutingTable;
+use testbed::dht::settle::{settle, Settling};
+use testbed::dht::LookupKind;
+use testbed::lesson::{Action, DhtOp};
+use testbed::{Network, PeerIndex};
+
+use crate::session::Session;
+
+/// No kad traffic for this long counts as settled.
+const QUIET: Duration = Duration::from_millis(500);
+
+/// What one record key is held by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holding {
+    pub key: Vec<u8>,
+    /// Peers storing the record (put) or a provider record for the key (provide).
+    pub peers: Vec<PeerIndex>,
+    pub provider_records: bool,
+}
+
+#[derive(Clone, Copy)]
+pub struct DhtApp {
+    /// How settling stands, while it lasts.
+    pub settling: RwSignal<Option<Settling>>,
+    /// Lookups and churns still running.
+    pub busy: RwSignal<u32>,
+    /// The peer whose routing table the DHT view shows.
+    pub chosen: RwSignal<PeerIndex>,
+    pub table: RwSignal<Option<(PeerIndex, RoutingTable)>>,
+    /// Who holds each key that was put or provided.
+    pub holdings: RwSignal<Vec<Holding>>,
+    /// Peers that left.
+    pub left: RwSignal<Vec<PeerIndex>>,
+}
+
+impl DhtApp {
+    pub fn new() -> DhtApp {
+        DhtApp {
+            settling: RwSignal::new(None),
+            busy: RwSignal::new(0),
+            chosen: RwSignal::new(0),
+            table: RwSignal::new(None),
+            holdings: RwSignal::new(Vec::new()),
+            left: RwSignal::new(Vec::new()),
+        }
+    }
+
+    pub fn stop(self) {
+        self.settling.set(None);
+        self.busy.set(0);
+        self.chosen.set(0);
+        self.table.set(None);
+        self.holdings.set(Vec::new());
+        self.left.set(Vec::new());
+    }
+
+    /// Still settling, or running an action.
+    pub fn is_busy(self) -> bool {
+        self.settling.with_untracked(Option::is_some) || self.busy.get_untracked() > 0
+    }
+
+    /// Follows the network's settling once it is connected, then shows peer 0's table.
+    pub fn watch(self, session: Session) {
+        let Some(network) = session.network() else {
+            return;
+        };
+        let generation = session.generation();
+        self.settling.set(Some(Settling {
+            busy: network.peers().len(),
+            peers: network.peers().len(),
+            entries: 0,
+        }));
+        spawn_local(async move {
+            let result = settle(&network, QUIET, |settling| {
+                if session.generation() == generation {
+                    self.settling.set(Some(settling));
+                }
+            })
+            .await;
+            if session.generation() != generation {
+                return;
+            }
+            self.settling.set(None);
+            match result {
+                Ok(()) => self.refresh(session, &network).await,
+                Err(error) => session
+                    .problem
+                    .set(Some(format!("The DHT did not settle: {error}"))),
+            }
+        });
+    }
+
+    /// Shows `peer`'s routing table.
+    pub fn choose(self, session: Session, peer: PeerIndex) {
+        self.chosen.set(peer);
+        if let Some(network) = session.network() {
+            let generation = session.generation();
+            spawn_local(async move {
+                if let Some(handle) = network.peer(peer) {
+                    if let Ok(table) = handle.routing_table().await {
+                        if session.generation() == generation {
+                            self.table.set(Some((peer, table)));
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Runs a DHT action (a lookup, a put or get, providing, a churn); an error becomes the
+    /// page's problem.
+    pub fn run(self, session: Session, action: Action) {
+        let Some(network) = session.network() else {
+            session
+                .problem
+                .set(Some("Start the network before using the DHT.".into()));
+            return;
+        };
+        let generation = session.generation();
+        self.busy.update(|n| *n += 1);
+        spawn_local(async move {
+            let result = match action {
+                Action::Dht { from, op, key } => {
+                    let peers = network.peer_ids();
+                    match (key.bytes(&peers), network.peer(from)) {
+                        (Some(bytes), Some(peer)) if !self.has_left(from) => peer
+                            .lookup(op.request(bytes))
+                            .await
+                            .map_err(|e| format!("peer {from}: {e}"))
+                            .and_then(|outcome| match outcome.error {
+                                // A get that found nothing is an answer, not a failure.
+                                Some(_) if op == DhtOp::Get => Ok(()),
+                                Some(error) => {
+                                    Err(format!("peer {from}'s {} failed: {error}", op.word()))
+                                }
+                                None => Ok(()),
+                            }),
+                        (Some(_), Some(_)) => Err(format!("peer {from} has left the network")),
+                        _ => Err(format!("there is no {key} in this network")),
+                    }
+                }
+                Action::Churn { percent } => {
+                    let config = network.config();
+                    let leavers = testbed::dht::churn(config.peers, config.seed, percent);
+                    let mut result = Ok(());
+                    for &peer in &leavers {
+                        if let Err(error) = network.stop_peer(peer).await {
+                            result = Err(error.to_string());
+                        }
+                    }
+                    self.left.update(|left| {
+                        left.extend(leavers);
+                        left.sort_unstable();
+                        left.dedup();
+                    });
+                    result
+                }
+                _ => Ok(()),
+            };
+            if session.generation() != generation {
+                return;
+            }
+            self.refresh(session, &network).await;
+            self.busy.update(|n| *n = n.saturating_sub(1));
+            if let Err(error) = result {
+                session.problem.set(Some(error));
+            }
+        });
+    }
+
+    fn has_left(self, peer: PeerIndex) -> bool {
+        self.left.with_untracked(|left| left.contains(&peer))
+    }
+
+    /// Reads the chosen peer's table and who holds what from the live peers.
+    async fn refresh(self, session: Session, network: &Network) {
+        let generation = session.generation();
+        let chosen = self.chosen.get_untracked();
+        // Keys some peer was asked to provide: the stores cannot list provider records.
+        let provided: Vec<Vec<u8>> = session.trace.with_untracked(|trace| {
+            let mut keys: Vec<Vec<u8>> = trace
+                .lookups()
+                .lookups()
+                .filter(|l| l.kind == LookupKind::Provide)
+                .map(|l| l.key.clone())
+                .collect();
+            keys.sort();
+            keys.dedup();
+            keys
+        });
+        let mut holdings: Vec<Holding> = Vec::new();
+        for (index, peer) in network.peers().iter().enumerate() {
+            if self.has_left(index) {
+                continue;
+            }
+            let Ok(stored) = peer.stored(provided.clone()).await else {
+                continue;
+            };
+            for (keys, provider_records) in [(stored.records, false), (stored.provided, true)] {
+                for key in keys {
+                    match holdings
+                        .iter_mut()
+                        .find(|h| h.key == key && h.provider_records == provider_records)
+                    {
+                        Some(holding) => holding.peers.push(index),
+                        None => holdings.push(Holding {
+                            key,
+                            peers: vec![index],
+                            provider_records,
+                        }),
+                    }
+                }
+            }
+        }
+        let table = match network.peer(chosen) {
+            Some(peer) if !self.has_left(chosen) => peer.routing_table().await.ok(),
+            _ => None,
+        };
+        if session.generation() != generation {
+            return;
+        }
+        holdings.sort_by(|a, b| a.key.cmp(&b.key));
+        self.holdings.set(holdings);
+        self.table.set(table.map(|t| (chosen, t)));
+    }
+}

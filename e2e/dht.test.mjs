@@ -1,0 +1,156 @@
+// The four DHT lessons followed to their end by their own buttons, on real libp2p-kad peers
+// in the page: lookups drawn hop by hop (on the key space, as arrows in the diagram, in the
+// hop table and the distance chart), records put and found, providers, and churn.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { inPageSuite, NO_RELAY as noRelay } from './harness.mjs';
+
+const suite = inPageSuite();
+const errorsSoFar = () => suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
+
+/** Settling can take a while with 40 peers on a shared machine. */
+const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 120_000 });
+
+async function open(lesson) {
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=${lesson}&step=1`);
+  return page;
+}
+
+/** Runs the step's action and waits for its expectation. */
+async function act(page) {
+  await page.click('.step-action');
+  await met(page);
+}
+
+/** The last lookup as the DHT view shows it. */
+async function lastLookup(page) {
+  await page.click('#tab-dht');
+  const section = page.locator('.dht-lookup[data-finished="true"]');
+  await section.waitFor();
+  return {
+    hops: Number(await section.getAttribute('data-hops')),
+    depth: Number(await section.getAttribute('data-depth')),
+    rows: await page.locator('.hop-row').count(),
+    chart: (await page.getAttribute('.distance-chart', 'data-bits')).split(' ').map(Number),
+    lines: await page.locator('.keyspace .hop').count(),
+    text: await section.textContent(),
+  };
+}
+
+test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
+  const page = await open('dht-distance');
+  await act(page);
+  await page.waitForSelector('.dht-status[data-settled="true"]');
+  assert.equal(await page.locator('.keyspace .peer').count(), 20);
+  await page.click('.next');
+  await page.click('.next');
+  // Peer 0's routing table: a few buckets of at most k = 2.
+  const buckets = Number(await page.getAttribute('.routing-table', 'data-buckets'));
+  assert.ok(buckets >= 2 && buckets <= 8, `${buckets} buckets`);
+  for (const bucket of await page.locator('.buckets li').all()) {
+    assert.ok(await bucket.locator('.entry').count() <= 2);
+  }
+  // A click on a peer shows its table instead.
+  // By keyboard: each peer on the circle is a button.
+  await page.focus('.keyspace .peer[data-peer="7"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.routing-table[data-peer="7"]');
+  await page.screenshot({ path: join(suite.shots, 'dht-buckets.png') });
+  await page.click('.next');
+  await act(page);
+  const first = await lastLookup(page);
+  assert.ok(first.hops >= 1 && first.rows === first.hops && first.lines === first.hops);
+  assert.match(first.text, /Closest found: peer 13/);
+  await page.close();
+
+  const lookup = await open('dht-lookup');
+  await act(lookup);
+  await lookup.click('.next');
+  await lookup.check('.choice input[value="3"]');
+  await act(lookup);
+  await lookup.waitForSelector('.prediction[data-state]');
+  const found = await lastLookup(lookup);
+  assert.ok(found.depth >= 1, found.text);
+  assert.equal(found.rows, found.hops);
+  assert.equal(found.lines, found.hops, 'one line on the key space per peer asked');
+  // The chart's best distance never falls back, and ends at the closest peer found.
+  assert.ok(found.chart.length >= 1);
+  assert.ok(found.chart.every((bits, i) => i === 0 || bits >= found.chart[i - 1]), found.chart.join());
+  assert.match(found.text, /Closest found: peer 23/);
+  await lookup.screenshot({ path: join(suite.shots, 'dht-lookup.png') });
+  await lookup.click('.next');
+  // The diagram: one FIND_NODE arrow per hop, and an answer for each.
+  await lookup.waitForSelector('.arrow[data-kind="kad"]');
+  const requests = await lookup.locator('.arrow[data-kind="kad"] text', { hasText: 'FIND_NODE' }).count();
+  const answers = await lookup.locator('.arrow[data-kind="kad"] text', { hasText: '↩' }).count();
+  assert.equal(requests, found.hops);
+  assert.equal(answers, found.hops);
+  assert.equal(await lookup.locator('.arrow[data-kind="kad-background"]').count(), 0, 'background hidden');
+  await lookup.screenshot({ path: join(suite.shots, 'dht-lookup-diagram.png') });
+  await lookup.click('.next');
+  await act(lookup);
+  const second = await lastLookup(lookup);
+  assert.match(second.text, /lookup \(closest peers\) for record 5/);
+  await lookup.click('.next');
+  assert.deepEqual(errorsSoFar(), []);
+  await lookup.close();
+});
+
+test('DHT 3: a record put on the closest peers, got, and provided', async () => {
+  const page = await open('dht-records');
+  await act(page);
+  await page.click('.next');
+  await act(page);
+  await page.click('#tab-dht');
+  const holding = page.locator('.records li[data-key="record 1"]');
+  await holding.waitFor();
+  // Stored on the 3 closest live peers, and kept by peer 4 who put it.
+  const text = await holding.textContent();
+  const [held, closest] = text.split('(the 3 closest live peers to the key: ');
+  for (const peer of closest.replace(')', '').split(', ')) {
+    assert.ok(held.includes(peer.trim()), `${peer} holds it: ${text}`);
+  }
+  assert.ok(held.includes('peer 4'), text);
+  await page.screenshot({ path: join(suite.shots, 'dht-put.png') });
+  await page.click('.next');
+  await page.check('.choice input[value="yes"]');
+  await act(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  await page.waitForSelector('.found[data-found="true"]');
+  const get = await lastLookup(page);
+  assert.ok(get.hops >= 1);
+  await page.click('.next');
+  await act(page);
+  await page.click('.next');
+  await act(page);
+  await page.locator('.dht-lookup .found', { hasText: 'Providers: peer 9' }).waitFor();
+  await page.screenshot({ path: join(suite.shots, 'dht-providers.png') });
+  assert.deepEqual(errorsSoFar(), []);
+  await page.close();
+});
+
+test('DHT 4: churn: lookups route around the peers that left', async () => {
+  const page = await open('dht-churn');
+  await act(page);
+  await page.click('.next');
+  await act(page);
+  await page.click('.next');
+  await act(page);
+  await page.click('#tab-dht');
+  assert.equal(await page.locator('.keyspace .peer.left').count(), 15);
+  await page.click('.next');
+  await act(page);
+  const around = await lastLookup(page);
+  assert.match(around.text, /Closest found:/);
+  await page.click('.next');
+  await page.check('.choice input[value="yes"]');
+  await act(page);
+  await page.waitForSelector('.prediction[data-state]');
+  const state = await page.getAttribute('.prediction', 'data-state');
+  console.log(`after churn, record 1 found: ${state === 'right' ? 'yes' : 'no'}`);
+  await page.screenshot({ path: join(suite.shots, 'dht-churn.png') });
+  assert.deepEqual(errorsSoFar(), []);
+  await page.close();
+});
