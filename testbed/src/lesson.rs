@@ -1132,6 +1132,36 @@ mod tests {
     }
 
     #[test]
+    fn dht_actions_read_back_from_their_words() {
+        use crate::dht::DhtKey;
+        for (op, key) in [
+            (DhtOp::Lookup, DhtKey::Peer(7)),
+            (DhtOp::Put, DhtKey::Record(1)),
+            (DhtOp::Get, DhtKey::Record(1)),
+            (DhtOp::Provide, DhtKey::Record(4)),
+            (DhtOp::FindProviders, DhtKey::Peer(0)),
+        ] {
+            let action = Action::Dht { from: 3, op, key };
+            let words = action.words().unwrap();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(Action::parse(&words), Some(action));
+        }
+        assert_eq!(
+            Action::parse(&["churn", "30"]),
+            Some(Action::Churn { percent: 30 })
+        );
+        for bad in [
+            &["churn", "0"][..],
+            &["churn", "95"],
+            &["lookup", "0", "peer", "999"],
+            &["lookup", "0", "song", "1"],
+            &["put", "0", "record", "-1"],
+        ] {
+            assert_eq!(Action::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn snapshot_actions_read_back_from_their_words() {
         for action in [
             Action::Tokens,

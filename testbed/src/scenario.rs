@@ -247,7 +247,11 @@ mod tests {
                 topology: Topology::Random,
                 seed: 9,
                 latency_ms: 150,
-                dht: None,
+                dht: Some(crate::dht::DhtConfig {
+                    k: 2,
+                    alpha: 1,
+                    replication: 4,
+                }),
             },
             lesson: Some("original-testbed".into()),
             step: 2,
@@ -269,6 +273,12 @@ mod tests {
                     pings: false,
                     give_up: true,
                 }),
+                Action::Dht {
+                    from: 4,
+                    op: crate::lesson::DhtOp::Put,
+                    key: crate::dht::DhtKey::Record(2),
+                },
+                Action::Churn { percent: 40 },
             ],
             answers: BTreeMap::from([(0, "190".into()), (2, "0".into())]),
         }
@@ -301,6 +311,14 @@ mod tests {
     fn an_empty_fragment_is_free_play_on_the_original_testbed() {
         assert_eq!(decode(""), (Scenario::default(), vec![]));
         assert_eq!(decode("#"), (Scenario::default(), vec![]));
+    }
+
+    #[test]
+    fn a_broken_dht_setting_is_named_and_the_network_runs_without_it() {
+        let (scenario, problems) = decode("#peers=30&dht=k99-a3&topology=star");
+        assert_eq!(scenario.network.dht, None);
+        assert_eq!(scenario.network.topology, Topology::Star);
+        assert!(problems[0].to_string().contains("k99-a3"), "{}", problems[0]);
     }
 
     #[test]
@@ -350,12 +368,13 @@ mod tests {
 
     #[test]
     fn a_link_cut_in_half_keeps_what_came_before_the_cut() {
-        let full = encode(&sample());
+        let sample = sample();
+        let full = encode(&sample);
         for cut in 0..full.len() {
             let (scenario, _) = decode(&full[..cut]);
             // Whatever was cut, nothing beyond the limits is ever produced.
             assert!((2..=MAX_PEERS).contains(&scenario.network.peers));
-            assert!(scenario.actions.len() <= 4);
+            assert!(scenario.actions.len() <= sample.actions.len());
         }
     }
 

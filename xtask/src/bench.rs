@@ -48,6 +48,10 @@ pub fn main() -> Result {
         "Chandy-Lamport snapshot completion (native, release)",
         || engine_example("snapshot_time"),
     )?;
+    let dht = step(
+        "Kademlia: boot and settle, lookup hops and time for 10 to 200 peers (native, release)",
+        || engine_example("dht_lookups"),
+    )?;
 
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
@@ -136,7 +140,23 @@ pub fn main() -> Result {
             figure["worst_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    for figure in dht["lookups"].as_array().unwrap_or(&empty) {
+        println!(
+            "| Kademlia, {} peers (k {}, α {}): boot and settle; lookup hops mean, max (log₂ N {:.1}); requests; lookup time mean, max | {:.1} s; {:.2}, {}; {:.1}; {:.1} ms, {:.1} ms |",
+            figure["peers"],
+            figure["k"],
+            figure["alpha"],
+            figure["log2_n"].as_f64().unwrap_or(f64::NAN),
+            figure["boot_and_settle_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            figure["hops_mean"].as_f64().unwrap_or(f64::NAN),
+            figure["hops_max"],
+            figure["requests_mean"].as_f64().unwrap_or(f64::NAN),
+            figure["lookup_ms_mean"].as_f64().unwrap_or(f64::NAN),
+            figure["lookup_ms_max"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let report = serde_json::json!({
+        "dht": dht,
         "snapshots": snapshots,
         "wire_tap": wire,
         "layout": layout,

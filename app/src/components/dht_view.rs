@@ -233,7 +233,7 @@ fn key_space(
             .unwrap_or_default();
         let _ = write!(
             html,
-            "<g class=\"{classes}\" data-peer=\"{index}\" tabindex=\"0\" role=\"button\" aria-label=\"peer {index}{share}: show its routing table\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\"/>"
+            "<g class=\"{classes}\" data-peer=\"{index}\" tabindex=\"0\" role=\"button\" aria-label=\"peer {index}{share}: show its routing table\"><title>peer {index}{share}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\"/>"
         );
         if labelled {
             let (lx, ly) = point(KeyPoint::of_peer(peer).fraction(), RADIUS + 14.0);
@@ -357,48 +357,65 @@ fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Loo
     html.push_str("</tbody></table></section>");
 }
 
-/// The best distance known after each answer, as bits shared with the key: the line climbs
-/// as the lookup closes in.
+/// The best distance known at the start and after each answer, as bits shared with the
+/// key: the line climbs as the lookup closes in. The key itself (all 256 bits) is drawn at
+/// the top.
 fn chart(html: &mut String, progress: &[testbed::dht::Distance]) {
+    /// Shared bits drawn to scale up to this; more is drawn at the top.
+    const SCALE: u32 = 24;
     if progress.is_empty() {
         return;
     }
-    let bits: Vec<u32> = progress.iter().map(|d| d.common_prefix().min(64)).collect();
-    let top = bits.iter().copied().max().unwrap_or(1).max(8) as f64;
-    let (width, height, left, bottom) = (280.0, 120.0, 28.0, 18.0);
+    let bits: Vec<u32> = progress.iter().map(|d| d.common_prefix()).collect();
+    let top = bits.iter().copied().max().unwrap_or(1).clamp(8, SCALE);
+    let (width, height, left, bottom) = (280.0, 120.0, 34.0, 18.0);
     let step = (width - left - 8.0) / (bits.len().max(2) - 1) as f64;
     let x = |i: usize| left + step * i as f64;
-    let y = |b: u32| height - bottom - (height - bottom - 8.0) * f64::from(b) / top;
+    let y =
+        |b: u32| height - bottom - (height - bottom - 8.0) * f64::from(b.min(top)) / f64::from(top);
     let points: Vec<String> = bits
         .iter()
         .enumerate()
         .map(|(i, b)| format!("{:.1},{:.1}", x(i), y(*b)))
         .collect();
+    let top_label = if bits.iter().any(|&b| b > top) {
+        format!("{top}+")
+    } else {
+        top.to_string()
+    };
     let _ = write!(
         html,
-        "<figure class=\"distance-chart\" data-points=\"{}\" data-bits=\"{}\"><svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Bits shared with the key by the closest peer known, after each answer\"><line class=\"axis\" x1=\"{left}\" y1=\"{}\" x2=\"{width}\" y2=\"{}\"/><line class=\"axis\" x1=\"{left}\" y1=\"8\" x2=\"{left}\" y2=\"{}\"/><text x=\"2\" y=\"{:.1}\">{}</text><text x=\"2\" y=\"{:.1}\">0</text><polyline points=\"{}\"/>",
+        "<figure class=\"distance-chart\" data-points=\"{}\" data-bits=\"{}\"><svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Bits shared with the key by the closest peer known, at the start and after each answer\"><line class=\"axis\" x1=\"{left}\" y1=\"{}\" x2=\"{width}\" y2=\"{}\"/><line class=\"axis\" x1=\"{left}\" y1=\"8\" x2=\"{left}\" y2=\"{}\"/><text x=\"2\" y=\"{:.1}\">{top_label}</text><text x=\"2\" y=\"{:.1}\">0</text><polyline points=\"{}\"/>",
         bits.len(),
         bits.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
         height - bottom,
         height - bottom,
         height - bottom,
-        y(top as u32) + 4.0,
-        top as u32,
+        y(top) + 4.0,
         y(0) + 4.0,
         points.join(" ")
     );
     for (i, b) in bits.iter().enumerate() {
+        let when = if i == 0 {
+            "from its own table".to_owned()
+        } else {
+            format!("after answer {i}")
+        };
+        let what = if *b == 256 {
+            "the key itself".to_owned()
+        } else {
+            format!("{b} bits shared")
+        };
         let _ = write!(
             html,
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"><title>after answer {}: {b} bits shared</title></circle>",
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"><title>{when}: {what}</title></circle>",
             x(i),
-            y(*b),
-            i + 1
+            y(*b)
         );
     }
     let _ = write!(
         html,
-        "<text x=\"{left}\" y=\"{:.1}\">answers, in the order they came →</text></svg><figcaption>The best distance known after each answer, as leading bits shared with the key (more bits: closer). It never falls back.</figcaption></figure>",
+        "<text x=\"{left}\" y=\"{:.1}\">start, then each answer in the order they came →</text></svg><figcaption>The best distance known, as leading bits shared with the key (more bits: closer): first from the peer's own table, then after each answer. It never falls back. libp2p-kad answers with up to 20 peers, so in a small network one answer often names the closest peers at once.</figcaption></figure>",
         height - 3.0
     );
 }
