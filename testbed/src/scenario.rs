@@ -318,7 +318,11 @@ mod tests {
         let (scenario, problems) = decode("#peers=30&dht=k99-a3&topology=star");
         assert_eq!(scenario.network.dht, None);
         assert_eq!(scenario.network.topology, Topology::Star);
-        assert!(problems[0].to_string().contains("k99-a3"), "{}", problems[0]);
+        assert!(
+            problems[0].to_string().contains("k99-a3"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]
