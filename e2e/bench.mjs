@@ -17,6 +17,7 @@ const browser = await launchBrowser();
 const results = [];
 let diagram = {};
 let snapshots = [];
+let dht = [];
 try {
   for (const peers of counts) {
     const readyAt = [];
@@ -41,11 +42,49 @@ try {
   }
   diagram = await diagramFigures();
   snapshots = await snapshotFigures();
+  dht = await dhtFigures();
 } finally {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results, diagram, snapshots }));
+console.log(JSON.stringify({ runs: results, diagram, snapshots, dht }));
+
+/** A DHT network in one tab: from navigation to settled, frames per second while it settles,
+ * then a lookup (its hops and time, as the page reports them). */
+async function dhtFigures() {
+  const figures = [];
+  for (const peers of [30, 100]) {
+    const page = await browser.context.newPage();
+    const started = Date.now();
+    await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&peers=${peers}&topology=star&seed=1&dht=k3-a3-r3&actions=start.lookup-0-peer-7`);
+    await page.click('#tab-dht');
+    const fps = await page.evaluate(() => new Promise((resolve) => {
+      let frames = 0;
+      const t0 = performance.now();
+      const tick = () => {
+        frames += 1;
+        if (performance.now() - t0 < 3000) requestAnimationFrame(tick);
+        else resolve(frames / ((performance.now() - t0) / 1000));
+      };
+      requestAnimationFrame(tick);
+    }));
+    await page.waitForSelector('.dht-status[data-settled="true"]', { timeout: 600_000 });
+    const settledMs = Date.now() - started;
+    const lookup = await page.waitForSelector('.dht-lookup[data-finished="true"]', { timeout: 120_000 });
+    const figure = {
+      peers,
+      settled_ms: settledMs,
+      fps_while_settling: fps,
+      lookup_hops: Number(await lookup.getAttribute('data-depth')),
+      lookup_requests: Number(await lookup.getAttribute('data-hops')),
+      lookup_ms: Number(await lookup.getAttribute('data-took-ms')),
+    };
+    console.error(`DHT of ${peers} peers in the page: settled after ${(settledMs / 1000).toFixed(1)} s, ${fps.toFixed(0)} fps while settling; a lookup: ${figure.lookup_hops} hops, ${figure.lookup_ms.toFixed(0)} ms`);
+    figures.push(figure);
+    await page.close();
+  }
+  return figures;
+}
 
 /** Snapshot completion in the page: the page's own figure, from the trace. */
 async function snapshotFigures() {

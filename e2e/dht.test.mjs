@@ -80,6 +80,10 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   assert.ok(found.chart.every((bits, i) => i === 0 || bits >= found.chart[i - 1]), found.chart.join());
   assert.match(found.text, /Closest found: peer 23/);
   await lookup.screenshot({ path: join(suite.shots, 'dht-lookup.png') });
+  // The network view draws the same lookup: a line to each peer asked.
+  await lookup.click('#tab-network');
+  assert.equal(await lookup.locator('.network-view .lookup-hop').count(), found.hops);
+  await lookup.screenshot({ path: join(suite.shots, 'dht-lookup-network.png') });
   await lookup.click('.next');
   // The diagram: one FIND_NODE arrow per hop, and an answer for each.
   await lookup.waitForSelector('.arrow[data-kind="kad"]');

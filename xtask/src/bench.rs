@@ -155,6 +155,17 @@ pub fn main() -> Result {
             figure["lookup_ms_max"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    for figure in boot["dht"].as_array().unwrap_or(&empty) {
+        println!(
+            "| Kademlia in the page, {} peers (k 3, α 3): navigation to settled; frames per second while settling; a lookup's hops, requests, time | {:.1} s; {:.0}; {}, {}, {:.0} ms |",
+            figure["peers"],
+            figure["settled_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            figure["fps_while_settling"].as_f64().unwrap_or(f64::NAN),
+            figure["lookup_hops"],
+            figure["lookup_requests"],
+            figure["lookup_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let report = serde_json::json!({
         "dht": dht,
         "snapshots": snapshots,

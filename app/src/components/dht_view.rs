@@ -260,10 +260,11 @@ fn key_space(
 fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Lookup, hops: &[Hop]) {
     let _ = write!(
         html,
-        "<section class=\"dht-lookup\" data-hops=\"{}\" data-depth=\"{}\" data-finished=\"{}\"><h3>{}'s lookup ({}) for {}</h3>",
+        "<section class=\"dht-lookup\" data-hops=\"{}\" data-depth=\"{}\" data-finished=\"{}\" data-took-ms=\"{:.1}\"><h3>{}'s lookup ({}) for {}</h3>",
         hops.len(),
         lookups.depth(lookup),
         lookup.outcome.is_some(),
+        lookup.outcome.as_ref().map_or(0.0, |o| o.took_ms),
         names.name(&lookup.origin),
         lookup.kind,
         names.key(&lookup.key)

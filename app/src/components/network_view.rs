@@ -47,6 +47,28 @@ pub fn NetworkView(
             .get()
             .map(|run| (run.from, run.to, run.state))
     };
+    // The last DHT lookup: a line from the peer that ran it to each peer it asked.
+    let lookup_hops = Memo::new(move |_| {
+        if session.scrub.get().is_some() || session.config.with(|c| c.dht.is_none()) {
+            return Vec::new();
+        }
+        session.trace.with(|trace| {
+            let lookups = trace.lookups();
+            let Some(lookup) = lookups.lookups().next_back() else {
+                return Vec::new();
+            };
+            session.view.with(|view| {
+                let Some(origin) = view.index_of(&lookup.origin) else {
+                    return Vec::new();
+                };
+                lookups
+                    .hops(lookup)
+                    .iter()
+                    .filter_map(|hop| Some((origin, view.index_of(&hop.asked)?, hop.depth)))
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
     let role = move |peer: usize| match ping_pair() {
         Some((from, _, _)) if from == peer => "initiator",
         Some((_, to, _)) if to == peer => "responder",
@@ -92,6 +114,16 @@ pub fn NetworkView(
                         let title = format!("peer {a} → peer {b}: {open} stream{} open", if open == 1 { "" } else { "s" });
                         view! {
                             <line class="stream" x1=x1 y1=y1 x2=x2 y2=y2><title>{title}</title></line>
+                        }
+                    }).collect_view()}
+                </g>
+                <g class="lookup-hops">
+                    {move || lookup_hops.get().into_iter().map(|(a, b, depth)| {
+                        let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
+                        view! {
+                            <line class="lookup-hop" data-depth=depth.min(4) x1=x1 y1=y1 x2=x2 y2=y2>
+                                <title>{format!("hop {depth}: peer {a} asked peer {b}")}</title>
+                            </line>
                         }
                     }).collect_view()}
                 </g>
