@@ -89,12 +89,6 @@ pub enum DhtStep {
     Settled {
         entries: usize,
     },
-    /// A peer entered (or was pushed out of) this peer's routing table, in bucket `bucket`.
-    TableChanged {
-        remote: PeerId,
-        bucket: u32,
-        added: bool,
-    },
 }
 
 /// One step of the token application and its snapshots ([`crate::snapshot`]), as seen by one

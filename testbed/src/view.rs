@@ -305,7 +305,6 @@ impl NetworkView {
                     "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all"
                 ),
             ),
-            EventKind::Dht(DhtStep::TableChanged { .. }) => None,
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }
             | EventKind::ConnectionEstablished { dialer: false, .. }

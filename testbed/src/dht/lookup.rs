@@ -143,7 +143,6 @@ impl Lookups {
                 }
             }
             DhtStep::Settled { .. } => self.settled = true,
-            DhtStep::TableChanged { .. } => {}
         }
     }
 
@@ -225,21 +224,6 @@ impl Lookups {
 
     pub fn errors(&self) -> impl Iterator<Item = &KadError> {
         self.errors.iter()
-    }
-
-    /// Kad requests written by `peer` that belong to no lookup the page asked for: the
-    /// automatic bootstrap and table refreshes.
-    pub fn background_requests(&self) -> usize {
-        self.messages
-            .iter()
-            .filter(|m| m.request && m.direction == Direction::Sent)
-            .filter(|m| !self.lookups.iter().any(|l| self.claims(l, m)))
-            .count()
-    }
-
-    /// The ms of the last kad message, background traffic included.
-    pub fn last_message_ms(&self) -> Option<f64> {
-        self.messages.back().map(|m| m.at_ms)
     }
 
     /// A kad message belongs to the latest lookup its writer started for the same key. A

@@ -164,7 +164,7 @@ pub struct LookupOutcome {
     pub closest: Vec<PeerId>,
     /// A record's value, when one was found.
     pub value: Option<Vec<u8>>,
-    /// Peers that answered with the record (get), or stored it (put).
+    /// Peers that answered with the record (a get).
     pub holders: Vec<PeerId>,
     pub providers: Vec<PeerId>,
     /// Why it failed, when it did (a timeout, a quorum not reached, no known peers).

@@ -273,28 +273,6 @@ impl DhtNode {
     pub fn on_event(&mut self, kad: &mut Kad, event: kad::Event) -> Vec<EventKind> {
         self.last_activity = Instant::now();
         match event {
-            kad::Event::RoutingUpdated {
-                peer,
-                is_new_peer: true,
-                bucket_range,
-                old_peer,
-                ..
-            } => {
-                let bucket = bucket_range.1.ilog2().unwrap_or(0);
-                let mut events = vec![EventKind::Dht(DhtStep::TableChanged {
-                    remote: peer,
-                    bucket,
-                    added: true,
-                })];
-                if let Some(old) = old_peer {
-                    events.push(EventKind::Dht(DhtStep::TableChanged {
-                        remote: old,
-                        bucket,
-                        added: false,
-                    }));
-                }
-                events
-            }
             kad::Event::OutboundQueryProgressed {
                 id,
                 result,
