@@ -158,3 +158,37 @@ test('DHT 4: churn: lookups route around the peers that left', async () => {
   assert.deepEqual(errorsSoFar(), []);
   await page.close();
 });
+
+test('DHT in free play: put and get from the panel, then the link replays them', async () => {
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&peers=12&topology=star&seed=4&dht=k2-a2-r2`);
+  await page.click('#tab-dht');
+  await page.waitForSelector('.dht-status[data-settled="true"]', { timeout: 120_000 });
+  const panel = page.locator('section[aria-labelledby="dht-heading"]');
+  await panel.locator('select[aria-label="What to do"]').selectOption({ label: 'put' });
+  await panel.locator('input[aria-label="Key number"]').fill('3');
+  await panel.locator('button[type="submit"]').click();
+  await page.locator('.records li[data-key="record 3"]').waitFor();
+  // Peer 6 asks: shift-click picks the peer that acts.
+  await page.click('#tab-network');
+  await page.click('.network-view .peer:has(text:text-is("6"))', { modifiers: ['Shift'] });
+  await panel.locator('select[aria-label="What to do"]').selectOption({ label: 'get' });
+  await panel.locator('button[type="submit"]').click();
+  await page.click('#tab-dht');
+  await page.locator('.dht-lookup h3', { hasText: "peer 6's lookup (get record) for record 3" }).waitFor();
+  await page.waitForSelector('.found[data-found="true"]');
+  const link = page.url();
+  assert.match(link, /dht=k2-a2-r2/);
+  assert.match(link, /actions=start\.put-0-record-3\.get-6-record-3/);
+  await page.screenshot({ path: join(suite.shots, 'dht-free-play.png') });
+  await page.close();
+
+  // The link rebuilds the same run: the network settles, then the put and the get replay.
+  const again = await suite.browser.context.newPage();
+  await again.goto(link);
+  await again.click('#tab-dht');
+  await again.locator('.dht-lookup h3', { hasText: "peer 6's lookup (get record) for record 3" }).waitFor({ timeout: 120_000 });
+  await again.waitForSelector('.found[data-found="true"]');
+  assert.deepEqual(errorsSoFar(), []);
+  await again.close();
+});

@@ -67,17 +67,22 @@ impl DhtApp {
         self.settling.with_untracked(Option::is_some) || self.busy.get_untracked() > 0
     }
 
+    /// A DHT network of `peers` is starting: it is busy until it has settled (so a replayed
+    /// link waits for that before its next action).
+    pub fn expect_settling(self, peers: usize) {
+        self.settling.set(Some(Settling {
+            busy: peers,
+            peers,
+            entries: 0,
+        }));
+    }
+
     /// Follows the network's settling once it is connected, then shows peer 0's table.
     pub fn watch(self, session: Session) {
         let Some(network) = session.network() else {
             return;
         };
         let generation = session.generation();
-        self.settling.set(Some(Settling {
-            busy: network.peers().len(),
-            peers: network.peers().len(),
-            entries: 0,
-        }));
         spawn_local(async move {
             let result = settle(&network, QUIET, |settling| {
                 if session.generation() == generation {

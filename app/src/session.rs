@@ -310,6 +310,9 @@ impl Session {
             self.pace.set_value(pace);
             self.network.set_value(Some(network.clone()));
             self.phase.set(Phase::Connecting);
+            if config.dht.is_some() {
+                self.dht.expect_settling(config.peers);
+            }
             spawn_local(self.draw_events(events, generation, started_at));
             let failed = network.connect().await;
             if config.dht.is_some() && self.generation.get_value() == generation {

@@ -278,10 +278,10 @@ fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Loo
             .join(", ");
         let _ = write!(
             html,
-            "<p class=\"stop\">It stopped because {}. {} requests, {} hops deep, {:.0} ms.{}</p>",
+            "<p class=\"stop\">It stopped because {}. {}, {} deep, {:.0} ms.{}</p>",
             escape(&lookups.stop_reason(lookup)),
-            hops.len(),
-            lookups.depth(lookup),
+            count(hops.len(), "request"),
+            count(lookups.depth(lookup), "hop"),
             outcome.took_ms,
             if found.is_empty() {
                 String::new()
@@ -356,6 +356,11 @@ fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Loo
         );
     }
     html.push_str("</tbody></table></section>");
+}
+
+/// `1 hop`, `3 hops`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The best distance known at the start and after each answer, as bits shared with the
