@@ -1,6 +1,7 @@
 //! The p2p-testbed relay: a small native libp2p node that browser peers reach over WebSocket.
-//! It answers identify and ping, serves circuit relay v2, and tells the page its addresses
-//! through a tiny HTTP info endpoint.
+//! It answers identify and ping, serves circuit relay v2 and a rendezvous point (one namespace
+//! per room, so tabs find each other), and tells the page its addresses through a tiny HTTP
+//! info endpoint.
 
 mod info;
 mod key;
@@ -31,6 +32,27 @@ pub struct Options {
     /// Created on first start.
     #[arg(long, default_value = "target/relay/identity.key")]
     key_file: PathBuf,
+    /// An address other machines reach the relay at (e.g. /ip4/192.168.1.20/tcp/4001/ws), when
+    /// it listens behind a NAT or on 0.0.0.0. Confirmed as external, so reservations carry it.
+    /// Repeat for several.
+    #[arg(long)]
+    announce: Vec<libp2p::Multiaddr>,
+    /// Most reservations held at once (each tab's peer holds one). libp2p's default is 128.
+    #[arg(long, default_value_t = 1024)]
+    max_reservations: usize,
+    /// Most circuits relayed at once. libp2p's default is 16.
+    #[arg(long, default_value_t = 1024)]
+    max_circuits: usize,
+    /// Most circuits to or from one peer at once. libp2p's default is 4.
+    #[arg(long, default_value_t = 64)]
+    max_circuits_per_peer: usize,
+    /// Seconds a circuit may last before the relay closes it. libp2p's default is 120.
+    #[arg(long, default_value_t = 3600)]
+    max_circuit_seconds: u64,
+    /// Bytes a circuit may carry (each way) before the relay closes it. libp2p's default is
+    /// 128 KiB.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_circuit_bytes: u64,
 }
 
 #[tokio::main]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, relay, tcp, yamux, Multiaddr};
+use libp2p::{identify, noise, ping, relay, rendezvous, tcp, yamux, Multiaddr};
 
 use crate::info::{self, RelayInfo};
 use crate::{key, Options};
@@ -16,17 +16,11 @@ use crate::{key, Options};
 /// only after long enough for a learner to read a step.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
-/// Every tab of a class may come from one IP: raise libp2p's defaults (16 circuits, 2 minutes,
-/// 128 KiB), still bounded.
-const MAX_RESERVATIONS: usize = 1024;
-const MAX_CIRCUITS: usize = 1024;
-const MAX_CIRCUITS_PER_PEER: usize = 64;
-const MAX_CIRCUIT_DURATION: Duration = Duration::from_secs(60 * 60);
-const MAX_CIRCUIT_BYTES: u64 = 64 * 1024 * 1024;
-
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     relay: relay::Behaviour,
+    /// Where tabs register under their room's name and discover each other.
+    rendezvous: rendezvous::server::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
 }
@@ -59,17 +53,20 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
         .await
         .map_err(|e| transport_error(&e))?
         .with_behaviour(|key| Behaviour {
+            // Every tab of a class may come from one IP: the limits are raised above libp2p's
+            // defaults by the flags' defaults, and stay bounded.
             relay: relay::Behaviour::new(
                 key.public().to_peer_id(),
                 relay::Config {
-                    max_reservations: MAX_RESERVATIONS,
-                    max_circuits: MAX_CIRCUITS,
-                    max_circuits_per_peer: MAX_CIRCUITS_PER_PEER,
-                    max_circuit_duration: MAX_CIRCUIT_DURATION,
-                    max_circuit_bytes: MAX_CIRCUIT_BYTES,
+                    max_reservations: options.max_reservations,
+                    max_circuits: options.max_circuits,
+                    max_circuits_per_peer: options.max_circuits_per_peer,
+                    max_circuit_duration: Duration::from_secs(options.max_circuit_seconds),
+                    max_circuit_bytes: options.max_circuit_bytes,
                     ..relay::Config::default()
                 },
             ),
+            rendezvous: rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
             identify: identify::Behaviour::new(
                 identify::Config::new("/testbed/1.0.0".into(), key.public())
                     .with_agent_version(format!("p2p-testbed-relay/{}", env!("CARGO_PKG_VERSION"))),
@@ -96,6 +93,11 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
                 address: address.to_string(),
                 reason: e.to_string(),
             })?;
+    }
+
+    for address in &options.announce {
+        swarm.add_external_address(address.clone());
+        tracing::info!("announcing {address} as reachable from other machines");
     }
 
     let info_address = SocketAddr::new(options.listen_ip, options.info_port);
@@ -140,6 +142,20 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
                 SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
                     tracing::info!("relay: {event:?}");
                 }
+                SwarmEvent::Behaviour(BehaviourEvent::Rendezvous(event)) => match event {
+                    rendezvous::server::Event::PeerRegistered { peer, registration } => tracing::info!(
+                        "room {}: {peer} registered ({} addresses)",
+                        registration.namespace,
+                        registration.record.addresses().len()
+                    ),
+                    rendezvous::server::Event::DiscoverServed { enquirer, registrations } => {
+                        tracing::info!("{enquirer} looked for peers: {} found", registrations.len())
+                    }
+                    rendezvous::server::Event::PeerNotRegistered { peer, namespace, error } => {
+                        tracing::warn!("room {namespace}: {peer} could not register: {error:?}")
+                    }
+                    other => tracing::info!("rendezvous: {other:?}"),
+                },
                 SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
                     tracing::info!("identified {peer_id}: {}", info.agent_version);
                 }

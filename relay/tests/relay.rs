@@ -151,3 +151,130 @@ fn the_relay_keeps_its_peer_id_across_restarts() {
     let second = fetch_info(start_relay(&key).info_url_port)["peer_id"].clone();
     assert_eq!(first, second);
 }
+
+/// A native peer of a room: TCP, noise, yamux and a rendezvous client, its own listen address
+/// confirmed as external (a registration carries the addresses others can dial).
+async fn room_peer() -> libp2p::Swarm<libp2p::rendezvous::client::Behaviour> {
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| libp2p::rendezvous::client::Behaviour::new(key.clone()))
+        .unwrap()
+        .build();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let address = loop {
+        if let libp2p::swarm::SwarmEvent::NewListenAddr { address, .. } =
+            swarm.select_next_some().await
+        {
+            break address;
+        }
+    };
+    swarm.add_external_address(address);
+    swarm
+}
+
+/// Drives `swarm` until `pick` takes one of its rendezvous events.
+async fn until<T>(
+    swarm: &mut libp2p::Swarm<libp2p::rendezvous::client::Behaviour>,
+    mut pick: impl FnMut(libp2p::rendezvous::client::Event) -> Option<T>,
+) -> T {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match swarm.select_next_some().await {
+                libp2p::swarm::SwarmEvent::Behaviour(event) => {
+                    if let Some(found) = pick(event) {
+                        return found;
+                    }
+                }
+                libp2p::swarm::SwarmEvent::OutgoingConnectionError { error, .. } => {
+                    panic!("could not reach the relay: {error}")
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the relay answered")
+}
+
+#[tokio::test]
+async fn peers_of_a_room_find_each_other_at_the_relays_rendezvous_point() {
+    use libp2p::rendezvous::{client::Event, Namespace};
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let relay_id: libp2p::PeerId = info["peer_id"].as_str().unwrap().parse().unwrap();
+    let tcp_address: Multiaddr = info["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .find(|a| !a.contains("/ws"))
+        .expect("a TCP address")
+        .parse()
+        .unwrap();
+    let room = Namespace::from_static("room-blue");
+
+    let mut alice = room_peer().await;
+    alice.dial(tcp_address.clone()).unwrap();
+    // Registering needs the connection: wait for it, then register in the room.
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let libp2p::swarm::SwarmEvent::ConnectionEstablished { peer_id, .. } =
+                alice.select_next_some().await
+            {
+                if peer_id == relay_id {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+    .expect("alice reached the relay");
+    alice
+        .behaviour_mut()
+        .register(room.clone(), relay_id, None)
+        .unwrap();
+    let registered = until(&mut alice, |event| match event {
+        Event::Registered { namespace, .. } => Some(Ok(namespace)),
+        Event::RegisterFailed { error, .. } => Some(Err(format!("{error:?}"))),
+        _ => None,
+    })
+    .await;
+    assert_eq!(registered, Ok(room.clone()));
+
+    let mut bob = room_peer().await;
+    bob.dial(tcp_address).unwrap();
+    bob.behaviour_mut()
+        .discover(Some(room.clone()), None, None, relay_id);
+    let found = until(&mut bob, |event| match event {
+        Event::Discovered { registrations, .. } => Some(registrations),
+        Event::DiscoverFailed { error, .. } => panic!("discover failed: {error:?}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].record.peer_id(), *alice.local_peer_id());
+    assert!(!found[0].record.addresses().is_empty());
+
+    // Another room is empty.
+    bob.behaviour_mut().discover(
+        Some(Namespace::from_static("room-red")),
+        None,
+        None,
+        relay_id,
+    );
+    let other = until(&mut bob, |event| match event {
+        Event::Discovered { registrations, .. } => Some(registrations),
+        _ => None,
+    })
+    .await;
+    assert!(other.is_empty(), "{other:?}");
+}
