@@ -28,7 +28,13 @@ impl Drop for Relay {
 }
 
 fn start_relay(key_file: &std::path::Path) -> Relay {
+    start_relay_with(key_file, &[])
+}
+
+/// The relay with extra flags (limits).
+fn start_relay_with(key_file: &std::path::Path, flags: &[&str]) -> Relay {
     let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(flags)
         .args([
             "--ws-port",
             "0",
@@ -277,4 +283,131 @@ async fn peers_of_a_room_find_each_other_at_the_relays_rendezvous_point() {
     })
     .await;
     assert!(other.is_empty(), "{other:?}");
+}
+
+#[derive(libp2p::swarm::NetworkBehaviour)]
+struct CircuitPeer {
+    relay: libp2p::relay::client::Behaviour,
+    ping: libp2p::ping::Behaviour,
+}
+
+/// A native peer that can reserve a slot at a relay and dial through one, and pings whoever it
+/// is connected to.
+fn circuit_peer() -> libp2p::Swarm<CircuitPeer> {
+    libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_relay_client(libp2p::noise::Config::new, libp2p::yamux::Config::default)
+        .unwrap()
+        .with_behaviour(|_, relay| CircuitPeer {
+            relay,
+            ping: libp2p::ping::Behaviour::new(
+                libp2p::ping::Config::new().with_interval(Duration::from_millis(100)),
+            ),
+        })
+        .unwrap()
+        .build()
+}
+
+/// Drives `swarm` until `pick` takes one of its events.
+async fn until_event<T>(
+    swarm: &mut libp2p::Swarm<CircuitPeer>,
+    mut pick: impl FnMut(libp2p::swarm::SwarmEvent<CircuitPeerEvent>) -> Option<T>,
+) -> T {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(found) = pick(swarm.select_next_some().await) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("it happened in time")
+}
+
+#[tokio::test]
+async fn a_reservation_a_circuit_through_it_and_the_reservation_limit() {
+    use libp2p::multiaddr::Protocol;
+    use libp2p::swarm::SwarmEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay_with(&dir.path().join("relay.key"), &["--max-reservations", "1"]);
+    let info = fetch_info(relay.info_url_port);
+    let relay_address: Multiaddr = info["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .find(|a| !a.contains("/ws"))
+        .expect("a TCP address")
+        .parse()
+        .unwrap();
+    let circuit = relay_address.clone().with(Protocol::P2pCircuit);
+
+    // Alice reserves a slot: she can be reached through the relay.
+    let mut alice = circuit_peer();
+    alice.listen_on(circuit.clone()).unwrap();
+    until_event(&mut alice, |event| match event {
+        SwarmEvent::Behaviour(CircuitPeerEvent::Relay(
+            libp2p::relay::client::Event::ReservationReqAccepted { .. },
+        )) => Some(()),
+        SwarmEvent::ListenerClosed { reason, .. } => panic!("reservation refused: {reason:?}"),
+        _ => None,
+    })
+    .await;
+
+    // Bob dials her through it (/…/p2p/RELAY/p2p-circuit/p2p/ALICE) and they ping.
+    let alice_id = *alice.local_peer_id();
+    let mut bob = circuit_peer();
+    bob.dial(circuit.clone().with(Protocol::P2p(alice_id)))
+        .unwrap();
+    let bob_sees = tokio::spawn(async move {
+        until_event(&mut bob, |event| match event {
+            SwarmEvent::Behaviour(CircuitPeerEvent::Ping(libp2p::ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            })) if peer == alice_id => Some(rtt),
+            SwarmEvent::OutgoingConnectionError { error, .. } => panic!("circuit failed: {error}"),
+            _ => None,
+        })
+        .await
+    });
+    let inbound = until_event(&mut alice, |event| match event {
+        SwarmEvent::Behaviour(CircuitPeerEvent::Relay(
+            libp2p::relay::client::Event::InboundCircuitEstablished { src_peer_id, .. },
+        )) => Some(src_peer_id),
+        _ => None,
+    })
+    .await;
+    // Keep Alice answering while Bob waits for his ping.
+    let alice_runs = tokio::spawn(async move {
+        loop {
+            alice.select_next_some().await;
+        }
+    });
+    let rtt = bob_sees.await.unwrap();
+    assert!(rtt > Duration::ZERO);
+
+    // With --max-reservations 1, a second peer is refused a slot, and told so.
+    let mut carol = circuit_peer();
+    carol.listen_on(circuit).unwrap();
+    let refused = until_event(&mut carol, |event| match event {
+        SwarmEvent::ListenerClosed {
+            reason: Err(error), ..
+        } => Some(error.to_string()),
+        SwarmEvent::ListenerError { error, .. } => Some(error.to_string()),
+        SwarmEvent::Behaviour(CircuitPeerEvent::Relay(
+            libp2p::relay::client::Event::ReservationReqAccepted { .. },
+        )) => panic!("a second reservation was accepted past the limit"),
+        _ => None,
+    })
+    .await;
+    assert!(!refused.is_empty());
+    println!("circuit from {inbound}; ping {rtt:?}; second reservation refused: {refused}");
+    alice_runs.abort();
 }
