@@ -87,23 +87,29 @@ fn fetch_info(port: u16) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
 }
 
-#[tokio::test]
-async fn a_websocket_peer_identifies_and_pings_the_relay() {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = start_relay(&dir.path().join("relay.key"));
-    let info = fetch_info(relay.info_url_port);
-    let ws_address: Multiaddr = info["addresses"]
+/// The relay's address of one kind, from its info endpoint: `/ws/` for WebSocket, `/tcp/` for
+/// plain TCP (the first address that is not WebSocket).
+fn relay_address(info: &serde_json::Value, kind: &str) -> Multiaddr {
+    info["addresses"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a.as_str().unwrap())
-        .find(|a| a.contains("/ws/"))
-        .expect("a WebSocket address")
+        .find(|a| {
+            if kind == "/ws/" {
+                a.contains("/ws/")
+            } else {
+                !a.contains("/ws")
+            }
+        })
+        .unwrap_or_else(|| panic!("the relay lists a {kind} address: {info}"))
         .parse()
-        .unwrap();
+        .unwrap()
+}
 
-    // The same peer the page runs, natively: WebSocket, noise, yamux, identify, ping.
-    let (sink, mut events) = EventSink::new();
+/// The same peer the page runs, natively: WebSocket, noise, yamux, identify, ping.
+fn websocket_peer() -> (PeerHandle, testbed::EventStream) {
+    let (sink, events) = EventSink::new();
     let peer = PeerHandle::start(
         PeerConfig {
             keypair: Keypair::generate_ed25519(),
@@ -116,6 +122,17 @@ async fn a_websocket_peer_identifies_and_pings_the_relay() {
         sink,
     )
     .unwrap();
+    (peer, events)
+}
+
+#[tokio::test]
+async fn a_websocket_peer_identifies_and_pings_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let ws_address = relay_address(&info, "/ws/");
+
+    let (peer, mut events) = websocket_peer();
     let relay_id = tokio::time::timeout(PATIENCE, peer.dial(None, ws_address))
         .await
         .expect("dial answered")
@@ -217,15 +234,7 @@ async fn peers_of_a_room_find_each_other_at_the_relays_rendezvous_point() {
     let relay = start_relay(&dir.path().join("relay.key"));
     let info = fetch_info(relay.info_url_port);
     let relay_id: libp2p::PeerId = info["peer_id"].as_str().unwrap().parse().unwrap();
-    let tcp_address: Multiaddr = info["addresses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .find(|a| !a.contains("/ws"))
-        .expect("a TCP address")
-        .parse()
-        .unwrap();
+    let tcp_address = relay_address(&info, "/tcp/");
     let room = Namespace::from_static("room-blue");
 
     let mut alice = room_peer().await;
@@ -337,16 +346,7 @@ async fn a_reservation_a_circuit_through_it_and_the_reservation_limit() {
     let dir = tempfile::tempdir().unwrap();
     let relay = start_relay_with(&dir.path().join("relay.key"), &["--max-reservations", "1"]);
     let info = fetch_info(relay.info_url_port);
-    let relay_address: Multiaddr = info["addresses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .find(|a| !a.contains("/ws"))
-        .expect("a TCP address")
-        .parse()
-        .unwrap();
-    let circuit = relay_address.clone().with(Protocol::P2pCircuit);
+    let circuit = relay_address(&info, "/tcp/").with(Protocol::P2pCircuit);
 
     // Alice reserves a slot: she can be reached through the relay.
     let mut alice = circuit_peer();
@@ -410,4 +410,91 @@ async fn a_reservation_a_circuit_through_it_and_the_reservation_limit() {
     assert!(!refused.is_empty());
     println!("circuit from {inbound}; ping {rtt:?}; second reservation refused: {refused}");
     alice_runs.abort();
+}
+
+/// What the relay process holds in memory now, from /proc (Linux), in KiB.
+fn resident_kib(relay: &Relay) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.child.id())).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn garbage_and_oversized_frames_on_the_websocket_leave_the_relay_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let ws = relay_address(&info, "/ws/");
+    let port = ws
+        .iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+            _ => None,
+        })
+        .unwrap();
+    let before = resident_kib(&relay);
+
+    // 200 connections at once: raw junk; a WebSocket upgrade followed by junk frames; one
+    // frame that claims to be 2^62 bytes long.
+    let upgrade = "GET / HTTP/1.1\r\nhost: relay\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n";
+    let mut junk: Vec<Vec<u8>> = Vec::new();
+    for i in 0..200u32 {
+        let mut bytes = Vec::new();
+        match i % 3 {
+            0 => bytes.extend((0..4096).map(|b| (b * 31 + i) as u8)),
+            1 => {
+                bytes.extend(upgrade.as_bytes());
+                // Masked binary frames of garbage: a valid WebSocket, not valid multistream.
+                for _ in 0..8 {
+                    bytes.extend([0x82, 0x80 | 125, 1, 2, 3, 4]);
+                    bytes.extend((0..125).map(|b| (b ^ i) as u8));
+                }
+            }
+            _ => {
+                bytes.extend(upgrade.as_bytes());
+                bytes.extend([0x82, 0x80 | 127, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
+                bytes.extend([0u8; 1024]);
+            }
+        }
+        junk.push(bytes);
+    }
+    let senders: Vec<_> = junk
+        .into_iter()
+        .map(|bytes| {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let Ok(mut socket) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                else {
+                    return;
+                };
+                let _ = socket.write_all(&bytes).await;
+                let mut sink = [0u8; 1024];
+                let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut sink)).await;
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+
+    // Still up: its info endpoint answers and a real peer is identified and pinged.
+    assert_eq!(fetch_info(relay.info_url_port)["peer_id"], info["peer_id"]);
+    let (peer, mut events) = websocket_peer();
+    let relay_id = tokio::time::timeout(PATIENCE, peer.dial(None, ws))
+        .await
+        .expect("dial answered")
+        .expect("the relay still takes connections");
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let EventKind::RoundTrip { remote, .. } = events.next().await.unwrap().kind {
+                if remote == relay_id {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the relay still answers pings");
+    let after = resident_kib(&relay);
+    println!("relay resident memory before and after the junk: {before:?} KiB, {after:?} KiB");
 }
