@@ -53,6 +53,10 @@ pub struct Options {
     /// 128 KiB.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_circuit_bytes: u64,
+    /// Reservations, and circuits opened, per IP address per minute: a classroom's tabs may all
+    /// come from one address. libp2p's default is 60.
+    #[arg(long, default_value_t = 2000)]
+    max_per_ip_per_minute: u32,
 }
 
 #[tokio::main]

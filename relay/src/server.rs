@@ -1,6 +1,7 @@
 //! The relay's swarm: listeners, behaviour, and its event loop until Ctrl-C.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -35,6 +36,28 @@ pub enum RelayError {
     Listen { address: String, reason: String },
 }
 
+/// libp2p's limits, with the flags' values; per peer, libp2p's own rates stay (30 reservations
+/// and 30 circuits per 2 minutes).
+fn relay_config(options: &Options) -> relay::Config {
+    let per_peer = NonZeroU32::new(30).expect("30 > 0");
+    let per_ip = NonZeroU32::new(options.max_per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
+    let (two_minutes, minute) = (Duration::from_secs(120), Duration::from_secs(60));
+    relay::Config {
+        max_reservations: options.max_reservations,
+        max_circuits: options.max_circuits,
+        max_circuits_per_peer: options.max_circuits_per_peer,
+        max_circuit_duration: Duration::from_secs(options.max_circuit_seconds),
+        max_circuit_bytes: options.max_circuit_bytes,
+        reservation_rate_limiters: Vec::new(),
+        circuit_src_rate_limiters: Vec::new(),
+        ..relay::Config::default()
+    }
+    .reservation_rate_per_peer(per_peer, two_minutes)
+    .reservation_rate_per_ip(per_ip, minute)
+    .circuit_src_per_peer(per_peer, two_minutes)
+    .circuit_src_per_ip(per_ip, minute)
+}
+
 pub async fn run(options: Options) -> Result<(), RelayError> {
     let keypair = key::load_or_create(&options.key_file)?;
     let peer_id = keypair.public().to_peer_id();
@@ -55,17 +78,7 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
         .with_behaviour(|key| Behaviour {
             // Every tab of a class may come from one IP: the limits are raised above libp2p's
             // defaults by the flags' defaults, and stay bounded.
-            relay: relay::Behaviour::new(
-                key.public().to_peer_id(),
-                relay::Config {
-                    max_reservations: options.max_reservations,
-                    max_circuits: options.max_circuits,
-                    max_circuits_per_peer: options.max_circuits_per_peer,
-                    max_circuit_duration: Duration::from_secs(options.max_circuit_seconds),
-                    max_circuit_bytes: options.max_circuit_bytes,
-                    ..relay::Config::default()
-                },
-            ),
+            relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config(&options)),
             rendezvous: rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
             identify: identify::Behaviour::new(
                 identify::Config::new("/testbed/1.0.0".into(), key.public())

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::process::Command;
 
 use crate::command::{cmd, root, run, step, Result};
 use crate::setup::{self, native_cargo, CHROMIUM};
@@ -52,6 +53,12 @@ pub fn main() -> Result {
         "Kademlia: boot and settle, lookup hops and time for 10 to 200 peers (native, release)",
         || engine_example("dht_lookups"),
     )?;
+    let load = step("the relay under 200 native clients (release)", || {
+        run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))?;
+        let mut cargo = native_cargo();
+        cargo.env("RELAY_BIN", root().join("target/release/relay"));
+        native_example("relay", "load", cargo)
+    })?;
 
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
@@ -166,7 +173,17 @@ pub fn main() -> Result {
             figure["lookup_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    println!(
+        "| relay load: clients holding a reservation (of {}); circuits; relay memory per client; relay CPU per 1,000 pings relayed; ping round trip through the relay (median) | {}; {}; {:.0} KiB; {:.0} ms; {:.2} ms |",
+        load["clients"],
+        load["reserved"],
+        load["circuits"],
+        load["relay_kib_per_client"].as_f64().unwrap_or(f64::NAN),
+        load["relay_cpu_ms_per_1000_pings"].as_f64().unwrap_or(f64::NAN),
+        load["ping_rtt_median_ms"].as_f64().unwrap_or(f64::NAN)
+    );
     let report = serde_json::json!({
+        "relay_load": load,
         "dht": dht,
         "snapshots": snapshots,
         "wire_tap": wire,
@@ -186,13 +203,18 @@ pub fn main() -> Result {
 
 /// Runs one of the engine's benchmark examples (native, release) and reads its JSON.
 fn engine_example(name: &str) -> Result<serde_json::Value> {
-    let output = native_cargo()
+    native_example("testbed", name, native_cargo())
+}
+
+/// Runs an example of `package` (native, release) and reads its JSON.
+fn native_example(package: &str, name: &str, mut cargo: Command) -> Result<serde_json::Value> {
+    let output = cargo
         .args([
             "run",
             "--quiet",
             "--release",
             "--package",
-            "testbed",
+            package,
             "--example",
             name,
         ])
