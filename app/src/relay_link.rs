@@ -158,9 +158,22 @@ async fn find_websocket_address(info_url: &str) -> Result<Multiaddr, String> {
         .unwrap_or_default();
     let info: RelayInfo = serde_json::from_str(&text)
         .map_err(|e| format!("{info_url} did not describe a relay: {e}"))?;
-    info.addresses
+    // The relay lists every interface it listens on; the one this page reached it at is the
+    // one that works from here (127.0.0.1 does not, from another machine of a classroom).
+    let host = info_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or_default();
+    let websocket: Vec<&String> = info
+        .addresses
         .iter()
-        .find(|a| a.contains("/ws"))
+        .filter(|a| a.contains("/ws"))
+        .collect();
+    websocket
+        .iter()
+        .find(|a| a.contains(&format!("/{host}/")))
+        .or(websocket.first())
         .ok_or_else(|| format!("the relay at {info_url} has no WebSocket address"))?
         .parse()
         .map_err(|e| format!("the relay's address is not a multiaddr: {e}"))

@@ -14,6 +14,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   serve   set up, build, start the relay and `trunk serve`; prints the URL to open
+          (--lan: reachable from other machines on this network, for a classroom)
   test    set up and run every test: fmt, clippy, engine, relay, wasm, browser end-to-end
   build   set up and build the release page into dist/, ready to put on any static host
   bench   set up and print figures: bundle size, time until all peers are connected
@@ -22,7 +23,7 @@ commands:
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let result = match task.as_deref() {
-        Some("serve") => serve::main(),
+        Some("serve") => serve::main(std::env::args().nth(2).as_deref() == Some("--lan")),
         Some("test") => test::main(),
         Some("build") => build::main(),
         Some("bench") => bench::main(),
