@@ -135,12 +135,13 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
                     // Relay v2 hands out reservations only with a confirmed external address.
                     swarm.add_external_address(address.clone());
                     let full = address.with(Protocol::P2p(peer_id));
-                    tracing::info!("listening on {full}");
+                    // Listed before it is logged: whoever reads the log line may ask at once.
                     shared_info
                         .write()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .addresses
                         .push(full.to_string());
+                    tracing::info!("listening on {full}");
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
                     tracing::info!("connected: {peer_id} from {}", endpoint.get_remote_address());
