@@ -208,23 +208,14 @@ async fn until<T>(
     swarm: &mut libp2p::Swarm<libp2p::rendezvous::client::Behaviour>,
     mut pick: impl FnMut(libp2p::rendezvous::client::Event) -> Option<T>,
 ) -> T {
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            match swarm.select_next_some().await {
-                libp2p::swarm::SwarmEvent::Behaviour(event) => {
-                    if let Some(found) = pick(event) {
-                        return found;
-                    }
-                }
-                libp2p::swarm::SwarmEvent::OutgoingConnectionError { error, .. } => {
-                    panic!("could not reach the relay: {error}")
-                }
-                _ => {}
-            }
+    until_event(swarm, |event| match event {
+        libp2p::swarm::SwarmEvent::Behaviour(event) => pick(event),
+        libp2p::swarm::SwarmEvent::OutgoingConnectionError { error, .. } => {
+            panic!("could not reach the relay: {error}")
         }
+        _ => None,
     })
     .await
-    .expect("the relay answered")
 }
 
 #[tokio::test]
@@ -240,19 +231,13 @@ async fn peers_of_a_room_find_each_other_at_the_relays_rendezvous_point() {
     let mut alice = room_peer().await;
     alice.dial(tcp_address.clone()).unwrap();
     // Registering needs the connection: wait for it, then register in the room.
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            if let libp2p::swarm::SwarmEvent::ConnectionEstablished { peer_id, .. } =
-                alice.select_next_some().await
-            {
-                if peer_id == relay_id {
-                    break;
-                }
-            }
+    until_event(&mut alice, |event| match event {
+        libp2p::swarm::SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            (peer_id == relay_id).then_some(())
         }
+        _ => None,
     })
-    .await
-    .expect("alice reached the relay");
+    .await;
     alice
         .behaviour_mut()
         .register(room.clone(), relay_id, None)
@@ -324,9 +309,9 @@ fn circuit_peer() -> libp2p::Swarm<CircuitPeer> {
 }
 
 /// Drives `swarm` until `pick` takes one of its events.
-async fn until_event<T>(
-    swarm: &mut libp2p::Swarm<CircuitPeer>,
-    mut pick: impl FnMut(libp2p::swarm::SwarmEvent<CircuitPeerEvent>) -> Option<T>,
+async fn until_event<B: libp2p::swarm::NetworkBehaviour, T>(
+    swarm: &mut libp2p::Swarm<B>,
+    mut pick: impl FnMut(libp2p::swarm::SwarmEvent<B::ToSwarm>) -> Option<T>,
 ) -> T {
     tokio::time::timeout(PATIENCE, async {
         loop {
