@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use testbed::dht::lookup::depth;
 use testbed::dht::settle::settle;
 use testbed::dht::{DhtConfig, LookupRequest, Lookups};
 use testbed::{EventSink, Network, NetworkConfig, Topology};
@@ -55,7 +56,7 @@ async fn measure(peers: usize, dht: DhtConfig) -> serde_json::Value {
         lookups.apply_wire(&record);
     }
     for lookup in lookups.lookups() {
-        depths.push(lookups.depth(lookup) as f64);
+        depths.push(depth(&lookups.hops(lookup)) as f64);
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);

@@ -33,7 +33,7 @@
 
 use libp2p::PeerId;
 
-use crate::dht::{DhtKey, LookupKind, LookupRequest};
+use crate::dht::{lookup, DhtKey, LookupKind, LookupRequest};
 use crate::network::NetworkConfig;
 use crate::protocols::transfer;
 use crate::snapshot::in_trace;
@@ -139,7 +139,7 @@ impl Measure {
         match (self, last_ping) {
             (Measure::LookupHops, _) => {
                 let lookup = lookups.last_finished(LookupKind::ClosestPeers)?;
-                Some(lookups.depth(lookup).clamp(1, 4).to_string())
+                Some(lookup::depth(&lookups.hops(lookup)).clamp(1, 4).to_string())
             }
             (Measure::RecordFound, _) => {
                 let outcome = lookups

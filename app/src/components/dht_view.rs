@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use leptos::prelude::*;
 use libp2p::PeerId;
-use testbed::dht::lookup::Hop;
+use testbed::dht::lookup::{depth, progress, Hop};
 use testbed::dht::{key_label, KeyPoint, Lookup, Lookups};
 use testbed::view::NetworkView;
 use wasm_bindgen::JsCast;
@@ -262,7 +262,7 @@ fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Loo
         html,
         "<section class=\"dht-lookup\" data-hops=\"{}\" data-depth=\"{}\" data-finished=\"{}\" data-took-ms=\"{:.1}\"><h3>{}'s lookup ({}) for {}</h3>",
         hops.len(),
-        lookups.depth(lookup),
+        depth(hops),
         lookup.outcome.is_some(),
         lookup.outcome.as_ref().map_or(0.0, |o| o.took_ms),
         names.name(&lookup.origin),
@@ -281,7 +281,7 @@ fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Loo
             "<p class=\"stop\">It stopped because {}. {}, {} deep, {:.0} ms.{}</p>",
             escape(&lookups.stop_reason(lookup)),
             count(hops.len(), "request"),
-            count(lookups.depth(lookup), "hop"),
+            count(depth(hops), "hop"),
             outcome.took_ms,
             if found.is_empty() {
                 String::new()
@@ -311,7 +311,7 @@ fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Loo
     } else {
         html.push_str("<p class=\"stop\">Running…</p>");
     }
-    chart(html, &lookups.progress(lookup));
+    chart(html, &progress(hops));
     html.push_str("<table class=\"hops\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">hop</th><th scope=\"col\">asked</th><th scope=\"col\">bits shared with the key</th><th scope=\"col\">in flight</th><th scope=\"col\">answer</th></tr></thead><tbody>");
     for (n, hop) in hops.iter().enumerate() {
         let answer = match &hop.answer {

@@ -307,54 +307,6 @@ impl Lookups {
         hops
     }
 
-    /// The best distance to the key the lookup knew: first from its own table (the closest
-    /// of the peers it asked before any answer came), then after each answer, in the order
-    /// answers came (the closest of the peers asked so far and of those the answers named).
-    pub fn progress(&self, lookup: &Lookup) -> Vec<Distance> {
-        let mut hops = self.hops(lookup);
-        hops.retain(|h| !h.late);
-        let answered_at = |h: &Hop| h.answer.as_ref().map(|a| a.at_ms);
-        let Some(first_answer) = hops.iter().filter_map(answered_at).min_by(f64::total_cmp) else {
-            return Vec::new();
-        };
-        let mut best = hops
-            .iter()
-            .filter(|h| h.sent_ms <= first_answer)
-            .map(|h| h.distance)
-            .min()
-            .expect("the first answer's request was sent before it");
-        let mut answered: Vec<&Hop> = hops.iter().filter(|h| h.answer.is_some()).collect();
-        answered.sort_by(|a, b| {
-            answered_at(a)
-                .unwrap_or(0.0)
-                .total_cmp(&answered_at(b).unwrap_or(0.0))
-        });
-        let mut progress = vec![best];
-        for hop in answered {
-            let answer = hop.answer.as_ref().expect("kept only answered hops");
-            let closest = answer
-                .peers
-                .iter()
-                .map(|f| f.distance)
-                .chain([hop.distance])
-                .min()
-                .expect("the asked peer at least");
-            best = best.min(closest);
-            progress.push(best);
-        }
-        progress
-    }
-
-    /// How many hops deep the lookup went: the greatest depth of a request it made in time.
-    pub fn depth(&self, lookup: &Lookup) -> usize {
-        self.hops(lookup)
-            .iter()
-            .filter(|h| !h.late)
-            .map(|h| h.depth)
-            .max()
-            .unwrap_or(0)
-    }
-
     /// Why `lookup` stopped, in a sentence.
     pub fn stop_reason(&self, lookup: &Lookup) -> String {
         let Some(outcome) = &lookup.outcome else {
@@ -383,4 +335,61 @@ impl Lookups {
             ),
         }
     }
+}
+
+/// The best distance to the key a lookup knew, from its [`Lookups::hops`]: first from its own
+/// table (the closest of the peers it asked before any answer came), then after each answer,
+/// in the order answers came (the closest of the peers asked so far and of those the answers
+/// named).
+pub fn progress(hops: &[Hop]) -> Vec<Distance> {
+    let hops: Vec<&Hop> = hops.iter().filter(|h| !h.late).collect();
+    let answered_at = |h: &Hop| h.answer.as_ref().map(|a| a.at_ms);
+    let Some(first_answer) = hops
+        .iter()
+        .copied()
+        .filter_map(answered_at)
+        .min_by(f64::total_cmp)
+    else {
+        return Vec::new();
+    };
+    let mut best = hops
+        .iter()
+        .filter(|h| h.sent_ms <= first_answer)
+        .map(|h| h.distance)
+        .min()
+        .expect("the first answer's request was sent before it");
+    let mut answered: Vec<&Hop> = hops
+        .iter()
+        .copied()
+        .filter(|h| h.answer.is_some())
+        .collect();
+    answered.sort_by(|a, b| {
+        answered_at(a)
+            .unwrap_or(0.0)
+            .total_cmp(&answered_at(b).unwrap_or(0.0))
+    });
+    let mut progress = vec![best];
+    for hop in answered {
+        let answer = hop.answer.as_ref().expect("kept only answered hops");
+        let closest = answer
+            .peers
+            .iter()
+            .map(|f| f.distance)
+            .chain([hop.distance])
+            .min()
+            .expect("the asked peer at least");
+        best = best.min(closest);
+        progress.push(best);
+    }
+    progress
+}
+
+/// How many hops deep a lookup went, from its [`Lookups::hops`]: the greatest depth of a
+/// request it made in time.
+pub fn depth(hops: &[Hop]) -> usize {
+    hops.iter()
+        .filter(|h| !h.late)
+        .map(|h| h.depth)
+        .max()
+        .unwrap_or(0)
 }
