@@ -17,6 +17,9 @@ use crate::{key, Options};
 /// only after long enough for a learner to read a step.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
+/// Shortest registration a room member may ask for, in seconds.
+const MIN_REGISTRATION_TTL_SECONDS: u64 = 30;
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     relay: relay::Behaviour,
@@ -79,7 +82,11 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
             // Every tab of a class may come from one IP: the limits are raised above libp2p's
             // defaults by the flags' defaults, and stay bounded.
             relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config(&options)),
-            rendezvous: rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
+            // A tab renews its registration every half minute and closes without saying so:
+            // a short TTL takes closed tabs off a room's list soon (libp2p's minimum is 2 h).
+            rendezvous: rendezvous::server::Behaviour::new(
+                rendezvous::server::Config::default().with_min_ttl(MIN_REGISTRATION_TTL_SECONDS),
+            ),
             identify: identify::Behaviour::new(
                 identify::Config::new("/testbed/1.0.0".into(), key.public())
                     .with_agent_version(format!("p2p-testbed-relay/{}", env!("CARGO_PKG_VERSION"))),

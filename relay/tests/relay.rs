@@ -10,6 +10,7 @@ use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::Multiaddr;
 use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
+use testbed::room::RoomStep;
 use testbed::{EventKind, EventSink};
 
 /// A hang guard, not a timing assertion.
@@ -482,4 +483,110 @@ async fn garbage_and_oversized_frames_on_the_websocket_leave_the_relay_up() {
     .expect("the relay still answers pings");
     let after = resident_kib(&relay);
     println!("relay resident memory before and after the junk: {before:?} KiB, {after:?} KiB");
+}
+
+/// The relay's WebSocket address with its PeerId: where a tab reserves.
+fn relay_websocket_address(info: &serde_json::Value) -> (Multiaddr, libp2p::PeerId) {
+    let relay: libp2p::PeerId = info["peer_id"].as_str().unwrap().parse().unwrap();
+    let address = relay_address(info, "/ws/");
+    match testbed::room::relay_of(&address) {
+        Some(_) => (address, relay),
+        None => (address.with(libp2p::multiaddr::Protocol::P2p(relay)), relay),
+    }
+}
+
+#[tokio::test]
+async fn tabs_in_a_room_find_each_other_and_ping_through_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let (relay_at, relay_id) = relay_websocket_address(&info);
+
+    // Two tabs' peers, as the page runs them: each reserves a slot and joins room "blue".
+    let (alice, _alice_events) = websocket_peer();
+    let (bob, mut bob_events) = websocket_peer();
+    for tab in [&alice, &bob] {
+        let circuit = tokio::time::timeout(PATIENCE, tab.reserve(relay_at.clone()))
+            .await
+            .expect("reservation answered")
+            .expect("reservation accepted");
+        assert_eq!(
+            testbed::room::relay_in_circuit(&circuit),
+            Some(relay_id),
+            "{circuit}"
+        );
+        tokio::time::timeout(PATIENCE, tab.register("blue".into(), relay_id))
+            .await
+            .expect("registration answered")
+            .expect("registered");
+    }
+    let found = tokio::time::timeout(PATIENCE, bob.discover("blue".into(), relay_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.len(), 1, "bob finds alice and not himself: {found:?}");
+    assert_eq!(found[0].0, alice.peer_id());
+    let nobody = bob.discover("red".into(), relay_id).await.unwrap();
+    assert!(nobody.is_empty(), "{nobody:?}");
+
+    // Bob dials alice through the relay; the testbed's ping runs both ways on the circuit.
+    let circuit = testbed::room::circuit_address(&relay_at, alice.peer_id());
+    let reached = tokio::time::timeout(PATIENCE, bob.dial(Some(alice.peer_id()), circuit))
+        .await
+        .unwrap()
+        .expect("circuit dial works");
+    assert_eq!(reached, alice.peer_id());
+    let pong = tokio::time::timeout(PATIENCE, bob.ping(alice.peer_id(), "1".into()))
+        .await
+        .unwrap()
+        .expect("bob's ping answered");
+    assert!(
+        pong.ping_received.is_some(),
+        "the PONG says when its PING arrived"
+    );
+    tokio::time::timeout(PATIENCE, alice.ping(bob.peer_id(), "2".into()))
+        .await
+        .unwrap()
+        .expect("alice's ping answered over the same circuit");
+
+    // Bob's own events name the circuit and the room.
+    let mut seen = (false, false);
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(200), bob_events.next()).await
+    {
+        match event.kind {
+            EventKind::Room(RoomStep::CircuitOpened {
+                relay,
+                remote,
+                dialer: true,
+            }) => {
+                assert_eq!((relay, remote), (relay_id, alice.peer_id()));
+                seen.0 = true;
+            }
+            EventKind::Room(RoomStep::Discovered { peers, .. }) if peers == [alice.peer_id()] => {
+                seen.1 = true
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        (true, true),
+        "circuit opened and room discovered, in bob's events"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_room_name_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let (relay_at, relay_id) = relay_websocket_address(&info);
+    let (tab, _events) = websocket_peer();
+    tab.reserve(relay_at).await.unwrap();
+    let error = tab
+        .register("x".repeat(300), relay_id)
+        .await
+        .expect_err("a namespace longer than 255 bytes is refused");
+    assert!(error.to_string().contains("registration"), "{error}");
 }

@@ -10,6 +10,8 @@ use futures::channel::mpsc;
 use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
+pub use crate::room::RoomStep;
+
 use crate::dht::{LookupKind, LookupOutcome};
 use crate::protocols::ping::Envelope;
 use crate::snapshot::{Recording, SnapshotId, Tokens};
@@ -69,6 +71,7 @@ pub enum EventKind {
     Transfer(TransferStep),
     Tokens(TokenStep),
     Dht(DhtStep),
+    Room(RoomStep),
 }
 
 /// What a peer's DHT side reports ([`crate::dht`]); the hops of a lookup come from the wire.

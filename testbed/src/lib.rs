@@ -11,6 +11,7 @@ pub mod network;
 pub mod pace;
 pub mod peer;
 pub mod protocols;
+pub mod room;
 pub mod runtime;
 pub mod scenario;
 pub mod snapshot;

@@ -10,10 +10,11 @@ use futures::{future, SinkExt, StreamExt};
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::transport::Boxed;
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, Multiaddr, PeerId, Swarm, Transport};
+use libp2p::{identify, noise, ping, relay, rendezvous, Multiaddr, PeerId, Swarm, Transport};
 
 use crate::dht::node::{self as dht_node, DhtCommand, DhtNode, DhtStatus, Kad, Stored};
 use crate::dht::{DhtConfig, LookupOutcome, LookupRequest, RoutingTable};
@@ -21,6 +22,7 @@ use crate::event::{EventKind, EventSink, PingStep, TransferStep};
 use crate::pace::Pace;
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
 use crate::protocols::transfer;
+use crate::room::{self, Registration, RoomClient, RoomCommand, RoomStep};
 use crate::runtime::spawn;
 use crate::trace::layer::PEER_SPAN;
 use crate::trace::Tracer;
@@ -50,7 +52,8 @@ const PING_RETRY_DELAY: Duration = Duration::from_millis(20);
 pub enum TransportKind {
     /// In-page peers: `/memory/N` addresses, no sockets, real noise and yamux upgrades.
     Memory,
-    /// WebSocket, to reach the native relay: the browser's own in wasm, over TCP natively.
+    /// WebSocket, to reach the native relay (the browser's own in wasm, over TCP natively),
+    /// and circuits through the relay to the peers of other tabs.
     WebSocket,
 }
 
@@ -62,6 +65,9 @@ pub struct Behaviour {
     streams: libp2p_stream::Behaviour,
     /// Kademlia (`/ipfs/kad/1.0.0`), on networks that run the DHT.
     kad: Toggle<Kad>,
+    /// Circuit relay v2 client and rendezvous client, on a tab's peer that joins rooms.
+    relay: Toggle<relay::client::Behaviour>,
+    rendezvous: Toggle<rendezvous::client::Behaviour>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +78,10 @@ pub enum PeerError {
     Stopped,
     #[error("this network does not run the DHT")]
     NoDht,
+    #[error("only a peer that reaches the relay joins rooms")]
+    NoRoom,
+    #[error("the relay refused the {what}: {reason}")]
+    Refused { what: &'static str, reason: String },
     #[error("could not listen on {address}: {reason}")]
     Listen { address: Multiaddr, reason: String },
     #[error("could not dial {address}: {reason}")]
@@ -91,6 +101,7 @@ enum Command {
     /// Stop at once, as if the machine had gone: every connection drops.
     Stop,
     Dht(DhtCommand),
+    Room(RoomCommand),
 }
 
 /// The outside's way to a running peer. Cheap to clone; the peer stops when the last clone is
@@ -133,6 +144,14 @@ impl PeerHandle {
             dht,
         } = config;
         let peer_id = keypair.public().to_peer_id();
+        let (relay_transport, relay_client) = match transport {
+            TransportKind::WebSocket => {
+                let (transport, behaviour) = relay::client::new(peer_id);
+                (Some(transport), Some(behaviour))
+            }
+            TransportKind::Memory => (None, None),
+        };
+        let rooms = relay_client.is_some();
         let behaviour = Behaviour {
             identify: identify::Behaviour::new(
                 identify::Config::new("/testbed/1.0.0".into(), keypair.public())
@@ -141,6 +160,10 @@ impl PeerHandle {
             ping: Toggle::from(measure_round_trips.then(ping::Behaviour::default)),
             streams: libp2p_stream::Behaviour::new(),
             kad: Toggle::from(dht.map(|config| dht_node::behaviour(peer_id, config))),
+            relay: Toggle::from(relay_client),
+            rendezvous: Toggle::from(
+                rooms.then(|| rendezvous::client::Behaviour::new(keypair.clone())),
+            ),
         };
         let mut streams = behaviour.streams.new_control();
         // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
@@ -148,7 +171,7 @@ impl PeerHandle {
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(
-            build_transport(&keypair, transport, wire)?,
+            build_transport(&keypair, transport, relay_transport, wire)?,
             behaviour,
             peer_id,
             swarm_config,
@@ -161,6 +184,7 @@ impl PeerHandle {
             pending_listens: HashMap::new(),
             pending_dials: HashMap::new(),
             dht: dht.map(DhtNode::new),
+            room: RoomClient::default(),
         };
         let span = tracing::info_span!(PEER_SPAN, peer = %peer_id);
         spawn(event_loop.run(command_queue).instrument(span.clone()));
@@ -374,6 +398,52 @@ impl PeerHandle {
         answer.await.map_err(|_| PeerError::NoDht)
     }
 
+    /// Asks the relay at `relay` (an address ending in `/p2p/RELAY`) to hold a slot for this
+    /// peer; returns the circuit address others reach it at.
+    pub async fn reserve(&self, relay: Multiaddr) -> Result<Multiaddr, PeerError> {
+        self.listen(relay.with(Protocol::P2pCircuit))
+            .await
+            .map_err(|error| match error {
+                PeerError::Listen { reason, .. } => PeerError::Refused {
+                    what: "reservation",
+                    reason,
+                },
+                other => other,
+            })
+    }
+
+    /// Lists this peer's circuit address in `room` on the relay's rendezvous point.
+    pub async fn register(&self, room: String, relay: PeerId) -> Result<(), PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Room(RoomCommand::Register { room, relay, reply }))
+            .await?;
+        answer
+            .await
+            .map_err(|_| PeerError::NoRoom)?
+            .map_err(|reason| PeerError::Refused {
+                what: "registration",
+                reason,
+            })
+    }
+
+    /// The room's other peers and their circuit addresses.
+    pub async fn discover(
+        &self,
+        room: String,
+        relay: PeerId,
+    ) -> Result<Vec<Registration>, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Room(RoomCommand::Discover { room, relay, reply }))
+            .await?;
+        answer
+            .await
+            .map_err(|_| PeerError::NoRoom)?
+            .map_err(|reason| PeerError::Refused {
+                what: "discovery",
+                reason,
+            })
+    }
+
     /// Stops the peer even while other handles to it remain: its connections drop, as when
     /// a peer's machine goes away.
     pub async fn stop(&self) -> Result<(), PeerError> {
@@ -392,27 +462,33 @@ impl PeerHandle {
 fn build_transport(
     keypair: &Keypair,
     kind: TransportKind,
+    relay: Option<relay::client::Transport>,
     wire: Option<WireLog>,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
     use crate::wire::tap::{memory_transport, upgrade, Socket};
-    Ok(match kind {
-        TransportKind::Memory => memory_transport(keypair, wire)?,
-        #[cfg(target_arch = "wasm32")]
-        TransportKind::WebSocket => upgrade(
-            libp2p::websocket_websys::Transport::default().map(|s, _| Socket::WebSocket(s)),
-            keypair,
-            None,
-        )?,
-        #[cfg(not(target_arch = "wasm32"))]
-        TransportKind::WebSocket => upgrade(
-            libp2p::websocket::Config::new(libp2p::tcp::tokio::Transport::new(
-                libp2p::tcp::Config::default(),
-            ))
-            .map(|s, _| Socket::WebSocket(s)),
-            keypair,
-            None,
-        )?,
-    })
+    if kind == TransportKind::Memory {
+        return Ok(memory_transport(keypair, wire)?);
+    }
+    #[cfg(target_arch = "wasm32")]
+    let websocket = libp2p::websocket_websys::Transport::default().map(|s, _| Socket::WebSocket(s));
+    #[cfg(not(target_arch = "wasm32"))]
+    let websocket = libp2p::websocket::Config::new(libp2p::tcp::tokio::Transport::new(
+        libp2p::tcp::Config::default(),
+    ))
+    .map(|s, _| Socket::WebSocket(s));
+    // Circuits are dialed over the relay client's transport, then upgraded with noise and
+    // yamux end to end, like any connection: the relay sees only ciphertext.
+    let circuits = relay.map(|t| t.map(|s, _| Socket::Circuit(s)));
+    Ok(upgrade(
+        match circuits {
+            Some(circuits) => libp2p::core::transport::OptionalTransport::some(circuits),
+            None => libp2p::core::transport::OptionalTransport::none(),
+        }
+        .or_transport(websocket)
+        .map(|either, _| either.into_inner()),
+        keypair,
+        None,
+    )?)
 }
 
 /// Fails `work` once the ping timeout, plus its two paced messages' latency, has passed
@@ -492,6 +568,7 @@ struct EventLoop {
         HashMap<libp2p::core::transport::ListenerId, oneshot::Sender<Result<Multiaddr, PeerError>>>,
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
     dht: Option<DhtNode>,
+    room: RoomClient,
 }
 
 impl EventLoop {
@@ -529,6 +606,13 @@ impl EventLoop {
                     (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
                 {
                     for event in node.on_command(kad, command) {
+                        self.emit(event);
+                    }
+                }
+            }
+            Command::Room(command) => {
+                if let Some(rendezvous) = self.swarm.behaviour_mut().rendezvous.as_mut() {
+                    for event in self.room.on_command(rendezvous, command) {
                         self.emit(event);
                     }
                 }
@@ -592,6 +676,17 @@ impl EventLoop {
                 {
                     self.swarm.add_external_address(address.clone());
                 }
+                // A circuit address is how the peers of other tabs reach this one: it is
+                // what a room lists.
+                if let Some(relay) = room::relay_in_circuit(&address) {
+                    self.swarm.add_external_address(address.clone());
+                    if self.room.is_new_reservation(relay) {
+                        self.emit(EventKind::Room(RoomStep::Reserved {
+                            relay,
+                            address: address.clone(),
+                        }));
+                    }
+                }
                 self.emit(EventKind::Listening {
                     address: address.clone(),
                 });
@@ -609,11 +704,30 @@ impl EventLoop {
                     remote: peer_id,
                     dialer: endpoint.is_dialer(),
                 });
+                let address = match &endpoint {
+                    libp2p::core::ConnectedPoint::Dialer { address, .. } => address,
+                    libp2p::core::ConnectedPoint::Listener { local_addr, .. } => local_addr,
+                };
+                if let Some(relay) = room::relay_in_circuit(address) {
+                    self.emit(EventKind::Room(RoomStep::CircuitOpened {
+                        relay,
+                        remote: peer_id,
+                        dialer: endpoint.is_dialer(),
+                    }));
+                }
                 if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                cause,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.room.on_connection_closed(peer_id);
+                }
                 self.emit(EventKind::ConnectionClosed {
                     remote: peer_id,
                     cause: cause.map(|c| c.to_string()),
@@ -659,6 +773,12 @@ impl EventLoop {
                     agent: info.agent_version,
                     protocols: info.protocols.iter().map(ToString::to_string).collect(),
                 })
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Rendezvous(event)) => {
+                let local = *self.swarm.local_peer_id();
+                for event in self.room.on_rendezvous(local, event) {
+                    self.emit(event);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
                 if let (Some(node), Some(kad)) =

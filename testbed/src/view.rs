@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libp2p::PeerId;
 
-use crate::event::{DhtStep, Event, EventKind, PeerIndex, PingStep, TokenStep, TransferStep};
+use crate::event::{
+    DhtStep, Event, EventKind, PeerIndex, PingStep, RoomStep, TokenStep, TransferStep,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -305,11 +307,53 @@ impl NetworkView {
                     "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all"
                 ),
             ),
+            EventKind::Room(step) => Some(self.describe_room(event.at_ms, step)),
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }
             | EventKind::ConnectionEstablished { dialer: false, .. }
             | EventKind::Identified { .. } => None,
         }
+    }
+
+    fn describe_room(&self, at_ms: f64, step: &RoomStep) -> LogLine {
+        let (tone, text) = match step {
+            RoomStep::Reserved { relay, address } => (
+                Tone::Info,
+                format!(
+                    "The relay {} holds a slot for this tab: others reach it at {address}",
+                    self.name(relay)
+                ),
+            ),
+            RoomStep::Registered { room } => (
+                Tone::Info,
+                format!("Listed in room {room} on the relay's rendezvous point"),
+            ),
+            RoomStep::Discovered { room, peers } => (
+                Tone::Info,
+                match peers.len() {
+                    0 => format!("Room {room}: no other tab yet"),
+                    n => format!("Room {room}: {n} other peers: {}", self.names(peers)),
+                },
+            ),
+            RoomStep::CircuitOpened {
+                relay,
+                remote,
+                dialer,
+            } => (
+                Tone::Info,
+                format!(
+                    "Circuit {} {} through relay {}: noise and yamux run end to end inside it",
+                    if *dialer { "to" } else { "from" },
+                    self.name(remote),
+                    self.name(relay)
+                ),
+            ),
+            RoomStep::Refused { what, reason } => (
+                Tone::Problem,
+                format!("The relay refused the {what}: {reason}"),
+            ),
+        };
+        LogLine { at_ms, tone, text }
     }
 
     fn describe_transfer(&self, me: &str, step: &TransferStep) -> (Tone, String) {

@@ -56,6 +56,18 @@ pub struct Envelope {
     /// The sender's Lamport time of the send.
     #[serde(default)]
     pub lamport: u64,
+    /// On a PONG: when its PING arrived. A tab that sent the PING to another tab sees that
+    /// receive only through this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_received: Option<Receipt>,
+}
+
+/// When a peer received a message: by its wall clock and its Lamport clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
+    pub lamport: u64,
 }
 
 impl Envelope {
@@ -68,16 +80,19 @@ impl Envelope {
             payload,
             traceparent: Some(stamp.context),
             lamport: stamp.lamport,
+            ping_received: None,
         }
     }
 
-    /// The answer to this PING: same id, initiator and payload, stamped as a new send.
-    pub fn pong(&self, stamp: SendStamp) -> Envelope {
+    /// The answer to this PING, received at `receipt`: same id, initiator and payload,
+    /// stamped as a new send.
+    pub fn pong(&self, stamp: SendStamp, receipt: Receipt) -> Envelope {
         Envelope {
             kind: MessageType::Pong,
             created: now_ms(),
             traceparent: Some(stamp.context),
             lamport: stamp.lamport,
+            ping_received: Some(receipt),
             ..self.clone()
         }
     }
@@ -247,9 +262,13 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     mut report: impl FnMut(PingStep),
 ) -> Result<(), PingError> {
     let ping = read_envelope(stream).await?;
+    let receipt = Receipt {
+        at: now_ms(),
+        lamport: tracer.receive(ping.lamport),
+    };
     report(PingStep::Received {
         remote,
-        lamport: tracer.receive(ping.lamport),
+        lamport: receipt.lamport,
         envelope: ping.clone(),
     });
     expect_type(&ping, MessageType::Ping)?;
@@ -257,7 +276,7 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
         Some(cause) => tracer.continue_trace(cause),
         None => tracer.start_trace(),
     };
-    let pong = ping.pong(stamp);
+    let pong = ping.pong(stamp, receipt);
     report(PingStep::Sent {
         remote,
         envelope: pong.clone(),
@@ -305,8 +324,17 @@ mod tests {
     fn pong_answers_its_ping() {
         let ping = sample();
         let responder = Tracer::new(&PeerId::random());
-        let pong = ping.pong(responder.continue_trace(&ping.traceparent.unwrap()));
+        let receipt = Receipt {
+            at: ping.created + 3,
+            lamport: responder.receive(ping.lamport),
+        };
+        let pong = ping.pong(
+            responder.continue_trace(&ping.traceparent.unwrap()),
+            receipt,
+        );
         assert_eq!(pong.kind, MessageType::Pong);
+        assert_eq!(pong.ping_received, Some(receipt));
+        assert!(pong.lamport > receipt.lamport);
         assert_eq!((&pong.id, pong.initiator), (&ping.id, ping.initiator));
         let (ping_trace, pong_trace) = (ping.traceparent.unwrap(), pong.traceparent.unwrap());
         assert_eq!(pong_trace.trace_id, ping_trace.trace_id);

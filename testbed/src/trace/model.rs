@@ -114,9 +114,24 @@ pub struct Trace {
     cuts: VecDeque<Cut>,
     /// DHT lookups, rebuilt hop by hop from the same events and wire records.
     lookups: Lookups,
+    /// For a trace of one tab's peer talking to other tabs: when its clock started, in ms
+    /// since the Unix epoch (see [`Trace::across_tabs`]).
+    across_tabs_since: Option<f64>,
 }
 
 impl Trace {
+    /// A trace of one tab's peer and the peers of other tabs, whose events this tab never
+    /// sees. The other end of each message is taken from the envelope: a receive brings its
+    /// send's wall-clock and Lamport time, a PONG the moment its PING arrived. Times count from
+    /// `since_unix_ms`; tabs on other machines may disagree on the time, so a send is never
+    /// drawn after its receive.
+    pub fn across_tabs(since_unix_ms: f64) -> Trace {
+        Trace {
+            across_tabs_since: Some(since_unix_ms),
+            ..Trace::default()
+        }
+    }
+
     /// Takes in one event; events that are not a send or a receive are ignored.
     pub fn apply(&mut self, event: &Event) {
         self.lookups.apply_event(event);
@@ -192,14 +207,21 @@ impl Trace {
                     });
                 }
                 PingStep::Received {
-                    envelope, lamport, ..
+                    remote,
+                    envelope,
+                    lamport,
                 } => {
                     if let Some(context) = envelope.traceparent {
                         let stamp = Stamp {
                             at_ms: event.at_ms,
                             lamport: Some(*lamport),
                         };
-                        self.record_receive_of(context.span_id, stamp);
+                        match self.across_tabs_since {
+                            Some(since) => {
+                                self.receive_from_another_tab(since, me, *remote, envelope, stamp)
+                            }
+                            None => self.record_receive_of(context.span_id, stamp),
+                        }
                     }
                 }
                 PingStep::Retrying { .. } | PingStep::Failed { .. } => {}
@@ -377,14 +399,63 @@ impl Trace {
         self.evicted + self.messages.len() as u64
     }
 
+    fn receive_from_another_tab(
+        &mut self,
+        since_unix_ms: f64,
+        me: PeerId,
+        remote: PeerId,
+        envelope: &ping::Envelope,
+        received: Stamp,
+    ) {
+        let Some(context) = envelope.traceparent else {
+            return;
+        };
+        let local = |unix_ms: u64| unix_ms as f64 - since_unix_ms;
+        if let Some(receipt) = envelope.ping_received {
+            let ping = self.messages.iter().rev().find(|m| {
+                m.from == me
+                    && m.to == remote
+                    && m.received.is_none()
+                    && m.context.map(|(trace, _)| trace) == Some(context.trace_id)
+            });
+            if let Some((position, sent)) = ping.map(|m| (m.position, m.sent.at_ms)) {
+                let at_ms = local(receipt.at).clamp(sent, received.at_ms.max(sent));
+                self.mark_received(
+                    position,
+                    Stamp {
+                        at_ms,
+                        lamport: Some(receipt.lamport),
+                    },
+                );
+            }
+        }
+        self.record_send(Message {
+            position: 0,
+            kind: MessageKind::Envelope,
+            context: Some((context.trace_id, context.span_id)),
+            from: remote,
+            to: me,
+            protocol: ping::PROTOCOL.to_string(),
+            label: envelope.kind.to_string(),
+            payload: serde_json::to_string(envelope).ok(),
+            frame: None,
+            sent: Stamp {
+                at_ms: local(envelope.created).min(received.at_ms),
+                lamport: Some(envelope.lamport),
+            },
+            received: Some(received),
+            recorded: false,
+        });
+    }
+
     fn record_send(&mut self, mut message: Message) {
         let position = self.next_position();
         message.position = position;
         match message.context {
             Some((_, span)) => {
-                message.received = self.early_by_span.remove(&span);
-                if message.received.is_some() {
+                if let Some(early) = self.early_by_span.remove(&span) {
                     self.pending -= 1;
+                    message.received = Some(early);
                 }
                 self.by_span.insert(span, position);
             }
@@ -623,6 +694,60 @@ mod tests {
             })
         );
         assert_eq!(trace.unreceived().count(), 0);
+    }
+
+    #[test]
+    fn each_tab_draws_both_ends_of_a_ping_to_another_tab() {
+        use crate::protocols::ping::Receipt;
+        let (a, b) = (peer(0), peer(1));
+        let (a_tracer, b_tracer) = (Tracer::new(&a), Tracer::new(&b));
+        let mut ping = ping_from(a, &a_tracer);
+        ping.created = 1_010;
+        let ping_lamport = b_tracer.receive(ping.lamport);
+        let receipt = Receipt {
+            at: 1_015,
+            lamport: ping_lamport,
+        };
+        let mut pong = ping.pong(b_tracer.continue_trace(&ping.traceparent.unwrap()), receipt);
+        pong.created = 1_016;
+
+        // Tab A started at 1,000 ms: it saw its send of the PING and the PONG's arrival.
+        let mut tab_a = Trace::across_tabs(1_000.0);
+        tab_a.apply(&sent(a, b, &ping, 10.0));
+        tab_a.apply(&received(a, b, &pong, 9, 20.0));
+        let arrows: Vec<_> = tab_a
+            .messages()
+            .map(|m| {
+                (
+                    m.from,
+                    m.label.as_str(),
+                    m.sent.at_ms,
+                    m.received.map(|r| r.at_ms),
+                )
+            })
+            .collect();
+        assert_eq!(
+            arrows,
+            vec![(a, "PING", 10.0, Some(15.0)), (b, "PONG", 16.0, Some(20.0))]
+        );
+        assert_eq!(
+            tab_a.messages().next().unwrap().received.unwrap().lamport,
+            Some(ping_lamport)
+        );
+
+        // Tab B started at 1,005 ms, on a machine whose clock runs 20 ms behind: the PING
+        // seems sent after it arrived, so its send is drawn at the arrival.
+        let mut tab_b = Trace::across_tabs(985.0);
+        tab_b.apply(&received(b, a, &ping, ping_lamport, 20.0));
+        tab_b.apply(&sent(b, a, &pong, 21.0));
+        let first = tab_b.messages().next().unwrap();
+        assert_eq!((first.from, first.sent.at_ms), (a, 20.0));
+        assert_eq!(first.sent.lamport, Some(ping.lamport));
+        assert_eq!(
+            tab_b.unreceived().count(),
+            1,
+            "the PONG's arrival is in tab A"
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub fn ping_exchange(a: Side, b: Side, id: &str, times: [f64; 4]) -> [Event; 4] 
     let ping = Envelope::ping(id.to_owned(), a, String::new(), a_tracer.start_trace());
     let ping_received = b_tracer.receive(ping.lamport);
     let cause = ping.traceparent.expect("a new PING carries trace context");
-    let pong = ping.pong(b_tracer.continue_trace(&cause));
+    let receipt = crate::protocols::ping::Receipt {
+        at: ping.created,
+        lamport: ping_received,
+    };
+    let pong = ping.pong(b_tracer.continue_trace(&cause), receipt);
     let pong_received = a_tracer.receive(pong.lamport);
     [
         event(

@@ -160,6 +160,8 @@ pub enum Socket {
     WebSocket(libp2p::websocket_websys::Connection),
     #[cfg(not(target_arch = "wasm32"))]
     WebSocket(<libp2p::websocket::Config<libp2p::tcp::tokio::Transport> as Transport>::Output),
+    /// A circuit through a relay to a peer in another tab (circuit relay v2).
+    Circuit(libp2p::relay::client::Connection),
 }
 
 impl AsyncRead for Socket {
@@ -171,6 +173,7 @@ impl AsyncRead for Socket {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_read(cx, buf),
             Socket::WebSocket(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Circuit(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -184,6 +187,7 @@ impl AsyncWrite for Socket {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_write(cx, buf),
             Socket::WebSocket(s) => Pin::new(s).poll_write(cx, buf),
+            Socket::Circuit(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -191,6 +195,7 @@ impl AsyncWrite for Socket {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_flush(cx),
             Socket::WebSocket(s) => Pin::new(s).poll_flush(cx),
+            Socket::Circuit(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -198,6 +203,7 @@ impl AsyncWrite for Socket {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_close(cx),
             Socket::WebSocket(s) => Pin::new(s).poll_close(cx),
+            Socket::Circuit(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
