@@ -35,12 +35,24 @@ export async function serveDirectory(dir) {
   return { url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() };
 }
 
-/** Starts the relay binary on free ports with a throwaway key; resolves with its info URL. */
-export async function startRelay() {
+/** A port nothing listens on right now. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts the relay binary with a throwaway key, on free ports unless `ports` names them (a
+ * relay restarted with the same `ports` and `keyFile` is the same relay, back); resolves with
+ * its info URL. */
+export async function startRelay({ ports, keyFile } = {}) {
   const binary = process.env.RELAY_BIN;
   if (!binary) throw new Error('RELAY_BIN is not set: run the tests through `cargo xtask test`');
-  const keyFile = join(mkdtempSync(join(tmpdir(), 'p2p-testbed-relay-')), 'relay.key');
-  const child = spawn(binary, ['--ws-port', '0', '--tcp-port', '0', '--info-port', '0', '--key-file', keyFile], {
+  keyFile ??= join(mkdtempSync(join(tmpdir(), 'p2p-testbed-relay-')), 'relay.key');
+  const { ws = 0, tcp = 0, info = 0 } = ports ?? {};
+  const child = spawn(binary, ['--ws-port', `${ws}`, '--tcp-port', `${tcp}`, '--info-port', `${info}`, '--key-file', keyFile], {
     env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -54,7 +66,8 @@ export async function startRelay() {
     });
     child.on('exit', (code) => reject(new Error(`relay exited with ${code}: ${seen}`)));
   });
-  return { infoUrl, stop: () => child.kill() };
+  const stopped = new Promise((resolve) => child.on('exit', resolve));
+  return { infoUrl, keyFile, stop: () => { child.kill(); return stopped; } };
 }
 
 /** Launches Chromium with a fresh profile; `errors` collects console errors and page crashes. */

@@ -16,6 +16,7 @@ use crate::components::network_status::NetworkStatus;
 use crate::components::network_view::NetworkView;
 use crate::components::ping_controls::PingControls;
 use crate::components::relay_badge::RelayBadge;
+use crate::components::room_view::RoomView;
 use crate::components::sequence_diagram::{default_kinds, SequenceDiagram};
 use crate::components::share_link::ShareLink;
 use crate::components::snapshot_table::SnapshotTable;
@@ -23,7 +24,7 @@ use crate::components::time_controls::TimeControls;
 use crate::components::token_controls::TokenControls;
 use crate::components::wire_view::WireView;
 use crate::keys;
-use crate::relay_link::{self, RelayStatus};
+use crate::relay_link::RelayLink;
 use crate::session::{PingTarget, Session};
 
 #[component]
@@ -41,16 +42,17 @@ pub fn App() -> impl IntoView {
             list.join("; ")
         )));
     }
-    let relay = RwSignal::new(RelayStatus::Absent {
-        reason: String::new(),
-    });
-    relay_link::connect(relay);
-
     let lessons = StoredValue::new(testbed::lesson::all());
     let opened_lesson = scenario
         .lesson
         .as_ref()
         .and_then(|id| lessons.with_value(|all| all.iter().position(|l| &l.id == id)));
+    // A lesson about tabs meets in its own room unless the link names one.
+    let room = scenario.room.clone().or_else(|| {
+        opened_lesson
+            .and_then(|i| lessons.with_value(|all| all.get(i).and_then(|l| l.room.clone())))
+    });
+    let link = RelayLink::start(room);
     let place = RwSignal::new(opened_lesson.map(|lesson| Place {
         lesson,
         step: scenario.step,
@@ -182,6 +184,7 @@ pub fn App() -> impl IntoView {
             step: place.get().map_or(0, |p| p.step),
             actions: session.actions.get(),
             answers: predictions.answers.get(),
+            room: link.room.get(),
         };
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
             let url = format!("#{}", scenario::encode(&now));
@@ -210,7 +213,7 @@ pub fn App() -> impl IntoView {
                     </dl>
                 </details>
                 <ShareLink />
-                <RelayBadge status=relay />
+                <RelayBadge status=link.status />
             </div>
         </header>
         {move || session.problem.get().map(|message| view! {
@@ -250,6 +253,9 @@ pub fn App() -> impl IntoView {
                     <button type="button" role="tab" id="tab-wire" class="tab"
                         aria-selected=move || (tab.get() == View::Wire).to_string()
                         on:click=move |_| tab.set(View::Wire)>"Wire"</button>
+                    <button type="button" role="tab" id="tab-room" class="tab"
+                        aria-selected=move || (tab.get() == View::Room).to_string()
+                        on:click=move |_| tab.set(View::Room)>"Room"</button>
                     <Show when=move || session.config.with(|c| c.dht.is_some())>
                         <button type="button" role="tab" id="tab-dht" class="tab"
                             aria-selected=move || (tab.get() == View::Dht).to_string()
@@ -270,6 +276,9 @@ pub fn App() -> impl IntoView {
                 <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
                     <WireView session=session show_in_diagram=show_in_diagram
                         visible=Signal::derive(move || tab.get() == View::Wire) />
+                </div>
+                <div role="tabpanel" aria-labelledby="tab-room" class="tab-panel" hidden=move || tab.get() != View::Room>
+                    <RoomView link=link />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-dht" class="tab-panel" hidden=move || tab.get() != View::Dht>
                     <DhtView session=session visible=Signal::derive(move || tab.get() == View::Dht) />

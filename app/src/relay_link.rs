@@ -1,28 +1,47 @@
-//! This tab's own peer and its link to the native relay. Optional: in-page peers work without
-//! it, and the page says plainly when no relay is there.
+//! This tab's own peer, its link to the native relay and its room. Optional: in-page peers
+//! work without it, and the page says plainly when no relay is there. The peer keeps its
+//! identity for as long as the page is open; when the relay goes, it tries again with backoff.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::StreamExt;
+use futures_timer::Delay;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use libp2p::identity::Keypair;
-use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize;
 use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
-use testbed::view::short_peer_id;
-use testbed::{EventKind, EventSink};
+use testbed::room::{self, MemberState, Members};
+use testbed::trace::Trace;
+use testbed::view::{short_peer_id, LogLine, NetworkView};
+use testbed::{EventKind, EventSink, EventStream};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Port of the relay's info endpoint when the page is not told otherwise (`?relay=URL`).
 const DEFAULT_INFO_PORT: u16 = 4002;
 
+/// How often the room is asked who is in it.
+const DISCOVER_EVERY: Duration = Duration::from_secs(3);
+
+/// A registration is renewed well before it expires ([`room::REGISTRATION_TTL_SECONDS`]).
+const REGISTER_EVERY: Duration = Duration::from_secs(room::REGISTRATION_TTL_SECONDS / 2);
+
+/// Room log lines kept.
+const MAX_LOG: usize = 200;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum RelayStatus {
     Looking {
         info_url: String,
     },
+    /// No relay answered; `retry_in` seconds until the next try.
     Absent {
         reason: String,
+        retry_in: u64,
     },
     Connecting {
         address: String,
@@ -33,6 +52,7 @@ pub enum RelayStatus {
     },
     Lost {
         reason: String,
+        retry_in: u64,
     },
 }
 
@@ -41,25 +61,52 @@ struct RelayInfo {
     addresses: Vec<String>,
 }
 
-/// Finds the relay through its info endpoint, connects this tab's peer to it over WebSocket,
-/// and keeps `status` up to date for as long as the page is open.
-pub fn connect(status: RwSignal<RelayStatus>) {
-    let info_url = info_url();
-    status.set(RelayStatus::Looking {
-        info_url: info_url.clone(),
-    });
-    spawn_local(async move {
-        let address = match find_websocket_address(&info_url).await {
-            Ok(address) => address,
-            Err(reason) => {
-                status.set(RelayStatus::Absent { reason });
-                return;
-            }
+/// The tab's peer as the page sees it.
+#[derive(Clone, Copy)]
+pub struct RelayLink {
+    pub status: RwSignal<RelayStatus>,
+    /// The room this tab is in (or joining).
+    pub room: RwSignal<Option<String>>,
+    pub members: RwSignal<Members>,
+    /// This tab's peer and the peers of other tabs: each arrow's far end from the envelopes.
+    pub trace: RwSignal<Trace>,
+    pub log: RwSignal<Vec<LogLine>>,
+    pub me: RwSignal<Option<PeerId>>,
+    /// The relay last reached, kept while it is away: its lifeline stays.
+    pub relay: RwSignal<Option<PeerId>>,
+    /// How the other tabs reach this one: through the relay's WebSocket address.
+    pub circuit_address: RwSignal<Option<Multiaddr>>,
+    /// The last ping's round trip to each peer of the room, in ms.
+    pub round_trips: RwSignal<BTreeMap<PeerId, f64>>,
+    /// What the relay refused last (a limit reached, a room it could not serve).
+    pub problem: RwSignal<Option<String>>,
+    peer: StoredValue<Option<PeerHandle>, LocalStorage>,
+    /// The relay's WebSocket address, ending in `/p2p/RELAY`.
+    relay_at: StoredValue<Option<Multiaddr>>,
+    pings: StoredValue<u64>,
+}
+
+impl RelayLink {
+    /// Starts this tab's peer and keeps it connected to the relay, in `room` if given.
+    pub fn start(room: Option<String>) -> RelayLink {
+        let link = RelayLink {
+            status: RwSignal::new(RelayStatus::Looking {
+                info_url: info_url(),
+            }),
+            room: RwSignal::new(room),
+            members: RwSignal::new(Members::default()),
+            trace: RwSignal::new(Trace::across_tabs(js_sys::Date::now())),
+            log: RwSignal::new(Vec::new()),
+            me: RwSignal::new(None),
+            relay: RwSignal::new(None),
+            circuit_address: RwSignal::new(None),
+            round_trips: RwSignal::new(BTreeMap::new()),
+            problem: RwSignal::new(None),
+            peer: StoredValue::new_local(None),
+            relay_at: StoredValue::new(None),
+            pings: StoredValue::new(0),
         };
-        status.set(RelayStatus::Connecting {
-            address: address.to_string(),
-        });
-        let (sink, mut events) = EventSink::new();
+        let (sink, events) = EventSink::new();
         let config = PeerConfig {
             keypair: Keypair::generate_ed25519(),
             transport: TransportKind::WebSocket,
@@ -68,48 +115,225 @@ pub fn connect(status: RwSignal<RelayStatus>) {
             wire: None,
             dht: None,
         };
-        let peer = match PeerHandle::start(config, sink) {
-            Ok(peer) => peer,
-            Err(error) => {
-                status.set(RelayStatus::Absent {
-                    reason: error.to_string(),
-                });
-                return;
+        match PeerHandle::start(config, sink) {
+            Ok(peer) => {
+                link.me.set(Some(peer.peer_id()));
+                link.peer.set_value(Some(peer.clone()));
+                spawn_local(link.follow(events));
+                spawn_local(link.stay_connected(peer));
             }
+            Err(error) => link.status.set(RelayStatus::Absent {
+                reason: error.to_string(),
+                retry_in: 0,
+            }),
+        }
+        link
+    }
+
+    /// Pings `remote` with the testbed's protocol, through the relay.
+    pub fn ping(self, remote: PeerId) {
+        let Some(peer) = self.peer.get_value() else {
+            return;
         };
-        let relay = match peer.dial(None, address).await {
-            Ok(relay) => relay,
-            Err(error) => {
-                status.set(RelayStatus::Absent {
-                    reason: error.to_string(),
+        let id = self.pings.with_value(|n| format!("tab-{n}"));
+        self.pings.update_value(|n| *n += 1);
+        spawn_local(async move {
+            let started = web_time::Instant::now();
+            // A failure is in the peer's events, and so in the room's log.
+            if peer.ping(remote, id).await.is_ok() {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                self.round_trips.update(|r| {
+                    r.insert(remote, ms);
                 });
-                return;
             }
-        };
-        status.set(RelayStatus::Connected {
-            relay: short_peer_id(&relay),
-            round_trip_ms: None,
         });
-        // `peer` lives as long as this loop: the tab stays connected while the page is open.
+    }
+
+    pub fn ping_everyone(self) {
+        let connected: Vec<PeerId> = self.members.with_untracked(|m| m.connected().collect());
+        for remote in connected {
+            self.ping(remote);
+        }
+    }
+
+    /// The peer's events, into the room's members, trace and log, and the relay's status.
+    async fn follow(self, mut events: EventStream) {
+        // Other tabs' peers go by their short PeerId: none of them is an in-page peer.
+        let mut namer = NetworkView::default();
+        if let Some(me) = self.me.get_untracked() {
+            namer.set_name(me, "this tab");
+        }
         while let Some(event) = events.next().await {
-            match event.kind {
-                EventKind::RoundTrip { remote, rtt_ms } if remote == relay => {
-                    status.set(RelayStatus::Connected {
-                        relay: short_peer_id(&relay),
-                        round_trip_ms: Some(rtt_ms),
+            let relay = self.relay.get_untracked();
+            if let Some(relay) = relay {
+                namer.set_name(relay, "the relay");
+            }
+            match &event.kind {
+                EventKind::RoundTrip { remote, rtt_ms } if Some(*remote) == relay => {
+                    self.status.set(RelayStatus::Connected {
+                        relay: short_peer_id(remote),
+                        round_trip_ms: Some(*rtt_ms),
                     })
                 }
-                EventKind::ConnectionClosed { remote, cause } if remote == relay => {
-                    status.set(RelayStatus::Lost {
-                        reason: cause.unwrap_or_else(|| "the connection closed".into()),
+                EventKind::ConnectionClosed { remote, cause } if Some(*remote) == relay => {
+                    // What failed while the relay went is not the relay refusing.
+                    self.problem.set(None);
+                    self.circuit_address.set(None);
+                    self.status.set(RelayStatus::Lost {
+                        reason: cause
+                            .clone()
+                            .unwrap_or_else(|| "the connection closed".into()),
+                        retry_in: 1,
                     });
-                    break;
+                }
+                EventKind::Room(testbed::room::RoomStep::Refused { what, reason })
+                    if self.is_connected() =>
+                {
+                    self.problem
+                        .set(Some(format!("The relay refused the {what}: {reason}")))
+                }
+                EventKind::Room(testbed::room::RoomStep::Reserved { .. }) => {
+                    self.circuit_address.set(
+                        self.relay_at
+                            .get_value()
+                            .zip(self.me.get_untracked())
+                            .map(|(at, me)| room::circuit_address(&at, me)),
+                    )
                 }
                 _ => {}
             }
+            self.members.update(|m| m.apply(&event));
+            self.trace.update(|t| t.apply(&event));
+            if let Some(line) = namer.apply(&event) {
+                self.log.update(|log| {
+                    log.push(line);
+                    if log.len() > MAX_LOG {
+                        log.remove(0);
+                    }
+                });
+            }
         }
-        drop(peer);
-    });
+    }
+
+    /// Finds the relay, connects, joins the room; when the relay goes, tries again: after
+    /// 1 s, then 2, 4… up to 30 s.
+    async fn stay_connected(self, peer: PeerHandle) {
+        let mut attempt = 0;
+        loop {
+            match self.connect(&peer).await {
+                Ok(relay_at) => {
+                    attempt = 0;
+                    self.problem.set(None);
+                    self.in_room(&peer, &relay_at).await;
+                }
+                Err(reason) => {
+                    let retry_in = room::backoff(attempt).as_secs();
+                    self.status.set(RelayStatus::Absent { reason, retry_in });
+                }
+            }
+            let wait = room::backoff(attempt);
+            if let RelayStatus::Lost { reason, .. } = self.status.get_untracked() {
+                self.status.set(RelayStatus::Lost {
+                    reason,
+                    retry_in: wait.as_secs(),
+                });
+            }
+            Delay::new(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Connects to the relay; returns its address, ending in `/p2p/RELAY`.
+    async fn connect(self, peer: &PeerHandle) -> Result<Multiaddr, String> {
+        let info_url = info_url();
+        self.status.set(RelayStatus::Looking {
+            info_url: info_url.clone(),
+        });
+        let address = find_websocket_address(&info_url).await?;
+        self.status.set(RelayStatus::Connecting {
+            address: address.to_string(),
+        });
+        let relay = peer
+            .dial(None, address.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.relay.set(Some(relay));
+        self.status.set(RelayStatus::Connected {
+            relay: short_peer_id(&relay),
+            round_trip_ms: None,
+        });
+        let relay_at = match room::relay_of(&address) {
+            Some(_) => address,
+            None => address.with(Protocol::P2p(relay)),
+        };
+        self.relay_at.set_value(Some(relay_at.clone()));
+        Ok(relay_at)
+    }
+
+    fn is_connected(self) -> bool {
+        matches!(self.status.get_untracked(), RelayStatus::Connected { .. })
+    }
+
+    /// While the relay is there: keeps this tab listed in its room and dials the room's
+    /// other peers.
+    async fn in_room(self, peer: &PeerHandle, relay_at: &Multiaddr) {
+        let Some(relay) = room::relay_of(relay_at) else {
+            return;
+        };
+        let mut reserved = false;
+        let mut registered: Option<(String, web_time::Instant)> = None;
+        while self.is_connected() {
+            if let Some(name) = self.room.get_untracked() {
+                if !reserved {
+                    match peer.reserve(relay_at.clone()).await {
+                        Ok(_) => reserved = true,
+                        Err(error) if self.is_connected() => {
+                            self.problem.set(Some(error.to_string()))
+                        }
+                        Err(_) => {}
+                    }
+                }
+                let due = registered
+                    .as_ref()
+                    .is_none_or(|(room, at)| *room != name || at.elapsed() >= REGISTER_EVERY);
+                if reserved && due {
+                    match peer.register(name.clone(), relay).await {
+                        Ok(()) => registered = Some((name.clone(), web_time::Instant::now())),
+                        Err(error) if self.is_connected() => {
+                            self.problem.set(Some(error.to_string()))
+                        }
+                        Err(_) => {}
+                    }
+                }
+                if registered.is_some() {
+                    if let Ok(found) = peer.discover(name, relay).await {
+                        for (remote, _) in found {
+                            self.dial_member(peer, relay_at, remote);
+                        }
+                    }
+                }
+            }
+            Delay::new(DISCOVER_EVERY).await;
+        }
+    }
+
+    /// Dials a room member through the relay, unless connected or known unreachable, and
+    /// pings it when the circuit is up.
+    fn dial_member(self, peer: &PeerHandle, relay_at: &Multiaddr, remote: PeerId) {
+        let state = self
+            .members
+            .with_untracked(|m| m.get(&remote).map(|member| member.state));
+        if !matches!(state, None | Some(MemberState::Listed | MemberState::Left)) {
+            return;
+        }
+        let (peer, address) = (peer.clone(), room::circuit_address(relay_at, remote));
+        spawn_local(async move {
+            // A failure is in the peer's events: the member shows as unreachable.
+            if peer.dial(Some(remote), address).await.is_ok() {
+                self.ping(remote);
+            }
+        });
+    }
 }
 
 /// `?relay=URL` when given, else the info port on the host that served the page.

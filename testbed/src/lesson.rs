@@ -48,6 +48,8 @@ pub struct Lesson {
     pub id: String,
     pub title: String,
     pub network: NetworkConfig,
+    /// The room the lesson's tabs meet in, unless the link names another.
+    pub room: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -267,6 +269,8 @@ pub enum View {
     Wire,
     /// The DHT: key space, routing tables, lookups.
     Dht,
+    /// This tab's room: the peers of other tabs, reached through the relay.
+    Room,
 }
 
 /// A piece of a paragraph.
@@ -787,6 +791,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("dht-lookup", include_str!("../lessons/dht-lookup.md")),
     ("dht-records", include_str!("../lessons/dht-records.md")),
     ("dht-churn", include_str!("../lessons/dht-churn.md")),
+    (
+        "relays-and-nat",
+        include_str!("../lessons/relays-and-nat.md"),
+    ),
 ];
 
 /// Every lesson of the catalogue, parsed.
@@ -811,6 +819,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
     }
     let mut title = None;
     let mut network = NetworkConfig::default();
+    let mut room = None;
     for (number, line) in lines.by_ref() {
         if line == "---" {
             break;
@@ -822,6 +831,10 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
         let bad = |what: &str| error(number, format!("{what}: {value:?}"));
         match key.trim() {
             "title" => title = Some(value.to_owned()),
+            "room" => {
+                crate::room::check_room_name(value).map_err(|e| error(number, e))?;
+                room = Some(value.to_owned());
+            }
             "peers" => network.peers = value.parse().map_err(|_| bad("not a peer count"))?,
             "topology" => network.topology = value.parse().map_err(|_| bad("not a topology"))?,
             "seed" => network.seed = value.parse().map_err(|_| bad("not a seed"))?,
@@ -952,6 +965,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),
                 ["show", "dht"] => step.show = Some(View::Dht),
+                ["show", "room"] => step.show = Some(View::Room),
                 ["focus", "last-ping"] => step.focus_last_ping = true,
                 _ => return Err(error(number, format!("unknown directive @{directive}"))),
             }
@@ -984,6 +998,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
         id: id.to_owned(),
         title,
         network,
+        room,
         steps,
     })
 }

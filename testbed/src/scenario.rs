@@ -28,6 +28,8 @@ pub struct Scenario {
     pub actions: Vec<Action>,
     /// The learner's predictions: step index → the answer's key.
     pub answers: BTreeMap<usize, String>,
+    /// The room this tab joins on the relay, to meet the peers of other tabs.
+    pub room: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +58,8 @@ pub enum ScenarioProblem {
     Answer(String),
     #[error("more than {MAX_ACTIONS} actions; the rest were left out")]
     TooManyActions,
+    #[error("\"room\": {0}")]
+    Room(String),
     #[error("\"{part}\" is not a setting this page knows")]
     Unknown { part: String },
 }
@@ -117,6 +121,10 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
                 Err(error) => problems.push(ScenarioProblem::Dht(error)),
             },
             "lesson" => scenario.lesson = Some(value.to_owned()),
+            "room" => match crate::room::check_room_name(value) {
+                Ok(()) => scenario.room = Some(value.to_owned()),
+                Err(reason) => problems.push(ScenarioProblem::Room(reason)),
+            },
             "step" => step = Some(value.to_owned()),
             "actions" => {
                 for (n, word) in value.split('.').filter(|w| !w.is_empty()).enumerate() {
@@ -213,6 +221,9 @@ pub fn encode(scenario: &Scenario) -> String {
     if let Some(lesson) = &scenario.lesson {
         text.push_str(&format!("&lesson={lesson}&step={}", scenario.step + 1));
     }
+    if let Some(room) = &scenario.room {
+        text.push_str(&format!("&room={room}"));
+    }
     let actions: Vec<String> = scenario
         .actions
         .iter()
@@ -238,6 +249,18 @@ pub fn encode(scenario: &Scenario) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_room_is_part_of_the_link_and_a_bad_one_is_named() {
+        let (scenario, problems) = super::decode("v=1&peers=2&room=class-7b");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(scenario.room.as_deref(), Some("class-7b"));
+        assert!(super::encode(&scenario).contains("&room=class-7b"));
+        let (scenario, problems) = super::decode("v=1&peers=3&room=a%20b");
+        assert_eq!(scenario.room, None);
+        assert_eq!(scenario.network.peers, 3, "the rest of the link is kept");
+        assert!(problems[0].to_string().contains("room"), "{problems:?}");
+    }
+
     use super::*;
 
     fn sample() -> Scenario {
@@ -255,6 +278,7 @@ mod tests {
             },
             lesson: Some("original-testbed".into()),
             step: 2,
+            room: Some("blue".into()),
             actions: vec![
                 Action::StartNetwork,
                 Action::Ping {

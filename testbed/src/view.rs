@@ -36,6 +36,8 @@ pub struct NetworkView {
     /// Streams open, per (opener, other side): from the opener's report that it opened one
     /// until the opener sees the stream end.
     streams: BTreeMap<(PeerIndex, PeerIndex), u32>,
+    /// Names for peers outside the network (this tab's own peer, the relay).
+    named: HashMap<PeerId, String>,
 }
 
 impl NetworkView {
@@ -172,10 +174,16 @@ impl NetworkView {
 
     /// "peer 3", or a shortened PeerId for a peer outside this network (such as the relay).
     pub fn name(&self, peer: &PeerId) -> String {
-        match self.index_of(peer) {
-            Some(index) => format!("peer {index}"),
-            None => short_peer_id(peer),
+        match (self.index_of(peer), self.named.get(peer)) {
+            (Some(index), _) => format!("peer {index}"),
+            (None, Some(name)) => name.clone(),
+            (None, None) => short_peer_id(peer),
         }
+    }
+
+    /// Calls `peer`, who is not one of the network's, `name` in the log.
+    pub fn set_name(&mut self, peer: PeerId, name: &str) {
+        self.named.insert(peer, name.to_owned());
     }
 
     /// A DHT key as the learner knows it: a peer's name, or the text it was made from.
@@ -320,7 +328,7 @@ impl NetworkView {
             RoomStep::Reserved { relay, address } => (
                 Tone::Info,
                 format!(
-                    "The relay {} holds a slot for this tab: others reach it at {address}",
+                    "{} holds a slot for this tab: others reach it at {address}",
                     self.name(relay)
                 ),
             ),
@@ -342,7 +350,7 @@ impl NetworkView {
             } => (
                 Tone::Info,
                 format!(
-                    "Circuit {} {} through relay {}: noise and yamux run end to end inside it",
+                    "Circuit {} {} through {}: noise and yamux run end to end inside it",
                     if *dialer { "to" } else { "from" },
                     self.name(remote),
                     self.name(relay)

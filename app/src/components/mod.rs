@@ -9,6 +9,7 @@ pub mod network_status;
 pub mod network_view;
 pub mod ping_controls;
 pub mod relay_badge;
+pub mod room_view;
 pub mod sequence_diagram;
 pub mod share_link;
 pub mod snapshot_table;

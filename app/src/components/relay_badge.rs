@@ -25,7 +25,9 @@ pub fn RelayBadge(status: RwSignal<RelayStatus>) -> impl IntoView {
         RelayStatus::Lost { .. } => "Relay lost: in-page peers go on".to_owned(),
     };
     let detail = move || match status.get() {
-        RelayStatus::Absent { reason } | RelayStatus::Lost { reason } => reason,
+        RelayStatus::Absent { reason, retry_in } | RelayStatus::Lost { reason, retry_in } => {
+            format!("{reason}. Trying again in {retry_in} s.")
+        }
         RelayStatus::Connecting { address } => address,
         RelayStatus::Looking { info_url } => info_url,
         RelayStatus::Connected { .. } => {

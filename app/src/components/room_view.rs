@@ -1,0 +1,232 @@
+//! The Room tab: this tab's peer, the relay and the peers of other tabs in the same room;
+//! a ping to each through the relay, drawn as a sequence diagram whose arrows cross the
+//! relay's lifeline (the circuit hop).
+
+use std::collections::HashSet;
+
+use leptos::prelude::*;
+use libp2p::PeerId;
+use testbed::diagram::{self, Options, TimeMode};
+use testbed::room::{check_room_name, MemberState};
+use testbed::trace::model::MessageKind;
+use testbed::view::short_peer_id;
+
+use crate::relay_link::{RelayLink, RelayStatus};
+
+const WIDTH: f64 = 640.0;
+/// Pixels per millisecond: a ping between tabs takes a few ms.
+const ZOOM: f64 = 4.0;
+
+#[component]
+pub fn RoomView(link: RelayLink) -> impl IntoView {
+    view! {
+        <section class="panel room" aria-label="Room">
+            {move || match link.room.get() {
+                None => view! { <JoinRoom link=link /> }.into_any(),
+                Some(name) => view! { <RoomState link=link name=name /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn JoinRoom(link: RelayLink) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let join = move || {
+        let wanted = name.get_untracked().trim().to_owned();
+        match check_room_name(&wanted) {
+            Ok(()) => {
+                error.set(None);
+                link.room.set(Some(wanted));
+            }
+            Err(reason) => error.set(Some(reason)),
+        }
+    };
+    view! {
+        <h2>"Join a room"</h2>
+        <p>"A room is where the peers of different tabs, browsers and machines meet, through the relay. Pick a name, then open the share link in another tab: both join the same room."</p>
+        <form class="join-room" on:submit=move |ev| { ev.prevent_default(); join(); }>
+            <label for="room-name">"Room name"</label>
+            <input id="room-name" type="text" maxlength="40" placeholder="e.g. class-7b"
+                prop:value=move || name.get()
+                on:input=move |ev| name.set(event_target_value(&ev)) />
+            <button type="submit">"Join"</button>
+        </form>
+        {move || error.get().map(|e| view! { <p class="problem-text" role="alert">{e}</p> })}
+    }
+}
+
+#[component]
+fn RoomState(link: RelayLink, name: String) -> impl IntoView {
+    let relay_line = move || {
+        match link.status.get() {
+        RelayStatus::Connected { .. } => None,
+        RelayStatus::Looking { .. } | RelayStatus::Connecting { .. } => {
+            Some("Reaching the relay…".to_owned())
+        }
+        RelayStatus::Absent { reason, retry_in } => Some(format!(
+            "No relay: {reason}. Trying again in {retry_in} s; the in-page lessons work meanwhile."
+        )),
+        RelayStatus::Lost { reason, retry_in } => Some(format!(
+            "The relay is gone ({reason}): the circuits to other tabs went with it. Trying again in {retry_in} s; the in-page lessons go on."
+        )),
+    }
+    };
+    let me = move || link.me.get().map(|p| short_peer_id(&p)).unwrap_or_default();
+    let reservation = move || {
+        link.circuit_address
+            .get()
+            .map(|address| address.to_string())
+    };
+    let any_connected = move || link.members.with(|m| m.connected().next().is_some());
+    view! {
+        <h2>"Room " <span class="room-name">{name}</span></h2>
+        {move || relay_line().map(|text| view! { <p class="problem-text" role="alert" data-relay="down">{text}</p> })}
+        {move || link.problem.get().map(|text| view! { <p class="problem-text" role="alert">{text}</p> })}
+        <p class="room-me">"This tab's peer: " <code>{me}</code> " · "
+            {move || match reservation() {
+                Some(address) => view! { "reserved; reachable at " <code class="circuit-address">{address}</code> }.into_any(),
+                None => view! { "no reservation yet" }.into_any(),
+            }}
+        </p>
+        <table class="room-members">
+            <thead><tr><th scope="col">"Peer"</th><th scope="col">"State"</th><th scope="col">"Round trip"</th><th scope="col"></th></tr></thead>
+            <tbody>
+                {move || {
+                    let rows: Vec<(PeerId, MemberState, Option<String>)> = link.members.with(|m| {
+                        m.iter().map(|(p, member)| (*p, member.state, member.problem.clone())).collect()
+                    });
+                    if rows.is_empty() {
+                        return view! { <tr><td colspan="4" class="hint">"No other tab in this room yet. Open the share link in another tab."</td></tr> }.into_any();
+                    }
+                    rows.into_iter().map(|(peer, state, problem)| {
+                        let rtt = move || link.round_trips.with(|r| r.get(&peer).map(|ms| format!("{ms:.1} ms"))).unwrap_or_default();
+                        let state_text = match (state, problem) {
+                            (MemberState::Listed, _) => "listed; dialing through the relay".to_owned(),
+                            (MemberState::Connected, _) => "connected through the relay".to_owned(),
+                            (MemberState::Unreachable, p) => format!("unreachable: {}", p.unwrap_or_default()),
+                            (MemberState::Left, p) => format!("left ({})", p.unwrap_or_else(|| "connection closed".into())),
+                        };
+                        view! {
+                            <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase()>
+                                <td><code>{short_peer_id(&peer)}</code> " · another tab"</td>
+                                <td>{state_text}</td>
+                                <td>{rtt}</td>
+                                <td><button type="button" disabled=state != MemberState::Connected
+                                    on:click=move |_| link.ping(peer)>"Ping"</button></td>
+                            </tr>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </tbody>
+        </table>
+        <button type="button" class="ping-everyone" disabled=move || !any_connected()
+            on:click=move |_| link.ping_everyone()>"Ping every tab"</button>
+        <RoomDiagram link=link />
+        <h3>"What this tab's peer did"</h3>
+        <ol class="room-log" aria-live="polite">
+            {move || link.log.with(|log| log.iter().rev().map(|line| view! {
+                <li data-tone=format!("{:?}", line.tone).to_lowercase()>{line.text.clone()}</li>
+            }).collect_view())}
+        </ol>
+    }
+}
+
+/// Lifelines: this tab, the relay, then each other tab; each ping's arrows between them.
+#[component]
+fn RoomDiagram(link: RelayLink) -> impl IntoView {
+    let lifelines = Memo::new(move |_| {
+        let mut peers: Vec<(PeerId, String, bool)> = Vec::new();
+        if let Some(me) = link.me.get() {
+            peers.push((me, format!("this tab {}", short_peer_id(&me)), false));
+        }
+        if let Some(relay) = link.relay.get() {
+            peers.push((relay, "relay".to_owned(), false));
+        }
+        link.members.with(|m| {
+            for (peer, member) in m.iter() {
+                let gone = matches!(member.state, MemberState::Left | MemberState::Unreachable);
+                peers.push((*peer, format!("another tab {}", short_peer_id(peer)), gone));
+            }
+        });
+        peers
+    });
+    let relay_x = move |l: &diagram::Layout| {
+        let relay = link.relay.get();
+        let index = lifelines.with(|peers| peers.iter().position(|(p, ..)| Some(*p) == relay))?;
+        l.lifeline_x.get(index).copied()
+    };
+    let layout = Memo::new(move |_| {
+        let options = Options {
+            mode: TimeMode::RealTime,
+            zoom: ZOOM,
+            lifelines: lifelines.with(|peers| peers.iter().map(|(p, ..)| *p).collect()),
+            kinds: HashSet::from([MessageKind::Envelope]),
+            width: WIDTH,
+            until_ms: None,
+        };
+        link.trace
+            .with(|trace| diagram::layout(trace, &[], &options, 0.0, f64::INFINITY))
+    });
+    // Follows the newest arrows, as the main diagram does while live.
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move || {
+        layout.track();
+        if let Some(element) = scroller.get() {
+            element.set_scroll_top(element.scroll_height());
+        }
+    });
+    view! {
+        <div class="room-diagram" node_ref=scroller role="img" aria-label="Sequence diagram of the pings between this tab and the other tabs, through the relay">
+            <div class="lifeline-heads" style:width=move || format!("{}px", layout.with(|l| l.width))>
+                {move || {
+                    let xs = layout.with(|l| l.lifeline_x.clone());
+                    lifelines.get().into_iter().zip(xs).map(|((_, name, gone), x)| view! {
+                        <span class="lifeline-head" data-gone=gone.to_string() style:left=format!("{x}px")>{name}</span>
+                    }).collect_view()
+                }}
+            </div>
+            <svg class="diagram-svg" width=move || layout.with(|l| l.width) height=move || layout.with(|l| l.height.max(120.0))>
+                <defs>
+                    <marker id="room-arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
+                        <path d="M 0 0 L 10 5 L 0 10 z" />
+                    </marker>
+                </defs>
+                {move || layout.with(|l| l.lifeline_x.iter().map(|&x| view! {
+                    <line class="lifeline" x1=x y1="0" x2=x y2=l.height.max(120.0) />
+                }).collect_view())}
+                {move || layout.with(|l| {
+                    let through = relay_x(l);
+                    l.arrows.iter().map(|arrow| {
+                        let (x2, y2, elsewhere) = match arrow.received_y {
+                            Some(y) => (arrow.to_x, y, false),
+                            None => (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0, true),
+                        };
+                        let label = if elsewhere {
+                            format!("{} (arrives in the other tab)", arrow.label)
+                        } else {
+                            arrow.label.clone()
+                        };
+                        // Where the arrow crosses the relay's lifeline: the circuit hop.
+                        let hop = through.filter(|&rx| !elsewhere && (arrow.from_x - rx) * (x2 - rx) < 0.0).map(|rx| {
+                            let t = (rx - arrow.from_x) / (x2 - arrow.from_x);
+                            (rx, arrow.sent_y + (y2 - arrow.sent_y) * t)
+                        });
+                        let (lx, ly) = (arrow.from_x + (x2 - arrow.from_x) * 0.25, arrow.sent_y + (y2 - arrow.sent_y) * 0.25 - 5.0);
+                        view! {
+                            <g class="arrow" data-kind="envelope" data-elsewhere=elsewhere.to_string() data-label=arrow.label.clone()>
+                                <title>{format!("{label} · {}", arrow.protocol)}</title>
+                                <line class="shaft" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 marker-end="url(#room-arrowhead)" />
+                                {hop.map(|(hx, hy)| view! {
+                                    <circle class="relay-hop" cx=hx cy=hy r="4"><title>"through the relay: a circuit"</title></circle>
+                                })}
+                                <text x=lx y=ly>{label}</text>
+                            </g>
+                        }
+                    }).collect_view()
+                })}
+            </svg>
+        </div>
+    }
+}

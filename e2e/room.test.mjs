@@ -1,0 +1,161 @@
+// Tabs in one room, through a real relay the test starts: they discover each other at its
+// rendezvous point, dial through circuits and ping both ways; in two browser contexts of one
+// Chromium, and in two Chromium processes. The relay killed mid-lesson, then back.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serveDirectory, startRelay, launchBrowser, screenshotDir, freePort } from './harness.mjs';
+
+let site;
+const shots = screenshotDir();
+
+before(async () => {
+  site = await serveDirectory(process.env.DIST_DIR);
+});
+
+after(() => {
+  site?.close();
+  console.log(`screenshots in ${shots}`);
+});
+
+/** Opens the page in `context`, in `room`, on the relay at `infoUrl`, showing the Room tab. */
+async function openInRoom(context, infoUrl, fragment) {
+  const page = await context.newPage();
+  await page.goto(`${site.url}?relay=${encodeURIComponent(infoUrl)}#${fragment}`);
+  await page.click('#tab-room');
+  return page;
+}
+
+const connectedTo = (page, other) =>
+  page.waitForSelector(`.room-members tr[data-peer="${other}"][data-state="connected"]`, { timeout: 60_000 });
+
+const myPeer = async (page) => {
+  await page.waitForSelector('.room-me code');
+  const short = await page.textContent('.room-me code');
+  return short;
+};
+
+/** Both tabs see each other connected, ping each other, and draw both ends of every arrow. */
+async function pingBothWays(a, b, name) {
+  // Each page's own PeerId, in full, is in the other's member list once discovered.
+  const fullId = async (page, other) => {
+    const row = await other.waitForSelector('.room-members tr[data-peer]', { timeout: 60_000 });
+    return row.getAttribute('data-peer');
+  };
+  const aId = await fullId(a, b);
+  const bId = await fullId(b, a);
+  assert.ok((await myPeer(a)).length > 0 && aId !== bId);
+  await connectedTo(a, bId);
+  await connectedTo(b, aId);
+  await a.click('.ping-everyone');
+  await b.click('.ping-everyone');
+  for (const page of [a, b]) {
+    await page.waitForFunction(() => {
+      const rtts = [...document.querySelectorAll('.room-members td:nth-child(3)')].map((td) => td.textContent);
+      return rtts.some((t) => / ms$/.test(t));
+    }, null, { timeout: 30_000 });
+    // Its own ping and the other tab's, each PING and PONG drawn from end to end, crossing
+    // the relay's lifeline.
+    await page.waitForFunction(() => {
+      const whole = [...document.querySelectorAll('.room-diagram .arrow[data-elsewhere="false"]')];
+      return whole.filter((g) => g.dataset.label === 'PING').length >= 2
+        && whole.filter((g) => g.dataset.label === 'PONG').length >= 1;
+    }, null, { timeout: 30_000 });
+    const hops = await page.locator('.room-diagram .relay-hop').count();
+    assert.ok(hops >= 3, `arrows cross the relay's lifeline (${hops})`);
+    const heads = await page.textContent('.room-diagram .lifeline-heads');
+    assert.match(heads, /this tab/);
+    assert.match(heads, /relay/);
+    assert.match(heads, /another tab/);
+    assert.match(await page.textContent('.room-log'), /Circuit (to|from) /);
+  }
+  await a.screenshot({ path: join(shots, `room-${name}-a.png`) });
+  await b.screenshot({ path: join(shots, `room-${name}-b.png`) });
+  return { aId, bId };
+}
+
+test('two browser contexts in one room find each other and ping through the relay', async () => {
+  const relay = await startRelay();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
+  });
+  const errors = [];
+  try {
+    const pages = [];
+    for (let i = 0; i < 2; i += 1) {
+      const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const page = await openInRoom(context, relay.infoUrl, 'v=1&peers=3&room=contexts');
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      pages.push(page);
+    }
+    await pingBothWays(pages[0], pages[1], 'contexts');
+    // The room is part of the share link.
+    assert.match(pages[0].url(), /room=contexts/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await relay.stop();
+  }
+});
+
+test('two Chromium processes in one room find each other and ping through the relay', async () => {
+  const relay = await startRelay();
+  const first = await launchBrowser();
+  const second = await launchBrowser();
+  try {
+    const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=processes');
+    const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=processes');
+    const { aId } = await pingBothWays(a, b, 'processes');
+    // A tab closes: the other sees it leave, and goes on.
+    await a.close();
+    await b.waitForSelector(`.room-members tr[data-peer="${aId}"][data-state="left"]`, { timeout: 30_000 });
+    assert.deepEqual([...first.errors, ...second.errors], []);
+  } finally {
+    await first.context.close();
+    await second.context.close();
+    await relay.stop();
+  }
+});
+
+test('the relay killed mid-lesson: the page says so, the lesson goes on, the room comes back', async () => {
+  const ports = { ws: await freePort(), tcp: await freePort(), info: await freePort() };
+  let relay = await startRelay({ ports });
+  const { context, errors } = await launchBrowser();
+  try {
+    const a = await openInRoom(context, relay.infoUrl, 'v=1&lesson=streams&room=comeback');
+    const b = await openInRoom(context, relay.infoUrl, 'v=1&lesson=streams&room=comeback');
+    const { bId } = await pingBothWays(a, b, 'before-kill');
+    const pongs = () => a.evaluate(() => [...document.querySelectorAll('.room-diagram .arrow[data-elsewhere="false"]')]
+      .filter((g) => g.dataset.label === 'PONG').length);
+    const pongsBefore = await pongs();
+
+    await relay.stop();
+    await a.waitForSelector('.relay-badge[data-state="absent"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.relay-badge'), /Relay lost: in-page peers go on/);
+    await a.waitForSelector('.room [data-relay="down"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.room [data-relay="down"]'), /relay is gone|No relay/);
+    await a.waitForSelector(`.room-members tr[data-peer="${bId}"][data-state="left"]`, { timeout: 30_000 });
+    await a.screenshot({ path: join(shots, 'room-relay-down.png') });
+
+    // The in-page lesson goes on without the relay.
+    await a.click('#tab-network');
+    await a.click('.lesson button:has-text("Start")').catch(() => a.click('text=Start'));
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+
+    // The relay comes back (same key, same ports): both tabs reconnect, rejoin and ping.
+    relay = await startRelay({ ports, keyFile: relay.keyFile });
+    await a.click('#tab-room');
+    await a.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 60_000 });
+    await connectedTo(a, bId);
+    await a.click('.ping-everyone');
+    await a.waitForFunction((before) => [...document.querySelectorAll('.room-diagram .arrow[data-elsewhere="false"]')]
+      .filter((g) => g.dataset.label === 'PONG').length > before, pongsBefore, { timeout: 30_000 });
+    await a.screenshot({ path: join(shots, 'room-relay-back.png') });
+    assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});
