@@ -13,16 +13,19 @@ use crate::event::EventKind;
 /// A peer of the room and the addresses it registered.
 pub type Registration = (PeerId, Vec<Multiaddr>);
 
+type RegisterReply = oneshot::Sender<Result<(), String>>;
+type DiscoverReply = oneshot::Sender<Result<Vec<Registration>, String>>;
+
 pub enum RoomCommand {
     Register {
         room: String,
         relay: PeerId,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: RegisterReply,
     },
     Discover {
         room: String,
         relay: PeerId,
-        reply: oneshot::Sender<Result<Vec<Registration>, String>>,
+        reply: DiscoverReply,
     },
 }
 
@@ -31,9 +34,9 @@ pub enum RoomCommand {
 pub struct RoomClient {
     /// A reservation lists one circuit address per address of the relay: reported once.
     reserved_on: HashSet<PeerId>,
-    registering: Vec<(Namespace, String, oneshot::Sender<Result<(), String>>)>,
+    registering: Vec<(Namespace, String, RegisterReply)>,
     /// The rendezvous client's answers to discovery name no namespace: they come in order.
-    discovering: VecDeque<(String, oneshot::Sender<Result<Vec<Registration>, String>>)>,
+    discovering: VecDeque<(String, DiscoverReply)>,
 }
 
 impl RoomClient {
@@ -137,10 +140,7 @@ impl RoomClient {
         self.reserved_on.remove(&peer);
     }
 
-    fn take_registering(
-        &mut self,
-        space: &Namespace,
-    ) -> Option<(String, oneshot::Sender<Result<(), String>>)> {
+    fn take_registering(&mut self, space: &Namespace) -> Option<(String, RegisterReply)> {
         let at = self.registering.iter().position(|(s, ..)| s == space)?;
         let (_, room, reply) = self.registering.remove(at);
         Some((room, reply))
