@@ -159,3 +159,46 @@ test('the relay killed mid-lesson: the page says so, the lesson goes on, the roo
     await relay.stop();
   }
 });
+
+test('the "Relays and NAT" lesson, followed in two tabs', async () => {
+  const relay = await startRelay();
+  const { context, errors } = await launchBrowser();
+  try {
+    const a = await context.newPage();
+    await a.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&lesson=relays-and-nat`);
+    await a.waitForSelector('.lesson h2');
+    assert.match(await a.textContent('.lesson'), /cannot \*?\*?listen|cannot listen/);
+    assert.equal(await a.getAttribute('#tab-room', 'aria-selected'), 'true', 'the lesson shows the Room tab');
+    assert.match(a.url(), /room=relays-lesson/, 'the lesson meets in its own room, and the link says so');
+    await a.click('.next');
+
+    // The reservation: the step waits for it, and the circuit address is on screen.
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.circuit-address'), /\/ws\/p2p\/\w+\/p2p-circuit\/p2p\/\w+/);
+    await a.screenshot({ path: join(shots, 'relay-lesson-reserved.png') });
+    await a.click('.next');
+    await a.click('.next');
+
+    // Meeting in a room: a second tab opens the share link.
+    const b = await context.newPage();
+    await b.goto(a.url());
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    await a.click('.next');
+
+    // The ping through the relay, from the lesson's own button.
+    await a.click('.step-action');
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    assert.ok(await a.locator('.room-diagram .relay-hop').count() >= 2);
+    await a.screenshot({ path: join(shots, 'relay-lesson-ping.png') });
+    await b.click('#tab-room');
+    await b.waitForSelector('.room-diagram .arrow[data-label="PING"]', { timeout: 30_000 });
+    await b.screenshot({ path: join(shots, 'relay-lesson-other-tab.png') });
+    await a.click('.next');
+    await a.click('.next');
+    assert.match(await a.textContent('.lesson'), /rust-libp2p has no browser-to-browser/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});

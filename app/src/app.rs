@@ -53,6 +53,8 @@ pub fn App() -> impl IntoView {
             .and_then(|i| lessons.with_value(|all| all.get(i).and_then(|l| l.room.clone())))
     });
     let link = RelayLink::start(room);
+    // Lesson steps about the room act and check through it.
+    provide_context(link);
     let place = RwSignal::new(opened_lesson.map(|lesson| Place {
         lesson,
         step: scenario.step,

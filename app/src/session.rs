@@ -176,7 +176,7 @@ impl Session {
             config: RwSignal::new(config),
             view: RwSignal::new(NetworkView::default()),
             trace: RwSignal::new(Trace::default()),
-            phase: RwSignal::new(Phase::Starting),
+            phase: RwSignal::new(Phase::Idle),
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
             actions: RwSignal::new(Vec::new()),
@@ -521,7 +521,9 @@ impl Session {
                 | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
                 Action::Dht { .. } | Action::Churn { .. } => self.run_dht(action),
                 // Links record the peer that was clicked, as a plain action.
-                Action::PingClicked { .. } | Action::SnapshotClicked => continue,
+                Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => {
+                    continue
+                }
             }
             self.settled().await;
         }

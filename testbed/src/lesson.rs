@@ -36,6 +36,7 @@ use libp2p::PeerId;
 use crate::dht::{lookup, DhtKey, LookupKind, LookupRequest};
 use crate::network::NetworkConfig;
 use crate::protocols::transfer;
+use crate::room::Members;
 use crate::snapshot::in_trace;
 use crate::trace::model::{Message, MessageKind};
 use crate::trace::Trace;
@@ -322,6 +323,8 @@ pub enum Action {
     },
     /// This share of the peers (never peer 0), drawn from the seed, leave at once.
     Churn { percent: u8 },
+    /// This tab's own peer pings every other tab of its room, through the relay.
+    PingRoom,
 }
 
 /// What a DHT action does with its key.
@@ -437,6 +440,7 @@ impl Action {
                 op: DhtOp::named(op)?,
                 key: DhtKey::parse(kind, value)?,
             }),
+            ["ping-room"] => Some(Action::PingRoom),
             ["churn", percent] => Some(Action::Churn {
                 percent: percent
                     .parse()
@@ -497,9 +501,11 @@ impl Action {
         }
     }
 
-    /// The words [`Action::parse`] reads back; None for an action that waits for a choice.
+    /// The words [`Action::parse`] reads back; None for an action that waits for a choice,
+    /// or that depends on which other tabs are open (a link cannot replay those).
     pub fn words(&self) -> Option<Vec<String>> {
         Some(match *self {
+            Action::PingRoom => return None,
             Action::StartNetwork => vec!["start".into()],
             Action::Ping { from, to: Some(to) } => {
                 vec!["ping".into(), from.to_string(), to.to_string()]
@@ -584,6 +590,12 @@ pub enum Expectation {
     Providers,
     /// Some peers have left: their connections are gone.
     Churned,
+    /// The relay holds a slot for this tab's peer (see [`Expectation::is_met_in_room`]).
+    Reserved,
+    /// A circuit to another tab of the room is open.
+    RoomPeer,
+    /// A PONG came back from another tab, through the relay.
+    RoomPong,
 }
 
 /// The last ping, as the page knows it.
@@ -618,6 +630,29 @@ impl Expectation {
             Expectation::Provided => "the provider record stored on the closest peers",
             Expectation::Providers => "the providers lookup finished",
             Expectation::Churned => "the peers gone, and their connections closed",
+            Expectation::Reserved => "the relay's reservation, and this tab's circuit address",
+            Expectation::RoomPeer => "another tab connected through the relay",
+            Expectation::RoomPong => "a PONG from another tab, drawn across the relay",
+        }
+    }
+
+    /// Met by what this tab's own peer saw in its room, not by the in-page network.
+    pub fn in_room(self) -> bool {
+        matches!(
+            self,
+            Expectation::Reserved | Expectation::RoomPeer | Expectation::RoomPong
+        )
+    }
+
+    /// Whether a room expectation is met, by the room's members and this tab's room trace.
+    pub fn is_met_in_room(self, members: &Members, trace: &Trace) -> bool {
+        match self {
+            Expectation::Reserved => members.reservation.is_some(),
+            Expectation::RoomPeer => members.connected().next().is_some(),
+            Expectation::RoomPong => trace.messages().any(|m| {
+                m.label == "PONG" && m.received.is_some() && members.get(&m.from).is_some()
+            }),
+            _ => false,
         }
     }
 
@@ -647,6 +682,7 @@ impl Expectation {
             (Expectation::Provided, _) => finished(LookupKind::Provide),
             (Expectation::Providers, _) => finished(LookupKind::FindProviders),
             (Expectation::Churned, _) => view.connected_peer_count() < view.peer_count(),
+            (Expectation::Reserved | Expectation::RoomPeer | Expectation::RoomPong, _) => false,
             (Expectation::Tokens, _) => trace
                 .messages()
                 .any(|m| m.kind == MessageKind::Tokens && m.received.is_some()),
@@ -961,6 +997,9 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "provided"] => step.expect = Some(Expectation::Provided),
                 ["expect", "providers"] => step.expect = Some(Expectation::Providers),
                 ["expect", "churned"] => step.expect = Some(Expectation::Churned),
+                ["expect", "reserved"] => step.expect = Some(Expectation::Reserved),
+                ["expect", "room-peer"] => step.expect = Some(Expectation::RoomPeer),
+                ["expect", "room-pong"] => step.expect = Some(Expectation::RoomPong),
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use testbed::lesson::{Action, DhtOp, Inline, Lesson, Prediction};
 
 use crate::keys;
+use crate::relay_link::RelayLink;
 use crate::session::{PingTarget, Session};
 
 /// Where the learner is: a lesson (by index in the catalogue) and a step, or free play.
@@ -131,6 +132,7 @@ fn action_label(action: Action) -> String {
             DhtOp::FindProviders => format!("Peer {from} looks for providers of {key}"),
         },
         Action::Churn { percent } => format!("{percent}% of the peers leave"),
+        Action::PingRoom => "Ping every other tab of the room".into(),
     }
 }
 
@@ -147,6 +149,11 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
         | Action::NaiveSnapshot
         | Action::LeaveDuringSnapshot { .. } => session.run_tokens(action),
         Action::Dht { .. } | Action::Churn { .. } => session.run_dht(action),
+        Action::PingRoom => {
+            if let Some(link) = use_context::<RelayLink>() {
+                link.ping_everyone();
+            }
+        }
         Action::PingClicked { .. } | Action::SnapshotClicked => {}
     }
 }
@@ -172,6 +179,12 @@ pub fn LessonPanel(
         let Some(expect) = lesson.steps.get(index).and_then(|s| s.expect) else {
             return true;
         };
+        if expect.in_room() {
+            return use_context::<RelayLink>().is_some_and(|link| {
+                link.members
+                    .with(|members| link.trace.with(|trace| expect.is_met_in_room(members, trace)))
+            });
+        }
         let pair = session.last_ping_pair();
         session
             .view

@@ -9,7 +9,7 @@ use crate::session::{Phase, Session};
 pub fn NetworkStatus(session: Session) -> impl IntoView {
     let progress = move || {
         session.view.with(|view| match session.phase.get() {
-            Phase::Idle => "No network yet.".to_owned(),
+            Phase::Idle => "No in-page network yet.".to_owned(),
             Phase::Starting => "Starting peers…".to_owned(),
             Phase::Connecting => format!(
                 "Connecting: {} of {} connections up",
