@@ -4,9 +4,11 @@
 // - with 20 peers pinging continuously: frames per second while the diagram follows, and the
 //   time to draw the diagram once the trace holds 1,000 and 10,000 messages, and at 10,000 the
 //   time to show a random earlier moment with the time scrubber;
+// - the testbed's ping between two tabs through the relay, next to the same ping between two
+//   peers inside one page;
 // - Chandy-Lamport snapshot completion in the page (first recording to last marker in) for
 //   5, 20 and 50 peers, full mesh and ring.
-import { serveDirectory, launchBrowser } from './harness.mjs';
+import { serveDirectory, launchBrowser, startRelay } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
 const runs = Number(process.env.RUNS ?? 5);
@@ -18,6 +20,7 @@ const results = [];
 let diagram = {};
 let snapshots = [];
 let dht = [];
+let rooms = {};
 try {
   for (const peers of counts) {
     const readyAt = [];
@@ -43,11 +46,55 @@ try {
   diagram = await diagramFigures();
   snapshots = await snapshotFigures();
   dht = await dhtFigures();
+  rooms = await roomFigures();
 } finally {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results, diagram, snapshots, dht }));
+console.log(JSON.stringify({ runs: results, diagram, snapshots, dht, rooms }));
+
+/** The testbed's ping, 30 times: between two tabs through a real relay (loopback), and
+ * between two peers inside one of those pages. Both timed from opening the stream to both
+ * sides closing it. */
+async function roomFigures() {
+  const pings = 30;
+  const relay = await startRelay();
+  const open = async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&peers=2&room=bench`);
+    await page.click('#tab-room');
+    return page;
+  };
+  try {
+    const a = await open();
+    const b = await open();
+    const row = await a.waitForSelector('.room-members tr[data-state="connected"]', { timeout: 60_000 });
+    const peer = await row.getAttribute('data-peer');
+    const cell = `.room-members tr[data-peer="${peer}"] .round-trip`;
+    await b.waitForSelector('.room-members tr[data-state="connected"]', { timeout: 60_000 });
+    for (let i = 0; i < pings; i++) {
+      const before = Number(await a.getAttribute(cell, 'data-pings'));
+      await a.click(`.room-members tr[data-peer="${peer}"] button`);
+      await a.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.pings) > n, [cell, before]);
+    }
+    const betweenTabs = Number(await a.getAttribute(cell, 'data-median-ms'));
+
+    await a.click('#tab-network');
+    await a.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+    const inPage = [];
+    for (let i = 0; i < pings; i++) {
+      await a.click('text=Run ping');
+      const result = await a.waitForSelector('.ping-result[data-state="answered"]');
+      inPage.push(Number((await result.textContent()).match(/([\d.]+) ms/)[1]));
+    }
+    await a.close();
+    await b.close();
+    console.error(`ping between tabs through the relay ${betweenTabs.toFixed(1)} ms, in the page ${median(inPage).toFixed(1)} ms (medians of ${pings})`);
+    return { pings, between_tabs_median_ms: betweenTabs, in_page_median_ms: median(inPage) };
+  } finally {
+    await relay.stop();
+  }
+}
 
 /** A DHT network in one tab: from navigation to settled, frames per second while it settles,
  * then a lookup (its hops and time, as the page reports them). */

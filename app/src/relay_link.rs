@@ -30,6 +30,9 @@ const DISCOVER_EVERY: Duration = Duration::from_secs(3);
 /// A registration is renewed well before it expires ([`room::REGISTRATION_TTL_SECONDS`]).
 const REGISTER_EVERY: Duration = Duration::from_secs(room::REGISTRATION_TTL_SECONDS / 2);
 
+/// Round trips kept per peer of the room.
+const MAX_ROUND_TRIPS: usize = 100;
+
 /// Room log lines kept.
 const MAX_LOG: usize = 200;
 
@@ -76,8 +79,8 @@ pub struct RelayLink {
     pub relay: RwSignal<Option<PeerId>>,
     /// How the other tabs reach this one: through the relay's WebSocket address.
     pub circuit_address: RwSignal<Option<Multiaddr>>,
-    /// The last ping's round trip to each peer of the room, in ms.
-    pub round_trips: RwSignal<BTreeMap<PeerId, f64>>,
+    /// Round trips of the pings to each peer of the room, in ms, oldest first.
+    pub round_trips: RwSignal<BTreeMap<PeerId, Vec<f64>>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
     pub problem: RwSignal<Option<String>>,
     peer: StoredValue<Option<PeerHandle>, LocalStorage>,
@@ -143,7 +146,11 @@ impl RelayLink {
             if peer.ping(remote, id).await.is_ok() {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 self.round_trips.update(|r| {
-                    r.insert(remote, ms);
+                    let samples = r.entry(remote).or_default();
+                    samples.push(ms);
+                    if samples.len() > MAX_ROUND_TRIPS {
+                        samples.remove(0);
+                    }
                 });
             }
         });

@@ -20,7 +20,11 @@ pub fn main() -> Result {
         run(&mut toolchain.trunk_release(&dist))
     })?;
     let sizes = bundle_sizes(&dist)?;
-    let boot = step("time until all peers are connected", || {
+    let relay_bin = root().join("target/release/relay");
+    step("release build of the relay", || {
+        run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))
+    })?;
+    let boot = step("the page: boot, diagram, snapshots, DHT, ping between tabs", || {
         let counts: Vec<String> = PEER_COUNTS.iter().map(ToString::to_string).collect();
         let output = cmd("node")
             .arg("e2e/bench.mjs")
@@ -28,6 +32,7 @@ pub fn main() -> Result {
             .env("CHROMIUM", CHROMIUM)
             .env("PEER_COUNTS", counts.join(","))
             .env("RUNS", RUNS.to_string())
+            .env("RELAY_BIN", &relay_bin)
             .output()
             .map_err(|e| format!("could not run the browser benchmark: {e}"))?;
         std::io::stderr().write_all(&output.stderr).ok();
@@ -54,9 +59,8 @@ pub fn main() -> Result {
         || engine_example("dht_lookups"),
     )?;
     let load = step("the relay under 200 native clients (release)", || {
-        run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))?;
         let mut cargo = native_cargo();
-        cargo.env("RELAY_BIN", root().join("target/release/relay"));
+        cargo.env("RELAY_BIN", &relay_bin);
         native_example("relay", "load", cargo)
     })?;
 
@@ -173,6 +177,13 @@ pub fn main() -> Result {
             figure["lookup_ms"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    let rooms = &boot["rooms"];
+    println!(
+        "| the testbed's ping between two tabs through the relay; between two peers in one page (medians of {}, stream opened to both sides closed) | {:.1} ms; {:.1} ms |",
+        rooms["pings"],
+        rooms["between_tabs_median_ms"].as_f64().unwrap_or(f64::NAN),
+        rooms["in_page_median_ms"].as_f64().unwrap_or(f64::NAN)
+    );
     println!(
         "| relay load: clients holding a reservation (of {}); circuits; relay memory per client; relay CPU per 1,000 pings relayed; ping round trip through the relay (median) | {}; {}; {:.0} KiB; {:.0} ms; {:.2} ms |",
         load["clients"],

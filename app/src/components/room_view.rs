@@ -91,7 +91,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
             }}
         </p>
         <table class="room-members">
-            <thead><tr><th scope="col">"Peer"</th><th scope="col">"State"</th><th scope="col">"Round trip"</th><th scope="col"></th></tr></thead>
+            <thead><tr><th scope="col">"Peer"</th><th scope="col">"State"</th><th scope="col" title="From opening the stream to both sides closing it">"Round trip"</th><th scope="col"></th></tr></thead>
             <tbody>
                 {move || {
                     let rows: Vec<(PeerId, MemberState, Option<String>)> = link.members.with(|m| {
@@ -101,7 +101,17 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                         return view! { <tr><td colspan="4" class="hint">"No other tab in this room yet. Open the share link in another tab."</td></tr> }.into_any();
                     }
                     rows.into_iter().map(|(peer, state, problem)| {
-                        let rtt = move || link.round_trips.with(|r| r.get(&peer).map(|ms| format!("{ms:.1} ms"))).unwrap_or_default();
+                        let samples = move || link.round_trips.with(|r| r.get(&peer).cloned().unwrap_or_default());
+                        let median = move || {
+                            let mut sorted = samples();
+                            sorted.sort_by(f64::total_cmp);
+                            sorted.get(sorted.len() / 2).copied()
+                        };
+                        let rtt = move || match (samples().last().copied(), median(), samples().len()) {
+                            (Some(last), _, 1) => format!("{last:.1} ms"),
+                            (Some(last), Some(median), n) => format!("{last:.1} ms (median {median:.1} of {n})"),
+                            _ => String::new(),
+                        };
                         let state_text = match (state, problem) {
                             (MemberState::Listed, _) => "listed; dialing through the relay".to_owned(),
                             (MemberState::Connected, _) => "connected through the relay".to_owned(),
@@ -112,7 +122,8 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                             <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase()>
                                 <td><code>{short_peer_id(&peer)}</code> " · another tab"</td>
                                 <td>{state_text}</td>
-                                <td>{rtt}</td>
+                                <td class="round-trip" data-pings=move || samples().len().to_string()
+                                    data-median-ms=move || median().map(|m| format!("{m:.2}")).unwrap_or_default()>{rtt}</td>
                                 <td><button type="button" disabled=state != MemberState::Connected
                                     on:click=move |_| link.ping(peer)>"Ping"</button></td>
                             </tr>
