@@ -202,3 +202,31 @@ test('the "Relays and NAT" lesson, followed in two tabs', async () => {
     await relay.stop();
   }
 });
+
+test('a record put in one tab is found from another: Kademlia across tabs', async () => {
+  const relay = await startRelay();
+  const { context, errors } = await launchBrowser();
+  try {
+    const tabs = [];
+    for (let i = 0; i < 3; i += 1) tabs.push(await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=dht'));
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => document.querySelectorAll('.room-members tr[data-state="connected"]').length === 2,
+        null, { timeout: 60_000 });
+    }
+    const [a, , c] = tabs;
+    await a.fill('#room-dht-key', 'lesson');
+    await a.fill('#room-dht-value', 'put by the first tab');
+    await a.click('.room-put');
+    await a.waitForSelector('.room-dht-result[data-state="done"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.room-dht-result'), /Stored "lesson"/);
+    await c.fill('#room-dht-key', 'lesson');
+    await c.click('.room-get');
+    await c.waitForSelector('.room-dht-result[data-state="done"]', { timeout: 30_000 });
+    assert.match(await c.textContent('.room-dht-result'), /Found "lesson" = "put by the first tab" at tab \w+/);
+    await c.screenshot({ path: join(shots, 'room-dht.png') });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});

@@ -13,6 +13,7 @@ use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize;
+use testbed::dht::{DhtConfig, LookupKind, LookupOutcome, LookupRequest};
 use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
 use testbed::room::{self, MemberState, Members};
 use testbed::trace::Trace;
@@ -83,6 +84,9 @@ pub struct RelayLink {
     pub round_trips: RwSignal<BTreeMap<PeerId, Vec<f64>>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
     pub problem: RwSignal<Option<String>>,
+    /// The last put or get of a record in the DHT the room's tabs form: a sentence, or why
+    /// it failed.
+    pub dht_result: RwSignal<Option<Result<String, String>>>,
     peer: StoredValue<Option<PeerHandle>, LocalStorage>,
     /// The relay's WebSocket address, ending in `/p2p/RELAY`.
     relay_at: StoredValue<Option<Multiaddr>>,
@@ -105,6 +109,7 @@ impl RelayLink {
             circuit_address: RwSignal::new(None),
             round_trips: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
+            dht_result: RwSignal::new(None),
             peer: StoredValue::new_local(None),
             relay_at: StoredValue::new(None),
             pings: StoredValue::new(0),
@@ -116,7 +121,8 @@ impl RelayLink {
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
-            dht: None,
+            // The room's tabs form a Kademlia DHT of their own, over the circuits.
+            dht: Some(DhtConfig::default()),
         };
         match PeerHandle::start(config, sink) {
             Ok(peer) => {
@@ -153,6 +159,36 @@ impl RelayLink {
                     }
                 });
             }
+        });
+    }
+
+    /// Stores `value` under `key` in the DHT of the room's tabs.
+    pub fn put(self, key: String, value: String) {
+        self.lookup(LookupRequest::PutRecord {
+            key: key.clone().into_bytes(),
+            value: value.into_bytes(),
+        });
+    }
+
+    /// Looks `key` up in the DHT of the room's tabs.
+    pub fn get(self, key: String) {
+        self.lookup(LookupRequest::GetRecord {
+            key: key.into_bytes(),
+            quorum: 1,
+        });
+    }
+
+    fn lookup(self, request: LookupRequest) {
+        let Some(peer) = self.peer.get_value() else {
+            return;
+        };
+        self.dht_result.set(None);
+        spawn_local(async move {
+            let result = match peer.lookup(request).await {
+                Ok(outcome) => describe_lookup(&outcome, peer.peer_id()),
+                Err(error) => Err(error.to_string()),
+            };
+            self.dht_result.set(Some(result));
         });
     }
 
@@ -341,6 +377,36 @@ impl RelayLink {
             }
         });
     }
+}
+
+/// A finished put or get, in a sentence; its error, if it failed.
+fn describe_lookup(outcome: &LookupOutcome, me: PeerId) -> Result<String, String> {
+    let key = String::from_utf8_lossy(&outcome.key);
+    let name = |p: &PeerId| match *p == me {
+        true => "this tab".to_owned(),
+        false => format!("tab {}", short_peer_id(p)),
+    };
+    let requests = format!(
+        "{} request{} in {:.0} ms",
+        outcome.requests,
+        if outcome.requests == 1 { "" } else { "s" },
+        outcome.took_ms
+    );
+    if let Some(error) = &outcome.error {
+        return Err(format!("{:?}: {error} ({requests})", key));
+    }
+    Ok(match (outcome.kind, &outcome.value) {
+        (LookupKind::GetRecord, Some(value)) => {
+            let holders: Vec<String> = outcome.holders.iter().map(name).collect();
+            format!(
+                "Found {key:?} = {:?} at {} ({requests})",
+                String::from_utf8_lossy(value),
+                holders.join(", ")
+            )
+        }
+        (LookupKind::GetRecord, None) => format!("No tab holds {key:?} ({requests})"),
+        _ => format!("Stored {key:?} on the closest tabs of the room ({requests})"),
+    })
 }
 
 /// `?relay=URL` when given, else the info port on the host that served the page.

@@ -521,9 +521,7 @@ impl Session {
                 | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
                 Action::Dht { .. } | Action::Churn { .. } => self.run_dht(action),
                 // Links record the peer that was clicked, as a plain action.
-                Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => {
-                    continue
-                }
+                Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => continue,
             }
             self.settled().await;
         }

@@ -110,6 +110,11 @@ fn relay_address(info: &serde_json::Value, kind: &str) -> Multiaddr {
 
 /// The same peer the page runs, natively: WebSocket, noise, yamux, identify, ping.
 fn websocket_peer() -> (PeerHandle, testbed::EventStream) {
+    websocket_peer_with(None)
+}
+
+/// A tab's peer that also runs Kademlia with `dht`.
+fn websocket_peer_with(dht: Option<testbed::dht::DhtConfig>) -> (PeerHandle, testbed::EventStream) {
     let (sink, events) = EventSink::new();
     let peer = PeerHandle::start(
         PeerConfig {
@@ -118,7 +123,7 @@ fn websocket_peer() -> (PeerHandle, testbed::EventStream) {
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
-            dht: None,
+            dht,
         },
         sink,
     )
@@ -589,4 +594,62 @@ async fn a_bad_room_name_is_refused_with_a_reason() {
         .await
         .expect_err("a namespace longer than 255 bytes is refused");
     assert!(error.to_string().contains("registration"), "{error}");
+}
+
+#[tokio::test]
+async fn a_record_put_in_one_tab_is_found_from_another_through_the_relay() {
+    use testbed::dht::{DhtConfig, LookupRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let (relay_at, relay_id) = relay_websocket_address(&info);
+
+    // Three tabs in one room, each dialing the ones already there through the relay.
+    let mut tabs: Vec<(PeerHandle, testbed::EventStream)> = Vec::new();
+    for _ in 0..3 {
+        let (tab, events) = websocket_peer_with(Some(DhtConfig::default()));
+        tab.reserve(relay_at.clone()).await.unwrap();
+        tab.register("dht".into(), relay_id).await.unwrap();
+        for (other, _) in tab.discover("dht".into(), relay_id).await.unwrap() {
+            let circuit = testbed::room::circuit_address(&relay_at, other);
+            tokio::time::timeout(PATIENCE, tab.dial(Some(other), circuit))
+                .await
+                .unwrap()
+                .expect("circuit dial works");
+        }
+        tabs.push((tab, events));
+    }
+    // Identify tells each peer that the others speak Kademlia, and where: their circuit
+    // addresses. Wait until every routing table holds the two other tabs.
+    tokio::time::timeout(PATIENCE, async {
+        for (tab, _) in &tabs {
+            while tab.routing_table().await.unwrap().peers().count() < 2 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    })
+    .await
+    .expect("every tab knows the two others");
+
+    let (key, value) = (b"greeting".to_vec(), b"hello from tab 0".to_vec());
+    let put = tabs[0]
+        .0
+        .lookup(LookupRequest::PutRecord {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(put.error, None, "{put:?}");
+    let got = tabs[2]
+        .0
+        .lookup(LookupRequest::GetRecord { key, quorum: 1 })
+        .await
+        .unwrap();
+    assert_eq!(got.value, Some(value), "{got:?}");
+    assert!(
+        got.holders.iter().any(|h| *h != tabs[2].0.peer_id()),
+        "found at another tab: {got:?}"
+    );
+    assert!(got.requests >= 1, "{got:?}");
 }

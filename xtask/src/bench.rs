@@ -24,24 +24,27 @@ pub fn main() -> Result {
     step("release build of the relay", || {
         run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))
     })?;
-    let boot = step("the page: boot, diagram, snapshots, DHT, ping between tabs", || {
-        let counts: Vec<String> = PEER_COUNTS.iter().map(ToString::to_string).collect();
-        let output = cmd("node")
-            .arg("e2e/bench.mjs")
-            .env("DIST_DIR", &dist)
-            .env("CHROMIUM", CHROMIUM)
-            .env("PEER_COUNTS", counts.join(","))
-            .env("RUNS", RUNS.to_string())
-            .env("RELAY_BIN", &relay_bin)
-            .output()
-            .map_err(|e| format!("could not run the browser benchmark: {e}"))?;
-        std::io::stderr().write_all(&output.stderr).ok();
-        if !output.status.success() {
-            return Err("the browser benchmark failed".into());
-        }
-        serde_json::from_slice::<serde_json::Value>(&output.stdout)
-            .map_err(|e| format!("the browser benchmark printed no JSON: {e}"))
-    })?;
+    let boot = step(
+        "the page: boot, diagram, snapshots, DHT, ping between tabs",
+        || {
+            let counts: Vec<String> = PEER_COUNTS.iter().map(ToString::to_string).collect();
+            let output = cmd("node")
+                .arg("e2e/bench.mjs")
+                .env("DIST_DIR", &dist)
+                .env("CHROMIUM", CHROMIUM)
+                .env("PEER_COUNTS", counts.join(","))
+                .env("RUNS", RUNS.to_string())
+                .env("RELAY_BIN", &relay_bin)
+                .output()
+                .map_err(|e| format!("could not run the browser benchmark: {e}"))?;
+            std::io::stderr().write_all(&output.stderr).ok();
+            if !output.status.success() {
+                return Err("the browser benchmark failed".into());
+            }
+            serde_json::from_slice::<serde_json::Value>(&output.stdout)
+                .map_err(|e| format!("the browser benchmark printed no JSON: {e}"))
+        },
+    )?;
 
     let layout = step("diagram layout in the engine (native, release)", || {
         engine_example("diagram_layout")

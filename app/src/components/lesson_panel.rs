@@ -181,8 +181,10 @@ pub fn LessonPanel(
         };
         if expect.in_room() {
             return use_context::<RelayLink>().is_some_and(|link| {
-                link.members
-                    .with(|members| link.trace.with(|trace| expect.is_met_in_room(members, trace)))
+                link.members.with(|members| {
+                    link.trace
+                        .with(|trace| expect.is_met_in_room(members, trace))
+                })
             });
         }
         let pair = session.last_ping_pair();

@@ -13,7 +13,7 @@ use testbed::view::short_peer_id;
 
 use crate::relay_link::{RelayLink, RelayStatus};
 
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 800.0;
 /// Pixels per millisecond: a ping between tabs takes a few ms.
 const ZOOM: f64 = 4.0;
 
@@ -73,7 +73,12 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
         )),
     }
     };
-    let me = move || link.me.get().map(|p| short_peer_id(&p)).unwrap_or_default();
+    let me = move || {
+        link.me
+            .get()
+            .map(|p| format!("…{}", peer_tail(&p)))
+            .unwrap_or_default()
+    };
     let reservation = move || {
         link.circuit_address
             .get()
@@ -120,7 +125,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                         };
                         view! {
                             <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase()>
-                                <td><code>{short_peer_id(&peer)}</code> " · another tab"</td>
+                                <td title=peer.to_string()>"another tab " <code>"…"{peer_tail(&peer)}</code></td>
                                 <td>{state_text}</td>
                                 <td class="round-trip" data-pings=move || samples().len().to_string()
                                     data-median-ms=move || median().map(|m| format!("{m:.2}")).unwrap_or_default()>{rtt}</td>
@@ -135,6 +140,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
         <button type="button" class="ping-everyone" disabled=move || !any_connected()
             on:click=move |_| link.ping_everyone()>"Ping every tab"</button>
         <RoomDiagram link=link />
+        <RoomDht link=link />
         <h3>"What this tab's peer did"</h3>
         <ol class="room-log" aria-live="polite">
             {move || link.log.with(|log| log.iter().rev().map(|line| view! {
@@ -150,7 +156,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
     let lifelines = Memo::new(move |_| {
         let mut peers: Vec<(PeerId, String, bool)> = Vec::new();
         if let Some(me) = link.me.get() {
-            peers.push((me, format!("this tab {}", short_peer_id(&me)), false));
+            peers.push((me, "this tab".to_owned(), false));
         }
         if let Some(relay) = link.relay.get() {
             peers.push((relay, "relay".to_owned(), false));
@@ -158,7 +164,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         link.members.with(|m| {
             for (peer, member) in m.iter() {
                 let gone = matches!(member.state, MemberState::Left | MemberState::Unreachable);
-                peers.push((*peer, format!("another tab {}", short_peer_id(peer)), gone));
+                peers.push((*peer, format!("another tab …{}", peer_tail(peer)), gone));
             }
         });
         peers
@@ -193,8 +199,9 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
             <div class="lifeline-heads" style:width=move || format!("{}px", layout.with(|l| l.width))>
                 {move || {
                     let xs = layout.with(|l| l.lifeline_x.clone());
-                    lifelines.get().into_iter().zip(xs).map(|((_, name, gone), x)| view! {
-                        <span class="lifeline-head" data-gone=gone.to_string() style:left=format!("{x}px")>{name}</span>
+                    lifelines.get().into_iter().zip(xs).map(|((peer, name, gone), x)| view! {
+                        <span class="lifeline-head" data-gone=gone.to_string() title=peer.to_string()
+                            style:left=format!("{x}px")>{name}</span>
                     }).collect_view()
                 }}
             </div>
@@ -240,4 +247,39 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
             </svg>
         </div>
     }
+}
+
+/// The tabs of a room form a Kademlia DHT over their circuits: put a record in one tab, get
+/// it in another.
+#[component]
+fn RoomDht(link: RelayLink) -> impl IntoView {
+    let key = RwSignal::new("greeting".to_owned());
+    let value = RwSignal::new("hello from this tab".to_owned());
+    let any_connected = move || link.members.with(|m| m.connected().next().is_some());
+    view! {
+        <h3>"A DHT across tabs"</h3>
+        <p class="hint">"Every tab's peer also runs Kademlia. Put a record here and get it in another tab: the lookup goes from tab to tab through the relay."</p>
+        <form class="room-dht" on:submit=move |ev| ev.prevent_default()>
+            <label for="room-dht-key">"Key"</label>
+            <input id="room-dht-key" type="text" maxlength="40" prop:value=move || key.get()
+                on:input=move |ev| key.set(event_target_value(&ev)) />
+            <label for="room-dht-value">"Value"</label>
+            <input id="room-dht-value" type="text" maxlength="80" prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev)) />
+            <button type="button" class="room-put" disabled=move || !any_connected()
+                on:click=move |_| link.put(key.get_untracked(), value.get_untracked())>"Put"</button>
+            <button type="button" class="room-get" disabled=move || !any_connected()
+                on:click=move |_| link.get(key.get_untracked())>"Get"</button>
+        </form>
+        {move || link.dht_result.get().map(|result| match result {
+            Ok(text) => view! { <p class="room-dht-result" data-state="done" role="status">{text}</p> }.into_any(),
+            Err(text) => view! { <p class="room-dht-result problem-text" data-state="failed" role="status">{text}</p> }.into_any(),
+        })}
+    }
+}
+
+/// The end of a PeerId: the start is the same for every Ed25519 key (`12D3KooW`).
+fn peer_tail(peer: &PeerId) -> String {
+    let text = peer.to_string();
+    text[text.len().saturating_sub(4)..].to_owned()
 }
