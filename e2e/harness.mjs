@@ -51,8 +51,8 @@ export async function startRelay({ ports, keyFile } = {}) {
   const binary = process.env.RELAY_BIN;
   if (!binary) throw new Error('RELAY_BIN is not set: run the tests through `cargo xtask test`');
   keyFile ??= join(mkdtempSync(join(tmpdir(), 'p2p-testbed-relay-')), 'relay.key');
-  const { ws = 0, tcp = 0, info = 0 } = ports ?? {};
-  const child = spawn(binary, ['--ws-port', `${ws}`, '--tcp-port', `${tcp}`, '--info-port', `${info}`, '--key-file', keyFile], {
+  const { ws = 0, tcp = 0, info = 0, webrtc = 0 } = ports ?? {};
+  const child = spawn(binary, ['--ws-port', `${ws}`, '--tcp-port', `${tcp}`, '--info-port', `${info}`, '--webrtc-port', `${webrtc}`, '--key-file', keyFile], {
     env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -62,7 +62,7 @@ export async function startRelay({ ports, keyFile } = {}) {
     child.stdout.on('data', (chunk) => {
       seen += chunk;
       infoUrl ??= seen.match(/info endpoint on (http:\/\/\S+)/)?.[1];
-      if (infoUrl && (seen.match(/listening on/g) ?? []).length >= 2) resolve(infoUrl);
+      if (infoUrl && (seen.match(/listening on/g) ?? []).length >= 3) resolve(infoUrl);
     });
     child.on('exit', (code) => reject(new Error(`relay exited with ${code}: ${seen}`)));
   });

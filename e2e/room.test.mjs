@@ -20,9 +20,9 @@ after(() => {
 });
 
 /** Opens the page in `context`, in `room`, on the relay at `infoUrl`, showing the Room tab. */
-async function openInRoom(context, infoUrl, fragment) {
+async function openInRoom(context, infoUrl, fragment, query = '') {
   const page = await context.newPage();
-  await page.goto(`${site.url}?relay=${encodeURIComponent(infoUrl)}#${fragment}`);
+  await page.goto(`${site.url}?relay=${encodeURIComponent(infoUrl)}${query}#${fragment}`);
   await page.click('#tab-room');
   return page;
 }
@@ -225,6 +225,27 @@ test('a record put in one tab is found from another: Kademlia across tabs', asyn
     assert.match(await c.textContent('.room-dht-result'), /Found "lesson" = "put by the first tab" at tab \w+/);
     await c.screenshot({ path: join(shots, 'room-dht.png') });
     assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});
+
+test('tabs that reach the relay over WebRTC-direct meet and ping as well', async () => {
+  const relay = await startRelay();
+  const { context, errors } = await launchBrowser();
+  try {
+    const a = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=webrtc', '&via=webrtc');
+    const b = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=webrtc');
+    await a.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 60_000 });
+    assert.equal(await a.getAttribute('.relay-transport', 'data-transport'), 'WebRTC-direct');
+    assert.match(await a.textContent('.relay-transport'), /\/udp\/\d+\/webrtc-direct\/certhash\//);
+    assert.equal(await b.getAttribute('.relay-transport', 'data-transport'), 'WebSocket');
+    await pingBothWays(a, b, 'webrtc');
+    // libp2p-webrtc-websys lets the browser call a data channel's callback after Rust dropped
+    // it (rust-libp2p#6551, fix pending upstream): the page goes on; any other error counts.
+    const upstream = /closure invoked recursively or after being dropped/;
+    assert.deepEqual(errors.filter((e) => !upstream.test(e)), []);
   } finally {
     await context.close();
     await relay.stop();

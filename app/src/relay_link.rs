@@ -80,6 +80,8 @@ pub struct RelayLink {
     pub relay: RwSignal<Option<PeerId>>,
     /// How the other tabs reach this one: through the relay's WebSocket address.
     pub circuit_address: RwSignal<Option<Multiaddr>>,
+    /// The relay's address this tab dials (WebSocket, or WebRTC-direct with `?via=webrtc`).
+    pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
     pub round_trips: RwSignal<BTreeMap<PeerId, Vec<f64>>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
@@ -107,6 +109,7 @@ impl RelayLink {
             me: RwSignal::new(None),
             relay: RwSignal::new(None),
             circuit_address: RwSignal::new(None),
+            address: RwSignal::new(None),
             round_trips: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
@@ -117,7 +120,7 @@ impl RelayLink {
         let (sink, events) = EventSink::new();
         let config = PeerConfig {
             keypair: Keypair::generate_ed25519(),
-            transport: TransportKind::WebSocket,
+            transport: TransportKind::Remote,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
@@ -292,7 +295,8 @@ impl RelayLink {
         self.status.set(RelayStatus::Looking {
             info_url: info_url.clone(),
         });
-        let address = find_websocket_address(&info_url).await?;
+        let address = find_relay_address(&info_url, transport()).await?;
+        self.address.set(Some(address.clone()));
         self.status.set(RelayStatus::Connecting {
             address: address.to_string(),
         });
@@ -409,20 +413,52 @@ fn describe_lookup(outcome: &LookupOutcome, me: PeerId) -> Result<String, String
     })
 }
 
+/// How a tab reaches the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayTransport {
+    WebSocket,
+    WebRtcDirect,
+}
+
+impl RelayTransport {
+    pub fn name(self) -> &'static str {
+        match self {
+            RelayTransport::WebSocket => "WebSocket",
+            RelayTransport::WebRtcDirect => "WebRTC-direct",
+        }
+    }
+
+    /// The part of the relay's addresses that names this transport.
+    fn marker(self) -> &'static str {
+        match self {
+            RelayTransport::WebSocket => "/ws",
+            RelayTransport::WebRtcDirect => "/webrtc-direct/",
+        }
+    }
+}
+
+/// `?via=webrtc` reaches the relay over WebRTC-direct; WebSocket otherwise.
+pub fn transport() -> RelayTransport {
+    match query_parameter("via").as_deref() {
+        Some("webrtc") => RelayTransport::WebRtcDirect,
+        _ => RelayTransport::WebSocket,
+    }
+}
+
+fn query_parameter(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let prefix = format!("{name}=");
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|part| part.strip_prefix(prefix.as_str()).map(decode_uri))
+}
+
 /// `?relay=URL` when given, else the info port on the host that served the page.
 fn info_url() -> String {
-    let location = web_sys::window().map(|w| w.location());
-    let from_query = location
-        .as_ref()
-        .and_then(|l| l.search().ok())
-        .and_then(|search| {
-            search
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|part| part.strip_prefix("relay=").map(decode_uri))
-        });
-    from_query.unwrap_or_else(|| {
-        let host = location
+    query_parameter("relay").unwrap_or_else(|| {
+        let host = web_sys::window()
+            .map(|w| w.location())
             .and_then(|l| l.hostname().ok())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "127.0.0.1".into());
@@ -437,7 +473,10 @@ fn decode_uri(text: &str) -> String {
         .unwrap_or_else(|| text.to_owned())
 }
 
-async fn find_websocket_address(info_url: &str) -> Result<Multiaddr, String> {
+async fn find_relay_address(
+    info_url: &str,
+    transport: RelayTransport,
+) -> Result<Multiaddr, String> {
     let absent = || format!("no relay answered at {info_url}");
     let window = web_sys::window().ok_or_else(absent)?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(info_url))
@@ -462,16 +501,21 @@ async fn find_websocket_address(info_url: &str) -> Result<Multiaddr, String> {
         .nth(1)
         .and_then(|rest| rest.split(['/', ':']).next())
         .unwrap_or_default();
-    let websocket: Vec<&String> = info
+    let usable: Vec<&String> = info
         .addresses
         .iter()
-        .filter(|a| a.contains("/ws"))
+        .filter(|a| a.contains(transport.marker()))
         .collect();
-    websocket
+    usable
         .iter()
         .find(|a| a.contains(&format!("/{host}/")))
-        .or(websocket.first())
-        .ok_or_else(|| format!("the relay at {info_url} has no WebSocket address"))?
+        .or(usable.first())
+        .ok_or_else(|| {
+            format!(
+                "the relay at {info_url} has no {} address",
+                transport.name()
+            )
+        })?
         .parse()
         .map_err(|e| format!("the relay's address is not a multiaddr: {e}"))
 }

@@ -86,6 +86,8 @@ async fn main() {
             "0",
             "--info-port",
             "0",
+            "--webrtc-port",
+            "0",
             "--key-file",
         ])
         .arg(&key)

@@ -5,6 +5,7 @@ use std::io;
 use std::path::Path;
 
 use libp2p::identity::Keypair;
+use libp2p_webrtc::tokio::Certificate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -12,6 +13,43 @@ pub enum KeyError {
     Io { path: String, source: io::Error },
     #[error("the key file {path} does not hold a libp2p key: {reason}")]
     Invalid { path: String, reason: String },
+    #[error("could not make a WebRTC certificate: {0}")]
+    Certificate(String),
+}
+
+/// Where the WebRTC certificate of the relay whose key is at `key_file` is kept.
+pub fn certificate_path(key_file: &Path) -> std::path::PathBuf {
+    key_file.with_extension("webrtc.pem")
+}
+
+/// Loads the WebRTC certificate from `path`, or makes one and saves it there. Its hash is part
+/// of the relay's WebRTC address (`/certhash/…`): a new one would change that address. An
+/// unreadable one is replaced, since only the address depends on it.
+pub fn load_or_create_certificate(path: &Path) -> Result<Certificate, KeyError> {
+    if let Ok(certificate) = fs::read_to_string(path)
+        .ok()
+        .map(|pem| Certificate::from_pem(&pem))
+        .transpose()
+    {
+        if let Some(certificate) = certificate {
+            return Ok(certificate);
+        }
+    }
+    // libp2p-webrtc ignores the generator it is given: rcgen draws the key itself.
+    let certificate = Certificate::generate(&mut rand::rng())
+        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    let _ = fs::remove_file(path);
+    write_private(path, certificate.serialize_pem().as_bytes()).map_err(|source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(certificate)
 }
 
 /// Loads the key from `path`, or makes a new ed25519 key and saves it there.
@@ -68,6 +106,19 @@ mod tests {
         let first = load_or_create(&path).unwrap().public().to_peer_id();
         let second = load_or_create(&path).unwrap().public().to_peer_id();
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn the_webrtc_certificate_is_kept_and_a_broken_one_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = certificate_path(&dir.path().join("relay.key"));
+        assert!(path.to_string_lossy().ends_with("relay.webrtc.pem"));
+        let first = load_or_create_certificate(&path).unwrap().fingerprint();
+        let second = load_or_create_certificate(&path).unwrap().fingerprint();
+        assert_eq!(first, second);
+        fs::write(&path, b"not a certificate").unwrap();
+        let third = load_or_create_certificate(&path).unwrap().fingerprint();
+        assert_ne!(third, first);
     }
 
     #[test]

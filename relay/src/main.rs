@@ -25,11 +25,16 @@ pub struct Options {
     /// TCP port for native libp2p peers (0 picks a free port).
     #[arg(long, default_value_t = 4003)]
     tcp_port: u16,
+    /// UDP port of the WebRTC-direct listener, the other way browsers reach the relay
+    /// (0 picks a free port).
+    #[arg(long, default_value_t = 4004)]
+    webrtc_port: u16,
     /// Port of the HTTP info endpoint that gives the page the relay's addresses (0 picks one).
     #[arg(long, default_value_t = 4002)]
     info_port: u16,
     /// Where the relay keeps its private key, so its PeerId stays the same across restarts.
-    /// Created on first start.
+    /// Created on first start. Its WebRTC certificate is kept beside it (`….webrtc.pem`), so
+    /// its WebRTC address stays the same too.
     #[arg(long, default_value = "target/relay/identity.key")]
     key_file: PathBuf,
     /// An address other machines reach the relay at (e.g. /ip4/192.168.1.20/tcp/4001/ws), when

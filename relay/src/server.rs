@@ -6,8 +6,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::Transport;
 use libp2p::{identify, noise, ping, relay, rendezvous, tcp, yamux, Multiaddr};
 
 use crate::info::{self, RelayInfo};
@@ -63,6 +65,7 @@ fn relay_config(options: &Options) -> relay::Config {
 
 pub async fn run(options: Options) -> Result<(), RelayError> {
     let keypair = key::load_or_create(&options.key_file)?;
+    let certificate = key::load_or_create_certificate(&key::certificate_path(&options.key_file))?;
     let peer_id = keypair.public().to_peer_id();
     let transport_error = |e: &dyn std::fmt::Display| RelayError::Transport(e.to_string());
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -72,6 +75,12 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
             noise::Config::new,
             yamux::Config::default,
         )
+        .map_err(|e| transport_error(&e))?
+        // WebRTC brings its own encryption (DTLS, then noise inside) and muxing (data channels).
+        .with_other_transport(|key| {
+            libp2p_webrtc::tokio::Transport::new(key.clone(), certificate)
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+        })
         .map_err(|e| transport_error(&e))?
         .with_dns()
         .map_err(|e| transport_error(&e))?
@@ -106,6 +115,10 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
         Multiaddr::empty()
             .with(ip.clone())
             .with(Protocol::Tcp(options.tcp_port)),
+        Multiaddr::empty()
+            .with(ip.clone())
+            .with(Protocol::Udp(options.webrtc_port))
+            .with(Protocol::WebRTCDirect),
     ] {
         swarm
             .listen_on(address.clone())

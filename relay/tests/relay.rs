@@ -43,6 +43,8 @@ fn start_relay_with(key_file: &std::path::Path, flags: &[&str]) -> Relay {
             "0",
             "--info-port",
             "0",
+            "--webrtc-port",
+            "0",
             "--key-file",
         ])
         .arg(key_file)
@@ -63,7 +65,8 @@ fn start_relay_with(key_file: &std::path::Path, flags: &[&str]) -> Relay {
         if line.contains("listening on") {
             listening += 1;
         }
-        if info_port.is_some() && listening == 2 {
+        // WebSocket, TCP and WebRTC-direct.
+        if info_port.is_some() && listening == 3 {
             break;
         }
     }
@@ -119,7 +122,7 @@ fn websocket_peer_with(dht: Option<testbed::dht::DhtConfig>) -> (PeerHandle, tes
     let peer = PeerHandle::start(
         PeerConfig {
             keypair: Keypair::generate_ed25519(),
-            transport: TransportKind::WebSocket,
+            transport: TransportKind::Remote,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
@@ -652,4 +655,74 @@ async fn a_record_put_in_one_tab_is_found_from_another_through_the_relay() {
         "found at another tab: {got:?}"
     );
     assert!(got.requests >= 1, "{got:?}");
+}
+
+#[tokio::test]
+async fn a_peer_reaches_the_relay_over_webrtc_direct() {
+    use libp2p::swarm::SwarmEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info = fetch_info(relay.info_url_port);
+    let address: Multiaddr = info["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .find(|a| a.contains("/webrtc-direct/certhash/"))
+        .unwrap_or_else(|| panic!("the relay lists a WebRTC-direct address: {info}"))
+        .parse()
+        .unwrap();
+    let mut peer = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_other_transport(|key| {
+            use libp2p::Transport;
+            let certificate =
+                libp2p_webrtc::tokio::Certificate::generate(&mut rand::rng()).unwrap();
+            libp2p_webrtc::tokio::Transport::new(key.clone(), certificate).map(
+                |(peer, connection), _| {
+                    (peer, libp2p::core::muxing::StreamMuxerBox::new(connection))
+                },
+            )
+        })
+        .unwrap()
+        .with_behaviour(|_| libp2p::ping::Behaviour::default())
+        .unwrap()
+        .build();
+    // A native WebRTC peer dials from the UDP socket it listens on.
+    peer.listen_on("/ip4/127.0.0.1/udp/0/webrtc-direct".parse().unwrap())
+        .unwrap();
+    until_event(&mut peer, |event| {
+        matches!(event, SwarmEvent::NewListenAddr { .. }).then_some(())
+    })
+    .await;
+    peer.dial(address).unwrap();
+    let relay_id: libp2p::PeerId = info["peer_id"].as_str().unwrap().parse().unwrap();
+    let (pinged, rtt) = until_event(&mut peer, |event| match event {
+        SwarmEvent::Behaviour(libp2p::ping::Event {
+            peer,
+            result: Ok(rtt),
+            ..
+        }) => Some((peer, rtt)),
+        SwarmEvent::OutgoingConnectionError { error, .. } => {
+            panic!("WebRTC dial failed: {error}")
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(pinged, relay_id);
+    assert!(rtt < PATIENCE);
+
+    // The certificate is kept with the key: a restarted relay has the same WebRTC address.
+    drop(relay);
+    let again = start_relay(&dir.path().join("relay.key"));
+    let info_again = fetch_info(again.info_url_port);
+    let hash = |info: &serde_json::Value| {
+        info["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.as_str()?.split("/certhash/").nth(1).map(str::to_owned))
+            .next()
+    };
+    assert_eq!(hash(&info), hash(&info_again));
 }

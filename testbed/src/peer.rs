@@ -52,9 +52,10 @@ const PING_RETRY_DELAY: Duration = Duration::from_millis(20);
 pub enum TransportKind {
     /// In-page peers: `/memory/N` addresses, no sockets, real noise and yamux upgrades.
     Memory,
-    /// WebSocket, to reach the native relay (the browser's own in wasm, over TCP natively),
-    /// and circuits through the relay to the peers of other tabs.
-    WebSocket,
+    /// A tab's own peer: it reaches the native relay over WebSocket (the browser's own in
+    /// wasm, over TCP natively) or, in the browser, WebRTC-direct; and the peers of other tabs
+    /// through circuits on the relay.
+    Remote,
 }
 
 #[derive(NetworkBehaviour)]
@@ -145,7 +146,7 @@ impl PeerHandle {
         } = config;
         let peer_id = keypair.public().to_peer_id();
         let (relay_transport, relay_client) = match transport {
-            TransportKind::WebSocket => {
+            TransportKind::Remote => {
                 let (transport, behaviour) = relay::client::new(peer_id);
                 (Some(transport), Some(behaviour))
             }
@@ -479,7 +480,7 @@ fn build_transport(
     // Circuits are dialed over the relay client's transport, then upgraded with noise and
     // yamux end to end, like any connection: the relay sees only ciphertext.
     let circuits = relay.map(|t| t.map(|s, _| Socket::Circuit(s)));
-    Ok(upgrade(
+    let upgraded = upgrade(
         match circuits {
             Some(circuits) => libp2p::core::transport::OptionalTransport::some(circuits),
             None => libp2p::core::transport::OptionalTransport::none(),
@@ -488,7 +489,17 @@ fn build_transport(
         .map(|either, _| either.into_inner()),
         keypair,
         None,
-    )?)
+    )?;
+    // WebRTC brings its own encryption (DTLS, then noise inside) and muxing (data channels).
+    #[cfg(target_arch = "wasm32")]
+    let upgraded = upgraded
+        .or_transport(
+            libp2p::webrtc_websys::Transport::new(libp2p::webrtc_websys::Config::new(keypair))
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection))),
+        )
+        .map(|either, _| either.into_inner())
+        .boxed();
+    Ok(upgraded)
 }
 
 /// Fails `work` once the ping timeout, plus its two paced messages' latency, has passed

@@ -9,9 +9,8 @@ use libp2p::PeerId;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::room::{check_room_name, MemberState};
 use testbed::trace::model::MessageKind;
-use testbed::view::short_peer_id;
 
-use crate::relay_link::{RelayLink, RelayStatus};
+use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};
 
 const WIDTH: f64 = 800.0;
 /// Pixels per millisecond: a ping between tabs takes a few ms.
@@ -89,6 +88,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
         <h2>"Room " <span class="room-name">{name}</span></h2>
         {move || relay_line().map(|text| view! { <p class="problem-text" role="alert" data-relay="down">{text}</p> })}
         {move || link.problem.get().map(|text| view! { <p class="problem-text" role="alert">{text}</p> })}
+        <RelayTransportLine link=link />
         <p class="room-me">"This tab's peer: " <code>{me}</code> " · "
             {move || match reservation() {
                 Some(address) => view! { "reserved; reachable at " <code class="circuit-address">{address}</code> }.into_any(),
@@ -147,6 +147,42 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                 <li data-tone=format!("{:?}", line.tone).to_lowercase()>{line.text.clone()}</li>
             }).collect_view())}
         </ol>
+    }
+}
+
+/// How this tab reaches the relay, and a link to the same page over the other transport.
+#[component]
+fn RelayTransportLine(link: RelayLink) -> impl IntoView {
+    let current = transport();
+    let other = match current {
+        RelayTransport::WebSocket => RelayTransport::WebRtcDirect,
+        RelayTransport::WebRtcDirect => RelayTransport::WebSocket,
+    };
+    let href = move || {
+        let location = web_sys::window()?.location();
+        let kept: Vec<String> = location
+            .search()
+            .ok()?
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|part| !part.is_empty() && !part.starts_with("via="))
+            .map(str::to_owned)
+            .chain((other == RelayTransport::WebRtcDirect).then(|| "via=webrtc".to_owned()))
+            .collect();
+        // Read when clicked: the fragment changes as the learner goes.
+        let _ = link.room.get();
+        Some(format!("?{}{}", kept.join("&"), location.hash().ok()?))
+    };
+    view! {
+        <p class="relay-transport" data-transport=current.name()>
+            "This tab reaches the relay over " <strong>{current.name()}</strong>
+            {move || link.address.get().map(|a| view! { " at " <code>{a.to_string()}</code> })}
+            ". "
+            <a href=href>{format!("Reach it over {} instead", other.name())}</a>
+            {(other == RelayTransport::WebRtcDirect).then(|| view! {
+                <span class="hint">" (libp2p's browser WebRTC still logs harmless console errors: rust-libp2p#6551)"</span>
+            })}
+        </p>
     }
 }
 
