@@ -26,14 +26,9 @@ pub fn certificate_path(key_file: &Path) -> std::path::PathBuf {
 /// of the relay's WebRTC address (`/certhash/…`): a new one would change that address. An
 /// unreadable one is replaced, since only the address depends on it.
 pub fn load_or_create_certificate(path: &Path) -> Result<Certificate, KeyError> {
-    if let Ok(certificate) = fs::read_to_string(path)
-        .ok()
-        .map(|pem| Certificate::from_pem(&pem))
-        .transpose()
-    {
-        if let Some(certificate) = certificate {
-            return Ok(certificate);
-        }
+    let saved = fs::read_to_string(path).ok();
+    if let Some(Ok(certificate)) = saved.map(|pem| Certificate::from_pem(&pem)) {
+        return Ok(certificate);
     }
     // libp2p-webrtc ignores the generator it is given: rcgen draws the key itself.
     let certificate = Certificate::generate(&mut rand::rng())
