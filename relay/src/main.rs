@@ -48,7 +48,9 @@ pub struct Options {
     /// Most circuits relayed at once. libp2p's default is 16.
     #[arg(long, default_value_t = 1024)]
     max_circuits: usize,
-    /// Most circuits to or from one peer at once. libp2p's default is 4.
+    /// Circuits to or from one peer at once: a peer's request for another is refused once it
+    /// has more than this many (libp2p counts so: one more than the number goes through).
+    /// libp2p's default is 4.
     #[arg(long, default_value_t = 64)]
     max_circuits_per_peer: usize,
     /// Seconds a circuit may last before the relay closes it. libp2p's default is 120.

@@ -726,3 +726,132 @@ async fn a_peer_reaches_the_relay_over_webrtc_direct() {
     };
     assert_eq!(hash(&info), hash(&info_again));
 }
+
+/// `n` tabs' peers, each holding a reservation on the relay at `relay_at`.
+async fn reserved_tabs(relay_at: &Multiaddr, n: usize) -> Vec<(PeerHandle, testbed::EventStream)> {
+    let mut tabs = Vec::new();
+    for _ in 0..n {
+        let (tab, events) = websocket_peer();
+        tokio::time::timeout(PATIENCE, tab.reserve(relay_at.clone()))
+            .await
+            .expect("reservation answered")
+            .expect("reservation accepted");
+        tabs.push((tab, events));
+    }
+    tabs
+}
+
+/// Dials `to` from `from` through the relay; the error's text when refused.
+async fn dial_circuit(
+    from: &PeerHandle,
+    to: &PeerHandle,
+    relay_at: &Multiaddr,
+) -> Result<(), String> {
+    let circuit = testbed::room::circuit_address(relay_at, to.peer_id());
+    tokio::time::timeout(PATIENCE, from.dial(Some(to.peer_id()), circuit))
+        .await
+        .expect("the dial is answered, not left hanging")
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// A relay with `flags`, and its WebSocket address.
+fn relay_with(dir: &tempfile::TempDir, flags: &[&str]) -> (Relay, Multiaddr) {
+    let relay = start_relay_with(&dir.path().join("relay.key"), flags);
+    let (relay_at, _) = relay_websocket_address(&fetch_info(relay.info_url_port));
+    (relay, relay_at)
+}
+
+#[tokio::test]
+async fn the_relay_refuses_circuits_past_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, relay_at) = relay_with(&dir, &["--max-circuits", "1"]);
+    let tabs = reserved_tabs(&relay_at, 3).await;
+    dial_circuit(&tabs[1].0, &tabs[0].0, &relay_at)
+        .await
+        .unwrap();
+    let refused = dial_circuit(&tabs[2].0, &tabs[0].0, &relay_at)
+        .await
+        .expect_err("a second circuit is refused");
+    assert!(refused.contains("resource limit exceeded"), "{refused}");
+}
+
+#[tokio::test]
+async fn the_relay_refuses_circuits_past_the_limit_per_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, relay_at) = relay_with(&dir, &["--max-circuits-per-peer", "1"]);
+    let tabs = reserved_tabs(&relay_at, 4).await;
+    // libp2p refuses a peer's request once it already has more than the limit (so the
+    // limit's own count, plus one, go through).
+    dial_circuit(&tabs[0].0, &tabs[1].0, &relay_at)
+        .await
+        .unwrap();
+    dial_circuit(&tabs[0].0, &tabs[2].0, &relay_at)
+        .await
+        .unwrap();
+    let refused = dial_circuit(&tabs[0].0, &tabs[3].0, &relay_at)
+        .await
+        .expect_err("a third circuit from one peer is refused");
+    assert!(refused.contains("resource limit exceeded"), "{refused}");
+    // Others still get theirs.
+    dial_circuit(&tabs[3].0, &tabs[1].0, &relay_at)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_relay_ends_a_circuit_after_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, relay_at) = relay_with(&dir, &["--max-circuit-seconds", "1"]);
+    let mut tabs = reserved_tabs(&relay_at, 2).await;
+    let alice = tabs[0].0.peer_id();
+    dial_circuit(&tabs[1].0, &tabs[0].0, &relay_at)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let events = &mut tabs[1].1;
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let EventKind::ConnectionClosed { remote, .. } = events.next().await.unwrap().kind {
+                if remote == alice {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the relay closed the circuit");
+    let lasted = started.elapsed();
+    assert!(
+        lasted >= Duration::from_millis(900),
+        "closed after {lasted:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_relay_ends_a_circuit_past_its_bytes() {
+    use testbed::protocols::transfer::Request;
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, relay_at) = relay_with(&dir, &["--max-circuit-bytes", "65536"]);
+    let tabs = reserved_tabs(&relay_at, 2).await;
+    let (alice, bob) = (&tabs[0].0, &tabs[1].0);
+    dial_circuit(bob, alice, &relay_at).await.unwrap();
+    let small = Request {
+        bytes: 8 * 1024,
+        read_delay_ms: 0,
+    };
+    bob.transfer(alice.peer_id(), small, None)
+        .await
+        .expect("8 KiB fit in the circuit's 64 KiB");
+    let large = Request {
+        bytes: 1024 * 1024,
+        read_delay_ms: 0,
+    };
+    let cut = tokio::time::timeout(PATIENCE, bob.transfer(alice.peer_id(), large, None))
+        .await
+        .expect("the transfer ends, not hangs");
+    assert!(
+        cut.is_err(),
+        "1 MiB went through a circuit limited to 64 KiB"
+    );
+}
