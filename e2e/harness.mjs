@@ -44,15 +44,15 @@ export async function freePort() {
   return port;
 }
 
-/** Starts the relay binary with a throwaway key, on free ports unless `ports` names them (a
- * relay restarted with the same `ports` and `keyFile` is the same relay, back); resolves with
- * its info URL. */
-export async function startRelay({ ports, keyFile } = {}) {
+/** Starts the relay binary with a throwaway key and extra `flags`, on free ports unless
+ * `ports` names them (a relay restarted with the same `ports` and `keyFile` is the same relay,
+ * back); resolves with its info URL. */
+export async function startRelay({ ports, keyFile, flags = [] } = {}) {
   const binary = process.env.RELAY_BIN;
   if (!binary) throw new Error('RELAY_BIN is not set: run the tests through `cargo xtask test`');
   keyFile ??= join(mkdtempSync(join(tmpdir(), 'p2p-testbed-relay-')), 'relay.key');
   const { ws = 0, tcp = 0, info = 0, webrtc = 0 } = ports ?? {};
-  const child = spawn(binary, ['--ws-port', `${ws}`, '--tcp-port', `${tcp}`, '--info-port', `${info}`, '--webrtc-port', `${webrtc}`, '--key-file', keyFile], {
+  const child = spawn(binary, [...flags, '--ws-port', `${ws}`, '--tcp-port', `${tcp}`, '--info-port', `${info}`, '--webrtc-port', `${webrtc}`, '--key-file', keyFile], {
     env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

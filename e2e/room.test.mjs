@@ -251,3 +251,47 @@ test('tabs that reach the relay over WebRTC-direct meet and ping as well', async
     await relay.stop();
   }
 });
+
+test('no relay at first: the page says so and joins the room once the relay starts', async () => {
+  const ports = { ws: await freePort(), tcp: await freePort(), info: await freePort() };
+  const infoUrl = `http://127.0.0.1:${ports.info}/`;
+  const { context, errors } = await launchBrowser();
+  let relay;
+  try {
+    const a = await openInRoom(context, infoUrl, 'v=1&peers=2&room=late');
+    await a.waitForSelector('.room [data-relay="down"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.room [data-relay="down"]'), /No relay: no relay answered at .*Trying again in \d+ s/);
+    assert.match(await a.textContent('.relay-badge'), /No relay: in-page peers work without it/);
+    // The in-page network runs meanwhile.
+    await a.click('#tab-network');
+    await a.waitForSelector('.status[data-phase="ready"]', { timeout: 30_000 });
+    await a.click('#tab-room');
+
+    relay = await startRelay({ ports });
+    await a.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 60_000 });
+    const b = await openInRoom(context, infoUrl, 'v=1&peers=2&room=late');
+    await pingBothWays(a, b, 'late');
+    assert.deepEqual(errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|Failed to fetch/.test(e)), []);
+  } finally {
+    await context.close();
+    await relay?.stop();
+  }
+});
+
+test('a relay limit reached: the refused tab says so, and the others go on', async () => {
+  const relay = await startRelay({ flags: ['--max-reservations', '1'] });
+  const { context, errors } = await launchBrowser();
+  try {
+    const a = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=full');
+    await a.waitForSelector('.circuit-address', { timeout: 30_000 });
+    const b = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=full');
+    await b.waitForFunction(() => /The relay refused the reservation/.test(document.querySelector('.room')?.textContent ?? ''),
+      null, { timeout: 30_000 });
+    await b.screenshot({ path: join(shots, 'room-limit.png') });
+    assert.match(await a.textContent('.room-me'), /reserved; reachable at/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});

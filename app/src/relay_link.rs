@@ -334,9 +334,11 @@ impl RelayLink {
                 if !reserved {
                     match peer.reserve(relay_at.clone()).await {
                         Ok(_) => reserved = true,
-                        Err(error) if self.is_connected() => {
-                            self.problem.set(Some(error.to_string()))
-                        }
+                        Err(error) if self.is_connected() => self.problem.set(Some(format!(
+                            "{} A relay holds only so many reservations at once; this tab asks again every {} s.",
+                            sentence(&error.to_string()),
+                            DISCOVER_EVERY.as_secs()
+                        ))),
                         Err(_) => {}
                     }
                 }
@@ -347,7 +349,7 @@ impl RelayLink {
                     match peer.register(name.clone(), relay).await {
                         Ok(()) => registered = Some((name.clone(), web_time::Instant::now())),
                         Err(error) if self.is_connected() => {
-                            self.problem.set(Some(error.to_string()))
+                            self.problem.set(Some(sentence(&error.to_string())))
                         }
                         Err(_) => {}
                     }
@@ -381,6 +383,15 @@ impl RelayLink {
             }
         });
     }
+}
+
+/// `text` as a sentence on its own: capitalised.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A finished put or get, in a sentence; its error, if it failed.
