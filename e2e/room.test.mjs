@@ -62,6 +62,11 @@ async function pingBothWays(a, b, name) {
       return whole.filter((g) => g.dataset.label === 'PING').length >= 2
         && whole.filter((g) => g.dataset.label === 'PONG').length >= 1;
     }, null, { timeout: 30_000 });
+    // Hovering an arrow gives the ids and clocks that link its two ends across the tabs.
+    const title = await page.locator('.room-diagram .arrow[data-elsewhere="false"] > title').first().textContent();
+    assert.match(title, /trace id: [0-9a-f]{32}/);
+    assert.match(title, /sent: .* Lamport \d+/);
+    assert.match(title, /received: .* Lamport \d+/);
     const hops = await page.locator('.room-diagram .relay-hop').count();
     assert.ok(hops >= 3, `arrows cross the relay's lifeline (${hops})`);
     const heads = await page.textContent('.room-diagram .lifeline-heads');

@@ -415,16 +415,12 @@ impl PeerHandle {
 
     /// Lists this peer's circuit address in `room` on the relay's rendezvous point.
     pub async fn register(&self, room: String, relay: PeerId) -> Result<(), PeerError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Room(RoomCommand::Register { room, relay, reply }))
-            .await?;
-        answer
-            .await
-            .map_err(|_| PeerError::NoRoom)?
-            .map_err(|reason| PeerError::Refused {
-                what: "registration",
-                reason,
-            })
+        self.ask_rendezvous("registration", |reply| RoomCommand::Register {
+            room,
+            relay,
+            reply,
+        })
+        .await
     }
 
     /// The room's other peers and their circuit addresses.
@@ -433,16 +429,26 @@ impl PeerHandle {
         room: String,
         relay: PeerId,
     ) -> Result<Vec<Registration>, PeerError> {
+        self.ask_rendezvous("discovery", |reply| RoomCommand::Discover {
+            room,
+            relay,
+            reply,
+        })
+        .await
+    }
+
+    /// Sends a rendezvous request and waits for the relay's answer; a refusal names `what`.
+    async fn ask_rendezvous<T>(
+        &self,
+        what: &'static str,
+        command: impl FnOnce(oneshot::Sender<Result<T, String>>) -> RoomCommand,
+    ) -> Result<T, PeerError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Room(RoomCommand::Discover { room, relay, reply }))
-            .await?;
+        self.send(Command::Room(command(reply))).await?;
         answer
             .await
             .map_err(|_| PeerError::NoRoom)?
-            .map_err(|reason| PeerError::Refused {
-                what: "discovery",
-                reason,
-            })
+            .map_err(|reason| PeerError::Refused { what, reason })
     }
 
     /// Stops the peer even while other handles to it remain: its connections drop, as when

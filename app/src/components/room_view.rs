@@ -10,6 +10,7 @@ use testbed::diagram::{self, Options, TimeMode};
 use testbed::room::{check_room_name, MemberState};
 use testbed::trace::model::MessageKind;
 
+use crate::components::sequence_diagram::ArrowheadMarker;
 use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};
 
 const WIDTH: f64 = 800.0;
@@ -210,6 +211,30 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         let index = lifelines.with(|peers| peers.iter().position(|(p, ..)| Some(*p) == relay))?;
         l.lifeline_x.get(index).copied()
     };
+    // An arrow's ids and times, on hover: the trace context and Lamport clocks that link
+    // this tab's end of it to the other tab's.
+    let details = move |position: u64| {
+        let name = |peer: &PeerId| {
+            lifelines
+                .with_untracked(|peers| {
+                    peers
+                        .iter()
+                        .find(|(p, ..)| p == peer)
+                        .map(|(_, n, _)| n.clone())
+                })
+                .unwrap_or_default()
+        };
+        link.trace.with_untracked(|trace| {
+            trace.message(position).map(|message| {
+                diagram::describe(message, name)
+                    .into_iter()
+                    .filter(|(key, _)| key != "payload")
+                    .map(|(key, value)| format!("{key}: {value}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        })
+    };
     let layout = Memo::new(move |_| {
         let options = Options {
             mode: TimeMode::RealTime,
@@ -242,11 +267,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                 }}
             </div>
             <svg class="diagram-svg" width=move || layout.with(|l| l.width) height=move || layout.with(|l| l.height.max(120.0))>
-                <defs>
-                    <marker id="room-arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
-                        <path d="M 0 0 L 10 5 L 0 10 z" />
-                    </marker>
-                </defs>
+                <ArrowheadMarker id="room-arrowhead" />
                 {move || layout.with(|l| l.lifeline_x.iter().map(|&x| view! {
                     <line class="lifeline" x1=x y1="0" x2=x y2=l.height.max(120.0) />
                 }).collect_view())}
@@ -270,7 +291,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                         let (lx, ly) = (arrow.from_x + (x2 - arrow.from_x) * 0.25, arrow.sent_y + (y2 - arrow.sent_y) * 0.25 - 5.0);
                         view! {
                             <g class="arrow" data-kind="envelope" data-elsewhere=elsewhere.to_string() data-label=arrow.label.clone()>
-                                <title>{format!("{label} · {}", arrow.protocol)}</title>
+                                <title>{details(arrow.position)}</title>
                                 <line class="shaft" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 marker-end="url(#room-arrowhead)" />
                                 {hop.map(|(hx, hy)| view! {
                                     <circle class="relay-hop" cx=hx cy=hy r="4"><title>"through the relay: a circuit"</title></circle>

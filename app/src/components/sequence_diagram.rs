@@ -359,11 +359,7 @@ pub fn SequenceDiagram(
                     }}
                 </div>
                 <svg class="diagram-svg" width=move || layout.with(|l| l.width) height=move || layout.with(|l| l.height)>
-                    <defs>
-                        <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
-                            <path d="M 0 0 L 10 5 L 0 10 z" />
-                        </marker>
-                    </defs>
+                    <ArrowheadMarker id="arrowhead" />
                     {move || layout.with(|l| l.lifeline_x.iter().map(|&x| view! {
                         <line class="lifeline" x1=x y1="0" x2=x y2=l.height />
                     }).collect_view())}
@@ -445,5 +441,18 @@ pub fn SequenceDiagram(
                 None => view! { <p class="hint">"Click an arrow for its details: ids, times, payload."</p> }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The head every arrow of a diagram ends in, coloured like its shaft; `id` names it for
+/// `marker-end`.
+#[component]
+pub fn ArrowheadMarker(id: &'static str) -> impl IntoView {
+    view! {
+        <defs>
+            <marker id=id viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
+                <path d="M 0 0 L 10 5 L 0 10 z" />
+            </marker>
+        </defs>
     }
 }
