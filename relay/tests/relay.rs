@@ -855,3 +855,75 @@ async fn the_relay_ends_a_circuit_past_its_bytes() {
         "1 MiB went through a circuit limited to 64 KiB"
     );
 }
+
+#[tokio::test]
+async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
+    use testbed::room::tokens::{Outcome, RoomTokens, INITIAL_TOKENS};
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, relay_at) = relay_with(&dir, &[]);
+    let tabs = reserved_tabs(&relay_at, 3).await;
+    for (i, (a, _)) in tabs.iter().enumerate() {
+        for (b, _) in &tabs[i + 1..] {
+            dial_circuit(a, b, &relay_at).await.unwrap();
+        }
+    }
+    // Every tab holds tokens and has a FIFO channel to each other tab, both ways.
+    let mut apps = Vec::new();
+    for (tab, _) in &tabs {
+        apps.push(RoomTokens::start(tab.clone()));
+    }
+    for (i, (app, _)) in apps.iter().enumerate() {
+        for (j, (tab, _)) in tabs.iter().enumerate() {
+            if i != j {
+                tokio::time::timeout(PATIENCE, app.connect(tab.peer_id()))
+                    .await
+                    .unwrap()
+                    .expect("channel opened");
+            }
+        }
+    }
+    // Tokens keep moving while the snapshot runs, so some are in flight when tabs record.
+    let movers: Vec<_> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, (app, _))| {
+            let app = app.clone();
+            let others: Vec<libp2p::PeerId> = app.channels();
+            tokio::spawn(async move {
+                for n in 0..200u64 {
+                    let to = others[(n as usize + i) % others.len()];
+                    let _ = app.send(to, 1 + n % 7);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let id = apps[0].0.snapshot();
+    let outcome = tokio::time::timeout(PATIENCE, apps[0].1.next())
+        .await
+        .expect("the snapshot ends")
+        .expect("an outcome");
+    for mover in movers {
+        mover.await.unwrap();
+    }
+    let Outcome::Complete { id: done, parts } = outcome else {
+        panic!("incomplete: {outcome:?}");
+    };
+    assert_eq!(done, id);
+    assert_eq!(parts.len(), 3, "every tab's part came to the initiator");
+    let in_flight: u64 = parts
+        .iter()
+        .flat_map(|p| p.channels.values().flatten())
+        .sum();
+    println!("snapshot {done}: {in_flight} tokens recorded in flight");
+    assert_eq!(
+        Outcome::total(&parts),
+        3 * INITIAL_TOKENS,
+        "balances plus tokens in flight add up: {parts:?}"
+    );
+    // After the movers stop and their tokens land, the balances alone add up too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let balances: u64 = apps.iter().map(|(app, _)| app.balance()).sum();
+    assert_eq!(balances, 3 * INITIAL_TOKENS);
+}

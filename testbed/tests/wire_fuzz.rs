@@ -86,7 +86,7 @@ proptest! {
     fn a_token_channel_fed_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let mut stream = futures::io::Cursor::new(bytes);
         for _ in 0..10 {
-            match futures::executor::block_on(testbed::snapshot::channel::read_packet(&mut stream)) {
+            match futures::executor::block_on(testbed::snapshot::channel::read_packet::<testbed::PeerIndex, _>(&mut stream)) {
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }

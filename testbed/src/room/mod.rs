@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod members;
+pub mod tokens;
 
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};

@@ -5,7 +5,8 @@
 //! accepted, and the opener then tries again.
 //!
 //! Each packet is one line of text: `TOKENS 3 5` (tokens number 3, an amount of 5) or
-//! `MARKER 2 0` (the marker of peer 2's snapshot number 0).
+//! `MARKER 2 0` (the marker of peer 2's snapshot number 0). Across tabs, peers are named by
+//! PeerId: `MARKER 12D3KooW… 0`.
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -21,9 +22,9 @@ pub const MAX_PACKET: usize = 256;
 pub const ACK: u8 = 0x06;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Packet {
+pub enum Packet<P = crate::PeerIndex> {
     Tokens(TokensWire),
-    Marker(SnapshotId),
+    Marker(SnapshotId<P>),
 }
 
 /// [`Tokens`] as it travels.
@@ -33,8 +34,8 @@ pub struct TokensWire {
     pub amount: u64,
 }
 
-impl From<Tokens> for Packet {
-    fn from(tokens: Tokens) -> Packet {
+impl<P> From<Tokens> for Packet<P> {
+    fn from(tokens: Tokens) -> Packet<P> {
         Packet::Tokens(TokensWire {
             id: tokens.id,
             amount: tokens.amount,
@@ -54,7 +55,7 @@ pub enum ChannelError {
     NotAcknowledged,
 }
 
-impl Packet {
+impl<P: std::fmt::Display + std::str::FromStr> Packet<P> {
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Packet::Tokens(tokens) => format!("TOKENS {} {}\n", tokens.id, tokens.amount),
@@ -64,7 +65,7 @@ impl Packet {
     }
 
     /// One line, without its newline.
-    pub fn decode(line: &[u8]) -> Result<Packet, ChannelError> {
+    pub fn decode(line: &[u8]) -> Result<Packet<P>, ChannelError> {
         let malformed = || {
             let start = &line[..line.len().min(40)];
             ChannelError::Malformed(format!("{:?}", String::from_utf8_lossy(start)))
@@ -78,7 +79,7 @@ impl Packet {
                 amount: number(amount)?,
             })),
             ["MARKER", initiator, number_of] => Ok(Packet::Marker(SnapshotId {
-                initiator: usize::try_from(number(initiator)?).map_err(|_| malformed())?,
+                initiator: initiator.parse().map_err(|_| malformed())?,
                 number: u32::try_from(number(number_of)?).map_err(|_| malformed())?,
             })),
             _ => Err(malformed()),
@@ -87,9 +88,9 @@ impl Packet {
 }
 
 /// Reads the next packet; None at the end of the stream.
-pub async fn read_packet<S: AsyncRead + Unpin>(
+pub async fn read_packet<P: std::fmt::Display + std::str::FromStr, S: AsyncRead + Unpin>(
     stream: &mut S,
-) -> Result<Option<Packet>, ChannelError> {
+) -> Result<Option<Packet<P>>, ChannelError> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
@@ -110,9 +111,9 @@ pub async fn read_packet<S: AsyncRead + Unpin>(
     }
 }
 
-pub async fn write_packet<S: AsyncWrite + Unpin>(
+pub async fn write_packet<P: std::fmt::Display + std::str::FromStr, S: AsyncWrite + Unpin>(
     stream: &mut S,
-    packet: &Packet,
+    packet: &Packet<P>,
 ) -> Result<(), ChannelError> {
     stream.write_all(&packet.encode()).await?;
     stream.flush().await?;
@@ -150,7 +151,7 @@ mod tests {
             number: 0,
         });
         assert_eq!(marker.encode(), b"MARKER 2 0\n");
-        let tokens = Packet::from(Tokens { id: 3, amount: 5 });
+        let tokens = Packet::<crate::PeerIndex>::from(Tokens { id: 3, amount: 5 });
         let mut bytes = tokens.encode();
         bytes.extend(marker.encode());
         bytes.extend(b"TOKENS -1 5\n");
@@ -158,10 +159,25 @@ mod tests {
         assert_eq!(block_on(read_packet(&mut stream)).unwrap(), Some(tokens));
         assert_eq!(block_on(read_packet(&mut stream)).unwrap(), Some(marker));
         assert!(matches!(
-            block_on(read_packet(&mut stream)),
+            block_on(read_packet::<crate::PeerIndex, _>(&mut stream)),
             Err(ChannelError::Malformed(_))
         ));
-        assert!(block_on(read_packet(&mut stream)).unwrap().is_none());
+        assert!(block_on(read_packet::<crate::PeerIndex, _>(&mut stream))
+            .unwrap()
+            .is_none());
+        // Across tabs, a marker names its initiator by PeerId.
+        let initiator = libp2p::PeerId::random();
+        let across = Packet::Marker(SnapshotId {
+            initiator,
+            number: 4,
+        });
+        assert_eq!(
+            across.encode(),
+            format!("MARKER {initiator} 4\n").into_bytes()
+        );
+        let line = across.encode();
+        assert_eq!(Packet::decode(&line[..line.len() - 1]).unwrap(), across);
+        assert!(Packet::<libp2p::PeerId>::decode(b"MARKER 7 0").is_err());
         for bad in [
             "TOKENS 1",
             "MARKER 1 2 3",
@@ -169,11 +185,14 @@ mod tests {
             "MARKER 1 99999999999",
             "",
         ] {
-            assert!(Packet::decode(bad.as_bytes()).is_err(), "{bad}");
+            assert!(
+                Packet::<crate::PeerIndex>::decode(bad.as_bytes()).is_err(),
+                "{bad}"
+            );
         }
         let mut long = Cursor::new(vec![b'x'; 1000]);
         assert!(matches!(
-            block_on(read_packet(&mut long)),
+            block_on(read_packet::<crate::PeerIndex, _>(&mut long)),
             Err(ChannelError::TooLong)
         ));
     }

@@ -19,15 +19,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::PeerIndex;
 
-/// A snapshot: who started it and its number among that peer's snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct SnapshotId {
-    pub initiator: PeerIndex,
+/// A snapshot: who started it and its number among that peer's snapshots. Peers are named
+/// by `P`: their index in an in-page network, or their PeerId across tabs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct SnapshotId<P = PeerIndex> {
+    pub initiator: P,
     pub number: u32,
 }
 
 /// `S0.1` is peer 0's first snapshot.
-impl std::fmt::Display for SnapshotId {
+impl<P: std::fmt::Display> std::fmt::Display for SnapshotId<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "S{}.{}", self.initiator, self.number + 1)
     }
@@ -35,74 +38,73 @@ impl std::fmt::Display for SnapshotId {
 
 /// What the machine asks its peer to do, or reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output<S, M> {
+pub enum Output<S, M, P = PeerIndex> {
     /// Send a marker of `id` on the channel to `to`.
-    SendMarker { to: PeerIndex, id: SnapshotId },
+    SendMarker { to: P, id: SnapshotId<P> },
     /// This peer's part of `id` is complete.
     Done {
-        id: SnapshotId,
-        part: LocalPart<S, M>,
+        id: SnapshotId<P>,
+        part: LocalPart<S, M, P>,
     },
     /// This peer's part of `id` can never complete: the markers it waits for on these
     /// channels will not come.
     Incomplete {
-        id: SnapshotId,
-        waiting_for: Vec<PeerIndex>,
+        id: SnapshotId<P>,
+        waiting_for: Vec<P>,
     },
 }
 
 /// What one peer recorded for one snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LocalPart<S, M> {
-    pub peer: PeerIndex,
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    deserialize = "S: serde::Deserialize<'de>, M: serde::Deserialize<'de>, P: serde::Deserialize<'de> + Ord"
+))]
+pub struct LocalPart<S, M, P = PeerIndex> {
+    pub peer: P,
     /// The peer's state when it recorded it.
     pub state: S,
     /// For each incoming channel (by sender), the messages that arrived on it after this peer
     /// recorded its state and before that channel's marker: the messages in flight.
-    pub channels: BTreeMap<PeerIndex, Vec<M>>,
+    pub channels: BTreeMap<P, Vec<M>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SnapshotError {
+pub enum SnapshotError<P: std::fmt::Display = PeerIndex> {
     #[error("peer {from} is not on an incoming channel of peer {me}")]
-    NotAChannel { me: PeerIndex, from: PeerIndex },
+    NotAChannel { me: P, from: P },
     #[error("a second marker of snapshot {initiator}/{number} on the channel from peer {from}")]
-    DuplicateMarker {
-        initiator: PeerIndex,
-        number: u32,
-        from: PeerIndex,
-    },
+    DuplicateMarker { initiator: P, number: u32, from: P },
     #[error("snapshot {initiator}/{number} was already started here")]
-    AlreadyStarted { initiator: PeerIndex, number: u32 },
+    AlreadyStarted { initiator: P, number: u32 },
 }
 
 #[derive(Debug, Clone)]
-struct Running<S, M> {
+struct Running<S, M, P> {
     state: S,
     /// Incoming channels whose marker has not arrived yet: still recording.
-    recording: BTreeSet<PeerIndex>,
-    channels: BTreeMap<PeerIndex, Vec<M>>,
+    recording: BTreeSet<P>,
+    channels: BTreeMap<P, Vec<M>>,
 }
 
 /// One peer's snapshot machine.
 #[derive(Debug, Clone)]
-pub struct SnapshotMachine<S, M> {
-    me: PeerIndex,
-    incoming: BTreeSet<PeerIndex>,
-    outgoing: Vec<PeerIndex>,
-    running: BTreeMap<SnapshotId, Running<S, M>>,
+pub struct SnapshotMachine<S, M, P = PeerIndex> {
+    me: P,
+    incoming: BTreeSet<P>,
+    outgoing: Vec<P>,
+    running: BTreeMap<SnapshotId<P>, Running<S, M, P>>,
     /// Snapshots whose part here is done: a late marker of one is an error, not a new start.
-    finished: BTreeSet<SnapshotId>,
+    finished: BTreeSet<SnapshotId<P>>,
     /// Snapshots given up here (a peer left): their markers still on the way are ignored.
-    abandoned: BTreeSet<SnapshotId>,
+    abandoned: BTreeSet<SnapshotId<P>>,
 }
 
-impl<S, M: Clone> SnapshotMachine<S, M> {
+impl<S, M: Clone, P: Copy + Ord + std::fmt::Display> SnapshotMachine<S, M, P> {
     pub fn new(
-        me: PeerIndex,
-        incoming: impl IntoIterator<Item = PeerIndex>,
-        outgoing: impl IntoIterator<Item = PeerIndex>,
-    ) -> SnapshotMachine<S, M> {
+        me: P,
+        incoming: impl IntoIterator<Item = P>,
+        outgoing: impl IntoIterator<Item = P>,
+    ) -> SnapshotMachine<S, M, P> {
         SnapshotMachine {
             me,
             incoming: incoming.into_iter().collect(),
@@ -114,7 +116,11 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
     }
 
     /// This peer starts snapshot `id`, its state being `state` now.
-    pub fn start(&mut self, id: SnapshotId, state: S) -> Result<Vec<Output<S, M>>, SnapshotError> {
+    pub fn start(
+        &mut self,
+        id: SnapshotId<P>,
+        state: S,
+    ) -> Result<Vec<Output<S, M, P>>, SnapshotError<P>> {
         if self.running.contains_key(&id)
             || self.finished.contains(&id)
             || self.abandoned.contains(&id)
@@ -129,7 +135,7 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
 
     /// An application message arrived from `from`: every snapshot recording that channel
     /// keeps a copy. Call before the application applies it.
-    pub fn on_message(&mut self, from: PeerIndex, message: &M) -> Result<(), SnapshotError> {
+    pub fn on_message(&mut self, from: P, message: &M) -> Result<(), SnapshotError<P>> {
         self.check_channel(from)?;
         for running in self.running.values_mut() {
             if running.recording.contains(&from) {
@@ -147,10 +153,10 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
     /// is the first marker of `id` here).
     pub fn on_marker(
         &mut self,
-        from: PeerIndex,
-        id: SnapshotId,
+        from: P,
+        id: SnapshotId<P>,
         state: impl FnOnce() -> S,
-    ) -> Result<Vec<Output<S, M>>, SnapshotError> {
+    ) -> Result<Vec<Output<S, M, P>>, SnapshotError<P>> {
         self.check_channel(from)?;
         let duplicate = SnapshotError::DuplicateMarker {
             initiator: id.initiator,
@@ -172,7 +178,7 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
         Ok(self.finish_if_done(id).into_iter().collect())
     }
 
-    fn check_channel(&self, from: PeerIndex) -> Result<(), SnapshotError> {
+    fn check_channel(&self, from: P) -> Result<(), SnapshotError<P>> {
         if self.incoming.contains(&from) {
             Ok(())
         } else {
@@ -184,10 +190,10 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
     /// the one the first marker came on (that one is empty).
     fn record(
         &mut self,
-        id: SnapshotId,
+        id: SnapshotId<P>,
         state: S,
-        first_marker_from: Option<PeerIndex>,
-    ) -> Vec<Output<S, M>> {
+        first_marker_from: Option<P>,
+    ) -> Vec<Output<S, M, P>> {
         let mut recording = self.incoming.clone();
         let mut channels = BTreeMap::new();
         if let Some(from) = first_marker_from {
@@ -202,7 +208,7 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
                 channels,
             },
         );
-        let mut outputs: Vec<Output<S, M>> = self
+        let mut outputs: Vec<Output<S, M, P>> = self
             .outgoing
             .iter()
             .map(|&to| Output::SendMarker { to, id })
@@ -211,7 +217,7 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
         outputs
     }
 
-    fn finish_if_done(&mut self, id: SnapshotId) -> Option<Output<S, M>> {
+    fn finish_if_done(&mut self, id: SnapshotId<P>) -> Option<Output<S, M, P>> {
         if !self.running.get(&id)?.recording.is_empty() {
             return None;
         }
@@ -232,7 +238,7 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
     }
 
     /// Snapshots that would record a message arriving now from `from` as in flight.
-    pub fn recording(&self, from: PeerIndex) -> Vec<SnapshotId> {
+    pub fn recording(&self, from: P) -> Vec<SnapshotId<P>> {
         self.running
             .iter()
             .filter(|(_, r)| r.recording.contains(&from))
@@ -240,8 +246,17 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
             .collect()
     }
 
+    /// A channel each way with `peer`, which was not there when the machine was made (a tab
+    /// that joined the room): snapshots started from now on include it.
+    pub fn peer_joined(&mut self, peer: P) {
+        self.incoming.insert(peer);
+        if !self.outgoing.contains(&peer) {
+            self.outgoing.push(peer);
+        }
+    }
+
     /// Snapshots whose part here is still waiting for markers, and on which channels.
-    pub fn waiting(&self) -> impl Iterator<Item = (SnapshotId, Vec<PeerIndex>)> + '_ {
+    pub fn waiting(&self) -> impl Iterator<Item = (SnapshotId<P>, Vec<P>)> + '_ {
         self.running
             .iter()
             .map(|(id, r)| (*id, r.recording.iter().copied().collect()))
@@ -249,10 +264,10 @@ impl<S, M: Clone> SnapshotMachine<S, M> {
 
     /// The peer `gone` left, and the channels both ways with it closed: later snapshots do
     /// without it, and those still waiting for its marker end incomplete.
-    pub fn peer_gone(&mut self, gone: PeerIndex) -> Vec<Output<S, M>> {
+    pub fn peer_gone(&mut self, gone: P) -> Vec<Output<S, M, P>> {
         self.incoming.remove(&gone);
         self.outgoing.retain(|&p| p != gone);
-        let stuck: Vec<SnapshotId> = self
+        let stuck: Vec<SnapshotId<P>> = self
             .running
             .iter()
             .filter(|(_, r)| r.recording.contains(&gone))
