@@ -300,3 +300,30 @@ test('a relay limit reached: the refused tab says so, and the others go on', asy
     await relay.stop();
   }
 });
+
+test('a Chandy-Lamport snapshot across three tabs adds up', async () => {
+  const relay = await startRelay();
+  const { context, errors } = await launchBrowser();
+  try {
+    const tabs = [];
+    for (let i = 0; i < 3; i += 1) tabs.push(await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=tokens'));
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => document.querySelectorAll('.room-members tr[data-state="connected"]').length === 2,
+        null, { timeout: 60_000 });
+    }
+    // Tokens move between all three tabs while the first one takes the snapshot.
+    for (const tab of tabs) await tab.click('.move-tokens');
+    await tabs[0].waitForTimeout(500);
+    await tabs[0].click('.room-snapshot-start');
+    const verdict = await tabs[0].waitForSelector('.room-snapshot-verdict', { timeout: 30_000 });
+    assert.equal(await verdict.getAttribute('data-conserved'), 'true', await verdict.textContent());
+    assert.equal(await tabs[0].getAttribute('.room-snapshot', 'data-total'), '300');
+    assert.equal(await tabs[0].locator('.room-snapshot tbody tr').count(), 3);
+    await tabs[0].locator('.room-snapshot').scrollIntoViewIfNeeded();
+    await tabs[0].screenshot({ path: join(shots, 'room-snapshot.png') });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});

@@ -15,6 +15,7 @@ use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize;
 use testbed::dht::{DhtConfig, LookupKind, LookupOutcome, LookupRequest};
 use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
+use testbed::room::tokens::{Outcome, RoomTokens, INITIAL_TOKENS};
 use testbed::room::{self, MemberState, Members};
 use testbed::trace::Trace;
 use testbed::view::{short_peer_id, LogLine, NetworkView};
@@ -89,6 +90,11 @@ pub struct RelayLink {
     /// The last put or get of a record in the DHT the room's tabs form: a sentence, or why
     /// it failed.
     pub dht_result: RwSignal<Option<Result<String, String>>>,
+    /// This tab's tokens, for a Chandy-Lamport snapshot across the room's tabs.
+    pub tokens: StoredValue<Option<RoomTokens>, LocalStorage>,
+    pub balance: RwSignal<u64>,
+    /// The last snapshot this tab started, once it ended.
+    pub snapshot: RwSignal<Option<Outcome>>,
     peer: StoredValue<Option<PeerHandle>, LocalStorage>,
     /// The relay's WebSocket address, ending in `/p2p/RELAY`.
     relay_at: StoredValue<Option<Multiaddr>>,
@@ -113,6 +119,9 @@ impl RelayLink {
             round_trips: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
+            tokens: StoredValue::new_local(None),
+            balance: RwSignal::new(INITIAL_TOKENS),
+            snapshot: RwSignal::new(None),
             peer: StoredValue::new_local(None),
             relay_at: StoredValue::new(None),
             pings: StoredValue::new(0),
@@ -131,6 +140,9 @@ impl RelayLink {
             Ok(peer) => {
                 link.me.set(Some(peer.peer_id()));
                 link.peer.set_value(Some(peer.clone()));
+                let (tokens, outcomes) = RoomTokens::start(peer.clone());
+                link.tokens.set_value(Some(tokens));
+                spawn_local(link.follow_tokens(outcomes));
                 spawn_local(link.follow(events));
                 spawn_local(link.stay_connected(peer));
             }
@@ -195,6 +207,52 @@ impl RelayLink {
         });
     }
 
+    /// Sends a random amount to a random connected tab, `count` times, 100 ms apart.
+    pub fn move_tokens(self, count: u32) {
+        let Some(tokens) = self.tokens.get_value() else {
+            return;
+        };
+        spawn_local(async move {
+            for n in 0..count {
+                let others = tokens.channels();
+                let pick = (js_sys::Math::random() * others.len() as f64) as usize;
+                if let Some(&to) = others.get(pick) {
+                    let amount = 1 + (js_sys::Math::random() * 10.0) as u64;
+                    // A tab short of tokens sends nothing this time.
+                    let _ = tokens.send(to, amount.min(tokens.balance()));
+                }
+                if n + 1 < count {
+                    Delay::new(Duration::from_millis(100)).await;
+                }
+            }
+        });
+    }
+
+    /// Starts a Chandy-Lamport snapshot of the room's tabs from this one.
+    pub fn start_snapshot(self) {
+        if let Some(tokens) = self.tokens.get_value() {
+            self.snapshot.set(None);
+            tokens.snapshot();
+        }
+    }
+
+    /// Snapshot outcomes, and the balance, as they change.
+    async fn follow_tokens(self, mut outcomes: futures::channel::mpsc::UnboundedReceiver<Outcome>) {
+        let tokens = self.tokens.get_value();
+        let watch_balance = async {
+            while let Some(tokens) = &tokens {
+                self.balance.set(tokens.balance());
+                Delay::new(Duration::from_millis(200)).await;
+            }
+        };
+        let outcomes = async {
+            while let Some(outcome) = outcomes.next().await {
+                self.snapshot.set(Some(outcome));
+            }
+        };
+        futures::join!(watch_balance, outcomes);
+    }
+
     pub fn ping_everyone(self) {
         let connected: Vec<PeerId> = self.members.with_untracked(|m| m.connected().collect());
         for remote in connected {
@@ -237,6 +295,15 @@ impl RelayLink {
                 {
                     self.problem
                         .set(Some(format!("The relay refused the {what}: {reason}")))
+                }
+                EventKind::Room(testbed::room::RoomStep::CircuitOpened { remote, .. }) => {
+                    // Each side opens its own channel to the other: one per direction.
+                    if let Some(tokens) = self.tokens.get_value() {
+                        let remote = *remote;
+                        spawn_local(async move {
+                            let _ = tokens.connect(remote).await;
+                        });
+                    }
                 }
                 EventKind::Room(testbed::room::RoomStep::Reserved { .. }) => {
                     self.circuit_address.set(

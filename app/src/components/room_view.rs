@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use leptos::prelude::*;
 use libp2p::PeerId;
 use testbed::diagram::{self, Options, TimeMode};
+use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{check_room_name, MemberState};
 use testbed::trace::model::MessageKind;
 
@@ -142,6 +143,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
             on:click=move |_| link.ping_everyone()>"Ping every tab"</button>
         <RoomDiagram link=link />
         <RoomDht link=link />
+        <RoomSnapshot link=link />
         <h3>"What this tab's peer did"</h3>
         <ol class="room-log" aria-live="polite">
             {move || link.log.with(|log| log.iter().rev().map(|line| view! {
@@ -339,4 +341,66 @@ fn RoomDht(link: RelayLink) -> impl IntoView {
 fn peer_tail(peer: &PeerId) -> String {
     let text = peer.to_string();
     text[text.len().saturating_sub(4)..].to_owned()
+}
+
+/// Chandy-Lamport across the room's tabs: tokens moving over FIFO channels through the relay,
+/// and a snapshot that adds them up.
+#[component]
+fn RoomSnapshot(link: RelayLink) -> impl IntoView {
+    let any_connected = move || link.members.with(|m| m.connected().next().is_some());
+    let name = move |peer: &PeerId| match link.me.get_untracked() == Some(*peer) {
+        true => "this tab".to_owned(),
+        false => format!("another tab …{}", peer_tail(peer)),
+    };
+    let outcome = move || {
+        link.snapshot.get().map(|outcome| match outcome {
+            Outcome::Complete { id, parts } => {
+                let total = Outcome::total(&parts);
+                let expected = INITIAL_TOKENS * parts.len() as u64;
+                let rows = parts.iter().map(|part| {
+                    let in_flight: u64 = part.channels.values().flatten().sum();
+                    view! {
+                        <tr>
+                            <td>{name(&part.peer)}</td>
+                            <td>{part.state}</td>
+                            <td>{in_flight}</td>
+                        </tr>
+                    }
+                }).collect_view();
+                let verdict = if total == expected {
+                    format!("{total} tokens = {INITIAL_TOKENS} × {} tabs: none lost, none counted twice.", parts.len())
+                } else {
+                    format!("{total} tokens, not {expected}: a tab joined or left with tokens while they moved.")
+                };
+                view! {
+                    <table class="room-snapshot" data-total=total.to_string() data-expected=expected.to_string()>
+                        <caption>{format!("Snapshot {} of {} tabs", id.number + 1, parts.len())}</caption>
+                        <thead><tr><th scope="col">"Tab"</th><th scope="col">"Balance recorded"</th><th scope="col">"Tokens recorded in flight to it"</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                    <p class="room-snapshot-verdict" data-conserved=(total == expected).to_string()>{verdict}</p>
+                }.into_any()
+            }
+            Outcome::Incomplete { missing, .. } => {
+                let names: Vec<String> = missing.iter().map(name).collect();
+                view! {
+                    <p class="room-snapshot-verdict problem-text" data-conserved="unknown">
+                        {format!("Incomplete: {} left before its marker came.", names.join(", "))}
+                    </p>
+                }.into_any()
+            }
+        })
+    };
+    view! {
+        <h3>"A snapshot across tabs"</h3>
+        <p class="hint">"Every tab holds tokens (" {INITIAL_TOKENS} " to start) and sends some to the others over FIFO channels, one stream each way inside the circuits. A Chandy-Lamport snapshot started here records every tab's balance and the tokens still in flight, without stopping anything: markers follow the tokens down each channel, and each tab sends its part back to this one."</p>
+        <p class="room-balance">"This tab holds " <strong class="balance">{move || link.balance.get()}</strong> " tokens."</p>
+        <div class="room-snapshot-actions">
+            <button type="button" class="move-tokens" disabled=move || !any_connected()
+                on:click=move |_| link.move_tokens(30)>"Move tokens"</button>
+            <button type="button" class="room-snapshot-start" disabled=move || !any_connected()
+                on:click=move |_| link.start_snapshot()>"Snapshot from this tab"</button>
+        </div>
+        {outcome}
+    }
 }
