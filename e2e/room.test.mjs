@@ -327,3 +327,25 @@ test('a Chandy-Lamport snapshot across three tabs adds up', async () => {
     await relay.stop();
   }
 });
+
+test('a room joined by name in the Room tab; a bad name is explained', async () => {
+  const relay = await startRelay();
+  const { context, errors } = await launchBrowser();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&peers=2`);
+    await page.click('#tab-room');
+    await page.fill('#room-name', 'class 7b');
+    await page.click('.join-room button');
+    assert.match(await page.textContent('.room [role="alert"]'), /letters, digits, '-' and '_', not ' '/);
+    await page.fill('#room-name', 'class-7b');
+    await page.press('#room-name', 'Enter');
+    await page.waitForSelector('.circuit-address', { timeout: 30_000 });
+    assert.match(await page.textContent('.room h2'), /class-7b/);
+    assert.match(page.url(), /room=class-7b/, 'the room joined is in the share link');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+});
