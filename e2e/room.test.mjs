@@ -27,6 +27,31 @@ async function openInRoom(context, infoUrl, fragment, query = '') {
   return page;
 }
 
+/** Starts a relay (with `options`, see `startRelay`) and a browser, runs `body` with them, and
+ * closes both whatever happens. */
+async function withRelayAndBrowser(options, body) {
+  if (typeof options === 'function') return withRelayAndBrowser({}, options);
+  const relay = await startRelay(options);
+  const { context, errors } = await launchBrowser();
+  try {
+    await body({ relay, context, errors });
+  } finally {
+    await context.close();
+    await relay.stop();
+  }
+}
+
+/** Opens `n` tabs in `room` and waits until each is connected to the n − 1 others. */
+async function tabsInRoom(context, infoUrl, room, n) {
+  const tabs = [];
+  for (let i = 0; i < n; i += 1) tabs.push(await openInRoom(context, infoUrl, `v=1&peers=2&room=${room}`));
+  for (const tab of tabs) {
+    await tab.waitForFunction((others) => document.querySelectorAll('.room-members tr[data-state="connected"]').length === others,
+      n - 1, { timeout: 60_000 });
+  }
+  return tabs;
+}
+
 const connectedTo = (page, other) =>
   page.waitForSelector(`.room-members tr[data-peer="${other}"][data-state="connected"]`, { timeout: 60_000 });
 
@@ -166,9 +191,7 @@ test('the relay killed mid-lesson: the page says so, the lesson goes on, the roo
 });
 
 test('the "Relays and NAT" lesson, followed in two tabs', async () => {
-  const relay = await startRelay();
-  const { context, errors } = await launchBrowser();
-  try {
+  await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const a = await context.newPage();
     await a.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&lesson=relays-and-nat`);
     await a.waitForSelector('.lesson h2');
@@ -202,22 +225,12 @@ test('the "Relays and NAT" lesson, followed in two tabs', async () => {
     await a.click('.next');
     assert.match(await a.textContent('.lesson'), /rust-libp2p has no browser-to-browser/);
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('a record put in one tab is found from another: Kademlia across tabs', async () => {
-  const relay = await startRelay();
-  const { context, errors } = await launchBrowser();
-  try {
-    const tabs = [];
-    for (let i = 0; i < 3; i += 1) tabs.push(await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=dht'));
-    for (const tab of tabs) {
-      await tab.waitForFunction(() => document.querySelectorAll('.room-members tr[data-state="connected"]').length === 2,
-        null, { timeout: 60_000 });
-    }
+  await withRelayAndBrowser(async ({ relay, context, errors }) => {
+    const tabs = await tabsInRoom(context, relay.infoUrl, 'dht', 3);
     const [a, , c] = tabs;
     await a.fill('#room-dht-key', 'lesson');
     await a.fill('#room-dht-value', 'put by the first tab');
@@ -230,16 +243,11 @@ test('a record put in one tab is found from another: Kademlia across tabs', asyn
     assert.match(await c.textContent('.room-dht-result'), /Found "lesson" = "put by the first tab" at tab \w+/);
     await c.screenshot({ path: join(shots, 'room-dht.png') });
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('tabs that reach the relay over WebRTC-direct meet and ping as well', async () => {
-  const relay = await startRelay();
-  const { context, errors } = await launchBrowser();
-  try {
+  await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const a = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=webrtc', '&via=webrtc');
     const b = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=webrtc');
     await a.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 60_000 });
@@ -251,10 +259,7 @@ test('tabs that reach the relay over WebRTC-direct meet and ping as well', async
     // it (rust-libp2p#6551, fix pending upstream): the page goes on; any other error counts.
     const upstream = /closure invoked recursively or after being dropped/;
     assert.deepEqual(errors.filter((e) => !upstream.test(e)), []);
-  } finally {
-    await context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('no relay at first: the page says so and joins the room once the relay starts', async () => {
@@ -284,9 +289,7 @@ test('no relay at first: the page says so and joins the room once the relay star
 });
 
 test('a relay limit reached: the refused tab says so, and the others go on', async () => {
-  const relay = await startRelay({ flags: ['--max-reservations', '1'] });
-  const { context, errors } = await launchBrowser();
-  try {
+  await withRelayAndBrowser({ flags: ['--max-reservations', '1'] }, async ({ relay, context, errors }) => {
     const a = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=full');
     await a.waitForSelector('.circuit-address', { timeout: 30_000 });
     const b = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=full');
@@ -295,22 +298,12 @@ test('a relay limit reached: the refused tab says so, and the others go on', asy
     await b.screenshot({ path: join(shots, 'room-limit.png') });
     assert.match(await a.textContent('.room-me'), /reserved; reachable at/);
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('a Chandy-Lamport snapshot across three tabs adds up', async () => {
-  const relay = await startRelay();
-  const { context, errors } = await launchBrowser();
-  try {
-    const tabs = [];
-    for (let i = 0; i < 3; i += 1) tabs.push(await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=tokens'));
-    for (const tab of tabs) {
-      await tab.waitForFunction(() => document.querySelectorAll('.room-members tr[data-state="connected"]').length === 2,
-        null, { timeout: 60_000 });
-    }
+  await withRelayAndBrowser(async ({ relay, context, errors }) => {
+    const tabs = await tabsInRoom(context, relay.infoUrl, 'tokens', 3);
     // Tokens move between all three tabs while the first one takes the snapshot.
     for (const tab of tabs) await tab.click('.move-tokens');
     await tabs[0].waitForTimeout(500);
@@ -322,16 +315,11 @@ test('a Chandy-Lamport snapshot across three tabs adds up', async () => {
     await tabs[0].locator('.room-snapshot').scrollIntoViewIfNeeded();
     await tabs[0].screenshot({ path: join(shots, 'room-snapshot.png') });
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('a room joined by name in the Room tab; a bad name is explained', async () => {
-  const relay = await startRelay();
-  const { context, errors } = await launchBrowser();
-  try {
+  await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const page = await context.newPage();
     await page.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&peers=2`);
     await page.click('#tab-room');
@@ -344,8 +332,5 @@ test('a room joined by name in the Room tab; a bad name is explained', async () 
     assert.match(await page.textContent('.room h2'), /class-7b/);
     assert.match(page.url(), /room=class-7b/, 'the room joined is in the share link');
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-    await relay.stop();
-  }
+  });
 });
