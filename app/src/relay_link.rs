@@ -79,9 +79,8 @@ pub struct RelayLink {
     pub me: RwSignal<Option<PeerId>>,
     /// The relay last reached, kept while it is away: its lifeline stays.
     pub relay: RwSignal<Option<PeerId>>,
-    /// How the other tabs reach this one: through the relay's WebSocket address.
-    pub circuit_address: RwSignal<Option<Multiaddr>>,
-    /// The relay's address this tab dials (WebSocket, or WebRTC-direct with `?via=webrtc`).
+    /// The relay's address this tab reached it at, ending in `/p2p/RELAY` (WebSocket, or
+    /// WebRTC-direct with `?via=webrtc`).
     pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
     pub round_trips: RwSignal<BTreeMap<PeerId, Vec<f64>>>,
@@ -96,8 +95,6 @@ pub struct RelayLink {
     /// The last snapshot this tab started, once it ended.
     pub snapshot: RwSignal<Option<Outcome>>,
     peer: StoredValue<Option<PeerHandle>, LocalStorage>,
-    /// The relay's WebSocket address, ending in `/p2p/RELAY`.
-    relay_at: StoredValue<Option<Multiaddr>>,
     pings: StoredValue<u64>,
 }
 
@@ -114,7 +111,6 @@ impl RelayLink {
             log: RwSignal::new(Vec::new()),
             me: RwSignal::new(None),
             relay: RwSignal::new(None),
-            circuit_address: RwSignal::new(None),
             address: RwSignal::new(None),
             round_trips: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
@@ -123,7 +119,6 @@ impl RelayLink {
             balance: RwSignal::new(INITIAL_TOKENS),
             snapshot: RwSignal::new(None),
             peer: StoredValue::new_local(None),
-            relay_at: StoredValue::new(None),
             pings: StoredValue::new(0),
         };
         let (sink, events) = EventSink::new();
@@ -282,7 +277,6 @@ impl RelayLink {
                 EventKind::ConnectionClosed { remote, cause } if Some(*remote) == relay => {
                     // What failed while the relay went is not the relay refusing.
                     self.problem.set(None);
-                    self.circuit_address.set(None);
                     self.status.set(RelayStatus::Lost {
                         reason: cause
                             .clone()
@@ -304,14 +298,6 @@ impl RelayLink {
                             let _ = tokens.connect(remote).await;
                         });
                     }
-                }
-                EventKind::Room(testbed::room::RoomStep::Reserved { .. }) => {
-                    self.circuit_address.set(
-                        self.relay_at
-                            .get_value()
-                            .zip(self.me.get_untracked())
-                            .map(|(at, me)| room::circuit_address(&at, me)),
-                    )
                 }
                 _ => {}
             }
@@ -363,7 +349,6 @@ impl RelayLink {
             info_url: info_url.clone(),
         });
         let address = find_relay_address(&info_url, transport()).await?;
-        self.address.set(Some(address.clone()));
         self.status.set(RelayStatus::Connecting {
             address: address.to_string(),
         });
@@ -380,8 +365,17 @@ impl RelayLink {
             Some(_) => address,
             None => address.with(Protocol::P2p(relay)),
         };
-        self.relay_at.set_value(Some(relay_at.clone()));
+        self.address.set(Some(relay_at.clone()));
         Ok(relay_at)
+    }
+
+    /// How the other tabs reach this one while the relay holds its slot: through the
+    /// relay's address this tab reached it at.
+    pub fn circuit_address(self) -> Option<Multiaddr> {
+        self.members
+            .with(|m| m.reservation.is_some())
+            .then_some(())?;
+        Some(room::circuit_address(&self.address.get()?, self.me.get()?))
     }
 
     fn is_connected(self) -> bool {

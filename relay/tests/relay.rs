@@ -755,6 +755,16 @@ async fn dial_circuit(
         .map_err(|e| e.to_string())
 }
 
+/// Dials `to` from `from` through the relay and expects the relay to refuse the circuit for a
+/// limit: `why` says which.
+async fn expect_refused(from: &PeerHandle, to: &PeerHandle, relay_at: &Multiaddr, why: &str) {
+    let refused = dial_circuit(from, to, relay_at).await.expect_err(why);
+    assert!(
+        refused.contains("resource limit exceeded"),
+        "{why}: {refused}"
+    );
+}
+
 /// A relay with `flags`, and its WebSocket address.
 fn relay_with(dir: &tempfile::TempDir, flags: &[&str]) -> (Relay, Multiaddr) {
     let relay = start_relay_with(&dir.path().join("relay.key"), flags);
@@ -770,10 +780,13 @@ async fn the_relay_refuses_circuits_past_its_limit() {
     dial_circuit(&tabs[1].0, &tabs[0].0, &relay_at)
         .await
         .unwrap();
-    let refused = dial_circuit(&tabs[2].0, &tabs[0].0, &relay_at)
-        .await
-        .expect_err("a second circuit is refused");
-    assert!(refused.contains("resource limit exceeded"), "{refused}");
+    expect_refused(
+        &tabs[2].0,
+        &tabs[0].0,
+        &relay_at,
+        "a second circuit is refused",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -789,10 +802,13 @@ async fn the_relay_refuses_circuits_past_the_limit_per_peer() {
     dial_circuit(&tabs[0].0, &tabs[2].0, &relay_at)
         .await
         .unwrap();
-    let refused = dial_circuit(&tabs[0].0, &tabs[3].0, &relay_at)
-        .await
-        .expect_err("a third circuit from one peer is refused");
-    assert!(refused.contains("resource limit exceeded"), "{refused}");
+    expect_refused(
+        &tabs[0].0,
+        &tabs[3].0,
+        &relay_at,
+        "a third circuit from one peer is refused",
+    )
+    .await;
     // Others still get theirs.
     dial_circuit(&tabs[3].0, &tabs[1].0, &relay_at)
         .await

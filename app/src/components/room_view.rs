@@ -80,11 +80,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
             .map(|p| format!("…{}", peer_tail(&p)))
             .unwrap_or_default()
     };
-    let reservation = move || {
-        link.circuit_address
-            .get()
-            .map(|address| address.to_string())
-    };
+    let reservation = move || link.circuit_address().map(|address| address.to_string());
     let any_connected = move || link.members.with(|m| m.connected().next().is_some());
     view! {
         <h2>"Room " <span class="room-name">{name}</span></h2>

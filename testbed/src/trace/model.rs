@@ -217,9 +217,9 @@ impl Trace {
                             lamport: Some(*lamport),
                         };
                         match self.across_tabs_since {
-                            Some(since) => {
-                                self.receive_from_another_tab(since, me, *remote, envelope, stamp)
-                            }
+                            Some(since) => self.receive_from_another_tab(
+                                since, me, *remote, envelope, context, stamp,
+                            ),
                             None => self.record_receive_of(context.span_id, stamp),
                         }
                     }
@@ -405,11 +405,9 @@ impl Trace {
         me: PeerId,
         remote: PeerId,
         envelope: &ping::Envelope,
+        context: super::TraceContext,
         received: Stamp,
     ) {
-        let Some(context) = envelope.traceparent else {
-            return;
-        };
         let local = |unix_ms: u64| unix_ms as f64 - since_unix_ms;
         if let Some(receipt) = envelope.ping_received {
             let ping = self.messages.iter().rev().find(|m| {
