@@ -1,6 +1,7 @@
 // Browser figures, printed as one JSON object on stdout for `cargo xtask bench`:
 // - time from navigation until every connection of the original topology is up, for several
-//   peer counts, read from the page's own clock (performance.now() when the last one came up);
+//   peer counts, read from the page's own clock (performance.now() when the last one came up),
+//   and the longest task that kept the page from drawing meanwhile (Long Tasks API);
 // - with 20 peers pinging continuously: frames per second while the diagram follows, and the
 //   time to draw the diagram once the trace holds 1,000 and 10,000 messages, and at 10,000 the
 //   time to show a random earlier moment with the time scrubber;
@@ -25,15 +26,27 @@ try {
   for (const peers of counts) {
     const readyAt = [];
     const took = [];
+    const longest = [];
+    let over200 = 0;
     let connections = 0;
     for (let i = 0; i < runs; i++) {
       const page = await browser.context.newPage();
+      await page.addInitScript(() => {
+        window.longTasks = [];
+        new PerformanceObserver((list) => list.getEntries().forEach((e) => window.longTasks.push([e.startTime, e.duration])))
+          .observe({ type: 'longtask', buffered: true });
+      });
       // No relay: the figure is the in-page network alone.
       await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=${peers}&topology=original&seed=${i + 1}`);
       const status = await page.waitForSelector('.status[data-phase="ready"]', { timeout: 300_000 });
       readyAt.push(Number(await status.getAttribute('data-ready-at-ms')));
       took.push(Number(await status.getAttribute('data-took-ms')));
       connections = await page.locator('.connections line').count();
+      // The tasks that began while the peers connected (from Start to the last connection up).
+      const [from, to] = [readyAt.at(-1) - took.at(-1), readyAt.at(-1)];
+      const tasks = (await page.evaluate(() => window.longTasks)).filter(([start]) => start >= from && start <= to);
+      longest.push(Math.max(0, ...tasks.map(([, duration]) => duration)));
+      over200 += tasks.filter(([, duration]) => duration > 200).length;
       await page.close();
       console.error(`${peers} peers, run ${i + 1}: all ${connections} connections up at ${readyAt.at(-1).toFixed(0)} ms`);
     }
@@ -41,6 +54,7 @@ try {
       peers, connections, runs,
       median_ready_at_ms: median(readyAt), worst_ready_at_ms: Math.max(...readyAt),
       median_took_ms: median(took), worst_took_ms: Math.max(...took),
+      longest_task_while_connecting_ms: Math.max(...longest), tasks_over_200_ms: over200,
     });
   }
   diagram = await diagramFigures();

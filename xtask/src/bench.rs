@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::command::{cmd, root, run, step, Result};
+use crate::compress;
 use crate::setup::{self, native_cargo, CHROMIUM};
 
 /// Peer counts whose time to full connection is measured (original topology).
@@ -82,6 +83,11 @@ pub fn main() -> Result {
             "| {peers} peers: from network start to all connected (median; worst) | {:.0} ms; {:.0} ms |",
             run["median_took_ms"].as_f64().unwrap_or(f64::NAN),
             run["worst_took_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+        println!(
+            "| {peers} peers: longest task while connecting (worst of {RUNS}); tasks over 200 ms | {:.0} ms; {} |",
+            run["longest_task_while_connecting_ms"].as_f64().unwrap_or(f64::NAN),
+            run["tasks_over_200_ms"]
         );
     }
     let diagram = &boot["diagram"];
@@ -248,6 +254,7 @@ fn bundle_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
     let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     files.sort();
     let mut total_gzip = 0;
+    let mut total_brotli = 0;
     for file in files {
         let kind = match file.extension().and_then(|e| e.to_str()) {
             Some("wasm") => "wasm",
@@ -255,17 +262,18 @@ fn bundle_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
             _ => continue,
         };
         let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
-        let gzip = gzip_len(&bytes);
+        let gzip = compress::compress("gzip", &bytes).len() as u64;
+        let brotli = compress::compress("br", &bytes).len() as u64;
         total_gzip += gzip;
+        total_brotli += brotli;
         sizes.push((format!("{kind}, raw"), bytes.len() as u64));
         sizes.push((format!("{kind}, gzip"), gzip));
+        sizes.push((format!("{kind}, brotli"), brotli));
     }
     sizes.push(("wasm + JS glue, gzip".into(), total_gzip));
+    sizes.push((
+        "wasm + JS glue, brotli (what `serve` sends)".into(),
+        total_brotli,
+    ));
     Ok(sizes)
-}
-
-fn gzip_len(bytes: &[u8]) -> u64 {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("writing to memory");
-    encoder.finish().expect("writing to memory").len() as u64
 }

@@ -1,8 +1,12 @@
-//! `cargo xtask build`: the release page in `dist/`, the smallest build (see
-//! `Toolchain::trunk_release`). Any static file server can serve it.
+//! Building the page: `cargo xtask build`, the release page in `dist/` (the smallest build, see
+//! `Toolchain::trunk_release`) for any static host; and the page `serve` serves and the browser
+//! tests test (the `page` profile: optimized, quick to rebuild). Both are precompressed.
+
+use std::path::PathBuf;
 
 use crate::command::{root, run, step, Result};
-use crate::setup;
+use crate::compress;
+use crate::setup::{self, Toolchain};
 
 pub fn main() -> Result {
     let toolchain = setup::main()?;
@@ -10,6 +14,27 @@ pub fn main() -> Result {
     step("release build of the page", || {
         run(&mut toolchain.trunk_release(&dist))
     })?;
+    step("compress the page (brotli, gzip)", || {
+        compress::precompress(&dist)
+    })?;
     println!("\nthe page is in {}", dist.display());
     Ok(())
+}
+
+/// Builds the page with the `page` profile into `target/page/dist`, precompressed.
+pub fn page(toolchain: &Toolchain) -> Result<PathBuf> {
+    let dist = root().join("target/page/dist");
+    step(
+        "build the page (optimized; a first build takes a few minutes, a rebuild seconds)",
+        || {
+            run(toolchain
+                .trunk()
+                .args(["build", "--cargo-profile", "page", "--dist"])
+                .arg(&dist))
+        },
+    )?;
+    step("compress the page (brotli, gzip)", || {
+        compress::precompress(&dist)
+    })?;
+    Ok(dist)
 }

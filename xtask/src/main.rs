@@ -4,8 +4,10 @@
 mod bench;
 mod build;
 mod command;
+mod compress;
 mod serve;
 mod setup;
+mod site;
 mod test;
 
 use std::process::ExitCode;
@@ -13,8 +15,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  serve   set up, build, start the relay and `trunk serve`; prints the URL to open
-          (--lan: reachable from other machines on this network, for a classroom)
+  serve   set up, build the page (optimized), start the relay and serve the page compressed;
+          prints the URL to open once both answer
+          (--lan: reachable from other machines on this network, for a classroom;
+           --dev: `trunk serve` with a debug build that rebuilds as the code changes)
   test    set up and run every test: fmt, clippy, engine, relay, wasm, browser end-to-end
   build   set up and build the release page into dist/, ready to put on any static host
   bench   set up and print figures: bundle size, time until all peers are connected
@@ -23,7 +27,13 @@ commands:
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let result = match task.as_deref() {
-        Some("serve") => serve::main(std::env::args().nth(2).as_deref() == Some("--lan")),
+        Some("serve") => {
+            let flags: Vec<String> = std::env::args().skip(2).collect();
+            match serve::Options::parse(&flags) {
+                Ok(options) => serve::main(options),
+                Err(error) => Err(error),
+            }
+        }
         Some("test") => test::main(),
         Some("build") => build::main(),
         Some("bench") => bench::main(),

@@ -2,6 +2,7 @@
 
 use std::env;
 
+use crate::build;
 use crate::command::{cmd, root, run, step, Result};
 use crate::setup::{self, native_cargo, CHROMIUM, WASM_TARGET};
 
@@ -37,10 +38,8 @@ pub fn main() -> Result {
             ]))
         },
     )?;
-    let dist = root().join("target/e2e/dist");
-    step("build the page for the browser tests", || {
-        run(toolchain.trunk().arg("build").arg("--dist").arg(&dist))
-    })?;
+    // The page `cargo xtask serve` serves: after the tests, serving needs no build.
+    let dist = build::page(&toolchain)?;
     step("end-to-end tests in headless Chromium", || {
         let screenshots = env::temp_dir().join("p2p-testbed-screenshots");
         std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
