@@ -87,8 +87,8 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   await lookup.click('.next');
   // The diagram: one FIND_NODE arrow per hop, and an answer for each.
   await lookup.waitForSelector('.arrow[data-kind="kad"]');
-  const requests = await lookup.locator('.arrow[data-kind="kad"] text', { hasText: 'FIND_NODE' }).count();
-  const answers = await lookup.locator('.arrow[data-kind="kad"] text', { hasText: '↩' }).count();
+  const requests = await lookup.locator('.arrow[data-kind="kad"][data-label^="FIND_NODE"]').count();
+  const answers = await lookup.locator('.arrow[data-kind="kad"][data-label^="↩"]').count();
   assert.equal(requests, found.hops);
   assert.equal(answers, found.hops);
   assert.equal(await lookup.locator('.arrow[data-kind="kad-background"]').count(), 0, 'background hidden');

@@ -114,3 +114,8 @@ export function inPageSuite() {
 
 /** Resolves once the lesson step's expectation is met. */
 export const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
+
+/** The full labels of the diagram's arrows matching `selector`, in order. A label drawn on the
+ * diagram may be shortened or left to hover where arrows crowd; `data-label` is always whole. */
+export const arrowLabels = (page, selector = '.arrow') =>
+  page.locator(selector).evaluateAll((arrows) => arrows.map((a) => a.dataset.label));

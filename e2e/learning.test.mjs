@@ -81,7 +81,7 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
 
 test('the scrubber shows an earlier moment from the recording, and Live returns', async () => {
   const page = await suite.browser.context.newPage();
-  await page.goto(`${suite.site.url}${noRelay}`);
+  await page.goto(`${suite.site.url}${noRelay}#v=1`);
   await ready(page);
   await page.click('text=Run ping');
   await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
@@ -117,7 +117,7 @@ test('the scrubber shows an earlier moment from the recording, and Live returns'
 
 test('paused, each message waits in flight until a step lets it go', async () => {
   const page = await suite.browser.context.newPage();
-  await page.goto(`${suite.site.url}${noRelay}`);
+  await page.goto(`${suite.site.url}${noRelay}#v=1`);
   await ready(page);
   await page.click('button:text-is("Pause")');
   await page.click('text=Run ping');

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met, arrowLabels } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
@@ -13,7 +13,7 @@ async function seen(page) {
   return {
     step: await page.textContent('.step-count'),
     lifelines: await page.locator('.lifeline-head').allTextContents(),
-    arrows: await page.locator('.arrow text').allTextContents(),
+    arrows: await arrowLabels(page),
     peerZero,
   };
 }
@@ -42,7 +42,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   const lifelines = await page.locator('.lifeline-head').allTextContents();
   assert.equal(lifelines[0], 'peer 0');
   assert.deepEqual(
-    (await page.locator('.arrow text').allTextContents()).slice(0, 4),
+    (await arrowLabels(page)).slice(0, 4),
     ['dial', 'open stream', 'PING', 'PONG'],
   );
   await page.click('.next');
@@ -82,7 +82,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
     { timeout: 60_000 },
   );
   await again.waitForFunction(
-    (arrows) => JSON.stringify([...document.querySelectorAll('.arrow text')].map((t) => t.textContent)) === arrows,
+    (arrows) => JSON.stringify([...document.querySelectorAll('.arrow')].map((a) => a.dataset.label)) === arrows,
     JSON.stringify(before.arrows),
     { timeout: 60_000 },
   );

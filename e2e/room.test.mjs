@@ -190,10 +190,15 @@ test('the relay killed mid-lesson: the page says so, the lesson goes on, the roo
   }
 });
 
-test('the "Relays and NAT" lesson, followed in two tabs', async () => {
+for (const how of ['opened by its link', 'picked from the menu']) test(`the "Relays and NAT" lesson ${how}, followed in two tabs`, async () => {
   await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const a = await context.newPage();
-    await a.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&lesson=relays-and-nat`);
+    if (how === 'opened by its link') {
+      await a.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&lesson=relays-and-nat`);
+    } else {
+      await a.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1`);
+      await a.selectOption('select[name="lesson"]', { label: 'Relays and NAT' });
+    }
     await a.waitForSelector('.lesson h2');
     assert.match(await a.textContent('.lesson'), /cannot \*?\*?listen|cannot listen/);
     assert.equal(await a.getAttribute('#tab-room', 'aria-selected'), 'true', 'the lesson shows the Room tab');

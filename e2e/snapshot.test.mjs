@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met, arrowLabels } from './harness.mjs';
 
 const suite = inPageSuite();
 const errorsSoFar = () => suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
@@ -53,7 +53,7 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   assert.equal(snapshot.addsUp, 'true');
   assert.match(snapshot.text, /✓ \d+ in balances.* = 400: every token is counted once/);
   assert.match(snapshot.text, /✓ Consistent cut/);
-  const markers = await page.locator('.arrow[data-kind="marker"] text').allTextContents();
+  const markers = await arrowLabels(page, '.arrow[data-kind="marker"]');
   assert.equal(markers.length, 8);
   assert.ok(markers.every((m) => m === 'marker S1.1'), markers.join());
   assert.equal(await page.locator('.cut[data-recording="S1.1"] circle').count(), 4, 'the cut crosses every lifeline');

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { serveDirectory, startRelay, launchBrowser, screenshotDir } from './harness.mjs';
+import { serveDirectory, startRelay, launchBrowser, screenshotDir, arrowLabels } from './harness.mjs';
 
 const DIST = process.env.DIST_DIR;
 let site, relay, browser;
@@ -24,7 +24,7 @@ after(async () => {
   console.log(`screenshots in ${shots}`);
 });
 
-async function open(path = '') {
+async function open(path = '#v=1') {
   const page = await browser.context.newPage();
   const separator = path.includes('?') ? '&' : '?';
   const [beforeHash, hash = ''] = path.split('#');
@@ -62,7 +62,7 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.click('#tab-diagram');
   await page.check('input[name="only-last-ping"]');
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
-  const labels = await page.locator('.arrow text').allTextContents();
+  const labels = await arrowLabels(page);
   assert.equal(await page.locator('.arrow[data-kind="envelope"] title').first().textContent(), 'PING · /testbed/ping/1.0.0');
   assert.deepEqual(labels, ['dial', 'open stream', 'PING', 'PONG', 'close (FIN)', 'close (FIN)']);
   const direction = await page.locator('.arrow .shaft').evaluateAll((lines) =>
@@ -83,7 +83,7 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.locator('.arrow[data-kind="envelope"]').first().dispatchEvent('click');
   assert.match(await page.textContent('.arrow-details'), /trace id[0-9a-f]{32}span id[0-9a-f]{16}payload\{"id":"1","type":"PING"/);
   await page.check('input[name="time-mode"] >> nth=1');
-  assert.deepEqual(await page.locator('.arrow text').allTextContents(), ['PING', 'PONG']);
+  assert.deepEqual(await arrowLabels(page), ['PING', 'PONG']);
   await page.screenshot({ path: join(shots, 'sequence-diagram.png') });
 
   // Each export downloads a file in its format.

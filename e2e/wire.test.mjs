@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met, arrowLabels } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
 const next = (page) => page.click('.next');
-const arrows = (page) => page.locator('.arrow text').allTextContents();
+const arrows = (page) => arrowLabels(page);
 const wireRecords = (page) => page.locator('.wire-list summary').allTextContents();
 const errorsSoFar = () => suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
 
@@ -49,7 +49,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   await next(page);
   await next(page);
   assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
-  await page.waitForFunction(() => [...document.querySelectorAll('.arrow[data-kind="frame"] text')].some((t) => /^DATA #\d+/.test(t.textContent)), null, { timeout: 10_000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('.arrow[data-kind="frame"]')].some((a) => /^DATA #\d+/.test(a.dataset.label)), null, { timeout: 10_000 });
   // A frame opened from the Wire tab points at its arrow in the diagram.
   await page.click('#tab-wire');
   await page.click('input[name="wire-depth"] >> nth=2');

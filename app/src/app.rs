@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use testbed::lesson::{Action, View};
 use testbed::scenario::{self, Scenario};
 use testbed::NetworkConfig;
+use wasm_bindgen::JsCast;
 
 use crate::components::dht_controls::DhtControls;
 use crate::components::dht_view::DhtView;
@@ -26,6 +27,7 @@ use crate::components::wire_view::WireView;
 use crate::keys;
 use crate::relay_link::RelayLink;
 use crate::session::{PingTarget, Session};
+use crate::welcome::{self, Welcome};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -36,13 +38,12 @@ pub fn App() -> impl IntoView {
     let recorder = use_context::<testbed::trace::layer::Recorder>().unwrap_or_default();
     let session = Session::new(scenario.network, recorder);
     if !problems.is_empty() {
-        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        session.problem.set(Some(format!(
-            "Part of this link could not be used, so defaults stand in: {}.",
-            list.join("; ")
-        )));
+        session.problem.set(Some(scenario::explain(&problems)));
     }
     let lessons = StoredValue::new(testbed::lesson::all());
+    // A first visit without a link lands on the welcome; a link, or a returning visitor, goes
+    // straight where it points.
+    let welcome = RwSignal::new(fragment.trim_start_matches('#').is_empty() && !welcome::seen());
     let opened_lesson = scenario
         .lesson
         .as_ref()
@@ -59,6 +60,16 @@ pub fn App() -> impl IntoView {
         lesson,
         step: scenario.step,
     }));
+    // A lesson about tabs picked from the menu (or after Reset) meets in its room too.
+    Effect::new(move || {
+        let Some(p) = place.get() else { return };
+        let lesson_room = lessons.with_value(|all| all.get(p.lesson).and_then(|l| l.room.clone()));
+        if let Some(room) = lesson_room {
+            if link.room.get_untracked().is_none() {
+                link.room.set(Some(room));
+            }
+        }
+    });
     let predictions = Predictions::new(scenario.answers.clone());
     let tab = RwSignal::new(View::Network);
     let only_last_ping = RwSignal::new(false);
@@ -93,6 +104,31 @@ pub fn App() -> impl IntoView {
         only_last_ping.set(false);
         session.selected.set(Some(position));
         tab.set(View::Diagram);
+    });
+
+    // Where the trace stood when the learner's latest action ran: "Show me" points at the
+    // first arrow drawn since.
+    let action_mark = StoredValue::new(0u64);
+    Effect::new(move || {
+        session.actions_run.track();
+        let next = session
+            .trace
+            .with_untracked(|t| t.messages().next_back().map_or(0, |m| m.position + 1));
+        action_mark.set_value(next);
+    });
+    let show_me = Callback::new(move |()| {
+        let since = action_mark.get_value();
+        let first = session.trace.with_untracked(|trace| {
+            kinds.with_untracked(|kinds| {
+                trace
+                    .messages()
+                    .find(|m| m.position >= since && kinds.contains(&m.kind))
+                    .map(|m| m.position)
+            })
+        });
+        if let Some(position) = first {
+            show_in_diagram.run(position);
+        }
     });
 
     let click_pings_from = Signal::derive(move || {
@@ -148,10 +184,13 @@ pub fn App() -> impl IntoView {
     });
     let keys_open = RwSignal::new(false);
     let key_handle = window_event_listener(leptos::ev::keydown, move |event| {
-        if keys::for_page(&event).as_deref() == Some("?") {
-            keys_open.update(|open| *open = !*open);
-            event.prevent_default();
+        match keys::for_page(&event).as_deref() {
+            Some("?") => keys_open.update(|open| *open = !*open),
+            Some("n" | "N") => show_view(tab, View::Network),
+            Some("d" | "D") => show_view(tab, View::Diagram),
+            _ => return,
         }
+        event.prevent_default();
     });
     on_cleanup(move || key_handle.remove());
 
@@ -169,7 +208,7 @@ pub fn App() -> impl IntoView {
         .and_then(|i| lessons.with_value(|all| all.get(i).map(|l| l.network)))
         .unwrap_or(scenario.network);
     if scenario.actions.is_empty() {
-        if place.get_untracked().is_none() {
+        if place.get_untracked().is_none() && !welcome.get_untracked() {
             session.start(network);
         }
     } else {
@@ -194,7 +233,26 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    let choose_lesson = Callback::new(move |lesson: usize| {
+        welcome::mark_seen();
+        welcome.set(false);
+        session.stop();
+        predictions.clear();
+        place.set(Some(Place { lesson, step: 0 }));
+    });
+    let choose_free_play = Callback::new(move |()| {
+        welcome::mark_seen();
+        welcome.set(false);
+        predictions.clear();
+        place.set(None);
+        session.start(network);
+    });
+
     view! {
+        <nav class="skip-links" aria-label="Skip to">
+            <a href="#tab-network" on:click=move |ev| { ev.prevent_default(); show_view(tab, View::Network); }>"Skip to the network view (N)"</a>
+            <a href="#tab-diagram" on:click=move |ev| { ev.prevent_default(); show_view(tab, View::Diagram); }>"Skip to the sequence diagram (D)"</a>
+        </nav>
         <header class="top">
             <div>
                 <h1>"p2p-testbed"</h1>
@@ -214,6 +272,7 @@ pub fn App() -> impl IntoView {
                         }).collect_view()}
                     </dl>
                 </details>
+                <button type="button" class="quiet" on:click=move |_| welcome.set(true)>"All lessons"</button>
                 <ShareLink />
                 <RelayBadge status=link.status />
             </div>
@@ -224,9 +283,12 @@ pub fn App() -> impl IntoView {
                 <button type="button" on:click=move |_| session.problem.set(None)>"Dismiss"</button>
             </div>
         })}
-        <main class="layout">
+        <Show when=move || welcome.get()>
+            <Welcome lessons=lessons choose_lesson=choose_lesson choose_free_play=choose_free_play />
+        </Show>
+        <main class="layout" hidden=move || welcome.get()>
             <div class="side">
-                <LessonPanel session=session lessons=lessons place=place predictions=predictions />
+                <LessonPanel session=session lessons=lessons place=place predictions=predictions show_me=show_me />
                 <Show when=move || place.get().is_none()>
                     <NetworkControls session=session on_start=start />
                 </Show>
@@ -264,12 +326,12 @@ pub fn App() -> impl IntoView {
                             on:click=move |_| tab.set(View::Dht)>"DHT"</button>
                     </Show>
                 </div>
-                <div role="tabpanel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
+                <div role="tabpanel" id="network-panel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
                     <NetworkView session=session from=from to=to click_pings_from=click_pings_from
                         peer_question_open=peer_wanted
                         answer_peer=answer_peer predicted_peer=predicted_peer />
                 </div>
-                <div role="tabpanel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
+                <div role="tabpanel" id="diagram-panel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
                     <SequenceDiagram session=session visible=Signal::derive(move || tab.get() == View::Diagram)
                         only_last_ping=only_last_ping
                         peer_question_open=peer_wanted
@@ -288,4 +350,30 @@ pub fn App() -> impl IntoView {
             </div>
         </main>
     }
+}
+
+/// Shows `view` and puts the keyboard focus in it: on its first peer or lifeline, where
+/// Enter acts.
+fn show_view(tab: RwSignal<View>, view: View) {
+    tab.set(view);
+    let selector = match view {
+        View::Diagram => "#diagram-panel .lifeline-head",
+        _ => "#network-panel .peer",
+    };
+    // Once the panel is shown.
+    request_animation_frame(move || {
+        let target = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten());
+        // A peer is an SVG element: focus() is there, though not on web-sys's Element.
+        let focus = target.as_ref().and_then(|t| {
+            js_sys::Reflect::get(t, &"focus".into())
+                .ok()?
+                .dyn_into::<js_sys::Function>()
+                .ok()
+        });
+        if let (Some(target), Some(focus)) = (target, focus) {
+            let _ = focus.call0(&target);
+        }
+    });
 }

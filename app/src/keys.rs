@@ -4,7 +4,7 @@
 use wasm_bindgen::JsCast;
 
 /// (keys, what they do), in the order the key list shows them.
-pub const SHORTCUTS: [(&str, &str); 8] = [
+pub const SHORTCUTS: [(&str, &str); 10] = [
     ("Space", "run the step's action"),
     ("→ / ←", "next / previous step"),
     ("1 – 9", "choose an answer"),
@@ -12,12 +12,15 @@ pub const SHORTCUTS: [(&str, &str); 8] = [
     (".", "let one held message go"),
     ("[ / ]", "scrub back / forward one event"),
     ("L", "back to live"),
+    ("N", "the network view, focus on its first peer"),
+    ("D", "the sequence diagram, focus on its first lifeline"),
     ("?", "show or hide this list"),
 ];
 
 /// The key, when the page should act on this keypress: not while typing in a field or
 /// choosing in a list, not with Ctrl, Alt or Meta, and not Space or Enter on a button or a
-/// focused peer (which act on that control).
+/// focused peer (which act on that control). An answer's radio button is the lesson's: its
+/// keys are the page's (Space there runs the step, as everywhere else in the lesson).
 pub fn for_page(event: &web_sys::KeyboardEvent) -> Option<String> {
     if event.ctrl_key() || event.alt_key() || event.meta_key() || event.default_prevented() {
         return None;
@@ -28,6 +31,9 @@ pub fn for_page(event: &web_sys::KeyboardEvent) -> Option<String> {
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
     if let Some(element) = target {
         let tag = element.tag_name().to_ascii_lowercase();
+        if is_radio(&element) {
+            return Some(key);
+        }
         if matches!(tag.as_str(), "input" | "select" | "textarea") {
             return None;
         }
@@ -38,4 +44,18 @@ pub fn for_page(event: &web_sys::KeyboardEvent) -> Option<String> {
         }
     }
     Some(key)
+}
+
+/// Whether the keypress landed on a radio button, whose own Space and arrow keys would choose
+/// an answer.
+pub fn on_radio(event: &web_sys::KeyboardEvent) -> bool {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|element| is_radio(&element))
+}
+
+fn is_radio(element: &web_sys::Element) -> bool {
+    element.tag_name().eq_ignore_ascii_case("input")
+        && element.get_attribute("type").as_deref() == Some("radio")
 }

@@ -10,6 +10,7 @@ mod keys;
 mod relay_link;
 mod session;
 mod token_app;
+mod welcome;
 
 use leptos::prelude::provide_context;
 use testbed::trace::layer::Recorder;

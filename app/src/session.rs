@@ -280,6 +280,10 @@ impl Session {
         self.stop();
         let generation = self.generation.get_value();
         self.config.set(config);
+        if let Some(why) = config.too_big() {
+            self.fail(why);
+            return;
+        }
         self.actions.set(vec![Action::StartNetwork]);
         self.actions_run.update(|n| *n += 1);
         self.phase.set(Phase::Starting);
@@ -504,7 +508,11 @@ impl Session {
 
     /// Replays `actions` one after the other, each once the previous has settled and, while
     /// paused, when the learner steps or plays.
-    pub async fn replay(self, config: NetworkConfig, actions: Vec<Action>) {
+    pub async fn replay(self, config: NetworkConfig, mut actions: Vec<Action>) {
+        // Every other action needs a network: a link cut before its `start` still gets one.
+        if actions.first() != Some(&Action::StartNetwork) {
+            actions.insert(0, Action::StartNetwork);
+        }
         for (n, action) in actions.into_iter().enumerate() {
             if n > 0 {
                 self.pace.with_value(Pace::turn).await;

@@ -23,8 +23,10 @@ const SENDS: u64 = 12;
 /// Random sends before and after a snapshot starts, so tokens are in flight when it cuts.
 const SENDS_BEFORE: u64 = 4;
 const SENDS_AFTER: u64 = 6;
-/// Sends are a third of the latency apart (so a few are in flight at any moment), at least
-/// this.
+/// Sends are half the latency apart (so a few are in flight at any moment), at least this.
+/// A recording (naive or a snapshot's start) comes half a gap after the last send: then every
+/// send, arrival and marker lies a quarter of the latency or more from every recording, so a
+/// reopened link records the same tokens in flight as the run it was copied from.
 const MIN_SEND_GAP: Duration = Duration::from_millis(60);
 /// A snapshot not finished this long after it started (plus its markers' latency, time paused
 /// not counted) is reported as stuck.
@@ -104,11 +106,14 @@ impl TokenApp {
             Action::Tokens => self.send_random(tokens, network, SENDS).await,
             // While tokens move, the initiators start a snapshot each at the same moment.
             Action::Snapshot { first, second } => {
-                self.send_random(tokens, network, SENDS_BEFORE).await;
+                self.send_random_then_wait_half_a_gap(tokens, network, SENDS_BEFORE)
+                    .await;
                 let mut ids = Vec::new();
                 for peer in std::iter::once(first).chain(second) {
                     ids.push(tokens.start_snapshot(peer).await.map_err(text)?);
                 }
+                // Back in step with the sends before.
+                futures_timer::Delay::new(send_gap(network) / 2).await;
                 self.send_random(tokens, network, SENDS_AFTER).await;
                 for id in ids {
                     self.wait_for_report(tokens, network, id).await?;
@@ -116,16 +121,19 @@ impl TokenApp {
             }
             // The leaver goes before the initiator's marker reaches it.
             Action::LeaveDuringSnapshot { leaver, initiator } => {
-                self.send_random(tokens, network, SENDS_BEFORE).await;
+                self.send_random_then_wait_half_a_gap(tokens, network, SENDS_BEFORE)
+                    .await;
                 let id = tokens.start_snapshot(initiator).await.map_err(text)?;
                 tokens.leave(leaver).await.map_err(text)?;
                 network.stop_peer(leaver).await.map_err(|e| e.to_string())?;
+                futures_timer::Delay::new(send_gap(network) / 2).await;
                 self.send_random(tokens, network, SENDS_AFTER).await;
                 self.wait_for_report(tokens, network, id).await?;
             }
             // While tokens move, every peer writes its balance down at once.
             Action::NaiveSnapshot => {
-                self.send_random(tokens, network, SENDS_BEFORE).await;
+                self.send_random_then_wait_half_a_gap(tokens, network, SENDS_BEFORE)
+                    .await;
                 self.add_report(tokens.record_naive().await.map_err(text)?);
                 self.send_random(tokens, network, 2).await;
             }
@@ -172,16 +180,43 @@ impl TokenApp {
         });
     }
 
+    /// `count` seeded random sends a gap apart, then a gap.
     async fn send_random(self, tokens: &TokenNetwork, network: &Network, count: u64) {
+        self.send_random_then(tokens, network, count, send_gap(network))
+            .await;
+    }
+
+    /// `count` sends a gap apart, then half a gap: the moment to record.
+    async fn send_random_then_wait_half_a_gap(
+        self,
+        tokens: &TokenNetwork,
+        network: &Network,
+        count: u64,
+    ) {
+        self.send_random_then(tokens, network, count, send_gap(network) / 2)
+            .await;
+    }
+
+    async fn send_random_then(
+        self,
+        tokens: &TokenNetwork,
+        network: &Network,
+        count: u64,
+        after_last: Duration,
+    ) {
         let seed = network.config().seed;
-        for _ in 0..count {
+        for n in 0..count {
             let nth = self.sends.get_value();
             self.sends.set_value(nth + 1);
             if tokens.send_random(seed, nth).is_err() {
                 return;
             }
-            let gap = (network.pace().delay() / 3).max(MIN_SEND_GAP);
-            futures_timer::Delay::new(gap).await;
+            let wait = if n + 1 < count {
+                send_gap(network)
+            } else {
+                after_last
+            };
+            futures_timer::Delay::new(wait).await;
         }
     }
 
@@ -208,4 +243,8 @@ impl TokenApp {
             Either::Right(_) => Err(report::why_unfinished(id, &tokens.waiting().await)),
         }
     }
+}
+
+fn send_gap(network: &Network) -> Duration {
+    (network.pace().delay() / 2).max(MIN_SEND_GAP)
 }

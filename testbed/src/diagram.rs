@@ -16,7 +16,7 @@ use crate::trace::Trace;
 /// Space above the first message.
 pub const TOP: f64 = 24.0;
 /// Lifelines' distance apart, at the least and at the most.
-pub const MIN_COLUMN: f64 = 44.0;
+pub const MIN_COLUMN: f64 = 32.0;
 const MAX_COLUMN: f64 = 240.0;
 /// Left and right margin.
 pub const SIDE: f64 = 28.0;
@@ -73,6 +73,18 @@ pub struct Arrow {
     pub protocol: String,
     /// Tokens a snapshot recorded as in flight.
     pub recorded: bool,
+    /// Where its label goes, placed clear of every other label; None when no place along
+    /// the arrow is free (the full label is still shown on hover).
+    pub text: Option<Label>,
+}
+
+/// A label placed on the diagram: its text (shortened, with "…", where the full one would
+/// cover another) centred on `x`, its baseline at `y`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
 }
 
 /// A recording's cut placed on the diagram: a line through the moment each peer recorded its
@@ -185,7 +197,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, &cut_times, options.zoom, until),
         TimeMode::Lamport => Axis::Lamport,
     };
-    let cuts = shown_cuts
+    let cuts: Vec<PlacedCut> = shown_cuts
         .into_iter()
         .map(|(cut, points)| {
             let mut points: Vec<(f64, f64)> = points
@@ -256,6 +268,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 label: message.label.clone(),
                 protocol: message.protocol.clone(),
                 recorded: message.recorded,
+                text: None,
             });
         }
     }
@@ -263,6 +276,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         Axis::RealTime { gaps, .. } => gaps.clone(),
         Axis::Lamport => Vec::new(),
     };
+    place_labels(&mut arrows, &cuts);
     Layout {
         width: 2.0 * SIDE + spacing * options.lifelines.len() as f64,
         height: height + TOP,
@@ -273,6 +287,128 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         cuts,
         drawn: shown.len(),
     }
+}
+
+/// Width of a label's character and height of its line, in pixels, for the diagram's font
+/// (10.5 px sans-serif): generous, so estimated boxes that do not touch never overlap drawn.
+const CHAR_WIDTH: f64 = 6.3;
+const LINE_HEIGHT: f64 = 13.0;
+/// Where along an arrow its label may sit, in order of preference: near the sender first,
+/// where sends are a row apart.
+const LABEL_SPOTS: [f64; 6] = [0.3, 0.5, 0.15, 0.7, 0.85, 0.05];
+/// A label that fits nowhere whole is tried cut to this many characters.
+const SHORT_LABEL: usize = 9;
+/// Text of a cut's name, at its last point (the page draws it there).
+pub fn cut_name(cut: &PlacedCut) -> String {
+    if cut.abandoned {
+        format!("{} cut (incomplete)", cut.recording)
+    } else {
+        format!("{} cut", cut.recording)
+    }
+}
+
+/// A label's box: (left, top, right, bottom).
+type LabelBox = (f64, f64, f64, f64);
+
+fn label_box(x: f64, baseline: f64, text: &str) -> LabelBox {
+    let half = text.chars().count() as f64 * CHAR_WIDTH / 2.0;
+    (
+        x - half,
+        baseline - LINE_HEIGHT + 3.0,
+        x + half,
+        baseline + 3.0,
+    )
+}
+
+fn overlaps(a: &LabelBox, b: &LabelBox) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Places each arrow's label, oldest first, at the first spot along it where it covers no
+/// label placed before it nor a cut's name; then, cut short, at the first such spot; else
+/// nowhere. Dial arrows' labels (shown only on hover) take no room.
+fn place_labels(arrows: &mut [Arrow], cuts: &[PlacedCut]) {
+    // Boxes by the rows of LINE_HEIGHT they touch, so a label is checked only against its
+    // neighbours.
+    let mut rows: HashMap<i64, Vec<LabelBox>> = HashMap::new();
+    let row_span =
+        |b: &LabelBox| (b.1 / LINE_HEIGHT).floor() as i64..=(b.3 / LINE_HEIGHT).floor() as i64;
+    let add = |rows: &mut HashMap<i64, Vec<LabelBox>>, b: LabelBox| {
+        for row in row_span(&b) {
+            rows.entry(row).or_default().push(b);
+        }
+    };
+    for cut in cuts {
+        if let Some(&(x, y)) = cut.points.last() {
+            let name = cut_name(cut);
+            let width = name.chars().count() as f64 * CHAR_WIDTH;
+            add(&mut rows, label_box(x + 8.0 + width / 2.0, y + 4.0, &name));
+        }
+    }
+    for arrow in arrows.iter_mut() {
+        let (x2, y2) = match arrow.received_y {
+            Some(y) => (arrow.to_x, y),
+            None => (
+                arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35,
+                arrow.sent_y + STUB,
+            ),
+        };
+        let spot = |t: f64| {
+            (
+                arrow.from_x + (x2 - arrow.from_x) * t,
+                arrow.sent_y + (y2 - arrow.sent_y) * t - 4.0,
+            )
+        };
+        let full = shown_label(arrow);
+        if arrow.kind == MessageKind::Connect {
+            let (x, y) = spot(LABEL_SPOTS[0]);
+            arrow.text = Some(Label { x, y, text: full });
+            continue;
+        }
+        let short = shorten(&full);
+        let placed = [full, short].into_iter().find_map(|text| {
+            LABEL_SPOTS.iter().find_map(|&t| {
+                let (x, y) = spot(t);
+                let candidate = label_box(x, y, &text);
+                let free = row_span(&candidate).all(|row| {
+                    rows.get(&row)
+                        .is_none_or(|placed| !placed.iter().any(|b| overlaps(b, &candidate)))
+                });
+                free.then(|| {
+                    (
+                        Label {
+                            x,
+                            y,
+                            text: text.clone(),
+                        },
+                        candidate,
+                    )
+                })
+            })
+        });
+        if let Some((label, taken)) = placed {
+            add(&mut rows, taken);
+            arrow.text = Some(label);
+        }
+    }
+}
+
+/// The label as drawn: a message not received says whether it is still in flight.
+fn shown_label(arrow: &Arrow) -> String {
+    match (arrow.received_y, arrow.in_flight) {
+        (Some(_), _) => arrow.label.clone(),
+        (None, true) => format!("{} (in flight)", arrow.label),
+        (None, false) => format!("{} (not received)", arrow.label),
+    }
+}
+
+fn shorten(label: &str) -> String {
+    if label.chars().count() <= SHORT_LABEL {
+        return label.to_owned();
+    }
+    let mut short: String = label.chars().take(SHORT_LABEL - 1).collect();
+    short.push('…');
+    short
 }
 
 enum Axis {
@@ -448,6 +584,46 @@ mod tests {
         // 34 ms at 1 px/ms: drawn to scale, longer than a row.
         assert_eq!(pong.received_y.unwrap() - pong.sent_y, 34.0);
         assert!(layout.gaps.is_empty());
+    }
+
+    #[test]
+    fn labels_never_cover_each_other_and_are_cut_short_or_left_to_hover_when_crowded() {
+        let mut trace = Trace::default();
+        // Eight pings between the same two peers within a few milliseconds: their arrows
+        // lie on top of each other.
+        for n in 0..8 {
+            let t = f64::from(n) * 0.5;
+            exchange(&mut trace, [t, t + 1.0, t + 2.0, t + 3.0]);
+        }
+        let layout = layout(&trace, &[], &options(TimeMode::RealTime), 0.0, f64::MAX);
+        let placed: Vec<(&Label, LabelBox)> = layout
+            .arrows
+            .iter()
+            .filter(|a| a.kind != MessageKind::Connect)
+            .filter_map(|a| a.text.as_ref())
+            .map(|l| (l, label_box(l.x, l.y, &l.text)))
+            .collect();
+        for (i, (a, box_a)) in placed.iter().enumerate() {
+            for (b, box_b) in &placed[i + 1..] {
+                assert!(!overlaps(box_a, box_b), "{a:?} covers {b:?}");
+            }
+        }
+        let first = layout.arrows.iter().find(|a| a.label == "PING").unwrap();
+        assert_eq!(
+            first.text.as_ref().unwrap().text,
+            "PING",
+            "the first keeps its place"
+        );
+        assert!(
+            layout.arrows.iter().any(|a| a.text.is_none()),
+            "a crowd leaves some labels to hover"
+        );
+    }
+
+    #[test]
+    fn a_long_label_is_cut_short_before_it_is_left_out() {
+        assert_eq!(shorten("/multistream/1.0.0"), "/multist…");
+        assert_eq!(shorten("PONG"), "PONG");
     }
 
     #[test]

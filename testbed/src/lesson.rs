@@ -48,6 +48,10 @@ use crate::PeerIndex;
 pub struct Lesson {
     pub id: String,
     pub title: String,
+    /// What the lesson teaches, in a sentence: the welcome lists it.
+    pub summary: String,
+    /// About how long the lesson takes, in minutes.
+    pub minutes: u32,
     pub network: NetworkConfig,
     /// The room the lesson's tabs meet in, unless the link names another.
     pub room: Option<String>,
@@ -854,6 +858,8 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
         return Err(error(1, "a lesson starts with a '---' front matter".into()));
     }
     let mut title = None;
+    let mut summary = None;
+    let mut minutes = None;
     let mut network = NetworkConfig::default();
     let mut room = None;
     for (number, line) in lines.by_ref() {
@@ -867,6 +873,8 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
         let bad = |what: &str| error(number, format!("{what}: {value:?}"));
         match key.trim() {
             "title" => title = Some(value.to_owned()),
+            "summary" => summary = Some(value.to_owned()),
+            "minutes" => minutes = Some(value.parse().map_err(|_| bad("not a number of minutes"))?),
             "room" => {
                 crate::room::check_room_name(value).map_err(|e| error(number, e))?;
                 room = Some(value.to_owned());
@@ -886,6 +894,8 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
         }
     }
     let title = title.ok_or_else(|| error(1, "the front matter has no title".into()))?;
+    let summary = summary.ok_or_else(|| error(1, "the front matter has no summary".into()))?;
+    let minutes = minutes.ok_or_else(|| error(1, "the front matter has no minutes".into()))?;
 
     let mut steps: Vec<Step> = Vec::new();
     let mut paragraph = String::new();
@@ -1036,6 +1046,8 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
     Ok(Lesson {
         id: id.to_owned(),
         title,
+        summary,
+        minutes,
         network,
         room,
         steps,
@@ -1098,7 +1110,7 @@ mod tests {
     use super::*;
     use crate::topology::Topology;
 
-    const SAMPLE: &str = "---\ntitle: Two peers\npeers: 2\ntopology: line\n---\n\n## Start\nThey **dial** over `/memory`.\nStill the same paragraph.\n\nA second one.\n\n@action start\n@expect connected\n\n## Ping\n@action ping 0 random\n@expect pong\n";
+    const SAMPLE: &str = "---\ntitle: Two peers\nsummary: Two peers ping.\nminutes: 2\npeers: 2\ntopology: line\n---\n\n## Start\nThey **dial** over `/memory`.\nStill the same paragraph.\n\nA second one.\n\n@action start\n@expect connected\n\n## Ping\n@action ping 0 random\n@expect pong\n";
 
     #[test]
     fn a_lesson_parses_into_steps_with_actions_and_expectations() {
@@ -1131,10 +1143,14 @@ mod tests {
     fn content_mistakes_name_the_line() {
         let broken = SAMPLE.replace("@expect pong", "@expect miracles");
         let error = parse("two", &broken).unwrap_err();
-        assert_eq!(error.line, 18);
+        assert_eq!(error.line, 20);
         assert!(error.problem.contains("@expect miracles"));
         assert!(parse("x", "no front matter").is_err());
         assert!(parse("x", "---\ntitle: t\n---\ntext first").is_err());
+        assert!(
+            parse("x", "---\ntitle: t\nminutes: 2\n---\n## s\n").is_err(),
+            "a summary is needed"
+        );
         assert!(parse("x", "---\ntitle: t\npeers: many\n---\n## s\n").is_err());
     }
 

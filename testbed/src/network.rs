@@ -23,6 +23,14 @@ use crate::wire::WireLog;
 /// browser tab holds comfortably.
 pub const MAX_PEERS: usize = 200;
 
+/// Most connections a page brings up: the original topology of 100 peers (4,950) connects in
+/// about ten seconds; 200 peers' 19,900 took minutes and gigabytes of memory.
+pub const MAX_CONNECTIONS: usize = 5_000;
+
+/// Dials in flight at once while a network connects. In a page every Noise handshake runs on
+/// the thread that draws it, so the dials go in slices with a pause for drawing between them.
+const DIALS_PER_SLICE: usize = 24;
+
 /// Networks up to this size (and DHT networks of any size) are started with the wire tap. Beyond it a network has thousands
 /// of connections, whose every frame would bury the rest of the trace.
 pub const MAX_TAPPED_PEERS: usize = 30;
@@ -41,6 +49,21 @@ pub struct NetworkConfig {
     pub latency_ms: u64,
     /// Run Kademlia on every peer, with these parameters.
     pub dht: Option<DhtConfig>,
+}
+
+impl NetworkConfig {
+    /// Why a page should not start this network, with what works instead; None when it can.
+    pub fn too_big(&self) -> Option<String> {
+        let connections = self.topology.dials(self.peers, self.seed).len();
+        (connections > MAX_CONNECTIONS).then(|| {
+            format!(
+                "{} peers in the {} topology make {connections} connections, and one page brings up at most {MAX_CONNECTIONS} in reasonable time (100 peers in the original topology make 4950). Take fewer peers, or a sparser topology: {} peers connect quickly as a ring, star, line or random graph.",
+                self.peers,
+                self.topology.name(),
+                self.peers
+            )
+        })
+    }
 }
 
 impl Default for NetworkConfig {
@@ -184,18 +207,24 @@ impl Network {
     /// Dials every connection of the topology at once and waits for all of them; returns the
     /// dials that failed (none, when all is well).
     pub async fn connect(&self) -> Vec<FailedDial> {
-        let results = join_all(self.dials.iter().map(|&(from, to)| {
-            self.peers[from].dial(Some(self.peers[to].peer_id()), self.addresses[to].clone())
-        }))
-        .await;
-        self.dials
-            .iter()
-            .copied()
-            .zip(results)
-            .filter_map(|((from, to), result)| {
-                result.err().map(|error| FailedDial { from, to, error })
-            })
-            .collect()
+        let mut failed = Vec::new();
+        for slice in self.dials.chunks(DIALS_PER_SLICE) {
+            let results = join_all(slice.iter().map(|&(from, to)| {
+                self.peers[from].dial(Some(self.peers[to].peer_id()), self.addresses[to].clone())
+            }))
+            .await;
+            failed.extend(
+                slice
+                    .iter()
+                    .copied()
+                    .zip(results)
+                    .filter_map(|((from, to), result)| {
+                        result.err().map(|error| FailedDial { from, to, error })
+                    }),
+            );
+            crate::runtime::yield_now().await;
+        }
+        failed
     }
 
     pub fn config(&self) -> NetworkConfig {

@@ -11,3 +11,15 @@ pub fn spawn(task: impl Future<Output = ()> + Send + 'static) {
 pub fn spawn(task: impl Future<Output = ()> + Send + 'static) {
     tokio::spawn(task);
 }
+
+/// Lets everything else that is waiting run first: in a page, the browser draws (a timer task,
+/// not a microtask, so rendering gets its turn).
+#[cfg(target_arch = "wasm32")]
+pub async fn yield_now() {
+    futures_timer::Delay::new(std::time::Duration::ZERO).await;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn yield_now() {
+    tokio::task::yield_now().await;
+}

@@ -64,6 +64,33 @@ pub enum ScenarioProblem {
     Unknown { part: String },
 }
 
+/// What the page says about a link's problems: each one, then what to do about them.
+pub fn explain(problems: &[ScenarioProblem]) -> String {
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let run_cut = problems.iter().any(|p| {
+        matches!(
+            p,
+            ScenarioProblem::TooLong { .. }
+                | ScenarioProblem::Action(_)
+                | ScenarioProblem::TooManyActions
+        )
+    });
+    let next = if run_cut {
+        "The link looks cut short or changed, so the run shown may differ from the one shared: ask for the whole link again, or press Reset to take the lesson from its first step."
+    } else if problems
+        .iter()
+        .any(|p| matches!(p, ScenarioProblem::Lesson(_)))
+    {
+        "Pick a lesson from the Lesson menu, or ask for the whole link again."
+    } else {
+        "Check that the whole link was copied; the settings can also be changed in the page."
+    };
+    format!(
+        "Part of this link could not be used, so defaults stand in: {}. {next}",
+        list.join("; ")
+    )
+}
+
 /// Reads a URL fragment (with or without its `#`).
 pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
     let mut scenario = Scenario::default();
@@ -79,9 +106,11 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
         }
         fragment = &fragment[..cut];
     }
+    // Browsers percent-encode what they show in the address bar; problems echo it decoded.
+    let decoded = percent_decode(fragment);
     let mut step = None;
     let mut answers = Vec::new();
-    for part in fragment.split('&').filter(|p| !p.is_empty()) {
+    for part in decoded.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = part.split_once('=').unwrap_or((part, ""));
         match key {
             "v" => {
@@ -181,6 +210,32 @@ pub fn decode(fragment: &str) -> (Scenario, Vec<ScenarioProblem>) {
     (scenario, problems)
 }
 
+/// `%3C` → `<`; a `%` not followed by two hex digits, or bytes that are not UTF-8, kept as
+/// they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
 /// `3:190`: the answer `190` to step 3's question (steps from 1, as the page shows them).
 fn read_answer(lesson: &lesson::Lesson, word: &str, peers: usize) -> Option<(usize, String)> {
     let (step, key) = word.split_once(':')?;
@@ -249,6 +304,33 @@ pub fn encode(scenario: &Scenario) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cut_link_says_to_go_back_to_the_first_step() {
+        let (_, problems) = super::decode("v=1&lesson=streams&step=4&actions=start.pi");
+        let said = super::explain(&problems);
+        assert!(said.contains("\"pi\" is not an action"), "{said}");
+        assert!(said.contains("press Reset"), "{said}");
+        let (_, problems) = super::decode("v=1&lesson=nope");
+        assert!(super::explain(&problems).contains("Pick a lesson"));
+    }
+
+    #[test]
+    fn a_broken_link_is_echoed_decoded() {
+        let (scenario, problems) = super::decode("v=1&lesson=%3Cimg%20src%3Dx%3E&peers=5");
+        assert_eq!(scenario.lesson, None);
+        assert_eq!(scenario.network.peers, 5);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].to_string(),
+            "there is no lesson \"<img src=x>\""
+        );
+        // A lone `%` and bytes that are not UTF-8 are kept as they came.
+        let (_, problems) = super::decode("lesson=100%&x=%FF");
+        let said = super::explain(&problems);
+        assert!(said.contains("no lesson \"100%\""), "{said}");
+        assert!(said.contains("\"x=%FF\""), "{said}");
+    }
+
     #[test]
     fn a_room_is_part_of_the_link_and_a_bad_one_is_named() {
         let (scenario, problems) = super::decode("v=1&peers=2&room=class-7b");

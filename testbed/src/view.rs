@@ -38,6 +38,8 @@ pub struct NetworkView {
     streams: BTreeMap<(PeerIndex, PeerIndex), u32>,
     /// Names for peers outside the network (this tab's own peer, the relay).
     named: HashMap<PeerId, String>,
+    /// Peers that left the network.
+    left: BTreeSet<PeerIndex>,
 }
 
 impl NetworkView {
@@ -101,6 +103,43 @@ impl NetworkView {
         self.expected_connections
     }
 
+    /// The status line once the topology's dials are done, true whatever happened since:
+    /// peers that left, and connections beyond the topology's (Kademlia dials the peers it
+    /// learns of).
+    pub fn summary(&self) -> String {
+        let peers = self.peer_count();
+        let up = self.connection_count();
+        let dialed = self.expected_connections;
+        let connections = |n: usize| counted(n, "connection", "connections");
+        if !self.left.is_empty() {
+            let live = peers - self.left.len();
+            return format!(
+                "{live} of {peers} peers still in the network ({} left); {} up",
+                self.left.len(),
+                connections(up)
+            );
+        }
+        if up > dialed {
+            return format!(
+                "All {} up. The topology dialed {}; {up} are up now: more peers dialed each other since",
+                counted(peers, "peer", "peers"),
+                connections(dialed)
+            );
+        }
+        if up < dialed {
+            return format!(
+                "{up} of the topology's {} up: {} of {peers} peers connected",
+                connections(dialed),
+                self.connected_peer_count()
+            );
+        }
+        format!(
+            "All {} connected by {}",
+            counted(peers, "peer", "peers"),
+            connections(up)
+        )
+    }
+
     pub fn all_connected(&self) -> bool {
         self.expected_connections > 0 && self.connections.len() >= self.expected_connections
     }
@@ -115,6 +154,7 @@ impl NetworkView {
     pub fn update(&mut self, event: &Event) {
         let local = self.index_of(&event.peer);
         if let (Some(gone), EventKind::Left) = (local, &event.kind) {
+            self.left.insert(gone);
             self.ends_up.retain(|&(a, b)| a != gone && b != gone);
             self.connections.retain(|&(a, b)| a != gone && b != gone);
             self.streams.retain(|&(a, b), _| a != gone && b != gone);
@@ -562,4 +602,9 @@ mod tests {
         let stranger = crate::identity::keypair(42, 0).public().to_peer_id();
         assert_eq!(view.name(&stranger), "12D3KooWHxRF…");
     }
+}
+
+/// `1 connection`, `2 connections`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

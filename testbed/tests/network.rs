@@ -464,3 +464,30 @@ async fn predictions_are_checked_against_what_the_real_peers_did() {
         Some("responder")
     );
 }
+
+#[test]
+fn a_network_too_big_for_a_page_is_refused_with_what_works_instead() {
+    use testbed::{NetworkConfig, Topology, MAX_CONNECTIONS};
+    let big = NetworkConfig {
+        peers: 200,
+        ..NetworkConfig::default()
+    };
+    let why = big.too_big().expect("19,900 connections are refused");
+    assert!(why.contains("19900 connections"), "{why}");
+    assert!(why.contains("ring, star, line or random"), "{why}");
+    for topology in [
+        Topology::Ring,
+        Topology::Star,
+        Topology::Line,
+        Topology::Random,
+    ] {
+        let sparse = NetworkConfig { topology, ..big };
+        assert_eq!(sparse.too_big(), None, "{topology:?}");
+    }
+    let hundred = NetworkConfig {
+        peers: 100,
+        ..NetworkConfig::default()
+    };
+    assert_eq!(hundred.too_big(), None);
+    assert!(4950 <= MAX_CONNECTIONS);
+}

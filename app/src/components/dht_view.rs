@@ -19,10 +19,14 @@ use crate::session::Session;
 
 const SIZE: f64 = 320.0;
 const CENTER: f64 = SIZE / 2.0;
-const RADIUS: f64 = 125.0;
+const RADIUS: f64 = 112.0;
 
 /// Peers labelled with their number on the circle, up to this many.
 const LABELLED: usize = 40;
+/// How far outside the circle a peer's number may go, nearest first, and how far apart two
+/// numbers' centres must be (two digits at the keyspace's font size).
+const LABEL_RINGS: [f64; 3] = [13.0, 25.0, 37.0];
+const LABEL_CLEARANCE: f64 = 15.0;
 
 fn point(fraction: f64, radius: f64) -> (f64, f64) {
     // 0 at the top, growing clockwise.
@@ -206,7 +210,11 @@ fn key_space(
         .filter(|h| last.is_some_and(|l| l.key == h.key))
         .flat_map(|h| h.peers.iter().copied())
         .collect();
-    let labelled = ids.len() <= LABELLED;
+    let labels = if ids.len() <= LABELLED {
+        label_spots(&ids)
+    } else {
+        Vec::new()
+    };
     for (index, peer) in ids.iter().enumerate() {
         let (x, y) = at(peer);
         let asked = hops.iter().find(|h| h.asked == *peer).map(|h| h.depth);
@@ -235,8 +243,7 @@ fn key_space(
             html,
             "<g class=\"{classes}\" data-peer=\"{index}\" tabindex=\"0\" role=\"button\" aria-label=\"peer {index}{share}: show its routing table\"><title>peer {index}{share}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\"/>"
         );
-        if labelled {
-            let (lx, ly) = point(KeyPoint::of_peer(peer).fraction(), RADIUS + 14.0);
+        if let Some(&Some((lx, ly))) = labels.get(index) {
             let _ = write!(
                 html,
                 "<text x=\"{lx:.1}\" y=\"{:.1}\">{index}</text>",
@@ -255,6 +262,35 @@ fn key_space(
         );
     }
     html.push_str("</figcaption></figure>");
+}
+
+/// Where each peer's number goes outside the circle: the nearest of a few rings out where it
+/// covers no number placed before it (peers in key order); None where all are taken (the
+/// number is still in the dot's tooltip).
+fn label_spots(ids: &[PeerId]) -> Vec<Option<(f64, f64)>> {
+    let mut order: Vec<(usize, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, KeyPoint::of_peer(p).fraction()))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut spots = vec![None; ids.len()];
+    let mut placed: Vec<(f64, f64)> = Vec::new();
+    for (index, fraction) in order {
+        let free = LABEL_RINGS
+            .iter()
+            .map(|out| point(fraction, RADIUS + out))
+            .find(|&(x, y)| {
+                placed
+                    .iter()
+                    .all(|&(px, py)| (px - x).hypot(py - y) >= LABEL_CLEARANCE)
+            });
+        if let Some(spot) = free {
+            placed.push(spot);
+            spots[index] = Some(spot);
+        }
+    }
+    spots
 }
 
 fn lookup_html(html: &mut String, names: &Names, lookups: &Lookups, lookup: &Lookup, hops: &[Hop]) {

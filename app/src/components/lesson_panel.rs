@@ -164,6 +164,8 @@ pub fn LessonPanel(
     lessons: StoredValue<Vec<Lesson>>,
     place: RwSignal<Option<Place>>,
     predictions: Predictions,
+    /// Shows, in the diagram, the first arrow the step's action drew.
+    show_me: Callback<()>,
 ) -> impl IntoView {
     let step = move || {
         let place = place.get()?;
@@ -225,6 +227,11 @@ pub fn LessonPanel(
         let Some((lesson, index)) = step() else {
             return;
         };
+        // On an answer's radio button, Space and the arrows would choose an answer by
+        // themselves: here they do what they do everywhere else in the lesson, or nothing.
+        if keys::on_radio(&event) && (key == " " || key.starts_with("Arrow")) {
+            event.prevent_default();
+        }
         let current = &lesson.steps[index];
         match key.as_str() {
             " " => match current.action {
@@ -309,6 +316,11 @@ pub fn LessonPanel(
                             } else {
                                 format!("Look for {}.", expect.describe())
                             }}
+                            {move || (met.get() && !expect.in_room()).then(|| view! {
+                                " "
+                                <button type="button" class="quiet show-me" title="The first arrow this step drew, picked in the sequence diagram"
+                                    on:click=move |_| show_me.run(())>"Show me"</button>
+                            })}
                         </p>
                     })}
                     {last.then(|| view! { <p class="hint">"This is the last step of the lesson. Reset to take it again, or pick another lesson."</p> })}

@@ -12,22 +12,13 @@ pub fn NetworkStatus(session: Session) -> impl IntoView {
             Phase::Idle => "No in-page network yet.".to_owned(),
             Phase::Starting => "Starting peers…".to_owned(),
             Phase::Connecting => format!(
-                "Connecting: {} of {} connections up",
+                "Connecting: {} of {} up",
                 view.connection_count(),
-                view.expected_connections()
-            ),
-            // Connections went down since (a peer left): say what is left.
-            Phase::Ready { .. } if view.connection_count() < view.expected_connections() => format!(
-                "{} of {} connections up: {} of {} peers still connected",
-                view.connection_count(),
-                view.expected_connections(),
-                view.connected_peer_count(),
-                view.peer_count()
+                testbed::view::counted(view.expected_connections(), "connection", "connections")
             ),
             Phase::Ready { at_ms, took_ms } => format!(
-                "All {} peers connected by {} connections in {:.2} s ({:.2} s after the page opened)",
-                view.peer_count(),
-                view.connection_count(),
+                "{}. Connected in {:.2} s ({:.2} s after the page opened).",
+                view.summary(),
                 took_ms / 1000.0,
                 at_ms / 1000.0
             ),

@@ -380,11 +380,7 @@ pub fn SequenceDiagram(
                         let naive = matches!(cut.recording, testbed::snapshot::Recording::Naive(_));
                         let points: Vec<String> = cut.points.iter().map(|(x, y)| format!("{x},{y}")).collect();
                         let (label_x, label_y) = cut.points.last().copied().unwrap_or_default();
-                        let name = if cut.abandoned {
-                            format!("{} cut (incomplete)", cut.recording)
-                        } else {
-                            format!("{} cut", cut.recording)
-                        };
+                        let name = diagram::cut_name(cut);
                         view! {
                             <g class="cut" data-naive=naive.to_string() data-recording=cut.recording.to_string() data-slot=(n % 3).to_string()
                                 data-abandoned=cut.abandoned.to_string()>
@@ -405,7 +401,7 @@ pub fn SequenceDiagram(
                         </rect>
                     }).collect_view())}
                     <For each=move || layout.with(|l| l.arrows.clone())
-                        key=|a| (a.position, a.sent_y.to_bits(), a.received_y.map(f64::to_bits), a.from_x.to_bits(), a.to_x.to_bits(), a.in_flight)
+                        key=|a| (a.position, a.sent_y.to_bits(), a.received_y.map(f64::to_bits), a.from_x.to_bits(), a.to_x.to_bits(), a.in_flight, a.text.as_ref().map(|t| (t.x.to_bits(), t.y.to_bits(), t.text.clone())))
                         let:arrow>
                         {
                             let position = arrow.position;
@@ -413,23 +409,15 @@ pub fn SequenceDiagram(
                                 Some(y) => (arrow.to_x, y, false),
                                 None => (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0, true),
                             };
-                            // Labels sit near the sender: sends are at least a row apart there,
-                            // so labels of arrows leaving one peer together do not collide.
-                            let (lx, ly) = (arrow.from_x + (x2 - arrow.from_x) * 0.3, arrow.sent_y + (y2 - arrow.sent_y) * 0.3 - 4.0);
-                            let label = match (lost, arrow.in_flight) {
-                                (true, true) => format!("{} (in flight)", arrow.label),
-                                (true, false) => format!("{} (not received)", arrow.label),
-                                (false, _) => arrow.label.clone(),
-                            };
                             view! {
-                                <g class="arrow" data-kind=kind_name(arrow.kind) data-lost=lost.to_string() data-in-flight=arrow.in_flight.to_string()
+                                <g class="arrow" data-kind=kind_name(arrow.kind) data-label=arrow.label.clone() data-lost=lost.to_string() data-in-flight=arrow.in_flight.to_string()
                                     data-recorded=arrow.recorded.to_string()
                                     class:selected=move || selected.get() == Some(position)
                                     on:click=move |_| selected.set(Some(position))>
-                                    <title>{format!("{label} · {}", arrow.protocol)}</title>
+                                    <title>{format!("{} · {}", arrow.label, arrow.protocol)}</title>
                                     <line class="hit" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 />
                                     <line class="shaft" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 marker-end="url(#arrowhead)" />
-                                    <text x=lx y=ly>{label}</text>
+                                    {arrow.text.map(|t| view! { <text x=t.x y=t.y>{t.text}</text> })}
                                 </g>
                             }
                         }

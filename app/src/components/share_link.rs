@@ -23,7 +23,7 @@ pub fn ShareLink() -> impl IntoView {
             // Without clipboard access (an insecure origin, a denied permission) the link
             // stays in the field, selected, to copy by hand.
             copied.set(JsFuture::from(clipboard.write_text(&href)).await.is_ok());
-            if let Some(input) = field.get() {
+            if let Some(input) = field.get_untracked() {
                 input.select();
             }
         });
