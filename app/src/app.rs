@@ -107,29 +107,35 @@ pub fn App() -> impl IntoView {
     });
 
     // Where the trace stood when the learner's latest action ran: "Show me" points at the
-    // first arrow drawn since.
-    let action_mark = StoredValue::new(0u64);
+    // first arrow drawn since, of the kinds the diagram shows.
+    let action_mark = RwSignal::new(0u64);
     Effect::new(move || {
         session.actions_run.track();
         let next = session
             .trace
             .with_untracked(|t| t.messages().next_back().map_or(0, |m| m.position + 1));
-        action_mark.set_value(next);
+        action_mark.set(next);
     });
-    let show_me = Callback::new(move |()| {
-        let since = action_mark.get_value();
-        let first = session.trace.with_untracked(|trace| {
-            kinds.with_untracked(|kinds| {
+    let first_since_action = Memo::new(move |_| {
+        let since = action_mark.get();
+        session.trace.with(|trace| {
+            kinds.with(|kinds| {
                 trace
                     .messages()
-                    .find(|m| m.position >= since && kinds.contains(&m.kind))
+                    .rev()
+                    .take_while(|m| m.position >= since)
+                    .filter(|m| kinds.contains(&m.kind))
+                    .last()
                     .map(|m| m.position)
             })
-        });
-        if let Some(position) = first {
+        })
+    });
+    let show_me = Callback::new(move |()| {
+        if let Some(position) = first_since_action.get_untracked() {
             show_in_diagram.run(position);
         }
     });
+    let can_show = Signal::derive(move || first_since_action.with(Option::is_some));
 
     let click_pings_from = Signal::derive(move || {
         let p = place.get()?;
@@ -288,7 +294,7 @@ pub fn App() -> impl IntoView {
         </Show>
         <main class="layout" hidden=move || welcome.get()>
             <div class="side">
-                <LessonPanel session=session lessons=lessons place=place predictions=predictions show_me=show_me />
+                <LessonPanel session=session lessons=lessons place=place predictions=predictions show_me=show_me can_show=can_show />
                 <Show when=move || place.get().is_none()>
                     <NetworkControls session=session on_start=start />
                 </Show>

@@ -46,6 +46,10 @@ pub struct TokenApp {
     /// Actions still running.
     pub busy: RwSignal<u32>,
     sends: StoredValue<u64>,
+    /// Actions run one at a time, in the order asked: each takes a ticket and waits for its
+    /// turn, so a replayed link runs them exactly as they ran live.
+    tickets: StoredValue<u64>,
+    serving: StoredValue<u64>,
 }
 
 impl TokenApp {
@@ -56,6 +60,8 @@ impl TokenApp {
             reports: RwSignal::new(Vec::new()),
             busy: RwSignal::new(0),
             sends: StoredValue::new(0),
+            tickets: StoredValue::new(0),
+            serving: StoredValue::new(0),
         }
     }
 
@@ -66,6 +72,8 @@ impl TokenApp {
         self.reports.set(Vec::new());
         self.busy.set(0);
         self.sends.set_value(0);
+        self.tickets.set_value(0);
+        self.serving.set_value(0);
     }
 
     /// Runs a token action (random sends, snapshots, a naive snapshot, a peer leaving during
@@ -80,7 +88,15 @@ impl TokenApp {
         };
         let generation = session.generation();
         self.busy.update(|n| *n += 1);
+        let ticket = self.tickets.get_value();
+        self.tickets.set_value(ticket + 1);
         spawn_local(async move {
+            while self.serving.get_value() != ticket {
+                if session.generation() != generation {
+                    return;
+                }
+                futures_timer::Delay::new(REPORT_POLL).await;
+            }
             let result = match self.open(&network).await {
                 Ok(tokens) => self.execute(&tokens, &network, action).await,
                 Err(error) => Err(error),
@@ -88,6 +104,7 @@ impl TokenApp {
             if session.generation() != generation {
                 return;
             }
+            self.serving.set_value(ticket + 1);
             self.busy.update(|n| *n = n.saturating_sub(1));
             if let Err(error) = result {
                 session.problem.set(Some(error));
@@ -139,6 +156,15 @@ impl TokenApp {
             }
             _ => {}
         }
+        // An action is over when its tokens have landed: the next starts from a quiet
+        // network, live and in a replayed link alike.
+        let deadline = network.pace().deadline(SNAPSHOT_PATIENCE, 1);
+        let landed = async {
+            while tokens.in_flight() > 0 {
+                futures_timer::Delay::new(REPORT_POLL).await;
+            }
+        };
+        let _ = future::select(Box::pin(landed), Box::pin(deadline)).await;
         Ok(())
     }
 

@@ -166,6 +166,8 @@ pub fn LessonPanel(
     predictions: Predictions,
     /// Shows, in the diagram, the first arrow the step's action drew.
     show_me: Callback<()>,
+    /// Whether the step's action drew an arrow the diagram shows.
+    can_show: Signal<bool>,
 ) -> impl IntoView {
     let step = move || {
         let place = place.get()?;
@@ -316,7 +318,7 @@ pub fn LessonPanel(
                             } else {
                                 format!("Look for {}.", expect.describe())
                             }}
-                            {move || (met.get() && !expect.in_room()).then(|| view! {
+                            {move || (met.get() && !expect.in_room() && can_show.get()).then(|| view! {
                                 " "
                                 <button type="button" class="quiet show-me" title="The first arrow this step drew, picked in the sequence diagram"
                                     on:click=move |_| show_me.run(())>"Show me"</button>

@@ -41,6 +41,8 @@ fn export_trace(session: Session, format: &str) -> Result<(), String> {
     })
 }
 
+/// Height of the sticky row of lifeline names over the diagram (1.6rem).
+const HEAD_HEIGHT: f64 = 26.0;
 /// Arrows this far outside the visible area are drawn too, so scrolling shows no blank edge.
 const OVERSCAN: f64 = 400.0;
 /// Until the scroller is measured.
@@ -204,30 +206,56 @@ pub fn SequenceDiagram(
                 el.set_scroll_top(el.scroll_height());
             }
         }
+        // A hidden scroller sends no scroll events: the window drawn catches up once shown.
+        if let Some(el) = scroller.get() {
+            sync_window(&el, scroll_top, viewport);
+        }
     });
-    // A message picked elsewhere (the wire view) is scrolled into view.
+    // Scrolls the diagram so the arrow of the message at `position` is on screen.
+    let scroll_to_arrow = move |position: u64| {
+        // The layout holds more than the screen shows (the overscan): look for the arrow
+        // there first, in the whole diagram if need be.
+        let laid_out = layout.with_untracked(|l| {
+            l.arrows
+                .iter()
+                .find(|a| a.position == position)
+                .map(|a| a.sent_y)
+        });
+        let y = laid_out.or_else(|| {
+            session.trace.with_untracked(|trace| {
+                session.bars.with_untracked(|bars| {
+                    diagram::layout(trace, bars, &options.get_untracked(), f64::MIN, f64::MAX)
+                        .arrows
+                        .iter()
+                        .find(|a| a.position == position)
+                        .map(|a| a.sent_y)
+                })
+            })
+        });
+        let (Some(y), Some(el)) = (y, scroller.get_untracked()) else {
+            return;
+        };
+        // In the scroller, the diagram starts below the sticky row of lifeline names.
+        let y = y + HEAD_HEIGHT;
+        let top = f64::from(el.scroll_top());
+        let height = f64::from(el.client_height());
+        if y < top + HEAD_HEIGHT || y > top + height - 8.0 {
+            el.set_scroll_top((y - height / 2.0).max(0.0) as i32);
+        }
+        sync_window(&el, scroll_top, viewport);
+    };
+    // A message picked elsewhere (the wire view, "Show me") is scrolled into view.
     Effect::new(move || {
         let Some(position) = selected.get() else {
             return;
         };
-        if !visible.get()
-            || layout.with_untracked(|l| l.arrows.iter().any(|a| a.position == position))
-        {
+        if !visible.get() {
             return;
         }
-        let y = session.trace.with_untracked(|trace| {
-            session.bars.with_untracked(|bars| {
-                diagram::layout(trace, bars, &options.get_untracked(), f64::MIN, f64::MAX)
-                    .arrows
-                    .iter()
-                    .find(|a| a.position == position)
-                    .map(|a| a.sent_y)
-            })
-        });
-        if let (Some(y), Some(el)) = (y, scroller.get_untracked()) {
-            follow.set(false);
-            el.set_scroll_top((y - viewport.get_untracked() / 2.0).max(0.0) as i32);
-        }
+        // The learner is looking at it: new messages do not scroll it away.
+        follow.set(false);
+        // Once the panel is drawn: one just shown has no height yet.
+        request_animation_frame(move || scroll_to_arrow(position));
     });
     let on_scroll = move |_| {
         if let Some(el) = scroller.get() {
@@ -429,6 +457,19 @@ pub fn SequenceDiagram(
                 None => view! { <p class="hint">"Click an arrow for its details: ids, times, payload."</p> }.into_any(),
             }}
         </section>
+    }
+}
+
+/// Brings the window the diagram draws in line with where its scroller really is (changed
+/// only when it differs, so an effect that calls it settles).
+fn sync_window(el: &web_sys::HtmlDivElement, scroll_top: RwSignal<f64>, viewport: RwSignal<f64>) {
+    let top = f64::from(el.scroll_top());
+    let height = f64::from(el.client_height());
+    if (scroll_top.get_untracked() - top).abs() > 0.5 {
+        scroll_top.set(top);
+    }
+    if height > 0.0 && (viewport.get_untracked() - height).abs() > 0.5 {
+        viewport.set(height);
     }
 }
 

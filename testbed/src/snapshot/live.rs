@@ -221,6 +221,18 @@ impl TokenNetwork {
         self.total
     }
 
+    /// Tokens sent and not yet received, on channels still open.
+    pub fn in_flight(&self) -> usize {
+        let truth = lock(&self.truth);
+        truth
+            .sent
+            .iter()
+            .filter(|sent| sent.received_at.is_none())
+            .filter(|sent| !truth.closed.contains(&(sent.from, sent.to)))
+            .filter(|sent| !truth.left.contains_key(&sent.to))
+            .count()
+    }
+
     /// What peers rejected so far (a malformed packet closes its channel; the rest goes on).
     pub fn problems(&self) -> Vec<String> {
         lock(&self.problems).clone()
