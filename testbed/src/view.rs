@@ -548,6 +548,11 @@ pub fn short_peer_id(peer: &PeerId) -> String {
     format!("{}…", &text[..text.len().min(12)])
 }
 
+/// `1 connection`, `2 connections`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +563,45 @@ mod tests {
             peer,
             kind,
         }
+    }
+
+    /// Both ends of a connection between `a` and `b` report it up.
+    fn connect(view: &mut NetworkView, a: PeerId, b: PeerId) {
+        for (local, remote, dialer) in [(a, b, true), (b, a, false)] {
+            view.apply(&event(
+                local,
+                EventKind::ConnectionEstablished { remote, dialer },
+            ));
+        }
+    }
+
+    #[test]
+    fn the_status_says_what_is_true_now() {
+        let peers: Vec<PeerId> = (0..4).map(|_| PeerId::random()).collect();
+        // A star: 3 dials.
+        let mut view = NetworkView::new(peers.clone(), 3);
+        connect(&mut view, peers[1], peers[0]);
+        assert_eq!(
+            view.summary(),
+            "1 of the topology's 3 connections up: 2 of 4 peers connected"
+        );
+        connect(&mut view, peers[2], peers[0]);
+        connect(&mut view, peers[3], peers[0]);
+        assert_eq!(view.summary(), "All 4 peers connected by 3 connections");
+        // Kademlia dials the peers it learns of: more than the topology dialed.
+        connect(&mut view, peers[1], peers[2]);
+        assert_eq!(
+            view.summary(),
+            "All 4 peers up. The topology dialed 3 connections; 4 are up now: more peers dialed each other since"
+        );
+        view.apply(&event(peers[2], EventKind::Left));
+        assert_eq!(
+            view.summary(),
+            "3 of 4 peers still in the network (1 left); 2 connections up"
+        );
+        let mut pair = NetworkView::new(peers[..2].to_vec(), 1);
+        connect(&mut pair, peers[0], peers[1]);
+        assert_eq!(pair.summary(), "All 2 peers connected by 1 connection");
     }
 
     #[test]
@@ -602,9 +646,4 @@ mod tests {
         let stranger = crate::identity::keypair(42, 0).public().to_peer_id();
         assert_eq!(view.name(&stranger), "12D3KooWHxRF…");
     }
-}
-
-/// `1 connection`, `2 connections`.
-pub fn counted(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

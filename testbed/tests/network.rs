@@ -489,5 +489,11 @@ fn a_network_too_big_for_a_page_is_refused_with_what_works_instead() {
         ..NetworkConfig::default()
     };
     assert_eq!(hundred.too_big(), None);
-    assert!(4950 <= MAX_CONNECTIONS);
+    // 101 peers in the original topology: 5,050 connections, just over.
+    let just_over = NetworkConfig {
+        peers: 101,
+        ..NetworkConfig::default()
+    };
+    assert!(Topology::Original.dials(101, 0).len() > MAX_CONNECTIONS);
+    assert!(just_over.too_big().is_some());
 }

@@ -73,3 +73,49 @@ fn is_newer(copy: &Path, original: &Path) -> bool {
     let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
     matches!((modified(copy), modified(original)), (Some(c), Some(o)) if c >= o)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn each_copy_decompresses_to_the_original_and_is_made_once() {
+        let dist =
+            std::env::temp_dir().join(format!("p2p-testbed-compress-{}", std::process::id()));
+        fs::create_dir_all(&dist).unwrap();
+        let page = "<p>peer</p>".repeat(500);
+        fs::write(dist.join("index.html"), &page).unwrap();
+        fs::write(dist.join("photo.png"), b"not text").unwrap();
+        precompress(&dist).unwrap();
+        let br = fs::read(dist.join("index.html.br")).unwrap();
+        let mut unpacked = Vec::new();
+        brotli::Decompressor::new(&br[..], 4096)
+            .read_to_end(&mut unpacked)
+            .unwrap();
+        assert_eq!(unpacked, page.as_bytes());
+        let gz = fs::read(dist.join("index.html.gz")).unwrap();
+        let mut unpacked = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut unpacked)
+            .unwrap();
+        assert_eq!(unpacked, page);
+        assert!(br.len() < page.len() / 10);
+        assert!(!dist.join("photo.png.br").exists());
+        // A copy newer than its original is kept.
+        let made = fs::metadata(dist.join("index.html.br"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        precompress(&dist).unwrap();
+        assert_eq!(
+            fs::metadata(dist.join("index.html.br"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            made
+        );
+        fs::remove_dir_all(&dist).unwrap();
+    }
+}

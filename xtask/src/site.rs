@@ -161,3 +161,27 @@ fn write_head(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)]) ->
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_names_a_file_inside_the_page_or_nothing() {
+        let dist = std::env::temp_dir().join(format!("p2p-testbed-site-{}", std::process::id()));
+        fs::create_dir_all(&dist).unwrap();
+        fs::write(dist.join("index.html"), "<!doctype html>").unwrap();
+        fs::write(dist.join("app.wasm"), b"\0asm").unwrap();
+        assert_eq!(resolve(&dist, "/"), Some(dist.join("index.html")));
+        assert_eq!(
+            resolve(&dist, "/?relay=x#v=1"),
+            Some(dist.join("index.html"))
+        );
+        assert_eq!(resolve(&dist, "/app.wasm"), Some(dist.join("app.wasm")));
+        assert_eq!(resolve(&dist, "/../Cargo.toml"), None);
+        assert_eq!(resolve(&dist, "/missing.js"), None);
+        assert_eq!(content_type("/app.wasm"), "application/wasm");
+        assert_eq!(content_type("/?x=1"), "text/html; charset=utf-8");
+        fs::remove_dir_all(&dist).unwrap();
+    }
+}

@@ -24,6 +24,11 @@ pub fn main() -> Result {
     step("engine and relay tests (native)", || {
         run(native_cargo().arg("test"))
     })?;
+    // The relay as `cargo xtask serve` builds it (`cargo test` builds it with its tests'
+    // features): serving after the tests then builds nothing.
+    step("the relay as `serve` runs it", || {
+        run(native_cargo().args(["build", "--package", "relay"]))
+    })?;
     step(
         "engine tests in headless Chromium (wasm-bindgen-test)",
         || {
