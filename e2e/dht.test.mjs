@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { inPageSuite, NO_RELAY as noRelay } from './harness.mjs';
 
 const suite = inPageSuite();
-const errorsSoFar = () => suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
 
 /** Settling can take a while with 40 peers on a shared machine. */
 const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 120_000 });
@@ -98,7 +97,6 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   const second = await lastLookup(lookup);
   assert.match(second.text, /lookup \(closest peers\) for record 5/);
   await lookup.click('.next');
-  assert.deepEqual(errorsSoFar(), []);
   await lookup.close();
 });
 
@@ -131,7 +129,6 @@ test('DHT 3: a record put on the closest peers, got, and provided', async () => 
   await act(page);
   await page.locator('.dht-lookup .found', { hasText: 'Providers: peer 9' }).waitFor();
   await page.screenshot({ path: join(suite.shots, 'dht-providers.png') });
-  assert.deepEqual(errorsSoFar(), []);
   await page.close();
 });
 
@@ -155,7 +152,6 @@ test('DHT 4: churn: lookups route around the peers that left', async () => {
   const state = await page.getAttribute('.prediction', 'data-state');
   console.log(`after churn, record 1 found: ${state === 'right' ? 'yes' : 'no'}`);
   await page.screenshot({ path: join(suite.shots, 'dht-churn.png') });
-  assert.deepEqual(errorsSoFar(), []);
   await page.close();
 });
 
@@ -189,6 +185,5 @@ test('DHT in free play: put and get from the panel, then the link replays them',
   await again.click('#tab-dht');
   await again.locator('.dht-lookup h3', { hasText: "peer 6's lookup (get record) for record 3" }).waitFor({ timeout: 120_000 });
   await again.waitForSelector('.found[data-found="true"]');
-  assert.deepEqual(errorsSoFar(), []);
   await again.close();
 });

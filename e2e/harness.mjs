@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
-import { before, after } from 'node:test';
+import { before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
 
 // The flags that work on these machines: no sandbox as root, and no background traffic
 // that the closed network would refuse.
@@ -97,14 +98,34 @@ export function screenshotDir() {
 /** Added to a page's address when a test runs without a relay (nothing listens on port 9). */
 export const NO_RELAY = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
 
+/** The one console error a page without a relay may show: the browser's own line for the
+ * refused fetch of the relay's info (port 9, which tests use for "no relay", is one Chromium
+ * refuses outright). A 404 or 500 for the page's own files is not this. */
+const WITHOUT_RELAY = /^Failed to load resource: net::ERR_(UNSAFE_PORT|CONNECTION_REFUSED)$/;
+
+/** The console errors and page crashes in `errors` other than the expected one without a relay. */
+export const unexpectedErrors = (errors) => errors.filter((e) => !WITHOUT_RELAY.test(e));
+
+/** Fails each test of the file that logged an unexpected console error or crashed a page. */
+export function checkErrorsEachTest(browserOf) {
+  let seen = 0;
+  beforeEach(() => { seen = browserOf()?.errors.length ?? 0; });
+  afterEach(() => {
+    const errors = browserOf()?.errors ?? [];
+    assert.deepEqual(unexpectedErrors(errors.slice(seen)), [], 'console errors in this test');
+  });
+}
+
 /** For a test file of in-page lessons: serves the built page and launches Chromium before its
- * tests, closes both after. The returned object gets `site` and `browser` once they run. */
+ * tests, closes both after, and fails any test that logs an unexpected console error. The
+ * returned object gets `site` and `browser` once they run. */
 export function inPageSuite() {
   const suite = { shots: screenshotDir() };
   before(async () => {
     suite.site = await serveDirectory(process.env.DIST_DIR);
     suite.browser = await launchBrowser();
   });
+  checkErrorsEachTest(() => suite.browser);
   after(async () => {
     await suite.browser?.context.close();
     suite.site?.close();

@@ -88,7 +88,6 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   );
   assert.deepEqual(await seen(again), before, 'same step, same PeerIds, same arrows');
   await again.screenshot({ path: join(suite.shots, 'lesson-reopened.png') });
-  assert.deepEqual(suite.browser.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   await page.close();
   await again.close();
 });
