@@ -89,3 +89,98 @@ pub fn check(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::snapshot::{LocalPart, SnapshotId};
+
+    /// Two peers of 100 tokens each; peer 0 sends message 7 (10 tokens) to peer 1.
+    fn message(sent_at: u64, received_at: Option<u64>) -> Sent {
+        Sent {
+            from: 0,
+            to: 1,
+            tokens: Tokens { id: 7, amount: 10 },
+            sent_at,
+            received_at,
+        }
+    }
+
+    /// A snapshot where peer 0 recorded `balances.0`, peer 1 `balances.1` and, on its channel
+    /// from peer 0, `on_channel`.
+    fn snapshot(balances: (u64, u64), on_channel: &[Tokens]) -> GlobalSnapshot {
+        GlobalSnapshot {
+            id: SnapshotId {
+                initiator: 0,
+                number: 1,
+            },
+            parts: vec![
+                LocalPart {
+                    peer: 0,
+                    state: balances.0,
+                    channels: BTreeMap::from([(1, Vec::new())]),
+                },
+                LocalPart {
+                    peer: 1,
+                    state: balances.1,
+                    channels: BTreeMap::from([(0, on_channel.to_vec())]),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_message_in_flight_across_the_cut_recorded_on_its_channel_passes() {
+        let sent = [message(1, Some(5))];
+        let tokens = Tokens { id: 7, amount: 10 };
+        assert_eq!(
+            check(&snapshot((90, 100), &[tokens]), &[3, 4], &sent, 200),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_message_received_before_the_cut_but_sent_after_it_is_inconsistent() {
+        // Sent at 6, after peer 0 recorded (3); received at 7, before peer 1 did (8). The
+        // balances are made to add up, so only the cut is wrong.
+        let sent = [message(6, Some(7))];
+        assert_eq!(
+            check(&snapshot((100, 100), &[]), &[3, 8], &sent, 200),
+            Err(Violation::Inconsistent {
+                id: 7,
+                from: 0,
+                to: 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_channel_missing_a_message_in_flight_is_named() {
+        // In flight across the cut, but the channel recorded nothing (and peer 1's balance
+        // hides the 10 tokens, so the total is right).
+        let sent = [message(1, Some(5))];
+        assert_eq!(
+            check(&snapshot((90, 110), &[]), &[3, 4], &sent, 200),
+            Err(Violation::WrongChannel {
+                from: 0,
+                to: 1,
+                recorded: vec![],
+                in_flight: vec![7],
+            })
+        );
+    }
+
+    #[test]
+    fn tokens_missing_from_the_snapshot_are_not_conserved() {
+        let sent = [message(1, Some(5))];
+        assert_eq!(
+            check(&snapshot((90, 100), &[]), &[3, 4], &sent, 200),
+            Err(Violation::NotConserved {
+                recorded: 190,
+                total: 200
+            })
+        );
+    }
+}
