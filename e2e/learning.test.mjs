@@ -78,6 +78,30 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   await again.close();
 });
 
+test('with an answer focused, digits choose and Space runs the step; N and D reach the views', async () => {
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=original-testbed&step=1`);
+  // Tab lands on the first answer's radio button: its own keys would choose an answer.
+  await page.focus('.choice input >> nth=0');
+  await page.keyboard.press('2');
+  assert.equal(await page.isChecked('.choice input[value="190"]'), true, '2 chose the second answer');
+  await page.focus('.choice input[value="19"]');
+  await page.keyboard.press('Space');
+  assert.equal(await page.isChecked('.choice input[value="190"]'), true, 'Space did not choose the focused answer');
+  await ready(page);
+  await met(page);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  // N: the network view, its first peer focused; D: the diagram, its first lifeline.
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('d');
+  await page.waitForFunction(() => document.activeElement?.matches('#diagram-panel .lifeline-head'));
+  assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
+  await page.keyboard.press('n');
+  await page.waitForFunction(() => document.activeElement?.matches('#network-panel .peer'));
+  assert.equal(await page.getAttribute('#tab-network', 'aria-selected'), 'true');
+  await page.close();
+});
+
 test('the scrubber shows an earlier moment from the recording, and Live returns', async () => {
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1`);

@@ -12,9 +12,6 @@ pub const PROTOCOL: &str = "/ipfs/kad/1.0.0";
 /// libp2p-kad's own limit on a message (its default `max_packet_size`).
 pub const MAX_MESSAGE: usize = 16 * 1024;
 
-/// Peers kept from one message: kad answers with at most 20.
-const MAX_PEERS: usize = 64;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KadKind {
     PutValue,
@@ -64,6 +61,9 @@ pub struct KadMessage {
     pub record: Option<(Vec<u8>, Vec<u8>)>,
     pub closer: Vec<KadPeer>,
     pub providers: Vec<KadPeer>,
+    /// Peers left out for an invalid entry (a bad PeerId, none at all), as libp2p-kad leaves
+    /// them out: the rest of the answer stands.
+    pub dropped_peers: usize,
 }
 
 impl KadMessage {
@@ -103,6 +103,12 @@ impl KadMessage {
                     crate::view::short_peer_id(&peer.id)
                 ));
             }
+        }
+        if self.dropped_peers > 0 {
+            text.push_str(&format!(
+                "\n{} peers left out: not a valid entry (as libp2p-kad leaves them out)",
+                self.dropped_peers
+            ));
         }
         text
     }
@@ -174,9 +180,13 @@ fn varint(bytes: &[u8]) -> Result<Option<(u64, usize)>, String> {
 enum Field<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
-    /// 32- and 64-bit fields, which kad does not use.
-    Fixed,
+    /// 32- and 64-bit fields and proto2 groups, which kad does not use: skipped, as prost
+    /// skips them.
+    Skipped,
 }
+
+/// Deepest nesting of proto2 groups skipped; deeper is refused rather than recursed into.
+const MAX_GROUP_DEPTH: usize = 16;
 
 /// The fields of a protobuf message, in order.
 fn fields(mut bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), String>> {
@@ -211,8 +221,13 @@ fn fields(mut bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), Str
                         return Err("a fixed-width field is cut short".to_string());
                     }
                     bytes = &bytes[width..];
-                    Field::Fixed
+                    Field::Skipped
                 }
+                3 => {
+                    bytes = skip_group(bytes, number, 1)?;
+                    Field::Skipped
+                }
+                4 => return Err(format!("field {number} ends a group that never began")),
                 other => return Err(format!("field {number} has unknown wire type {other}")),
             };
             Ok((number, field))
@@ -224,6 +239,40 @@ fn fields(mut bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), Str
     })
 }
 
+/// What follows a group's start (field `number`) once the group has ended.
+fn skip_group(mut bytes: &[u8], number: u64, depth: usize) -> Result<&[u8], String> {
+    if depth > MAX_GROUP_DEPTH {
+        return Err(format!("groups nested deeper than {MAX_GROUP_DEPTH}"));
+    }
+    loop {
+        let (tag, used) = varint(bytes)?.ok_or("a group is cut short")?;
+        bytes = &bytes[used..];
+        let inner = tag >> 3;
+        match tag & 7 {
+            0 => bytes = &bytes[varint(bytes)?.ok_or("a number is cut short")?.1..],
+            2 => {
+                let (length, used) = varint(bytes)?.ok_or("a length is cut short")?;
+                let end = usize::try_from(length)
+                    .ok()
+                    .and_then(|length| used.checked_add(length))
+                    .filter(|&end| end <= bytes.len())
+                    .ok_or("a field is longer than its message")?;
+                bytes = &bytes[end..];
+            }
+            wire @ (1 | 5) => {
+                let width = if wire == 1 { 8 } else { 4 };
+                bytes = bytes
+                    .get(width..)
+                    .ok_or("a fixed-width field is cut short")?;
+            }
+            3 => bytes = skip_group(bytes, inner, depth + 1)?,
+            4 if inner == number => return Ok(bytes),
+            4 => return Err(format!("group {number} ended by field {inner}")),
+            other => return Err(format!("field {inner} has unknown wire type {other}")),
+        }
+    }
+}
+
 fn decode_message(bytes: &[u8]) -> Result<KadMessage, String> {
     let mut kind = KadKind::PutValue; // protobuf's default for a missing enum: 0
     let mut message = KadMessage {
@@ -232,18 +281,20 @@ fn decode_message(bytes: &[u8]) -> Result<KadMessage, String> {
         record: None,
         closer: Vec::new(),
         providers: Vec::new(),
+        dropped_peers: 0,
     };
     for field in fields(bytes) {
         match field? {
             (1, Field::Varint(number)) => kind = KadKind::from_number(number)?,
             (2, Field::Bytes(key)) => message.key = key.to_vec(),
             (3, Field::Bytes(record)) => message.record = Some(decode_record(record)?),
-            (8, Field::Bytes(peer)) if message.closer.len() < MAX_PEERS => {
-                message.closer.push(decode_peer(peer)?)
-            }
-            (9, Field::Bytes(peer)) if message.providers.len() < MAX_PEERS => {
-                message.providers.push(decode_peer(peer)?)
-            }
+            // As many as the message holds (its size is bounded); an invalid entry is left
+            // out and the rest stands, as in libp2p-kad.
+            (number @ (8 | 9), Field::Bytes(peer)) => match decode_peer(peer) {
+                Ok(peer) if number == 8 => message.closer.push(peer),
+                Ok(peer) => message.providers.push(peer),
+                Err(_) => message.dropped_peers += 1,
+            },
             (1 | 2 | 3 | 8 | 9, _) => return Err("a field has the wrong wire type".into()),
             _ => {}
         }
@@ -377,7 +428,93 @@ pub(crate) mod tests {
         let mut framed_bad = vec![body.len() as u8];
         framed_bad.extend(body);
         let read = KadReader::default().push(&framed_bad);
-        assert!(read[0].as_ref().unwrap_err().contains("peer's id"));
+        assert_eq!(read[0].as_ref().unwrap().dropped_peers, 1);
+    }
+
+    /// `count` closer peers, the first `bad` of them with an id that is not a PeerId.
+    fn answer_with_peers(count: usize, bad: usize) -> (Vec<u8>, Vec<PeerId>) {
+        let peers: Vec<PeerId> = (0..count)
+            .map(|i| crate::identity::keypair(3, i).public().to_peer_id())
+            .collect();
+        let mut body = Vec::new();
+        put_varint(&mut body, 1 << 3);
+        put_varint(&mut body, 4);
+        for (i, peer) in peers.iter().enumerate() {
+            let mut entry = Vec::new();
+            let id = if i < bad {
+                b"nope".to_vec()
+            } else {
+                peer.to_bytes()
+            };
+            put_bytes(&mut entry, 1, &id);
+            put_bytes(&mut body, 8, &entry);
+        }
+        let mut out = Vec::new();
+        put_varint(&mut out, body.len() as u64);
+        out.extend(body);
+        (out, peers[bad..].to_vec())
+    }
+
+    #[test]
+    fn an_answer_naming_many_peers_is_read_whole_and_the_stream_goes_on() {
+        // 65 closer peers: more than kad's 20, still well inside the 16 KiB limit.
+        let (mut bytes, peers) = answer_with_peers(65, 0);
+        bytes.extend(framed(5, b"", &[]));
+        let read = KadReader::default().push(&bytes);
+        let ids: Vec<PeerId> = read[0]
+            .as_ref()
+            .unwrap()
+            .closer
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, peers);
+        assert_eq!(read[1].as_ref().unwrap().kind, KadKind::Ping);
+    }
+
+    #[test]
+    fn one_bad_peer_id_drops_that_peer_only() {
+        let (bytes, good) = answer_with_peers(4, 1);
+        let read = KadReader::default().push(&bytes);
+        let message = read[0].as_ref().unwrap();
+        assert_eq!(
+            message.closer.iter().map(|p| p.id).collect::<Vec<_>>(),
+            good
+        );
+        assert_eq!(message.dropped_peers, 1);
+    }
+
+    #[test]
+    fn unknown_groups_are_skipped_as_prost_skips_them() {
+        // Field 20 as a proto2 group (start 3, end 4) holding a number and a nested group.
+        let mut group = Vec::new();
+        put_varint(&mut group, 20 << 3 | 3);
+        put_varint(&mut group, 1 << 3);
+        put_varint(&mut group, 300);
+        put_varint(&mut group, 21 << 3 | 3);
+        put_varint(&mut group, 21 << 3 | 4);
+        put_varint(&mut group, 20 << 3 | 4);
+        let mut body = Vec::new();
+        put_varint(&mut body, 1 << 3);
+        put_varint(&mut body, 4);
+        body.extend(&group);
+        put_bytes(&mut body, 2, b"after the group");
+        let mut bytes = Vec::new();
+        put_varint(&mut bytes, body.len() as u64);
+        bytes.extend(body);
+        let read = KadReader::default().push(&bytes);
+        let message = read[0].as_ref().unwrap();
+        assert_eq!(message.kind, KadKind::FindNode);
+        assert_eq!(message.key, b"after the group");
+        // An end without a start, and a group that never ends, are errors.
+        for tag in [20 << 3 | 4, 20 << 3 | 3] {
+            let mut body = Vec::new();
+            put_varint(&mut body, tag);
+            let mut broken = Vec::new();
+            put_varint(&mut broken, body.len() as u64);
+            broken.extend(body);
+            assert!(KadReader::default().push(&broken)[0].is_err(), "{broken:?}");
+        }
     }
 
     proptest::proptest! {
