@@ -64,6 +64,12 @@ pub struct Options {
     /// come from one address. libp2p's default is 60.
     #[arg(long, default_value_t = 2000)]
     max_per_ip_per_minute: u32,
+    /// Seconds the info endpoint waits for a request before it closes a silent connection.
+    #[arg(long, default_value_t = 5)]
+    info_timeout_seconds: u64,
+    /// Connections the info endpoint holds at once; one more is closed at once, unanswered.
+    #[arg(long, default_value_t = 256)]
+    max_info_connections: usize,
 }
 
 #[tokio::main]

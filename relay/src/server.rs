@@ -145,7 +145,11 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
         peer_id: peer_id.to_string(),
         addresses: Vec::new(),
     }));
-    tokio::spawn(info::serve(info_listener, shared_info.clone()));
+    let limits = info::Limits {
+        read_timeout: Duration::from_secs(options.info_timeout_seconds),
+        max_connections: options.max_info_connections,
+    };
+    tokio::spawn(info::serve(info_listener, shared_info.clone(), limits));
     tracing::info!("relay {peer_id} starting; info endpoint on http://{info_address}/");
 
     loop {

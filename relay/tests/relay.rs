@@ -91,6 +91,46 @@ fn fetch_info(port: u16) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
 }
 
+/// Whether the relay has closed `socket` (end of stream, or reset), waiting at most `patience`.
+fn closed_within(socket: &mut TcpStream, patience: Duration) -> bool {
+    socket.set_read_timeout(Some(patience)).unwrap();
+    let mut byte = [0u8; 1];
+    match socket.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => !matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+#[test]
+fn the_info_endpoint_closes_silent_connections_and_refuses_past_its_cap() {
+    let key = std::env::temp_dir().join(format!("relay-info-{}.key", std::process::id()));
+    let relay = start_relay_with(
+        &key,
+        &["--info-timeout-seconds", "1", "--max-info-connections", "3"],
+    );
+    let connect = || TcpStream::connect(("127.0.0.1", relay.info_url_port)).unwrap();
+    let mut silent: Vec<TcpStream> = (0..3).map(|_| connect()).collect();
+    // Let the relay accept the three before the fourth comes.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut over_cap = connect();
+    assert!(
+        closed_within(&mut over_cap, Duration::from_millis(500)),
+        "a fourth connection past --max-info-connections 3 is closed at once"
+    );
+    for (n, socket) in silent.iter_mut().enumerate() {
+        assert!(
+            closed_within(socket, Duration::from_secs(5)),
+            "silent connection {n} is closed after --info-timeout-seconds 1"
+        );
+    }
+    // Their places are free again: the page still gets its answer.
+    assert!(fetch_info(relay.info_url_port)["peer_id"].is_string());
+}
+
 /// The relay's address of one kind, from its info endpoint: `/ws/` for WebSocket, `/tcp/` for
 /// plain TCP (the first address that is not WebSocket).
 fn relay_address(info: &serde_json::Value, kind: &str) -> Multiaddr {
