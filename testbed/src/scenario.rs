@@ -477,14 +477,172 @@ mod tests {
     }
 
     #[test]
-    fn a_link_cut_in_half_keeps_what_came_before_the_cut() {
+    fn a_link_cut_anywhere_keeps_every_setting_and_action_before_the_cut() {
         let sample = sample();
         let full = encode(&sample);
-        for cut in 0..full.len() {
-            let (scenario, _) = decode(&full[..cut]);
-            // Whatever was cut, nothing beyond the limits is ever produced.
+        for cut in 0..=full.len() {
+            let text = &full[..cut];
+            let (scenario, _) = decode(text);
+            // Every setting followed by its `&` came whole: it is read as it was written.
+            let parts: Vec<&str> = text.split('&').collect();
+            for part in &parts[..parts.len() - 1] {
+                let (key, _) = part.split_once('=').unwrap();
+                match key {
+                    "peers" => assert_eq!(scenario.network.peers, sample.network.peers),
+                    "topology" => assert_eq!(scenario.network.topology, sample.network.topology),
+                    "seed" => assert_eq!(scenario.network.seed, sample.network.seed),
+                    "latency" => assert_eq!(scenario.network.latency_ms, sample.network.latency_ms),
+                    "dht" => assert_eq!(scenario.network.dht, sample.network.dht),
+                    "lesson" => assert_eq!(scenario.lesson, sample.lesson),
+                    "step" => assert_eq!(scenario.step, sample.step),
+                    "room" => assert_eq!(scenario.room, sample.room),
+                    "actions" => assert_eq!(scenario.actions, sample.actions),
+                    _ => {}
+                }
+            }
+            // Every action followed by its `.` came whole, in order.
+            if let Some(actions) = text.split("actions=").nth(1) {
+                let whole = actions.split('&').next().unwrap().matches('.').count();
+                assert_eq!(scenario.actions[..whole], sample.actions[..whole], "{text}");
+            }
             assert!((2..=MAX_PEERS).contains(&scenario.network.peers));
-            assert!(scenario.actions.len() <= sample.actions.len());
+        }
+    }
+
+    fn any_action() -> impl proptest::strategy::Strategy<Value = Action> {
+        use crate::dht::DhtKey;
+        use crate::lesson::{DhtOp, Transfer};
+        use proptest::prelude::*;
+        let peer = || 0..MAX_PEERS;
+        prop_oneof![
+            Just(Action::StartNetwork),
+            Just(Action::Tokens),
+            Just(Action::NaiveSnapshot),
+            (peer(), peer()).prop_map(|(from, to)| Action::Ping { from, to: Some(to) }),
+            (
+                peer(),
+                peer(),
+                1..=crate::lesson::MAX_TRANSFER_KIB,
+                any::<[bool; 3]>()
+            )
+                .prop_map(|(from, to, kib, [slow, pings, give_up])| Action::Transfer(
+                    Transfer {
+                        from,
+                        to,
+                        kib,
+                        slow,
+                        pings,
+                        give_up,
+                    }
+                )),
+            (peer(), proptest::option::of(peer()))
+                .prop_filter("two different initiators", |(a, b)| Some(*a) != *b)
+                .prop_map(|(first, second)| Action::Snapshot { first, second }),
+            (peer(), peer())
+                .prop_filter("the leaver is not the initiator", |(a, b)| a != b)
+                .prop_map(|(leaver, initiator)| Action::LeaveDuringSnapshot { leaver, initiator }),
+            (1..=crate::lesson::MAX_CHURN_PERCENT).prop_map(|percent| Action::Churn { percent }),
+            (
+                peer(),
+                prop_oneof![
+                    Just(DhtOp::Lookup),
+                    Just(DhtOp::Put),
+                    Just(DhtOp::Get),
+                    Just(DhtOp::Provide),
+                    Just(DhtOp::FindProviders)
+                ],
+                prop_oneof![
+                    peer().prop_map(DhtKey::Peer),
+                    any::<u16>().prop_map(DhtKey::Record)
+                ]
+            )
+                .prop_map(|(from, op, key)| Action::Dht { from, op, key }),
+        ]
+    }
+
+    fn any_scenario() -> impl proptest::strategy::Strategy<Value = Scenario> {
+        use proptest::prelude::*;
+        let lessons = lesson::all();
+        let lesson_steps: Vec<(String, usize)> = lessons
+            .iter()
+            .map(|l| (l.id.clone(), l.steps.len()))
+            .collect();
+        let dht = (
+            1..=crate::dht::MAX_PARAMETER,
+            1..=crate::dht::MAX_PARAMETER,
+            1..=crate::dht::MAX_PARAMETER,
+        )
+            .prop_map(|(k, alpha, replication)| crate::dht::DhtConfig {
+                k,
+                alpha,
+                replication,
+            });
+        let lesson = proptest::option::of(
+            (
+                proptest::sample::select(lesson_steps),
+                any::<prop::sample::Index>(),
+            )
+                .prop_map(|((id, steps), step)| (id, step.index(steps))),
+        );
+        (
+            2..=MAX_PEERS,
+            proptest::sample::select(vec![
+                Topology::Original,
+                Topology::Ring,
+                Topology::Star,
+                Topology::Line,
+                Topology::Random,
+            ]),
+            any::<u64>(),
+            0..=MAX_LATENCY_MS,
+            proptest::option::of(dht),
+            lesson,
+            proptest::option::of("[a-z0-9_-]{1,20}"),
+            proptest::collection::vec(any_action(), 0..20),
+        )
+            .prop_map(
+                |(peers, topology, seed, latency_ms, dht, lesson, room, actions)| Scenario {
+                    network: NetworkConfig {
+                        peers,
+                        topology,
+                        seed,
+                        latency_ms,
+                        dht,
+                    },
+                    step: lesson.as_ref().map_or(0, |(_, step)| *step),
+                    lesson: lesson.map(|(id, _)| id),
+                    actions,
+                    answers: BTreeMap::new(),
+                    room,
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_scenario_round_trips_through_its_link(scenario in any_scenario()) {
+            let (decoded, problems) = decode(&encode(&scenario));
+            proptest::prop_assert!(problems.is_empty(), "{:?}", problems);
+            proptest::prop_assert_eq!(decoded, scenario);
+        }
+
+        #[test]
+        fn whatever_a_link_says_what_is_read_stays_in_bounds(text in "[a-z0-9=&.:%#_-]{0,300}") {
+            let (scenario, _) = decode(&text);
+            proptest::prop_assert!((2..=MAX_PEERS).contains(&scenario.network.peers));
+            proptest::prop_assert!(scenario.network.latency_ms <= MAX_LATENCY_MS);
+            proptest::prop_assert!(scenario.actions.len() <= MAX_ACTIONS);
+            match &scenario.lesson {
+                Some(id) => {
+                    let steps = lesson::all().into_iter().find(|l| &l.id == id).unwrap().steps.len();
+                    proptest::prop_assert!(scenario.step < steps);
+                    proptest::prop_assert!(scenario.answers.keys().all(|step| *step < steps));
+                }
+                None => proptest::prop_assert_eq!(scenario.step, 0),
+            }
+            if let Some(room) = &scenario.room {
+                proptest::prop_assert!(crate::room::check_room_name(room).is_ok());
+            }
         }
     }
 
