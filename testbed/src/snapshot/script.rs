@@ -6,7 +6,9 @@
 //! # Four peers in a ring, 100 tokens each; messages take 1 to 5 ticks.
 //! peers 4
 //! topology ring          (original, ring, star, line, random; or: edges 0-1 1-2 2-3)
-//! tokens 100
+//! tokens 100            (each peer starts with 100; `tokens 2 0`: peer 2 starts with 0)
+//! link 0 1               (a one-way channel from peer 0 to peer 1, as exercises draw them;
+//!                         with links or edges given, they are all the channels there are)
 //! delay 1 5
 //! seed 7
 //! send 0 1 5             (peer 0 sends 5 tokens to peer 1)
@@ -20,6 +22,8 @@
 //! what it was still waiting for.
 //!
 //! Settings come before the first event. At the end everything in flight is delivered.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -51,8 +55,12 @@ pub struct Report {
 struct Settings {
     peers: usize,
     edges: Option<Vec<(PeerIndex, PeerIndex)>>,
+    /// One-way channels, (from, to).
+    links: Vec<(PeerIndex, PeerIndex)>,
     topology: Topology,
     tokens: u64,
+    /// Starting balances that differ from `tokens`, by peer.
+    balances: BTreeMap<PeerIndex, u64>,
     delay: (u64, u64),
     seed: u64,
 }
@@ -70,8 +78,10 @@ pub fn run(text: &str) -> Result<Run, ScriptError> {
     let mut settings = Settings {
         peers: 4,
         edges: None,
+        links: Vec::new(),
         topology: Topology::Ring,
         tokens: 100,
+        balances: BTreeMap::new(),
         delay: (1, 5),
         seed: 0,
     };
@@ -93,7 +103,7 @@ pub fn run(text: &str) -> Result<Run, ScriptError> {
         };
         let is_setting = matches!(
             words[0],
-            "peers" | "topology" | "edges" | "tokens" | "delay" | "seed"
+            "peers" | "topology" | "edges" | "link" | "tokens" | "delay" | "seed"
         );
         if is_setting && sim.is_some() {
             return Err(error(format!(
@@ -126,6 +136,12 @@ pub fn run(text: &str) -> Result<Run, ScriptError> {
                 settings.edges = Some(edges);
             }
             ["tokens", n] => settings.tokens = int(n)?,
+            ["tokens", peer, n] => {
+                settings.balances.insert(int(peer)? as PeerIndex, int(n)?);
+            }
+            ["link", from, to] => settings
+                .links
+                .push((int(from)? as PeerIndex, int(to)? as PeerIndex)),
             ["delay", low, high] => settings.delay = (int(low)?, int(high)?),
             ["seed", n] => settings.seed = int(n)?,
             _ => {
@@ -173,21 +189,42 @@ pub fn run(text: &str) -> Result<Run, ScriptError> {
 fn start(settings: &Settings) -> Result<Simulation, String> {
     let edges = match &settings.edges {
         Some(edges) => edges.clone(),
-        None => settings.topology.dials(settings.peers, settings.seed),
+        None if settings.links.is_empty() => settings.topology.dials(settings.peers, settings.seed),
+        None => Vec::new(),
     };
-    if let Some(&(a, b)) = edges
+    let channels: BTreeSet<(PeerIndex, PeerIndex)> = edges
+        .iter()
+        .flat_map(|&(a, b)| [(a, b), (b, a)])
+        .chain(settings.links.iter().copied())
+        .collect();
+    if let Some(&(a, b)) = channels
         .iter()
         .find(|(a, b)| *a >= settings.peers || *b >= settings.peers || a == b)
     {
         return Err(format!(
-            "edge {a}-{b} is not between two of the {} peers",
+            "channel {a}-{b} is not between two of the {} peers",
             settings.peers
         ));
     }
-    Ok(Simulation::new(
-        settings.peers,
-        &edges,
-        settings.tokens,
+    if let Some(peer) = settings.balances.keys().find(|&&p| p >= settings.peers) {
+        return Err(format!(
+            "peer {peer} is not one of the {} peers",
+            settings.peers
+        ));
+    }
+    let balances = (0..settings.peers)
+        .map(|p| {
+            settings
+                .balances
+                .get(&p)
+                .copied()
+                .unwrap_or(settings.tokens)
+        })
+        .collect();
+    let channels: Vec<_> = channels.into_iter().collect();
+    Ok(Simulation::with_channels(
+        balances,
+        &channels,
         settings.delay,
         settings.seed,
     ))
@@ -245,6 +282,34 @@ mod tests {
         assert!(run.completed.is_empty());
         assert_eq!(run.incomplete.len(), 1);
         assert_eq!(run.incomplete[0].peers_gone, [2]);
+    }
+
+    #[test]
+    fn an_exercise_with_one_way_links_and_its_own_balances_replays_as_written() {
+        // Three processes on a one-way ring 0 → 1 → 2 → 0, holding 10, 0 and 5.
+        let run = run("peers 3\nlink 0 1\nlink 1 2\nlink 2 0\ntokens 0 10\ntokens 1 0\ntokens 2 5\ndelay 3 3\nsend 0 1 4\nsnapshot 1\ntick 1\nsend 2 0 5\n")
+            .unwrap();
+        let [report] = &run.completed[..] else {
+            panic!("{run:?}")
+        };
+        assert_eq!(
+            (report.recorded, report.total, report.check.as_str()),
+            (15, 15, "ok")
+        );
+        // Each peer records only its one incoming channel.
+        for part in &report.snapshot.parts {
+            assert_eq!(part.channels.len(), 1, "{part:?}");
+        }
+        // Peer 1 recorded 0 before the 4 tokens from peer 0 arrived: they are on its channel.
+        let part = &report.snapshot.parts[1];
+        assert_eq!(part.state, 0);
+        assert_eq!(part.channels[&0].iter().map(|t| t.amount).sum::<u64>(), 4);
+        // A one-way link carries nothing back.
+        assert!(super::run("peers 2\nlink 0 1\nsend 1 0 1")
+            .unwrap_err()
+            .problem
+            .contains("no channel"));
+        assert!(super::run("peers 2\ntokens 5 1\nsnapshot 0").is_err());
     }
 
     #[test]

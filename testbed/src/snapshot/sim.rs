@@ -95,12 +95,20 @@ impl Simulation {
         delay: (u64, u64),
         seed: u64,
     ) -> Simulation {
-        let mut channels = BTreeMap::new();
-        for &(a, b) in edges {
-            channels.insert((a, b), VecDeque::new());
-            channels.insert((b, a), VecDeque::new());
-        }
-        let machines = (0..peers)
+        let both_ways: Vec<_> = edges.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).collect();
+        Simulation::with_channels(vec![tokens; peers], &both_ways, delay, seed)
+    }
+
+    /// One peer per starting balance in `balances`, and one FIFO channel per (from, to) in
+    /// `channels`: one-way links, as textbook exercises draw them.
+    pub fn with_channels(
+        balances: Vec<u64>,
+        channels: &[(PeerIndex, PeerIndex)],
+        delay: (u64, u64),
+        seed: u64,
+    ) -> Simulation {
+        let channels: BTreeMap<_, _> = channels.iter().map(|&c| (c, VecDeque::new())).collect();
+        let machines = (0..balances.len())
             .map(|me| {
                 let incoming = channels
                     .keys()
@@ -116,13 +124,13 @@ impl Simulation {
         Simulation {
             step: 0,
             now: 0,
-            balances: vec![tokens; peers],
-            total: tokens * peers as u64,
+            total: balances.iter().sum(),
+            numbers: vec![0; balances.len()],
+            balances,
             machines,
             channels,
             delay: (delay.0, delay.1.max(delay.0)),
             rng: ChaCha8Rng::seed_from_u64(seed),
-            numbers: vec![0; peers],
             sent: Vec::new(),
             running: BTreeMap::new(),
             completed: Vec::new(),
