@@ -76,10 +76,6 @@ async fn a_connection_opens_with_multistream_select_then_noise_xx_then_yamux() {
             len: 32
         }
     );
-    assert!(matches!(
-        sent[3],
-        WireItem::NoiseHandshake { message: 3, .. }
-    ));
     assert!(matches!(sent[4], WireItem::Ciphertext { .. }));
     let received: Vec<&WireItem> = dialer
         .iter()
@@ -91,7 +87,23 @@ async fn a_connection_opens_with_multistream_select_then_noise_xx_then_yamux() {
         &negotiation("/noise"),
         "the listener echoes to accept"
     );
-    assert!(matches!(received[2], WireItem::NoiseHandshake { message: 2, len } if *len > 32));
+    // Noise XX with 25519 and ChaChaPoly: message 2 is e (32) + s encrypted (32 + 16-byte tag)
+    // + the payload encrypted (+16); message 3 is s encrypted (48) + the payload encrypted.
+    // libp2p's payload here is an ed25519 identity key and its signature: 104 bytes.
+    assert_eq!(
+        received[2],
+        &WireItem::NoiseHandshake {
+            message: 2,
+            len: 32 + 48 + 104 + 16
+        }
+    );
+    assert_eq!(
+        sent[3],
+        &WireItem::NoiseHandshake {
+            message: 3,
+            len: 48 + 104 + 16
+        }
+    );
     // Every record knows the remote once noise has proved it, even those from before.
     assert!(dialer
         .iter()
@@ -194,6 +206,18 @@ async fn the_frames_of_a_ping_follow_the_yamux_spec_field_by_field() {
     };
     assert!(carries(&sent, "\"type\":\"PING\""), "{sent:?}");
     assert!(carries(&answered, "\"type\":\"PONG\""), "{answered:?}");
+    // The length field is the payload's length: the decoder took exactly that many bytes as
+    // the frame's data (and keeps the first PREVIEW of them), then found the next header.
+    for (header, _, data) in sent.iter().chain(&answered) {
+        if header.kind == FrameType::Data {
+            let length = header.length as usize;
+            assert_eq!(
+                data.len(),
+                length.min(testbed::wire::decode::PREVIEW),
+                "{header:?}"
+            );
+        }
+    }
     // What one side wrote, the other read, frame for frame.
     let read = frames_on(&responder, Direction::Received, stream);
     assert_eq!(
@@ -236,6 +260,153 @@ async fn every_frame_and_handshake_written_is_linked_to_its_read_in_the_trace() 
     assert!(frames >= 8, "{frames} frames");
     let unread: Vec<_> = trace.unreceived().map(|m| m.label.clone()).collect();
     assert!(unread.is_empty(), "{unread:?}");
+}
+
+/// The yamux frames `local` wrote (`Sent`) or read, in order, from the decrypted layer:
+/// (header, the stream's protocol once agreed).
+fn yamux_frames(
+    records: &[WireRecord],
+    network: &Network,
+    local: usize,
+    direction: Direction,
+) -> Vec<(Header, Option<String>)> {
+    of(records, local, network, Layer::Plain)
+        .into_iter()
+        .filter(|r| r.direction == direction)
+        .filter_map(|r| match r.item {
+            WireItem::Frame {
+                header, protocol, ..
+            } => Some((header, protocol)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The stream that carried `protocol`.
+fn stream_of(frames: &[(Header, Option<String>)], protocol: &str) -> u32 {
+    frames
+        .iter()
+        .find(|(_, p)| p.as_deref() == Some(protocol))
+        .map(|(h, _)| h.stream)
+        .unwrap_or_else(|| panic!("a stream carried {protocol}"))
+}
+
+/// DATA frames of the testbed's pings written between the first and the last DATA frame of
+/// `stream`: the streams took turns on the connection.
+fn pings_between(frames: &[(Header, Option<String>)], stream: u32) -> usize {
+    let data = |h: &Header| h.kind == FrameType::Data && h.length > 0;
+    let first = frames
+        .iter()
+        .position(|(h, _)| data(h) && h.stream == stream);
+    let last = frames
+        .iter()
+        .rposition(|(h, _)| data(h) && h.stream == stream);
+    let (Some(first), Some(last)) = (first, last) else {
+        return 0;
+    };
+    frames[first..last]
+        .iter()
+        .filter(|(h, p)| {
+            data(h) && p.as_deref() == Some(testbed::protocols::ping::PROTOCOL.as_ref())
+        })
+        .count()
+}
+
+/// WINDOW_UPDATEs that give credit on `stream` (not the ones that open or accept it).
+fn credit_given(frames: &[(Header, Option<String>)], stream: u32) -> usize {
+    frames
+        .iter()
+        .filter(|(h, _)| h.kind == FrameType::WindowUpdate && h.stream == stream)
+        .filter(|(h, _)| !h.flags.contains(Flags::SYN) && !h.flags.contains(Flags::ACK))
+        .filter(|(h, _)| h.length > 0)
+        .count()
+}
+
+/// Runs a transfer of `kib` KiB from peer 0 to peer 1 (read `read_delay_ms` apart, with
+/// three pings alongside when asked); returns every wire record.
+async fn transfer_frames(
+    kib: u64,
+    read_delay_ms: u64,
+    pings: bool,
+    give_up: Option<u64>,
+) -> (Network, Vec<WireRecord>) {
+    use testbed::protocols::transfer::Request;
+    let (network, _events) = two_peers().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = network.wire().expect("tapped").drain();
+    let request = Request {
+        bytes: kib * 1024,
+        read_delay_ms,
+    };
+    let transfer = network.transfer(0, 1, request, give_up);
+    let alongside = async {
+        for id in 0..if pings { 3 } else { 0 } {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            network
+                .ping(0, 1, id.to_string())
+                .await
+                .expect("ping works");
+        }
+    };
+    let (sent, ()) = tokio::time::timeout(PATIENCE, async { tokio::join!(transfer, alongside) })
+        .await
+        .expect("in time");
+    sent.expect("transfer works");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (records, dropped) = network.wire().expect("tapped").drain();
+    assert_eq!(dropped, 0, "the tap kept every record");
+    (network, records)
+}
+
+#[tokio::test]
+async fn headers_show_streams_taking_turns_the_reader_giving_credit_and_no_reset() {
+    let (network, records) = transfer_frames(1024, 2, true, None).await;
+    let written = yamux_frames(&records, &network, 0, Direction::Sent);
+    let read_back = yamux_frames(&records, &network, 0, Direction::Received);
+    let stream = stream_of(&written, testbed::protocols::transfer::PROTOCOL.as_ref());
+    assert!(
+        pings_between(&written, stream) > 0,
+        "PING frames went out between the transfer's DATA frames"
+    );
+    assert!(
+        credit_given(&read_back, stream) > 0,
+        "the slow reader sent WINDOW_UPDATEs with credit on the transfer's stream"
+    );
+    assert!(
+        written
+            .iter()
+            .chain(&read_back)
+            .all(|(h, _)| !h.flags.contains(Flags::RST)),
+        "nothing was reset"
+    );
+}
+
+#[tokio::test]
+async fn headers_show_no_turns_without_pings_and_no_credit_while_the_window_lasts() {
+    // 64 KiB, well inside yamux's 256 KiB initial window, read at once, nothing alongside.
+    let (network, records) = transfer_frames(64, 0, false, None).await;
+    let written = yamux_frames(&records, &network, 0, Direction::Sent);
+    let read_back = yamux_frames(&records, &network, 0, Direction::Received);
+    let stream = stream_of(&written, testbed::protocols::transfer::PROTOCOL.as_ref());
+    assert_eq!(pings_between(&written, stream), 0);
+    assert_eq!(credit_given(&read_back, stream), 0);
+}
+
+#[tokio::test]
+async fn a_sender_giving_up_resets_its_stream_in_the_header() {
+    let (network, records) = transfer_frames(256, 0, false, Some(64 * 1024)).await;
+    let written = yamux_frames(&records, &network, 0, Direction::Sent);
+    let stream = stream_of(&written, testbed::protocols::transfer::PROTOCOL.as_ref());
+    let resets: Vec<&Header> = written
+        .iter()
+        .map(|(h, _)| h)
+        .filter(|h| h.flags.contains(Flags::RST))
+        .collect();
+    assert_eq!(resets.len(), 1, "{resets:?}");
+    assert_eq!(
+        resets[0].stream, stream,
+        "the transfer's stream, and only it"
+    );
 }
 
 /// Every event and wire record so far, in one trace.
