@@ -103,8 +103,17 @@ export const NO_RELAY = `?relay=${encodeURIComponent('http://127.0.0.1:9/')}`;
  * refuses outright). A 404 or 500 for the page's own files is not this. */
 const WITHOUT_RELAY = /^Failed to load resource: net::ERR_(UNSAFE_PORT|CONNECTION_REFUSED)$/;
 
-/** The console errors and page crashes in `errors` other than the expected one without a relay. */
-export const unexpectedErrors = (errors) => errors.filter((e) => !WITHOUT_RELAY.test(e));
+/** What the browser itself logs while a relay that was there is gone: its WebSocket to the
+ * relay failing, and the fetch of the relay's info refused. */
+const RELAY_GONE = [
+  WITHOUT_RELAY,
+  /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/[^']*' failed: /,
+];
+
+/** The console errors and page crashes in `errors` other than the expected one without a relay
+ * (and, with `relayGone`, those of a relay that went away). */
+export const unexpectedErrors = (errors, { relayGone = false } = {}) => errors.filter((e) =>
+  !(relayGone ? RELAY_GONE : [WITHOUT_RELAY]).some((expected) => expected.test(e)));
 
 /** Fails each test of the file that logged an unexpected console error or crashed a page. */
 export function checkErrorsEachTest(browserOf) {

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { serveDirectory, startRelay, launchBrowser, screenshotDir, freePort } from './harness.mjs';
+import { serveDirectory, startRelay, launchBrowser, screenshotDir, freePort, unexpectedErrors } from './harness.mjs';
 
 let site;
 const shots = screenshotDir();
@@ -118,6 +118,7 @@ test('two browser contexts in one room find each other and ping through the rela
       const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
       const page = await openInRoom(context, relay.infoUrl, 'v=1&peers=3&room=contexts');
       page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('pageerror', (err) => errors.push(String(err)));
       pages.push(page);
     }
     await pingBothWays(pages[0], pages[1], 'contexts');
@@ -183,7 +184,7 @@ test('the relay killed mid-lesson: the page says so, the lesson goes on, the roo
     await a.waitForFunction((before) => [...document.querySelectorAll('.room-diagram .arrow[data-elsewhere="false"]')]
       .filter((g) => g.dataset.label === 'PONG').length > before, pongsBefore, { timeout: 30_000 });
     await a.screenshot({ path: join(shots, 'room-relay-back.png') });
-    assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+    assert.deepEqual(unexpectedErrors(errors, { relayGone: true }), []);
   } finally {
     await context.close();
     await relay.stop();
@@ -286,7 +287,7 @@ test('no relay at first: the page says so and joins the room once the relay star
     await a.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 60_000 });
     const b = await openInRoom(context, infoUrl, 'v=1&peers=2&room=late');
     await pingBothWays(a, b, 'late');
-    assert.deepEqual(errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|Failed to fetch/.test(e)), []);
+    assert.deepEqual(unexpectedErrors(errors, { relayGone: true }), []);
   } finally {
     await context.close();
     await relay?.stop();
