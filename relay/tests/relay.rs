@@ -241,13 +241,17 @@ async fn room_peer() -> libp2p::Swarm<libp2p::rendezvous::client::Behaviour> {
     swarm
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .unwrap();
-    let address = loop {
-        if let libp2p::swarm::SwarmEvent::NewListenAddr { address, .. } =
-            swarm.select_next_some().await
-        {
-            break address;
+    let address = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let libp2p::swarm::SwarmEvent::NewListenAddr { address, .. } =
+                swarm.select_next_some().await
+            {
+                break address;
+            }
         }
-    };
+    })
+    .await
+    .expect("the room peer listens on TCP");
     swarm.add_external_address(address);
     swarm
 }

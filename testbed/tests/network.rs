@@ -327,13 +327,17 @@ async fn a_paused_network_holds_each_message_until_a_step_lets_it_go() {
         async move {
             // Stepping is the learner's hand: one message each time one is waiting.
             let mut steps = 0;
-            while steps < 2 {
-                if pace.held() > 0 {
-                    assert!(pace.step());
-                    steps += 1;
+            tokio::time::timeout(PATIENCE, async {
+                while steps < 2 {
+                    if pace.held() > 0 {
+                        assert!(pace.step());
+                        steps += 1;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("only {steps} of 2 messages were ever held to step"));
         }
     });
     let mut trace = Trace::default();

@@ -25,8 +25,20 @@ async fn peers_connect_and_ping_in_the_browser() {
         .starts_with("12D3KooWHxRF"));
     let mut view = NetworkView::new(network.peer_ids(), network.expected_connections());
     assert!(network.connect().await.is_empty());
-    while !view.all_connected() {
-        view.apply(&events.next().await.expect("events flow"));
+    // Bounded: a connection that never comes fails the test instead of hanging it.
+    {
+        let connecting = async {
+            while !view.all_connected() {
+                view.apply(&events.next().await.expect("events flow"));
+            }
+        };
+        let patience = futures_timer::Delay::new(std::time::Duration::from_secs(60));
+        futures::pin_mut!(connecting);
+        let outcome = futures::future::select(connecting, patience).await;
+        assert!(
+            matches!(outcome, futures::future::Either::Left(_)),
+            "not all 15 connections came up within 60 s"
+        );
     }
     assert_eq!(view.connection_count(), 15);
     let pong = network.ping(0, 3, "1".into()).await.expect("ping works");
