@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
 use rand::rngs::ChaCha8Rng;
 use rand::RngExt;
@@ -28,8 +29,8 @@ pub const MAX_PEERS: usize = 200;
 pub const MAX_CONNECTIONS: usize = 5_000;
 
 /// Dials in flight at once while a network connects. In a page every Noise handshake runs on
-/// the thread that draws it, so the dials go in slices with a pause for drawing between them.
-const DIALS_PER_SLICE: usize = 24;
+/// the thread that draws it, so after each this many dials done the page gets a turn to draw.
+const DIALS_IN_FLIGHT: usize = 32;
 
 /// Networks up to this size (and DHT networks of any size) are started with the wire tap. Beyond it a network has thousands
 /// of connections, whose every frame would bury the rest of the trace.
@@ -204,25 +205,25 @@ impl Network {
         })
     }
 
-    /// Dials every connection of the topology at once and waits for all of them; returns the
-    /// dials that failed (none, when all is well).
+    /// Dials every connection of the topology, a bounded number at a time, and waits for all
+    /// of them; returns the dials that failed (none, when all is well).
     pub async fn connect(&self) -> Vec<FailedDial> {
+        let mut dialing = futures::stream::iter(self.dials.iter().copied())
+            .map(|(from, to)| async move {
+                let dialed = self.peers[from]
+                    .dial(Some(self.peers[to].peer_id()), self.addresses[to].clone())
+                    .await;
+                dialed.err().map(|error| FailedDial { from, to, error })
+            })
+            .buffer_unordered(DIALS_IN_FLIGHT);
         let mut failed = Vec::new();
-        for slice in self.dials.chunks(DIALS_PER_SLICE) {
-            let results = join_all(slice.iter().map(|&(from, to)| {
-                self.peers[from].dial(Some(self.peers[to].peer_id()), self.addresses[to].clone())
-            }))
-            .await;
-            failed.extend(
-                slice
-                    .iter()
-                    .copied()
-                    .zip(results)
-                    .filter_map(|((from, to), result)| {
-                        result.err().map(|error| FailedDial { from, to, error })
-                    }),
-            );
-            crate::runtime::yield_now().await;
+        let mut done = 0;
+        while let Some(outcome) = dialing.next().await {
+            failed.extend(outcome);
+            done += 1;
+            if done % DIALS_IN_FLIGHT == 0 {
+                crate::runtime::yield_now().await;
+            }
         }
         failed
     }
