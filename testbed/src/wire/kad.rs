@@ -194,44 +194,11 @@ fn fields(mut bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), Str
         if bytes.is_empty() {
             return None;
         }
-        let result = (|| {
-            let (tag, used) = varint(bytes)?.ok_or("a field tag is cut short")?;
-            bytes = &bytes[used..];
-            let number = tag >> 3;
-            let field = match tag & 7 {
-                0 => {
-                    let (value, used) = varint(bytes)?.ok_or("a number is cut short")?;
-                    bytes = &bytes[used..];
-                    Field::Varint(value)
-                }
-                2 => {
-                    let (length, used) = varint(bytes)?.ok_or("a length is cut short")?;
-                    let end = usize::try_from(length)
-                        .ok()
-                        .and_then(|length| used.checked_add(length))
-                        .filter(|&end| end <= bytes.len())
-                        .ok_or("a field is longer than its message")?;
-                    let value = &bytes[used..end];
-                    bytes = &bytes[end..];
-                    Field::Bytes(value)
-                }
-                wire @ (1 | 5) => {
-                    let width = if wire == 1 { 8 } else { 4 };
-                    if bytes.len() < width {
-                        return Err("a fixed-width field is cut short".to_string());
-                    }
-                    bytes = &bytes[width..];
-                    Field::Skipped
-                }
-                3 => {
-                    bytes = skip_group(bytes, number, 1)?;
-                    Field::Skipped
-                }
-                4 => return Err(format!("field {number} ends a group that never began")),
-                other => return Err(format!("field {number} has unknown wire type {other}")),
-            };
-            Ok((number, field))
-        })();
+        let result = match next_field(&mut bytes, 0) {
+            Ok((number, None)) => Err(format!("field {number} ends a group that never began")),
+            Ok((number, Some(field))) => Ok((number, field)),
+            Err(error) => Err(error),
+        };
         if result.is_err() {
             bytes = &[];
         }
@@ -239,38 +206,54 @@ fn fields(mut bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), Str
     })
 }
 
-/// What follows a group's start (field `number`) once the group has ended.
-fn skip_group(mut bytes: &[u8], number: u64, depth: usize) -> Result<&[u8], String> {
-    if depth > MAX_GROUP_DEPTH {
-        return Err(format!("groups nested deeper than {MAX_GROUP_DEPTH}"));
-    }
-    loop {
-        let (tag, used) = varint(bytes)?.ok_or("a group is cut short")?;
-        bytes = &bytes[used..];
-        let inner = tag >> 3;
-        match tag & 7 {
-            0 => bytes = &bytes[varint(bytes)?.ok_or("a number is cut short")?.1..],
-            2 => {
-                let (length, used) = varint(bytes)?.ok_or("a length is cut short")?;
-                let end = usize::try_from(length)
-                    .ok()
-                    .and_then(|length| used.checked_add(length))
-                    .filter(|&end| end <= bytes.len())
-                    .ok_or("a field is longer than its message")?;
-                bytes = &bytes[end..];
-            }
-            wire @ (1 | 5) => {
-                let width = if wire == 1 { 8 } else { 4 };
-                bytes = bytes
-                    .get(width..)
-                    .ok_or("a fixed-width field is cut short")?;
-            }
-            3 => bytes = skip_group(bytes, inner, depth + 1)?,
-            4 if inner == number => return Ok(bytes),
-            4 => return Err(format!("group {number} ended by field {inner}")),
-            other => return Err(format!("field {inner} has unknown wire type {other}")),
+/// Reads the field at the start of `bytes` and moves past it: its number, and its value, or
+/// None for the end of a group. A group is skipped whole, `depth` groups deep already.
+fn next_field<'a>(bytes: &mut &'a [u8], depth: usize) -> Result<(u64, Option<Field<'a>>), String> {
+    let (tag, used) = varint(bytes)?.ok_or("a field tag is cut short")?;
+    *bytes = &bytes[used..];
+    let number = tag >> 3;
+    let field = match tag & 7 {
+        0 => {
+            let (value, used) = varint(bytes)?.ok_or("a number is cut short")?;
+            *bytes = &bytes[used..];
+            Field::Varint(value)
         }
-    }
+        2 => {
+            let (length, used) = varint(bytes)?.ok_or("a length is cut short")?;
+            let end = usize::try_from(length)
+                .ok()
+                .and_then(|length| used.checked_add(length))
+                .filter(|&end| end <= bytes.len())
+                .ok_or("a field is longer than its message")?;
+            let value = &bytes[used..end];
+            *bytes = &bytes[end..];
+            Field::Bytes(value)
+        }
+        wire @ (1 | 5) => {
+            let width = if wire == 1 { 8 } else { 4 };
+            *bytes = bytes
+                .get(width..)
+                .ok_or("a fixed-width field is cut short")?;
+            Field::Skipped
+        }
+        3 => {
+            if depth >= MAX_GROUP_DEPTH {
+                return Err(format!("groups nested deeper than {MAX_GROUP_DEPTH}"));
+            }
+            // Everything up to this group's own end.
+            loop {
+                match next_field(bytes, depth + 1)? {
+                    (end, None) if end == number => break,
+                    (end, None) => return Err(format!("group {number} ended by field {end}")),
+                    (_, Some(_)) => {}
+                }
+            }
+            Field::Skipped
+        }
+        4 => return Ok((number, None)),
+        other => return Err(format!("field {number} has unknown wire type {other}")),
+    };
+    Ok((number, Some(field)))
 }
 
 fn decode_message(bytes: &[u8]) -> Result<KadMessage, String> {
