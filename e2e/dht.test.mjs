@@ -4,23 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, act } from './harness.mjs';
 
 const suite = inPageSuite();
-
-/** Settling can take a while with 40 peers on a shared machine. */
-const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 120_000 });
 
 async function open(lesson) {
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=${lesson}&step=1`);
   return page;
-}
-
-/** Runs the step's action and waits for its expectation. */
-async function act(page) {
-  await page.click('.step-action');
-  await met(page);
 }
 
 /** The last lookup as the DHT view shows it. */
@@ -132,26 +123,55 @@ test('DHT 3: a record put on the closest peers, got, and provided', async () => 
   await page.close();
 });
 
-test('DHT 4: churn: lookups route around the peers that left', async () => {
+/** Who holds `key`, and the r live peers closest to it, as the DHT tab lists them. */
+async function holding(page, key) {
+  await page.click('#tab-dht');
+  const item = page.locator(`.records li[data-key="${key}"]`);
+  await item.waitFor();
+  const peers = async (name) => (await item.getAttribute(name)).split(' ').filter(Boolean).map(Number);
+  return { holders: await peers('data-holder-peers'), closest: await peers('data-closest-live') };
+}
+
+test('DHT 4: churn: lookups route around the peers that left, and the records heal', async () => {
   const page = await open('dht-churn');
   await act(page);
   await page.click('.next');
   await act(page);
+  // Peer 5's put: its own copy, and one on each of the 3 closest other peers.
+  const put = await holding(page, 'record 1');
+  const copies = put.holders.filter((p) => p !== 5);
+  assert.ok(put.holders.includes(5), 'the publisher keeps a copy');
+  assert.equal(copies.length, 3, `copies on ${copies}`);
+  assert.deepEqual(put.closest.filter((p) => p !== 5).filter((p) => !copies.includes(p)), [], 'on the closest peers');
   await page.click('.next');
   await act(page);
   await page.click('#tab-dht');
-  assert.equal(await page.locator('.keyspace .peer.left').count(), 15);
+  const left = await page.locator('.keyspace .peer.left').evaluateAll((peers) => peers.map((p) => Number(p.dataset.peer)));
+  assert.equal(left.length, 15);
   await page.click('.next');
   await act(page);
   const around = await lastLookup(page);
   assert.match(around.text, /Closest found:/);
+
+  // The prediction, judged by the page against the get, and here against who held it.
+  const survives = put.holders.some((p) => !left.includes(p));
   await page.click('.next');
-  await page.check('.choice input[value="yes"]');
+  await page.check(`.choice input[value="${survives ? 'yes' : 'no'}"]`);
   await act(page);
-  await page.waitForSelector('.prediction[data-state]');
-  const state = await page.getAttribute('.prediction', 'data-state');
-  console.log(`after churn, record 1 found: ${state === 'right' ? 'yes' : 'no'}`);
+  await page.waitForSelector('.prediction[data-state="right"]');
+  assert.equal(await page.getAttribute('.dht-lookup .found', 'data-found'), String(survives));
+  console.log(`after churn, record 1 ${survives ? 'kept a copy and was found' : 'lost every copy'}`);
   await page.screenshot({ path: join(suite.shots, 'dht-churn.png') });
+
+  // The peers' own refresh and replication put it back on the 3 closest live peers.
+  await page.click('.next');
+  await page.waitForSelector('.expectation[data-met="true"]', { timeout: 120_000 });
+  if (survives) {
+    const healed = await holding(page, 'record 1');
+    assert.deepEqual(healed.closest.filter((p) => !healed.holders.includes(p)), [], `holders ${healed.holders}, closest live ${healed.closest}`);
+    assert.ok(healed.closest.every((p) => !left.includes(p)));
+  }
+  await page.screenshot({ path: join(suite.shots, 'dht-healed.png') });
   await page.close();
 });
 

@@ -145,6 +145,22 @@ export function inPageSuite() {
 /** Resolves once the lesson step's expectation is met. */
 export const met = (page) => page.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
 
+/** How many actions the page had run, as the step's expectation was last drawn. */
+export const actionsRun = (page) =>
+  page.evaluate(() => document.querySelector('.expectation')?.dataset.actionsRun ?? null);
+
+/** Runs the step's action (its button, unless `run` does it another way) and resolves once the
+ * expectation is met by what happened since: the page counts only what came after the latest
+ * action, and this waits until the page has counted this one. */
+export async function act(page, run = () => page.click('.step-action'), timeout = 120_000) {
+  const before = await actionsRun(page);
+  await run();
+  await page.waitForSelector(
+    `.expectation[data-met="true"]:not([data-actions-run="${before}"])`,
+    { timeout },
+  );
+}
+
 /** The full labels of the diagram's arrows matching `selector`, in order. A label drawn on the
  * diagram may be shortened or left to hover where arrows crowd; `data-label` is always whole. */
 export const arrowLabels = (page, selector = '.arrow') =>

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met, act } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
@@ -28,8 +28,7 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
 
   await page.keyboard.press('2');
   assert.equal(await page.isChecked('.choice input[value="190"]'), true);
-  await page.keyboard.press('Space');
-  await met(page);
+  await act(page, () => page.keyboard.press('Space'));
   await page.waitForSelector('.prediction[data-state="right"]');
 
   await page.keyboard.press('ArrowRight');
@@ -37,14 +36,12 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   assert.equal(await step(page), 'Step 3 of 6');
   await tabTo(page, '.lifeline-head[title="peer 0: click to choose it"]');
   await page.keyboard.press('Enter');
-  await page.keyboard.press('Space');
-  await met(page);
+  await act(page, () => page.keyboard.press('Space'));
   await page.waitForSelector('.prediction[data-state="right"]');
 
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('1'); // "Peer 0 closes first": not what real peers do.
-  await page.keyboard.press('Space');
-  await met(page);
+  await act(page, () => page.keyboard.press('Space'));
   await page.waitForSelector('.prediction[data-state="wrong"]');
   assert.match(await page.textContent('.verdict'), /Not this time\. You said “Peer 0, as soon as the PONG is in”; the run shows “The responder/);
   assert.match(await page.textContent('.why'), /responder has said all it will say/);
@@ -54,8 +51,7 @@ test('the first lesson by keyboard alone: one prediction right, one wrong, kept 
   await page.keyboard.press('ArrowRight');
   assert.equal(await step(page), 'Step 6 of 6');
   await tabTo(page, '.peer[aria-label^="peer 7:"]');
-  await page.keyboard.press('Enter');
-  await met(page);
+  await act(page, () => page.keyboard.press('Enter'));
   assert.match(await page.textContent('.event-log'), /peer 0 received PONG \(id 3\) from peer 7/);
 
   // The key list opens with "?".

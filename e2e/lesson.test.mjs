@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met, arrowLabels } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, act, arrowLabels } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
@@ -25,8 +25,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   assert.equal(await page.isDisabled('.next'), true, 'Next waits for the connections');
   assert.equal(await page.isDisabled('.step-action'), true, 'the question comes first');
   await page.check('.choice input[value="190"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   assert.match(await page.textContent('.status'), /190 connections/);
   await page.waitForSelector('.prediction[data-state="right"]');
   assert.match(await page.textContent('.verdict'), /Right\. You said “190, one per pair of peers”, and the run shows “190, one per pair of peers”/);
@@ -36,8 +35,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   assert.match(await page.textContent('.step-title'), /Open a stream and PING/);
   // Answered on the diagram: the lifeline the PONG will end on.
   await page.click('.lifeline-head[title="peer 0: click to choose it"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.prediction[data-state="right"]');
   const lifelines = await page.locator('.lifeline-head').allTextContents();
   assert.equal(lifelines[0], 'peer 0');
@@ -47,8 +45,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   );
   await page.click('.next');
   await page.check('.choice input[value="responder"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.prediction[data-state="right"]');
   assert.deepEqual((await page.locator('.arrow[data-kind="close"]').count()), 2);
   await page.click('.next');
@@ -60,8 +57,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   assert.equal(await page.textContent('.step-count'), 'Step 6 of 6');
   assert.equal(await page.getAttribute('#tab-network', 'aria-selected'), 'true');
   assert.equal(await page.isDisabled('.next'), true, 'the last step');
-  await page.click('.peer[aria-label^="peer 7:"]');
-  await met(page);
+  await act(page, () => page.click('.peer[aria-label^="peer 7:"]'));
   assert.match(await page.textContent('.event-log'), /peer 0 received PONG \(id 3\) from peer 7/);
   await page.screenshot({ path: join(suite.shots, 'lesson-end.png') });
   const before = await seen(page);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { inPageSuite, NO_RELAY as noRelay } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, actionsRun } from './harness.mjs';
 
 const suite = inPageSuite();
 
@@ -58,15 +58,19 @@ async function clickPeer(page, peer) {
   await page.click(`#network-panel .peer[aria-label^="peer ${peer}:"]`);
 }
 
-/** Runs the step's action: its button, or the click on a peer it asks for. */
-async function act(page) {
+/** Runs the step's action: its button, or the click on a peer it asks for; false when the
+ * step has none. */
+async function runAction(page) {
   const button = page.locator('.step-action');
   if (await button.count() > 0) {
     await page.waitForSelector('.step-action:not([disabled])');
     await button.click();
   } else if (await page.locator('.step-action-hint').count() > 0) {
     await clickPeer(page, 1);
+  } else {
+    return false;
   }
+  return true;
 }
 
 async function stepNumbers(page) {
@@ -82,9 +86,12 @@ async function followToEnd(page) {
   for (;;) {
     const [n, total] = await stepNumbers(page);
     await answer(page);
-    await act(page);
+    const before = await actionsRun(page);
+    const acted = await runAction(page);
     if (await page.locator('.expectation').count() > 0) {
-      await page.waitForSelector('.expectation[data-met="true"]', { timeout: MET_TIMEOUT });
+      // Met by what this step's action did, once the page has counted it.
+      const since = acted ? `:not([data-actions-run="${before}"])` : '';
+      await page.waitForSelector(`.expectation[data-met="true"]${since}`, { timeout: MET_TIMEOUT });
       pointed += await showMe(page);
     }
     if (n === Math.ceil(total / 2)) {

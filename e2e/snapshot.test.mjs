@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met, arrowLabels } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, act, arrowLabels } from './harness.mjs';
 
 const suite = inPageSuite();
 
@@ -19,20 +19,17 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=chandy-lamport&step=1`);
   assert.equal(await page.textContent('.step-count'), 'Step 1 of 9');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.click('.next');
 
   // Tokens in flight: green arrows between neighbours of the ring.
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   assert.ok(await page.locator('.arrow[data-kind="tokens"]').count() > 0);
   await page.click('.next');
 
   // A naive snapshot misses the tokens in flight across its line.
   await page.check('.choice input[value="no"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.prediction[data-state="right"]');
   await page.waitForSelector('.snapshot-report[data-recording="naive 1"]');
   const [naive] = await reports(page);
@@ -44,8 +41,7 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
 
   // Markers: the learner predicts their number, then clicks the peer that starts it.
   await page.check('.choice input[value="8"]');
-  await page.click('.lifeline-head:has-text("peer 1")');
-  await met(page);
+  await act(page, () => page.click('.lifeline-head:has-text("peer 1")'));
   await page.waitForSelector('.prediction[data-state="right"]');
   await page.waitForSelector('.snapshot-report[data-recording="S1.1"]');
   const [snapshot] = await reports(page);
@@ -68,8 +64,7 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   await page.click('.next');
 
   // Two snapshots at once, both complete and both add up.
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.snapshot-report[data-recording="S2.1"]');
   await page.waitForSelector('.snapshot-report[data-recording="S0.1"]');
   const both = (await reports(page)).slice(0, 2);
@@ -79,8 +74,7 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   await page.click('.next');
 
   // Peer 3 leaves while peer 0's snapshot runs: given up, saying which marker never came.
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   const incomplete = await page.waitForSelector('.snapshot-report[data-recording="S0.2"][data-incomplete="true"]');
   assert.match(await incomplete.textContent(), /peer 3/);
   assert.equal(await page.locator('.cut[data-abandoned="true"]').count(), 1);
@@ -88,8 +82,7 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   await page.click('.next');
 
   // The three peers left go on: a later snapshot leaves peer 3 out and adds up.
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   const later = await page.waitForSelector('.snapshot-report[data-recording="S1.2"]');
   assert.equal(await later.getAttribute('data-adds-up'), 'true');
   assert.deepEqual(await later.$$eval('.balances .peer-name', (all) => all.map((e) => e.textContent)), ['peer 0', 'peer 1', 'peer 2']);

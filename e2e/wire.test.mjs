@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met, arrowLabels } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met, act, arrowLabels } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
@@ -24,8 +24,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=layers-of-a-connection&step=1`);
   await page.check('.choice input[value="dialer"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.prediction[data-state="right"]');
   const drawn = await arrows(page);
   for (const label of ['dial', '/multistream/1.0.0', '/noise', 'noise → e', 'noise ← e, ee, s, es', 'noise → s, se', '/yamux/1.0.0']) {
@@ -72,11 +71,9 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
 test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from each side, and RST', async () => {
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=streams&step=1`);
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await next(page);
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   const labels = await arrows(page);
   // The ping's stream: opened with SYN, accepted with ACK, a FIN from each side.
   const streams = new Set(labels.map((l) => l.match(/#(\d+)/)?.[1]).filter(Boolean));
@@ -94,13 +91,11 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
 
   await next(page);
   await page.check('.choice input[value="responder"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.prediction[data-state="right"]');
 
   await next(page);
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   assert.ok((await arrows(page)).some((l) => /RST/.test(l)), 'an RST frame is drawn');
   assert.match(await page.textContent('.event-log'), /gave up after 64 KiB and dropped its stream to peer 1: yamux resets it \(RST\)/);
   await page.screenshot({ path: join(suite.shots, 'streams-reset.png') });
@@ -116,12 +111,10 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
 test('Muxing: two streams interleave on one connection, and reading sends WINDOW_UPDATE', async () => {
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=muxing&step=1`);
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await next(page);
   await page.check('.choice input[value="no"]');
-  await page.click('.step-action');
-  await met(page);
+  await act(page);
   await page.waitForSelector('.prediction[data-state="right"]', { timeout: 30_000 });
   await page.screenshot({ path: join(suite.shots, 'muxing-interleaved.png') });
 

@@ -106,18 +106,10 @@ pub fn App() -> impl IntoView {
         tab.set(View::Diagram);
     });
 
-    // Where the trace stood when the learner's latest action ran: "Show me" points at the
-    // first arrow drawn since, of the kinds the diagram shows.
-    let action_mark = RwSignal::new(0u64);
-    Effect::new(move || {
-        session.actions_run.track();
-        let next = session
-            .trace
-            .with_untracked(|t| t.messages().next_back().map_or(0, |m| m.position + 1));
-        action_mark.set(next);
-    });
+    // "Show me" points at the first arrow drawn since the learner's latest action, of the
+    // kinds the diagram shows.
     let first_since_action = Memo::new(move |_| {
-        let since = action_mark.get();
+        let since = session.since_action.get().message;
         session.trace.with(|trace| {
             kinds.with(|kinds| {
                 trace

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::dht::node::RoutingTable;
 use testbed::dht::settle::{settle, Settling};
-use testbed::dht::LookupKind;
+use testbed::dht::{Holding, LookupKind};
 use testbed::lesson::{Action, DhtOp};
 use testbed::{Network, PeerIndex};
 
@@ -17,14 +17,8 @@ use crate::session::Session;
 /// No kad traffic for this long counts as settled.
 const QUIET: Duration = Duration::from_millis(500);
 
-/// What one record key is held by.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Holding {
-    pub key: Vec<u8>,
-    /// Peers storing the record (put) or a provider record for the key (provide).
-    pub peers: Vec<PeerIndex>,
-    pub provider_records: bool,
-}
+/// How often the stores are read while peers refresh on their own.
+const STORES_READ_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Copy)]
 pub struct DhtApp {
@@ -94,11 +88,24 @@ impl DhtApp {
                 return;
             }
             self.settling.set(None);
-            match result {
-                Ok(()) => self.refresh(session, &network).await,
-                Err(error) => session
+            if let Err(error) = result {
+                session
                     .problem
-                    .set(Some(format!("The DHT did not settle: {error}"))),
+                    .set(Some(format!("The DHT did not settle: {error}")));
+                return;
+            }
+            self.refresh(session, &network).await;
+            // Peers that refresh and replicate on their own move records without being
+            // asked: the view follows the stores.
+            if network
+                .config()
+                .dht
+                .is_some_and(|d| d.refresh_secs.is_some())
+            {
+                while session.generation() == generation {
+                    futures_timer::Delay::new(STORES_READ_EVERY).await;
+                    self.refresh(session, &network).await;
+                }
             }
         });
     }

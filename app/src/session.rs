@@ -10,7 +10,7 @@ use futures::{future, StreamExt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::diagram::Bar;
-use testbed::lesson::{Action, PingPair, Transfer};
+use testbed::lesson::{Action, PingPair, Since, Transfer};
 use testbed::network::MAX_TAPPED_PEERS;
 use testbed::pace::Pace;
 use testbed::timeline::Timeline;
@@ -114,6 +114,9 @@ pub struct Session {
     /// Actions run since the page opened (never reset): a prediction made before an action
     /// is checked only once one has run.
     pub actions_run: RwSignal<u64>,
+    /// Where the trace stood when the latest action ran: a step's expectation and "Show me"
+    /// look only at what came after.
+    pub since_action: RwSignal<Since>,
     /// What the dialing end of each in-page connection wrote and read, oldest first.
     pub wire: RwSignal<VecDeque<WireEntry>>,
     /// The message picked in the diagram or the wire view.
@@ -181,6 +184,7 @@ impl Session {
             last_ping: RwSignal::new(None),
             actions: RwSignal::new(Vec::new()),
             actions_run: RwSignal::new(0),
+            since_action: RwSignal::new(Since::START),
             wire: RwSignal::new(VecDeque::new()),
             transfers: RwSignal::new(0),
             selected: RwSignal::new(None),
@@ -285,7 +289,7 @@ impl Session {
             return;
         }
         self.actions.set(vec![Action::StartNetwork]);
-        self.actions_run.update(|n| *n += 1);
+        self.action_ran();
         self.phase.set(Phase::Starting);
         let started_at = now_ms();
         spawn_local(async move {
@@ -535,18 +539,24 @@ impl Session {
         }
     }
 
+    /// Marks where the trace stands as an action starts, and counts it.
+    fn action_ran(self) {
+        self.since_action.set(self.trace.with_untracked(Since::now));
+        self.actions_run.update(|n| *n += 1);
+    }
+
     /// Runs an action of the token application and records it for the link.
     pub fn run_tokens(self, action: Action) {
         self.tokens.run(self, action);
         self.actions.update(|actions| actions.push(action));
-        self.actions_run.update(|n| *n += 1);
+        self.action_ran();
     }
 
     /// Runs a DHT action and records it for the link.
     pub fn run_dht(self, action: Action) {
         self.dht.run(self, action);
         self.actions.update(|actions| actions.push(action));
-        self.actions_run.update(|n| *n += 1);
+        self.action_ran();
     }
 
     /// The PeerIds of the last ping's initiator and responder.
@@ -583,7 +593,7 @@ impl Session {
         };
         self.actions
             .update(|actions| actions.push(Action::Transfer(transfer)));
-        self.actions_run.update(|n| *n += 1);
+        self.action_ran();
         self.transfers.update(|n| *n += 1);
         let generation = self.generation.get_value();
         let bytes = u64::from(kib) * 1024;
@@ -653,7 +663,7 @@ impl Session {
         if record {
             self.actions
                 .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
-            self.actions_run.update(|n| *n += 1);
+            self.action_ran();
         }
         self.last_ping.set(Some(PingRun {
             from,

@@ -80,6 +80,7 @@ async fn main() {
         k: 4,
         alpha: 3,
         replication: 4,
+        ..DhtConfig::default()
     };
     let mut figures = Vec::new();
     for peers in [10, 50, 100, 200] {

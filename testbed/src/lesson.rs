@@ -594,12 +594,40 @@ pub enum Expectation {
     Providers,
     /// Some peers have left: their connections are gone.
     Churned,
+    /// Every record a live peer still holds is back on the r closest live peers (see
+    /// [`crate::dht::healed`]; the page reads the stores).
+    Healed,
     /// The relay holds a slot for this tab's peer (see [`Expectation::is_met_in_room`]).
     Reserved,
     /// A circuit to another tab of the room is open.
     RoomPeer,
     /// A PONG came back from another tab, through the relay.
     RoomPong,
+}
+
+/// Where the trace stood when the learner's latest action ran: expectations about messages
+/// and lookups count only what came after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Since {
+    /// The position the next message gets.
+    pub message: u64,
+    /// How many lookups had started.
+    pub lookup: u64,
+}
+
+impl Since {
+    /// The whole trace.
+    pub const START: Since = Since {
+        message: 0,
+        lookup: 0,
+    };
+
+    pub fn now(trace: &Trace) -> Since {
+        Since {
+            message: trace.messages().next_back().map_or(0, |m| m.position + 1),
+            lookup: trace.lookups().started,
+        }
+    }
 }
 
 /// The last ping, as the page knows it.
@@ -634,6 +662,7 @@ impl Expectation {
             Expectation::Provided => "the provider record stored on the closest peers",
             Expectation::Providers => "the providers lookup finished",
             Expectation::Churned => "the peers gone, and their connections closed",
+            Expectation::Healed => "every record still held back on the closest live peers",
             Expectation::Reserved => "the relay's reservation, and this tab's circuit address",
             Expectation::RoomPeer => "another tab connected through the relay",
             Expectation::RoomPong => "a PONG from another tab, drawn across the relay",
@@ -660,9 +689,22 @@ impl Expectation {
         }
     }
 
-    pub fn is_met(self, view: &NetworkView, trace: &Trace, last_ping: Option<PingPair>) -> bool {
+    /// Whether what the step expects has happened: the network's state, or what the trace
+    /// shows `since` the learner's latest action (an earlier step's PONG does not count).
+    pub fn is_met(
+        self,
+        view: &NetworkView,
+        trace: &Trace,
+        last_ping: Option<PingPair>,
+        since: Since,
+    ) -> bool {
+        let messages = || {
+            trace
+                .messages()
+                .filter(move |m| m.position >= since.message)
+        };
         let received = |from: PeerId, to: PeerId, kind: MessageKind, label: Option<&str>| {
-            trace.messages().rev().any(|m| {
+            messages().rev().any(|m| {
                 m.kind == kind
                     && (m.from, m.to) == (from, to)
                     && label.is_none_or(|l| m.label == l)
@@ -675,21 +717,29 @@ impl Expectation {
         let lookups = trace.lookups();
         let finished = |kind| {
             lookups
-                .last_finished(kind)
+                .last_finished_since(kind, since.lookup)
                 .is_some_and(|l| l.outcome.as_ref().is_some_and(|o| o.error.is_none()))
         };
         match (self, last_ping) {
             (Expectation::Settled, _) => lookups.settled,
             (Expectation::Lookup, _) => finished(LookupKind::ClosestPeers),
             (Expectation::Stored, _) => finished(LookupKind::PutRecord),
-            (Expectation::Got, _) => lookups.last_finished(LookupKind::GetRecord).is_some(),
+            (Expectation::Got, _) => lookups
+                .last_finished_since(LookupKind::GetRecord, since.lookup)
+                .is_some(),
             (Expectation::Provided, _) => finished(LookupKind::Provide),
             (Expectation::Providers, _) => finished(LookupKind::FindProviders),
             (Expectation::Churned, _) => view.connected_peer_count() < view.peer_count(),
-            (Expectation::Reserved | Expectation::RoomPeer | Expectation::RoomPong, _) => false,
-            (Expectation::Tokens, _) => trace
-                .messages()
-                .any(|m| m.kind == MessageKind::Tokens && m.received.is_some()),
+            (
+                Expectation::Reserved
+                | Expectation::RoomPeer
+                | Expectation::RoomPong
+                | Expectation::Healed,
+                _,
+            ) => false,
+            (Expectation::Tokens, _) => {
+                messages().any(|m| m.kind == MessageKind::Tokens && m.received.is_some())
+            }
             (Expectation::Snapshot, _) => {
                 !in_trace::finished_snapshots(trace, peers, channels).is_empty()
             }
@@ -710,26 +760,26 @@ impl Expectation {
                 received(ping.from, ping.to, MessageKind::Close, None)
                     && received(ping.to, ping.from, MessageKind::Close, None)
             }
-            (Expectation::Handshaken, _) => trace.messages().any(|m| {
+            (Expectation::Handshaken, _) => messages().any(|m| {
                 m.kind == MessageKind::Handshake
                     && m.label == "/yamux/1.0.0"
                     && m.received.is_some()
             }),
-            (Expectation::Interleaved, _) => interleaved(trace),
-            (Expectation::WindowUpdate, _) => window_update_after_data(trace),
+            (Expectation::Interleaved, _) => interleaved(trace, since),
+            (Expectation::WindowUpdate, _) => window_update_after_data(trace, since),
             (Expectation::Reset, _) => {
-                frames(trace).any(|(_, header)| header.flags.contains(Flags::RST))
+                frames(trace, since).any(|(_, header)| header.flags.contains(Flags::RST))
             }
             (_, None) => false,
         }
     }
 }
 
-/// Frames that arrived, with their headers, in the order they were sent.
-fn frames(trace: &Trace) -> impl Iterator<Item = (&Message, Header)> {
+/// Frames sent `since` that arrived, with their headers, in the order they were sent.
+fn frames(trace: &Trace, since: Since) -> impl Iterator<Item = (&Message, Header)> {
     trace
         .messages()
-        .filter(|m| m.received.is_some())
+        .filter(move |m| m.position >= since.message && m.received.is_some())
         .filter_map(|m| Some((m, m.frame?)))
 }
 
@@ -738,9 +788,9 @@ fn carries_data(header: &Header) -> bool {
 }
 
 /// Some sender's DATA frames went stream a, then b, then a again.
-fn interleaved(trace: &Trace) -> bool {
+fn interleaved(trace: &Trace, since: Since) -> bool {
     let mut streams_by_sender: std::collections::HashMap<_, Vec<u32>> = Default::default();
-    for (message, header) in frames(trace).filter(|(_, h)| carries_data(h)) {
+    for (message, header) in frames(trace, since).filter(|(_, h)| carries_data(h)) {
         let streams = streams_by_sender
             .entry((message.from, message.to))
             .or_default();
@@ -760,9 +810,9 @@ fn interleaved(trace: &Trace) -> bool {
 
 /// A WINDOW_UPDATE (not one that opens or accepts a stream) from a peer that had been sent
 /// DATA on that stream: the reader made room.
-fn window_update_after_data(trace: &Trace) -> bool {
+fn window_update_after_data(trace: &Trace, since: Since) -> bool {
     let mut had_data = std::collections::HashSet::new();
-    frames(trace).any(|(message, header)| {
+    frames(trace, since).any(|(message, header)| {
         if carries_data(&header) {
             had_data.insert((message.to, message.from, header.stream));
             false
@@ -778,7 +828,7 @@ fn window_update_after_data(trace: &Trace) -> bool {
 /// `no` when a PONG of a ping started during the last transfer arrived before the transfer's
 /// last DATA frame; `yes` when all waited; None without such a ping.
 fn pings_waited(trace: &Trace) -> Option<String> {
-    let transfer_data: Vec<&Message> = frames(trace)
+    let transfer_data: Vec<&Message> = frames(trace, Since::START)
         .filter(|(m, h)| carries_data(h) && m.protocol == transfer::PROTOCOL.as_ref())
         .map(|(m, _)| m)
         .collect();
@@ -1007,6 +1057,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "provided"] => step.expect = Some(Expectation::Provided),
                 ["expect", "providers"] => step.expect = Some(Expectation::Providers),
                 ["expect", "churned"] => step.expect = Some(Expectation::Churned),
+                ["expect", "healed"] => step.expect = Some(Expectation::Healed),
                 ["expect", "reserved"] => step.expect = Some(Expectation::Reserved),
                 ["expect", "room-peer"] => step.expect = Some(Expectation::RoomPeer),
                 ["expect", "room-pong"] => step.expect = Some(Expectation::RoomPong),

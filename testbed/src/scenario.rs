@@ -356,6 +356,7 @@ mod tests {
                     k: 2,
                     alpha: 1,
                     replication: 4,
+                    refresh_secs: Some(15),
                 }),
             },
             lesson: Some("original-testbed".into()),
@@ -571,12 +572,16 @@ mod tests {
             1..=crate::dht::MAX_PARAMETER,
             1..=crate::dht::MAX_PARAMETER,
             1..=crate::dht::MAX_PARAMETER,
+            proptest::option::of(1..=crate::dht::MAX_REFRESH_SECS),
         )
-            .prop_map(|(k, alpha, replication)| crate::dht::DhtConfig {
-                k,
-                alpha,
-                replication,
-            });
+            .prop_map(
+                |(k, alpha, replication, refresh_secs)| crate::dht::DhtConfig {
+                    k,
+                    alpha,
+                    replication,
+                    refresh_secs,
+                },
+            );
         let lesson = proptest::option::of(
             (
                 proptest::sample::select(lesson_steps),

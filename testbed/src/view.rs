@@ -61,6 +61,11 @@ impl NetworkView {
         self.peers.get(peer).copied()
     }
 
+    /// Every peer's id, by index.
+    pub fn peer_ids(&self) -> &[PeerId] {
+        &self.peers
+    }
+
     pub fn index_of(&self, peer: &PeerId) -> Option<PeerIndex> {
         self.index.get(peer).copied()
     }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use futures::future::join_all;
 use futures::{AsyncWriteExt, StreamExt};
 use libp2p::PeerId;
 use testbed::dht::lookup::progress;
@@ -21,12 +22,12 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// Quiet time that counts as settled: well above a lookup's request round trip in memory.
 const QUIET: Duration = Duration::from_millis(500);
 
-async fn settled_network(peers: usize, dht: DhtConfig) -> (Network, EventStream) {
+async fn settled_network(peers: usize, seed: u64, dht: DhtConfig) -> (Network, EventStream) {
     let (sink, events) = EventSink::new();
     let config = NetworkConfig {
         peers,
         topology: Topology::Star,
-        seed: 11,
+        seed,
         latency_ms: 0,
         dht: Some(dht),
     };
@@ -54,11 +55,17 @@ fn collect(network: &Network, events: &mut EventStream, lookups: &mut Lookups) {
 
 /// The `k` live peers closest to `key`, other than `origin`, by brute force.
 fn truly_closest(peers: &[PeerId], origin: PeerId, key: &[u8], k: usize) -> Vec<PeerId> {
+    let others: Vec<PeerId> = peers.iter().copied().filter(|p| *p != origin).collect();
+    closest(&others, key, k)
+}
+
+/// The `k` of `peers` closest to `key`, by brute force.
+fn closest(peers: &[PeerId], key: &[u8], k: usize) -> Vec<PeerId> {
     let target = KeyPoint::of_bytes(key);
-    let mut others: Vec<PeerId> = peers.iter().copied().filter(|p| *p != origin).collect();
-    others.sort_by_key(|p| KeyPoint::of_peer(p).distance(&target));
-    others.truncate(k);
-    others
+    let mut sorted = peers.to_vec();
+    sorted.sort_by_key(|p| KeyPoint::of_peer(p).distance(&target));
+    sorted.truncate(k);
+    sorted
 }
 
 #[tokio::test]
@@ -67,8 +74,9 @@ async fn lookups_find_the_k_closest_peers_and_their_hops_are_the_requests_on_the
         k: 4,
         alpha: 3,
         replication: 4,
+        ..DhtConfig::default()
     };
-    let (network, mut events) = settled_network(50, dht).await;
+    let (network, mut events) = settled_network(50, 11, dht).await;
     let ids = network.peer_ids();
     let mut lookups = Lookups::default();
     collect(&network, &mut events, &mut lookups);
@@ -136,7 +144,7 @@ async fn lookups_find_the_k_closest_peers_and_their_hops_are_the_requests_on_the
 
 #[tokio::test]
 async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
-    let (network, mut events) = settled_network(30, DhtConfig::default()).await;
+    let (network, mut events) = settled_network(30, 11, DhtConfig::default()).await;
     let ids = network.peer_ids();
     let mut lookups = Lookups::default();
     collect(&network, &mut events, &mut lookups);
@@ -199,52 +207,128 @@ async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
 }
 
 #[tokio::test]
-async fn a_record_is_stored_on_the_r_closest_peers_and_survives_churn_where_replicated() {
+async fn a_record_is_stored_on_the_r_closest_peers() {
     let dht = DhtConfig {
         k: 4,
         alpha: 3,
         replication: 3,
+        ..DhtConfig::default()
     };
-    let (network, mut events) = settled_network(50, dht).await;
+    let (network, _events) = settled_network(50, 11, dht).await;
+    let ids = network.peer_ids();
+    let everyone: Vec<usize> = (0..ids.len()).collect();
+    for i in 0..12 {
+        let key = format!("record {i}").into_bytes();
+        let origin = i * 4;
+        put(&network, origin, &key).await;
+        let mut holders: Vec<PeerId> = holders_of(&network, &everyone, &key)
+            .await
+            .into_iter()
+            .filter(|&h| h != origin)
+            .map(|h| ids[h])
+            .collect();
+        let mut expected = truly_closest(&ids, ids[origin], &key, 3);
+        expected.sort();
+        holders.sort();
+        assert_eq!(holders, expected, "record {i} is on the 3 closest peers");
+    }
+}
+
+async fn put(network: &Network, origin: usize, key: &[u8]) {
+    let outcome = network
+        .peer(origin)
+        .unwrap()
+        .lookup(LookupRequest::PutRecord {
+            key: key.to_vec(),
+            value: b"value".to_vec(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.error, None, "peer {origin}'s put");
+}
+
+/// Which of `peers` store `key`, read from their stores.
+async fn holders_of(network: &Network, peers: &[usize], key: &[u8]) -> Vec<usize> {
+    holders_of_each(network, peers, &[key.to_vec()])
+        .await
+        .remove(0)
+}
+
+/// For each of `keys`, which of `peers` store it: one read of each peer's store.
+async fn holders_of_each(network: &Network, peers: &[usize], keys: &[Vec<u8>]) -> Vec<Vec<usize>> {
+    let stores = join_all(
+        peers
+            .iter()
+            .map(|&p| network.peer(p).unwrap().stored(Vec::new())),
+    )
+    .await;
+    let mut holders = vec![Vec::new(); keys.len()];
+    for (&peer, stored) in peers.iter().zip(stores) {
+        let records = stored.expect("a live peer answers").records;
+        for (holding, key) in holders.iter_mut().zip(keys) {
+            if records.contains(key) {
+                holding.push(peer);
+            }
+        }
+    }
+    holders
+}
+
+/// Kademlia's promise under churn, with libp2p-kad's refresh and replication on: once the
+/// peers have refreshed their tables and put their records again, every record that kept a
+/// live holder is back on the r closest live peers and found from anywhere; a record whose
+/// holders all left is gone; one whose copies all left but whose publisher stayed comes back
+/// when the publisher republishes it.
+async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
+    let dht = DhtConfig {
+        k: 3,
+        alpha: 3,
+        replication: 3,
+        refresh_secs: Some(refresh_secs),
+    };
+    let (network, mut events) = settled_network(peers, seed, dht).await;
     let mut view = NetworkView::new(network.peer_ids(), network.expected_connections());
     while let Ok(event) = events.try_recv() {
         view.apply(&event);
     }
     let ids = network.peer_ids();
+    let everyone: Vec<usize> = (0..peers).collect();
     let keys: Vec<Vec<u8>> = (0..12)
         .map(|i| format!("record {i}").into_bytes())
         .collect();
-    for (i, key) in keys.iter().enumerate() {
-        let origin = i * 4;
-        let outcome = network
-            .peer(origin)
-            .unwrap()
-            .lookup(LookupRequest::PutRecord {
-                key: key.clone(),
-                value: b"value".to_vec(),
-            })
-            .await
-            .unwrap();
-        assert_eq!(outcome.error, None);
-        let mut holders = Vec::new();
-        for (index, peer) in network.peers().iter().enumerate() {
-            if index != origin && peer.stored(Vec::new()).await.unwrap().records.contains(key) {
-                holders.push(ids[index]);
-            }
-        }
-        let mut expected = truly_closest(&ids, ids[origin], key, 3);
-        expected.sort();
-        holders.sort();
-        assert_eq!(holders, expected, "record {i} is on the 3 closest peers");
-    }
+    let publisher = |record: usize| 1 + (record * 7 + seed as usize) % (peers - 1);
+    join_all(
+        keys.iter()
+            .enumerate()
+            .map(|(record, key)| put(&network, publisher(record), key)),
+    )
+    .await;
+    let holders = holders_of_each(&network, &everyone, &keys).await;
 
-    // A third of the peers leave (never the ones that ask afterwards).
-    let gone: Vec<usize> = (0..50).filter(|i| i % 3 == 1).collect();
-    for &index in &gone {
+    // One record loses every holder; one keeps only its publisher (peer 0, which asks
+    // afterwards, holds neither); a third of the peers leave besides.
+    let republished = (0..keys.len())
+        .find(|&r| !holders[r].contains(&0))
+        .expect("peer 0 is not among every record's holders");
+    let kept = publisher(republished);
+    let lost = (0..keys.len())
+        .find(|&r| r != republished && !holders[r].contains(&0) && !holders[r].contains(&kept))
+        .expect("a record neither peer 0 nor the republisher holds");
+    let mut leaving: Vec<usize> = testbed::dht::churn(peers, seed, 33);
+    leaving.extend(&holders[lost]);
+    leaving.extend(&holders[republished]);
+    leaving.retain(|&p| p != kept && p != 0);
+    leaving.sort_unstable();
+    leaving.dedup();
+    for &index in &leaving {
         network.peer(index).unwrap().stop().await.unwrap();
     }
-    let live: Vec<usize> = (0..50).filter(|i| i % 3 != 1).collect();
-    // Every connection to a peer that left closes: the others see it go.
+    let live: Vec<usize> = everyone
+        .iter()
+        .copied()
+        .filter(|p| !leaving.contains(p))
+        .collect();
+    let live_ids: Vec<PeerId> = live.iter().map(|&p| ids[p]).collect();
     tokio::time::timeout(PATIENCE, async {
         while view.connected_peer_count() > live.len() {
             match events.next().await {
@@ -257,51 +341,82 @@ async fn a_record_is_stored_on_the_r_closest_peers_and_survives_churn_where_repl
     })
     .await
     .expect("the others saw the leavers' connections close");
-    let mut found = 0;
-    let mut replicated = 0;
-    for (i, key) in keys.iter().enumerate() {
-        let origin = i * 4;
-        let holders: Vec<usize> = truly_closest(&ids, ids[origin], key, 3)
-            .iter()
-            .map(|p| ids.iter().position(|q| q == p).unwrap())
-            .chain([origin])
-            .collect();
-        let survives = holders.iter().any(|h| live.contains(h));
-        replicated += usize::from(survives);
-        let asker = live[(i * 5 + 2) % live.len()];
-        if holders.contains(&asker) {
-            continue;
+
+    // Healed: each record with a live holder is on the r closest live peers.
+    let survivors: Vec<usize> = (0..keys.len())
+        .filter(|&r| holders[r].iter().any(|h| live.contains(h)))
+        .collect();
+    assert!(!survivors.contains(&lost) && survivors.contains(&republished));
+    let healed = async {
+        loop {
+            let now = holders_of_each(&network, &live, &keys).await;
+            let healed = survivors.iter().all(|&record| {
+                closest(&live_ids, &keys[record], 3)
+                    .iter()
+                    .all(|c| now[record].iter().any(|&h| ids[h] == *c))
+            });
+            if healed {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let outcome = tokio::time::timeout(
-            PATIENCE,
-            network
-                .peer(asker)
-                .unwrap()
-                .lookup(LookupRequest::GetRecord {
-                    key: key.clone(),
-                    quorum: 1,
-                }),
-        )
+    };
+    tokio::time::timeout(PATIENCE, healed)
         .await
-        .unwrap()
-        .unwrap();
-        let got = outcome.value.as_deref() == Some(&b"value"[..]);
-        found += usize::from(got);
-        if survives {
-            assert!(got, "record {i} has a live holder and was found");
-        } else {
-            assert!(!got, "record {i} left with all its holders");
-        }
+        .expect("every record with a live holder is back on the 3 closest live peers");
+
+    let gets = keys.iter().map(|key| {
+        network.peer(0).unwrap().lookup(LookupRequest::GetRecord {
+            key: key.clone(),
+            quorum: 1,
+        })
+    });
+    let outcomes = tokio::time::timeout(PATIENCE, join_all(gets))
+        .await
+        .expect("the gets end");
+    for (record, outcome) in outcomes.into_iter().enumerate() {
+        let outcome = outcome.unwrap();
+        let found = outcome.value.as_deref() == Some(&b"value"[..]);
+        assert_eq!(
+            found,
+            survivors.contains(&record),
+            "record {record}: found exactly when a holder stayed ({peers} peers, seed {seed})"
+        );
     }
-    assert!(
-        found > 0 && replicated > 0,
-        "{found} of {replicated} surviving records found"
+    let key = b"after the churn".to_vec();
+    let outcome = network
+        .peer(0)
+        .unwrap()
+        .lookup(LookupRequest::ClosestPeers { key: key.clone() })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.closest,
+        truly_closest(&live_ids, ids[0], &key, 3),
+        "a lookup after the churn ends at the 3 closest live peers"
     );
 }
 
 #[tokio::test]
+async fn records_heal_after_churn_among_30_peers() {
+    for seed in [1, 2, 3] {
+        records_heal_after_churn(30, seed, 4).await;
+    }
+}
+
+#[tokio::test]
+async fn records_heal_after_churn_among_100_peers() {
+    records_heal_after_churn(100, 4, 10).await;
+}
+
+#[tokio::test]
+async fn records_heal_after_churn_among_200_peers() {
+    records_heal_after_churn(200, 5, 20).await;
+}
+
+#[tokio::test]
 async fn a_malformed_kad_message_is_recorded_and_lookups_go_on() {
-    let (network, mut events) = settled_network(10, DhtConfig::default()).await;
+    let (network, mut events) = settled_network(10, 11, DhtConfig::default()).await;
     let ids = network.peer_ids();
     let mut stream = network
         .peer(1)

@@ -177,9 +177,9 @@ async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
         view.apply(&event);
     }
     // What the lesson's steps check, read from the same trace the diagram draws.
-    use testbed::lesson::{Expectation, Measure};
-    assert!(Expectation::Snapshot.is_met(&view, &trace, None));
-    assert!(!Expectation::Concurrent.is_met(&view, &trace, None));
+    use testbed::lesson::{Expectation, Measure, Since};
+    assert!(Expectation::Snapshot.is_met(&view, &trace, None, Since::START));
+    assert!(!Expectation::Concurrent.is_met(&view, &trace, None, Since::START));
     assert_eq!(
         Measure::NaiveAddsUp.observe(&view, &trace, None).as_deref(),
         Some("no")

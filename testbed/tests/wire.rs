@@ -425,7 +425,7 @@ async fn trace_of(
 
 #[tokio::test]
 async fn a_transfer_and_pings_share_one_connection_and_the_reader_opens_the_window() {
-    use testbed::lesson::{Expectation, Measure};
+    use testbed::lesson::{Expectation, Measure, Since};
     use testbed::protocols::transfer::Request;
     let (network, mut events) = two_peers().await;
     let mut trace = testbed::trace::Trace::default();
@@ -452,11 +452,11 @@ async fn a_transfer_and_pings_share_one_connection_and_the_reader_opens_the_wind
     trace_of(&network, &mut events, &mut trace).await;
     let view = testbed::NetworkView::default();
     assert!(
-        Expectation::Interleaved.is_met(&view, &trace, None),
+        Expectation::Interleaved.is_met(&view, &trace, None, Since::START),
         "DATA of two streams took turns"
     );
     assert!(
-        Expectation::WindowUpdate.is_met(&view, &trace, None),
+        Expectation::WindowUpdate.is_met(&view, &trace, None, Since::START),
         "the reader sent WINDOW_UPDATEs"
     );
     assert_eq!(
@@ -464,12 +464,12 @@ async fn a_transfer_and_pings_share_one_connection_and_the_reader_opens_the_wind
         Some("no"),
         "a PONG came back while the transfer was still running"
     );
-    assert!(!Expectation::Reset.is_met(&view, &trace, None));
+    assert!(!Expectation::Reset.is_met(&view, &trace, None, Since::START));
 }
 
 #[tokio::test]
 async fn giving_up_on_a_stream_resets_it() {
-    use testbed::lesson::Expectation;
+    use testbed::lesson::{Expectation, Since};
     use testbed::protocols::transfer::Request;
     let (network, mut events) = two_peers().await;
     let request = Request {
@@ -486,8 +486,12 @@ async fn giving_up_on_a_stream_resets_it() {
     trace_of(&network, &mut events, &mut trace).await;
     let view = testbed::NetworkView::default();
     assert!(
-        Expectation::Reset.is_met(&view, &trace, None),
+        Expectation::Reset.is_met(&view, &trace, None, Since::START),
         "a frame carried RST"
+    );
+    assert!(
+        !Expectation::Reset.is_met(&view, &trace, None, Since::now(&trace)),
+        "a later step's action has not reset anything yet"
     );
 }
 

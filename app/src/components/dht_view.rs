@@ -13,9 +13,9 @@ use testbed::dht::{key_label, KeyPoint, Lookup, Lookups};
 use testbed::view::NetworkView;
 use wasm_bindgen::JsCast;
 
-use crate::dht_app::Holding;
 use crate::html::escape;
 use crate::session::Session;
+use testbed::dht::Holding;
 
 const SIZE: f64 = 320.0;
 const CENTER: f64 = SIZE / 2.0;
@@ -122,14 +122,12 @@ impl Names<'_> {
         self.view.name(peer)
     }
 
-    fn ids(&self) -> Vec<PeerId> {
-        (0..self.view.peer_count())
-            .filter_map(|i| self.view.peer_id(i))
-            .collect()
+    fn ids(&self) -> &[PeerId] {
+        self.view.peer_ids()
     }
 
     fn key(&self, key: &[u8]) -> String {
-        escape(&key_label(key, &self.ids()))
+        escape(&key_label(key, self.ids()))
     }
 
     fn has_left(&self, index: usize) -> bool {
@@ -211,7 +209,7 @@ fn key_space(
         .flat_map(|h| h.peers.iter().copied())
         .collect();
     let labels = if ids.len() <= LABELLED {
-        label_spots(&ids)
+        label_spots(ids)
     } else {
         Vec::new()
     };
@@ -505,26 +503,24 @@ fn records_html(html: &mut String, names: &Names, holdings: &[Holding], replicat
     }
     html.push_str("<section class=\"records\"><h3>Who holds what</h3><ul>");
     let ids = names.ids();
+    let spaced = |peers: &[usize]| {
+        peers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     for holding in holdings {
-        let target = KeyPoint::of_bytes(&holding.key);
-        let mut live: Vec<(usize, PeerId)> = ids
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(i, _)| !names.has_left(*i))
-            .collect();
-        live.sort_by_key(|(_, p)| KeyPoint::of_peer(p).distance(&target));
-        let closest: Vec<String> = live
-            .iter()
-            .take(replication)
-            .map(|(i, _)| format!("peer {i}"))
-            .collect();
+        let closest_live = holding.closest_live(ids, |i| names.has_left(i), replication);
+        let closest: Vec<String> = closest_live.iter().map(|i| format!("peer {i}")).collect();
         let holders: Vec<String> = holding.peers.iter().map(|i| format!("peer {i}")).collect();
         let _ = write!(
             html,
-            "<li data-key=\"{}\" data-holders=\"{}\">{} {}: {} <span class=\"muted\">(the {replication} closest live peers to the key: {})</span></li>",
+            "<li data-key=\"{}\" data-holders=\"{}\" data-holder-peers=\"{}\" data-closest-live=\"{}\">{} {}: {} <span class=\"muted\">(the {replication} closest live peers to the key: {})</span></li>",
             names.key(&holding.key),
             holding.peers.len(),
+            spaced(&holding.peers),
+            spaced(&closest_live),
             if holding.provider_records {
                 "Provider records for"
             } else {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use leptos::ev;
 use leptos::prelude::*;
-use testbed::lesson::{Action, DhtOp, Inline, Lesson, Prediction};
+use testbed::lesson::{Action, DhtOp, Expectation, Inline, Lesson, Prediction};
 
 use crate::keys;
 use crate::relay_link::RelayLink;
@@ -191,10 +191,31 @@ pub fn LessonPanel(
                 })
             });
         }
+        if expect == Expectation::Healed {
+            let replication = session
+                .config
+                .with(|c| c.dht.map_or(0, |d| usize::from(d.replication)));
+            let dht = session.dht;
+            return dht.left.with(|left| {
+                dht.holdings.with(|holdings| {
+                    session.view.with(|view| {
+                        testbed::dht::healed(
+                            holdings,
+                            view.peer_ids(),
+                            |p| left.contains(&p),
+                            replication,
+                        )
+                    })
+                })
+            });
+        }
         let pair = session.last_ping_pair();
-        session
-            .view
-            .with(|view| session.trace.with(|trace| expect.is_met(view, trace, pair)))
+        let since = session.since_action.get();
+        session.view.with(|view| {
+            session
+                .trace
+                .with(|trace| expect.is_met(view, trace, pair, since))
+        })
     });
     let choose = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
@@ -312,7 +333,7 @@ pub fn LessonPanel(
                         }.into_any(),
                     })}
                     {expect.map(|expect| view! {
-                        <p class="expectation" data-met=move || met.get().to_string() role="status">
+                        <p class="expectation" data-met=move || met.get().to_string() data-actions-run=move || session.actions_run.get().to_string() role="status">
                             {move || if met.get() {
                                 format!("✓ Seen: {}.", expect.describe())
                             } else {

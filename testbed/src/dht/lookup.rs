@@ -50,6 +50,8 @@ pub struct Lookup {
     pub origin: PeerId,
     /// The origin's own number for it (its `DhtStep::LookupStarted`).
     pub number: u64,
+    /// Its place among every lookup the trace saw start, from 0.
+    pub sequence: u64,
     pub kind: LookupKind,
     pub key: Vec<u8>,
     pub started_ms: f64,
@@ -104,6 +106,8 @@ pub struct Lookups {
     asked_on_stream: HashMap<(PeerId, u64, u32), bool>,
     /// Kad messages ever taken in, background traffic included.
     pub seen: u64,
+    /// Lookups ever started.
+    pub started: u64,
     /// The network's start-up bootstrap is over.
     pub settled: bool,
 }
@@ -124,12 +128,14 @@ impl Lookups {
                 self.lookups.push_back(Lookup {
                     origin: event.peer,
                     number: *lookup,
+                    sequence: self.started,
                     kind: *kind,
                     key: key.clone(),
                     started_ms: event.at_ms,
                     finished_ms: None,
                     outcome: None,
                 });
+                self.started += 1;
             }
             DhtStep::LookupFinished { lookup, outcome } => {
                 if let Some(found) = self
@@ -216,9 +222,16 @@ impl Lookups {
 
     /// The latest lookup of `kind` that has finished.
     pub fn last_finished(&self, kind: LookupKind) -> Option<&Lookup> {
+        self.last_finished_since(kind, 0)
+    }
+
+    /// The latest lookup of `kind` that has finished, of those started once `sequence`
+    /// lookups had.
+    pub fn last_finished_since(&self, kind: LookupKind, sequence: u64) -> Option<&Lookup> {
         self.lookups
             .iter()
             .rev()
+            .take_while(|l| l.sequence >= sequence)
             .find(|l| l.kind == kind && l.outcome.is_some())
     }
 

@@ -27,6 +27,11 @@ pub struct DhtConfig {
     pub alpha: u8,
     /// How many of the closest peers a record is stored on.
     pub replication: u8,
+    /// Every this many seconds, each peer refreshes its routing table (libp2p-kad's periodic
+    /// bootstrap) and puts the records it holds again on the closest peers it now finds
+    /// (replication, or republication by the record's publisher): how a DHT heals after
+    /// churn. `None`: the peers do only what the learner asks.
+    pub refresh_secs: Option<u16>,
 }
 
 impl Default for DhtConfig {
@@ -35,6 +40,7 @@ impl Default for DhtConfig {
             k: 3,
             alpha: 3,
             replication: 3,
+            refresh_secs: None,
         }
     }
 }
@@ -42,15 +48,26 @@ impl Default for DhtConfig {
 /// Largest k, α and replication factor a scenario may ask for (libp2p-kad's own k is 20).
 pub const MAX_PARAMETER: u8 = 20;
 
-/// `k3-a3-r3`: how a scenario link and a lesson's front matter write the parameters.
+/// Longest refresh interval a scenario may ask for: an hour, Kademlia's own.
+pub const MAX_REFRESH_SECS: u16 = 3600;
+
+/// `k3-a3-r3`, or `k3-a3-r3-t20` with a refresh every 20 s: how a scenario link and a
+/// lesson's front matter write the parameters.
 impl fmt::Display for DhtConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "k{}-a{}-r{}", self.k, self.alpha, self.replication)
+        write!(f, "k{}-a{}-r{}", self.k, self.alpha, self.replication)?;
+        match self.refresh_secs {
+            Some(secs) => write!(f, "-t{secs}"),
+            None => Ok(()),
+        }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not a DHT setting like k3-a3-r3 (k, α and replication from 1 to 20)")]
+#[error(
+    "\"{0}\" is not a DHT setting like k3-a3-r3 (k, α and replication from 1 to 20) or \
+     k3-a3-r3-t20 (and a refresh every 1 to 3600 seconds)"
+)]
 pub struct DhtConfigError(String);
 
 impl std::str::FromStr for DhtConfig {
@@ -61,15 +78,18 @@ impl std::str::FromStr for DhtConfig {
         let mut config = DhtConfig::default();
         for part in text.split('-') {
             let (name, value) = part.split_at_checked(1).ok_or_else(error)?;
-            let value: u8 = value
-                .parse()
-                .ok()
-                .filter(|v| (1..=MAX_PARAMETER).contains(v))
-                .ok_or_else(error)?;
+            let value: u16 = value.parse().map_err(|_| error())?;
+            let parameter = || {
+                u8::try_from(value)
+                    .ok()
+                    .filter(|v| (1..=MAX_PARAMETER).contains(v))
+                    .ok_or_else(error)
+            };
             match name {
-                "k" => config.k = value,
-                "a" => config.alpha = value,
-                "r" => config.replication = value,
+                "k" => config.k = parameter()?,
+                "a" => config.alpha = parameter()?,
+                "r" => config.replication = parameter()?,
+                "t" if (1..=MAX_REFRESH_SECS).contains(&value) => config.refresh_secs = Some(value),
                 _ => return Err(error()),
             }
         }
@@ -189,6 +209,50 @@ pub fn churn(peers: usize, seed: u64, percent: u8) -> Vec<crate::PeerIndex> {
     leavers
 }
 
+/// Who holds one key, as the live peers' stores say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holding {
+    pub key: Vec<u8>,
+    /// Peers storing the record (put) or a provider record for the key (provide).
+    pub peers: Vec<crate::PeerIndex>,
+    pub provider_records: bool,
+}
+
+impl Holding {
+    /// The `replication` peers closest to the key among those that have not left: where
+    /// Kademlia keeps the record.
+    pub fn closest_live(
+        &self,
+        peers: &[PeerId],
+        has_left: impl Fn(crate::PeerIndex) -> bool,
+        replication: usize,
+    ) -> Vec<crate::PeerIndex> {
+        let target = KeyPoint::of_bytes(&self.key);
+        let mut live: Vec<crate::PeerIndex> = (0..peers.len()).filter(|&i| !has_left(i)).collect();
+        live.sort_by_key(|&i| KeyPoint::of_peer(&peers[i]).distance(&target));
+        live.truncate(replication);
+        live
+    }
+}
+
+/// Whether every record a live peer still holds is on the `replication` live peers closest to
+/// its key: the DHT has healed after churn. A record nobody holds any more cannot come back.
+pub fn healed(
+    holdings: &[Holding],
+    peers: &[PeerId],
+    has_left: impl Fn(crate::PeerIndex) -> bool,
+    replication: usize,
+) -> bool {
+    holdings
+        .iter()
+        .filter(|h| !h.provider_records && h.peers.iter().any(|&p| !has_left(p)))
+        .all(|h| {
+            h.closest_live(peers, &has_left, replication)
+                .iter()
+                .all(|c| h.peers.contains(c))
+        })
+}
+
 /// How the learner names a key: a peer's index (`peer 7`) or a text key (`cat.jpg`).
 pub fn key_label(key: &[u8], peers: &[PeerId]) -> String {
     if let Ok(peer) = PeerId::from_bytes(key) {
@@ -217,11 +281,49 @@ mod tests {
     }
 
     #[test]
+    fn healed_means_every_record_still_held_is_on_the_closest_live_peers() {
+        let peers: Vec<PeerId> = (0..8).map(|_| PeerId::random()).collect();
+        let key = b"record 1".to_vec();
+        let left = [1, 2];
+        let has_left = |p: usize| left.contains(&p);
+        let held_by = |holders: Vec<usize>| Holding {
+            key: key.clone(),
+            peers: holders,
+            provider_records: false,
+        };
+        let closest = held_by(Vec::new()).closest_live(&peers, has_left, 3);
+        assert_eq!(closest.len(), 3);
+        assert!(closest.iter().all(|p| !has_left(*p)));
+
+        assert!(healed(&[held_by(closest.clone())], &peers, has_left, 3));
+        let mut more = closest.clone();
+        more.push(1);
+        assert!(
+            healed(&[held_by(more)], &peers, has_left, 3),
+            "old copies may stay"
+        );
+        let far = (0..8)
+            .find(|p| !closest.contains(p) && !has_left(*p))
+            .unwrap();
+        let one_missing = vec![closest[0], closest[1], far];
+        assert!(!healed(&[held_by(one_missing)], &peers, has_left, 3));
+        assert!(
+            healed(&[held_by(vec![1, 2])], &peers, has_left, 3),
+            "nobody live holds it"
+        );
+    }
+
+    #[test]
     fn settings_round_trip_and_bad_ones_are_refused() {
         let config: DhtConfig = "k2-a1-r4".parse().unwrap();
         assert_eq!((config.k, config.alpha, config.replication), (2, 1, 4));
         assert_eq!(config.to_string().parse::<DhtConfig>(), Ok(config));
-        for bad in ["k0", "k21", "x3", "k", "", "k3-a", "kk"] {
+        let refreshing: DhtConfig = "k3-a3-r3-t20".parse().unwrap();
+        assert_eq!(refreshing.refresh_secs, Some(20));
+        assert_eq!(refreshing.to_string(), "k3-a3-r3-t20");
+        for bad in [
+            "k0", "k21", "x3", "k", "", "k3-a", "kk", "t0", "t3601", "k300", "k-1",
+        ] {
             assert!(bad.parse::<DhtConfig>().is_err(), "{bad}");
         }
     }

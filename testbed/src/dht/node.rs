@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use futures::channel::oneshot;
 use libp2p::kad::{self, store::MemoryStore, GetRecordOk, QueryId, QueryResult, Quorum, Record};
@@ -17,7 +18,7 @@ pub type Kad = kad::Behaviour<MemoryStore>;
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new(crate::wire::kad::PROTOCOL);
 
 /// A lookup gives up after this long (libp2p-kad's default is a minute).
-const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn behaviour(local: PeerId, config: DhtConfig) -> Kad {
     let one = NonZeroUsize::MIN;
@@ -26,13 +27,17 @@ pub fn behaviour(local: PeerId, config: DhtConfig) -> Kad {
         .set_kbucket_size(NonZeroUsize::new(config.k.into()).unwrap_or(one))
         .set_parallelism(NonZeroUsize::new(config.alpha.into()).unwrap_or(one))
         .set_replication_factor(NonZeroUsize::new(config.replication.into()).unwrap_or(one))
-        .set_query_timeout(QUERY_TIMEOUT)
-        // No background republishing or periodic refresh: what the learner sees is what they
-        // asked for, plus the start-up bootstrap libp2p-kad always runs.
-        .set_periodic_bootstrap_interval(None)
-        .set_replication_interval(None)
-        .set_publication_interval(None)
-        .set_provider_publication_interval(None);
+        .set_query_timeout(QUERY_TIMEOUT);
+    // Without a refresh interval there is no background upkeep: what the learner sees is what
+    // they asked for, plus the start-up bootstrap libp2p-kad always runs.
+    let refresh = config
+        .refresh_secs
+        .map(|secs| Duration::from_secs(secs.into()));
+    kad_config
+        .set_periodic_bootstrap_interval(refresh)
+        .set_replication_interval(refresh)
+        .set_publication_interval(refresh)
+        .set_provider_publication_interval(refresh);
     let mut kad = Kad::with_config(local, MemoryStore::new(local), kad_config);
     // In-page peers have no confirmed external address, so kad would stay a client that
     // nobody queries.
@@ -106,12 +111,15 @@ impl RoutingTable {
 }
 
 /// Whether a peer's DHT side is busy: a network has settled once every peer has no lookup
-/// running (the automatic bootstrap included) and has heard no kad request for a while.
+/// running (the automatic bootstrap included) and has heard no kad request for a while. With
+/// a refresh interval, background lookups never stop: then only the learner's lookups and
+/// changes to the routing table count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DhtStatus {
     pub running: usize,
     pub table_size: usize,
-    /// Since libp2p-kad last reported anything (a request answered, a lookup's progress).
+    /// Since libp2p-kad last reported anything that counts (a request answered, a lookup's
+    /// progress, a table change).
     pub quiet_ms: f64,
 }
 
@@ -157,6 +165,9 @@ pub struct DhtNode {
     k: NonZeroUsize,
     running: HashMap<QueryId, Running>,
     next_lookup: u64,
+    /// Whether libp2p-kad refreshes and replicates on its own: its background lookups then
+    /// never stop, so only the tables changing and the learner's own lookups count as busy.
+    refreshing: bool,
     last_activity: Instant,
 }
 
@@ -166,6 +177,7 @@ impl DhtNode {
             k: NonZeroUsize::new(config.k.into()).unwrap_or(NonZeroUsize::MIN),
             running: HashMap::new(),
             next_lookup: 0,
+            refreshing: config.refresh_secs.is_some(),
             last_activity: Instant::now(),
         }
     }
@@ -174,8 +186,13 @@ impl DhtNode {
     pub fn on_command(&mut self, kad: &mut Kad, command: DhtCommand) -> Vec<EventKind> {
         match command {
             DhtCommand::Status { reply } => {
+                let running = if self.refreshing {
+                    self.running.len()
+                } else {
+                    kad.iter_queries().count()
+                };
                 let _ = reply.send(DhtStatus {
-                    running: kad.iter_queries().count(),
+                    running,
                     table_size: kad.kbuckets().map(|b| b.num_entries()).sum(),
                     quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
                 });
@@ -271,7 +288,15 @@ impl DhtNode {
 
     /// Takes in one of libp2p-kad's events; returns the events to report.
     pub fn on_event(&mut self, kad: &mut Kad, event: kad::Event) -> Vec<EventKind> {
-        self.last_activity = Instant::now();
+        let counts = match &event {
+            _ if !self.refreshing => true,
+            kad::Event::RoutingUpdated { .. } => true,
+            kad::Event::OutboundQueryProgressed { id, .. } => self.running.contains_key(id),
+            _ => false,
+        };
+        if counts {
+            self.last_activity = Instant::now();
+        }
         match event {
             kad::Event::OutboundQueryProgressed {
                 id,
