@@ -12,6 +12,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::Transport;
 use libp2p::{identify, noise, ping, relay, rendezvous, tcp, yamux, Multiaddr};
 
+use crate::circuit_log::CircuitLog;
 use crate::info::{self, RelayInfo};
 use crate::{key, Options};
 
@@ -152,6 +153,7 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
     tokio::spawn(info::serve(info_listener, shared_info.clone(), limits));
     tracing::info!("relay {peer_id} starting; info endpoint on http://{info_address}/");
 
+    let mut circuit_log = CircuitLog::default();
     loop {
         tokio::select! {
             event = swarm.select_next_some() => match event {
@@ -178,7 +180,9 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
                     tracing::warn!("incoming connection from {send_back_addr} failed: {error}");
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
-                    tracing::info!("relay: {event:?}");
+                    if let Some(line) = circuit_log.line(&event) {
+                        tracing::info!("{line}");
+                    }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Rendezvous(event)) => match event {
                     rendezvous::server::Event::PeerRegistered { peer, registration } => tracing::info!(
