@@ -3,7 +3,7 @@
 //! per room, so tabs find each other), and tells the page its addresses through a tiny HTTP
 //! info endpoint.
 
-mod circuit_log;
+mod event_log;
 mod info;
 mod key;
 mod server;

@@ -12,7 +12,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::Transport;
 use libp2p::{identify, noise, ping, relay, rendezvous, tcp, yamux, Multiaddr};
 
-use crate::circuit_log::CircuitLog;
+use crate::event_log::{EventLog, Limits};
 use crate::info::{self, RelayInfo};
 use crate::{key, Options};
 
@@ -62,6 +62,18 @@ fn relay_config(options: &Options) -> relay::Config {
     .reservation_rate_per_ip(per_ip, minute)
     .circuit_src_per_peer(per_peer, two_minutes)
     .circuit_src_per_ip(per_ip, minute)
+}
+
+fn relay_limits(options: &Options) -> Limits {
+    Limits {
+        max_reservations: options.max_reservations,
+        max_reservations_per_peer: relay::Config::default().max_reservations_per_peer,
+        max_circuits: options.max_circuits,
+        max_circuits_per_peer: options.max_circuits_per_peer,
+        max_circuit_seconds: options.max_circuit_seconds,
+        max_circuit_bytes: options.max_circuit_bytes,
+        max_per_ip_per_minute: options.max_per_ip_per_minute,
+    }
 }
 
 pub async fn run(options: Options) -> Result<(), RelayError> {
@@ -153,7 +165,7 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
     tokio::spawn(info::serve(info_listener, shared_info.clone(), limits));
     tracing::info!("relay {peer_id} starting; info endpoint on http://{info_address}/");
 
-    let mut circuit_log = CircuitLog::default();
+    let mut event_log = EventLog::new(relay_limits(&options));
     loop {
         tokio::select! {
             event = swarm.select_next_some() => match event {
@@ -180,7 +192,7 @@ pub async fn run(options: Options) -> Result<(), RelayError> {
                     tracing::warn!("incoming connection from {send_back_addr} failed: {error}");
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
-                    if let Some(line) = circuit_log.line(&event) {
+                    if let Some(line) = event_log.line(&event) {
                         tracing::info!("{line}");
                     }
                 }
