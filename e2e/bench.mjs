@@ -13,6 +13,8 @@ import { serveDirectory, launchBrowser, startRelay } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
 const runs = Number(process.env.RUNS ?? 5);
+/** `cargo xtask bench --smoke`: the smallest sizes once, to see that every figure comes out. */
+const smoke = Boolean(process.env.BENCH_SMOKE);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const site = await serveDirectory(process.env.DIST_DIR);
@@ -71,7 +73,7 @@ console.log(JSON.stringify({ runs: results, diagram, snapshots, dht, rooms }));
  * between two peers inside one of those pages. Both timed from opening the stream to both
  * sides closing it. */
 async function roomFigures() {
-  const pings = 30;
+  const pings = smoke ? 3 : 30;
   const relay = await startRelay();
   const open = async () => {
     const page = await browser.context.newPage();
@@ -114,7 +116,7 @@ async function roomFigures() {
  * then a lookup (its hops and time, as the page reports them). */
 async function dhtFigures() {
   const figures = [];
-  for (const peers of [30, 100]) {
+  for (const peers of smoke ? [10] : [30, 100]) {
     const page = await browser.context.newPage();
     const started = Date.now();
     await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&peers=${peers}&topology=star&seed=1&dht=k3-a3-r3&actions=start.lookup-0-peer-7`);
@@ -150,10 +152,10 @@ async function dhtFigures() {
 /** Snapshot completion in the page: the page's own figure, from the trace. */
 async function snapshotFigures() {
   const figures = [];
-  for (const peers of [5, 20, 50]) {
+  for (const peers of smoke ? [5] : [5, 20, 50]) {
     for (const [topology, name] of [['original', 'full mesh'], ['ring', 'ring']]) {
       const took = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < (smoke ? 1 : 3); i++) {
         const page = await browser.context.newPage();
         await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&peers=${peers}&topology=${topology}&seed=${i + 1}&latency=0&actions=start.snapshot-0`);
         const report = await page.waitForSelector('.snapshot-report[data-recording="S0.1"][data-took-ms]', { state: 'attached', timeout: 300_000 });
@@ -171,11 +173,11 @@ async function snapshotFigures() {
 /** From moving the scrubber to a random moment to the second frame after: the network and
  * the diagram as they were then. */
 async function scrubFigures(page) {
-  const times = await page.evaluate(async () => {
+  const times = await page.evaluate(async (moves) => {
     const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const scrubber = document.querySelector('#scrubber');
     const times = [];
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < moves; i++) {
       const t0 = performance.now();
       scrubber.value = String(Math.random() * Number(scrubber.max));
       scrubber.dispatchEvent(new Event('input', { bubbles: true }));
@@ -183,7 +185,7 @@ async function scrubFigures(page) {
       times.push(performance.now() - t0);
     }
     return times;
-  });
+  }, smoke ? 3 : 30);
   await page.click('button:text-is("Live")');
   console.error(`scrubbing over ${await page.textContent('.diagram-filters .hint')}: ${median(times).toFixed(1)} ms (median)`);
   return { median_ms: median(times), worst_ms: Math.max(...times), moves: times.length };
@@ -207,8 +209,9 @@ async function diagramFigures() {
     };
     requestAnimationFrame(tick);
   }));
-  const figures = { fps_while_pinging: fps };
-  for (const target of [1000, 10000]) {
+  const figures = { fps_while_pinging: fps, renders: [] };
+  const targets = smoke ? [100, 200] : [1000, 10000];
+  for (const target of targets) {
     if (!(await page.isChecked('input[name="continuous"]'))) await page.check('input[name="continuous"]');
     await page.waitForFunction((n) => {
       const hint = document.querySelector('.diagram-filters .hint');
@@ -229,8 +232,8 @@ async function diagramFigures() {
         return performance.now() - t0;
       }));
     }
-    figures[`render_${target}`] = { messages: await messages(), median_ms: median(renders), worst_ms: Math.max(...renders) };
-    if (target === 10000) figures.scrub_10000 = { messages: await messages(), ...await scrubFigures(page) };
+    figures.renders.push({ messages: await messages(), median_ms: median(renders), worst_ms: Math.max(...renders) });
+    if (target === targets.at(-1)) figures.scrub = { messages: await messages(), ...await scrubFigures(page) };
     console.error(`diagram with ${await messages()} messages: drawn in ${median(renders).toFixed(1)} ms (median)`);
   }
   await page.close();

@@ -14,6 +14,8 @@ use libp2p::{noise, ping, relay, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::mpsc;
 
 const CLIENTS: usize = 200;
+/// `cargo xtask bench --smoke`: that it runs, not what it measures.
+const SMOKE_CLIENTS: usize = 4;
 /// How long the pairs ping each other through their circuits.
 const PINGING: Duration = Duration::from_secs(10);
 const PING_INTERVAL: Duration = Duration::from_millis(100);
@@ -124,7 +126,13 @@ async fn main() {
     // Every client reserves a slot; odd ones then dial the even one before them.
     let (reports, mut inbox) = mpsc::unbounded_channel();
     let (mut targets, mut reserved_ids) = (Vec::new(), Vec::new());
-    let mut swarms: Vec<Swarm<Client>> = (0..CLIENTS).map(|_| client()).collect();
+    let smoke = std::env::var_os("BENCH_SMOKE").is_some();
+    let (clients, pinging) = if smoke {
+        (SMOKE_CLIENTS, Duration::from_secs(1))
+    } else {
+        (CLIENTS, PINGING)
+    };
+    let mut swarms: Vec<Swarm<Client>> = (0..clients).map(|_| client()).collect();
     for swarm in &mut swarms {
         swarm
             .listen_on(circuit.clone())
@@ -160,7 +168,7 @@ async fn main() {
     drop(reports);
     let started = Instant::now();
     let mut refused = 0;
-    while reserved_ids.len() + refused < CLIENTS && started.elapsed() < Duration::from_secs(120) {
+    while reserved_ids.len() + refused < clients && started.elapsed() < Duration::from_secs(120) {
         match tokio::time::timeout(Duration::from_secs(5), inbox.recv()).await {
             Ok(Some((index, Report::Reserved(id)))) => reserved_ids.push((index, id)),
             Ok(Some((_, Report::Refused))) => refused += 1,
@@ -171,11 +179,11 @@ async fn main() {
     let reserve_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (reserved_kib, _) = relay_usage(pid);
     reserved_ids.sort();
-    let mut held = vec![None; CLIENTS];
+    let mut held = vec![None; clients];
     for (index, id) in &reserved_ids {
         held[*index] = Some(*id);
     }
-    for pair in 0..CLIENTS / 2 {
+    for pair in 0..clients / 2 {
         if let (Some(target), Some(_)) = (held[2 * pair], held[2 * pair + 1]) {
             let _ = dial_requests[2 * pair + 1].send(circuit.clone().with(Protocol::P2p(target)));
             targets.push(pair);
@@ -187,7 +195,7 @@ async fn main() {
     let (_, cpu_before) = relay_usage(pid);
     let window = Instant::now();
     let mut rtts = Vec::new();
-    while window.elapsed() < PINGING {
+    while window.elapsed() < pinging {
         if let Ok(Some((_, Report::Pinged(rtt)))) =
             tokio::time::timeout(Duration::from_millis(200), inbox.recv()).await
         {
@@ -208,7 +216,7 @@ async fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "clients": CLIENTS,
+            "clients": clients,
             "reserved": reserved_ids.len(),
             "refused": refused,
             "reserve_all_ms": reserve_ms,
@@ -216,7 +224,7 @@ async fn main() {
             "relay_idle_kib": idle_kib,
             "relay_reserved_kib": reserved_kib,
             "relay_pinging_kib": pinging_kib,
-            "relay_kib_per_client": (pinging_kib.saturating_sub(idle_kib)) as f64 / CLIENTS as f64,
+            "relay_kib_per_client": (pinging_kib.saturating_sub(idle_kib)) as f64 / clients as f64,
             "pings": pings,
             "relay_cpu_ms": cpu_ms,
             "relay_cpu_ms_per_1000_pings": cpu_ms / pings * 1000.0,

@@ -12,8 +12,10 @@ use testbed::dht::{DhtConfig, LookupRequest, Lookups};
 use testbed::{EventSink, Network, NetworkConfig, Topology};
 
 const LOOKUPS: usize = 20;
+/// `cargo xtask bench --smoke`: that it runs, not what it measures.
+const SMOKE_LOOKUPS: usize = 2;
 
-async fn measure(peers: usize, dht: DhtConfig) -> serde_json::Value {
+async fn measure(peers: usize, lookups_run: usize, dht: DhtConfig) -> serde_json::Value {
     let started = Instant::now();
     let (sink, mut events) = EventSink::new();
     let config = NetworkConfig {
@@ -35,7 +37,7 @@ async fn measure(peers: usize, dht: DhtConfig) -> serde_json::Value {
     while events.try_recv().is_ok() {}
     let mut lookups = Lookups::default();
     let (mut depths, mut requests, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..LOOKUPS {
+    for round in 0..lookups_run {
         let origin = (round * 7 + 1) % peers;
         let key = format!("bench key {round}").into_bytes();
         let outcome = network
@@ -82,9 +84,15 @@ async fn main() {
         replication: 4,
         ..DhtConfig::default()
     };
+    let smoke = std::env::var_os("BENCH_SMOKE").is_some();
+    let (sizes, lookups_run): (&[usize], usize) = if smoke {
+        (&[10], SMOKE_LOOKUPS)
+    } else {
+        (&[10, 50, 100, 200], LOOKUPS)
+    };
     let mut figures = Vec::new();
-    for peers in [10, 50, 100, 200] {
-        let figure = measure(peers, dht).await;
+    for &peers in sizes {
+        let figure = measure(peers, lookups_run, dht).await;
         eprintln!("{figure}");
         figures.push(figure);
     }

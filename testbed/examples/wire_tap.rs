@@ -7,16 +7,33 @@ use std::time::Instant;
 use testbed::protocols::transfer::Request;
 use testbed::{EventSink, Network, NetworkConfig, Topology};
 
-const PINGS: usize = 300;
-const TRANSFER_BYTES: u64 = 32 * 1024 * 1024;
-const TRANSFERS: usize = 3;
+/// How much one run measures.
+#[derive(Clone, Copy)]
+struct Size {
+    pings: usize,
+    transfer_bytes: u64,
+    transfers: usize,
+}
+
+const FULL: Size = Size {
+    pings: 300,
+    transfer_bytes: 32 * 1024 * 1024,
+    transfers: 3,
+};
+
+/// `cargo xtask bench --smoke`: that it runs, not what it measures.
+const SMOKE: Size = Size {
+    pings: 10,
+    transfer_bytes: 1024 * 1024,
+    transfers: 1,
+};
 
 struct Figures {
     median_rtt_ms: f64,
     mib_per_s: f64,
 }
 
-async fn measure(tapped: bool) -> Figures {
+async fn measure(tapped: bool, size: Size) -> Figures {
     let (sink, mut events) = EventSink::new();
     let config = NetworkConfig {
         peers: 2,
@@ -39,8 +56,8 @@ async fn measure(tapped: bool) -> Figures {
             drop(wire.drain());
         }
     };
-    let mut rtts = Vec::with_capacity(PINGS);
-    for n in 0..PINGS {
+    let mut rtts = Vec::with_capacity(size.pings);
+    for n in 0..size.pings {
         let started = Instant::now();
         network.ping(0, 1, n.to_string()).await.expect("ping works");
         rtts.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -48,10 +65,10 @@ async fn measure(tapped: bool) -> Figures {
     }
     rtts.sort_by(f64::total_cmp);
     let mut best = 0.0f64;
-    for _ in 0..TRANSFERS {
+    for _ in 0..size.transfers {
         let started = Instant::now();
         let request = Request {
-            bytes: TRANSFER_BYTES,
+            bytes: size.transfer_bytes,
             read_delay_ms: 0,
         };
         network
@@ -59,19 +76,24 @@ async fn measure(tapped: bool) -> Figures {
             .await
             .expect("transfer works");
         let seconds = started.elapsed().as_secs_f64();
-        best = best.max(TRANSFER_BYTES as f64 / (1024.0 * 1024.0) / seconds);
+        best = best.max(size.transfer_bytes as f64 / (1024.0 * 1024.0) / seconds);
         drain(&network, &mut events);
     }
     Figures {
-        median_rtt_ms: rtts[PINGS / 2],
+        median_rtt_ms: rtts[size.pings / 2],
         mib_per_s: best,
     }
 }
 
 #[tokio::main]
 async fn main() {
-    let plain = measure(false).await;
-    let tapped = measure(true).await;
+    let size = if std::env::var_os("BENCH_SMOKE").is_some() {
+        SMOKE
+    } else {
+        FULL
+    };
+    let plain = measure(false, size).await;
+    let tapped = measure(true, size).await;
     println!(
         "{}",
         serde_json::json!({
@@ -79,8 +101,9 @@ async fn main() {
             "tapped": {"median_ping_rtt_ms": tapped.median_rtt_ms, "transfer_mib_per_s": tapped.mib_per_s},
             "rtt_ratio": tapped.median_rtt_ms / plain.median_rtt_ms,
             "throughput_ratio": tapped.mib_per_s / plain.mib_per_s,
-            "pings": PINGS,
-            "transfer_mib": TRANSFER_BYTES / (1024 * 1024),
+            "pings": size.pings,
+            "transfers": size.transfers,
+            "transfer_mib": size.transfer_bytes / (1024 * 1024),
         })
     );
 }

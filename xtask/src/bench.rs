@@ -5,36 +5,77 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+use serde_json::Value;
+
+use crate::build;
 use crate::command::{cmd, root, run, step, Result};
 use crate::compress;
 use crate::setup::{self, native_cargo, CHROMIUM};
 
-/// Peer counts whose time to full connection is measured (original topology).
-const PEER_COUNTS: &[usize] = &[5, 20, 50, 100];
-/// Page loads per peer count; the table shows their median.
-const RUNS: usize = 5;
+/// How much a run measures.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    /// Peer counts whose time to full connection is measured (original topology).
+    peer_counts: &'static [usize],
+    /// Page loads per peer count; the table shows their median.
+    runs: usize,
+    /// The smallest sizes once, on the builds the tests made (not release), so that the tests
+    /// can run every benchmark and they cannot rot; its figures mean nothing.
+    smoke: bool,
+}
 
-pub fn main() -> Result {
+impl Size {
+    pub const FULL: Size = Size {
+        peer_counts: &[5, 20, 50, 100],
+        runs: 5,
+        smoke: false,
+    };
+    pub const SMOKE: Size = Size {
+        peer_counts: &[5],
+        runs: 1,
+        smoke: true,
+    };
+
+    /// Sets the environment the benchmark scripts and examples read their sizes from.
+    fn apply(self, command: &mut Command) -> &mut Command {
+        if self.smoke {
+            command.env("BENCH_SMOKE", "1");
+        }
+        command
+    }
+}
+
+pub fn main(size: Size) -> Result {
     let toolchain = setup::main()?;
-    let dist = root().join("target/bench/dist");
-    step("release build of the page", || {
-        run(&mut toolchain.trunk_release(&dist))
-    })?;
+    let (dist, relay_bin) = if size.smoke {
+        // What `cargo xtask test` built.
+        let dist = build::page(&toolchain)?;
+        step("the relay", || {
+            run(native_cargo().args(["build", "--quiet", "--package", "relay"]))
+        })?;
+        (dist, root().join("target/debug/relay"))
+    } else {
+        let dist = root().join("target/bench/dist");
+        step("release build of the page", || {
+            run(&mut toolchain.trunk_release(&dist))
+        })?;
+        step("release build of the relay", || {
+            run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))
+        })?;
+        (dist, root().join("target/release/relay"))
+    };
     let sizes = bundle_sizes(&dist)?;
-    let relay_bin = root().join("target/release/relay");
-    step("release build of the relay", || {
-        run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))
-    })?;
     let boot = step(
         "the page: boot, diagram, snapshots, DHT, ping between tabs",
         || {
-            let counts: Vec<String> = PEER_COUNTS.iter().map(ToString::to_string).collect();
-            let output = cmd("node")
+            let counts: Vec<String> = size.peer_counts.iter().map(ToString::to_string).collect();
+            let output = size
+                .apply(&mut cmd("node"))
                 .arg("e2e/bench.mjs")
                 .env("DIST_DIR", &dist)
                 .env("CHROMIUM", CHROMIUM)
                 .env("PEER_COUNTS", counts.join(","))
-                .env("RUNS", RUNS.to_string())
+                .env("RUNS", size.runs.to_string())
                 .env("RELAY_BIN", &relay_bin)
                 .output()
                 .map_err(|e| format!("could not run the browser benchmark: {e}"))?;
@@ -42,166 +83,47 @@ pub fn main() -> Result {
             if !output.status.success() {
                 return Err("the browser benchmark failed".into());
             }
-            serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            serde_json::from_slice::<Value>(&output.stdout)
                 .map_err(|e| format!("the browser benchmark printed no JSON: {e}"))
         },
     )?;
 
-    let layout = step("diagram layout in the engine (native, release)", || {
-        engine_example("diagram_layout")
+    let layout = step("diagram layout in the engine (native)", || {
+        native_example("testbed", "diagram_layout", size, native_cargo())
     })?;
     let wire = step(
-        "the wire tap's cost: ping and transfer with and without it (native, release)",
-        || engine_example("wire_tap"),
+        "the wire tap's cost: ping and transfer with and without it (native)",
+        || native_example("testbed", "wire_tap", size, native_cargo()),
     )?;
-    let snapshots = step(
-        "Chandy-Lamport snapshot completion (native, release)",
-        || engine_example("snapshot_time"),
-    )?;
+    let snapshots = step("Chandy-Lamport snapshot completion (native)", || {
+        native_example("testbed", "snapshot_time", size, native_cargo())
+    })?;
     let dht = step(
-        "Kademlia: boot and settle, lookup hops and time for 10 to 200 peers (native, release)",
-        || engine_example("dht_lookups"),
+        "Kademlia: boot and settle, lookup hops and time for 10 to 200 peers (native)",
+        || native_example("testbed", "dht_lookups", size, native_cargo()),
     )?;
-    let load = step("the relay under 200 native clients (release)", || {
+    let load = step("the relay under 200 native clients", || {
         let mut cargo = native_cargo();
         cargo.env("RELAY_BIN", &relay_bin);
-        native_example("relay", "load", cargo)
+        native_example("relay", "load", size, cargo)
     })?;
 
+    let figures = Figures {
+        boot: &boot,
+        layout: &layout,
+        wire: &wire,
+        snapshots: &snapshots,
+        dht: &dht,
+        load: &load,
+        runs: size.runs,
+    };
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
         println!("| {name} | {:.1} KB |", *bytes as f64 / 1000.0);
     }
-    let empty = Vec::new();
-    for run in boot["runs"].as_array().unwrap_or(&empty) {
-        let peers = run["peers"].as_u64().unwrap_or_default();
-        println!(
-            "| {peers} peers, {} connections: all connected, from navigation (median of {RUNS}) | {:.0} ms |",
-            run["connections"], run["median_ready_at_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-        println!(
-            "| {peers} peers: from network start to all connected (median; worst) | {:.0} ms; {:.0} ms |",
-            run["median_took_ms"].as_f64().unwrap_or(f64::NAN),
-            run["worst_took_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-        println!(
-            "| {peers} peers: longest task while connecting (worst of {RUNS}); tasks over 200 ms | {:.0} ms; {} |",
-            run["longest_task_while_connecting_ms"].as_f64().unwrap_or(f64::NAN),
-            run["tasks_over_200_ms"]
-        );
+    for row in figures.rows()? {
+        println!("{row}");
     }
-    let diagram = &boot["diagram"];
-    println!(
-        "| frames per second, 20 peers pinging continuously, diagram following | {:.0} |",
-        diagram["fps_while_pinging"].as_f64().unwrap_or(f64::NAN)
-    );
-    for target in ["1000", "10000"] {
-        let render = &diagram[format!("render_{target}")];
-        println!(
-            "| show the diagram of {} messages (median; worst of 5) | {:.1} ms; {:.1} ms |",
-            render["messages"],
-            render["median_ms"].as_f64().unwrap_or(f64::NAN),
-            render["worst_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    let scrub = &diagram["scrub_10000"];
-    println!(
-        "| time scrubber: show a random moment of {} messages in the page (median; worst of {}) | {:.1} ms; {:.1} ms |",
-        scrub["messages"],
-        scrub["moves"],
-        scrub["median_ms"].as_f64().unwrap_or(f64::NAN),
-        scrub["worst_ms"].as_f64().unwrap_or(f64::NAN)
-    );
-    let figure = &layout["scrub_10000_messages_ms"];
-    println!(
-        "| engine: state and diagram at a random moment of a 10000-message trace (median; worst) | {:.2} ms; {:.2} ms |",
-        figure["median"].as_f64().unwrap_or(f64::NAN),
-        figure["worst"].as_f64().unwrap_or(f64::NAN)
-    );
-    for messages in ["1000", "10000"] {
-        let figure = &layout[format!("layout_{messages}_messages_ms")];
-        println!(
-            "| engine layout of a screen of a {messages}-message trace (median; worst) | {:.2} ms; {:.2} ms |",
-            figure["median"].as_f64().unwrap_or(f64::NAN),
-            figure["worst"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    println!(
-        "| testbed ping round trip, 2 in-memory peers: untapped; tapped (median of {}) | {:.3} ms; {:.3} ms (ratio {:.2}) |",
-        wire["pings"],
-        wire["untapped"]["median_ping_rtt_ms"].as_f64().unwrap_or(f64::NAN),
-        wire["tapped"]["median_ping_rtt_ms"].as_f64().unwrap_or(f64::NAN),
-        wire["rtt_ratio"].as_f64().unwrap_or(f64::NAN)
-    );
-    println!(
-        "| transfer throughput, {} MiB over one stream: untapped; tapped (best of 3) | {:.0} MiB/s; {:.0} MiB/s (ratio {:.2}) |",
-        wire["transfer_mib"],
-        wire["untapped"]["transfer_mib_per_s"].as_f64().unwrap_or(f64::NAN),
-        wire["tapped"]["transfer_mib_per_s"].as_f64().unwrap_or(f64::NAN),
-        wire["throughput_ratio"].as_f64().unwrap_or(f64::NAN)
-    );
-    for figure in snapshots["snapshots"].as_array().unwrap_or(&empty) {
-        println!(
-            "| snapshot completion, {} peers, {}: simulator (ticks, median of {}); real in-memory peers | {} ticks; {:.2} ms |",
-            figure["peers"],
-            figure["topology"].as_str().unwrap_or_default(),
-            snapshots["runs"],
-            figure["simulated_median_ticks"],
-            figure["real_peers_median_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    for figure in boot["snapshots"].as_array().unwrap_or(&empty) {
-        println!(
-            "| snapshot completion in the page, {} peers, {}: first recording to last marker in (median; worst of {}) | {:.1} ms; {:.1} ms |",
-            figure["peers"],
-            figure["topology"].as_str().unwrap_or_default(),
-            figure["runs"],
-            figure["median_ms"].as_f64().unwrap_or(f64::NAN),
-            figure["worst_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    for figure in dht["lookups"].as_array().unwrap_or(&empty) {
-        println!(
-            "| Kademlia, {} peers (k {}, α {}): boot and settle; lookup hops mean, max (log₂ N {:.1}); requests; lookup time mean, max | {:.1} s; {:.2}, {}; {:.1}; {:.1} ms, {:.1} ms |",
-            figure["peers"],
-            figure["k"],
-            figure["alpha"],
-            figure["log2_n"].as_f64().unwrap_or(f64::NAN),
-            figure["boot_and_settle_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
-            figure["hops_mean"].as_f64().unwrap_or(f64::NAN),
-            figure["hops_max"],
-            figure["requests_mean"].as_f64().unwrap_or(f64::NAN),
-            figure["lookup_ms_mean"].as_f64().unwrap_or(f64::NAN),
-            figure["lookup_ms_max"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    for figure in boot["dht"].as_array().unwrap_or(&empty) {
-        println!(
-            "| Kademlia in the page, {} peers (k 3, α 3): navigation to settled; frames per second while settling; a lookup's hops, requests, time | {:.1} s; {:.0}; {}, {}, {:.0} ms |",
-            figure["peers"],
-            figure["settled_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
-            figure["fps_while_settling"].as_f64().unwrap_or(f64::NAN),
-            figure["lookup_hops"],
-            figure["lookup_requests"],
-            figure["lookup_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    let rooms = &boot["rooms"];
-    println!(
-        "| the testbed's ping between two tabs through the relay; between two peers in one page (medians of {}, stream opened to both sides closed) | {:.1} ms; {:.1} ms |",
-        rooms["pings"],
-        rooms["between_tabs_median_ms"].as_f64().unwrap_or(f64::NAN),
-        rooms["in_page_median_ms"].as_f64().unwrap_or(f64::NAN)
-    );
-    println!(
-        "| relay load: clients holding a reservation (of {}); circuits; relay memory per client; relay CPU per 1,000 pings relayed; ping round trip through the relay (median) | {}; {}; {:.0} KiB; {:.0} ms; {:.2} ms |",
-        load["clients"],
-        load["reserved"],
-        load["circuits"],
-        load["relay_kib_per_client"].as_f64().unwrap_or(f64::NAN),
-        load["relay_cpu_ms_per_1000_pings"].as_f64().unwrap_or(f64::NAN),
-        load["ping_rtt_median_ms"].as_f64().unwrap_or(f64::NAN)
-    );
     let report = serde_json::json!({
         "relay_load": load,
         "dht": dht,
@@ -221,29 +143,205 @@ pub fn main() -> Result {
     Ok(())
 }
 
-/// Runs one of the engine's benchmark examples (native, release) and reads its JSON.
-fn engine_example(name: &str) -> Result<serde_json::Value> {
-    native_example("testbed", name, native_cargo())
+/// What the benchmarks measured.
+struct Figures<'a> {
+    boot: &'a Value,
+    layout: &'a Value,
+    wire: &'a Value,
+    snapshots: &'a Value,
+    dht: &'a Value,
+    load: &'a Value,
+    runs: usize,
 }
 
-/// Runs an example of `package` (native, release) and reads its JSON.
-fn native_example(package: &str, name: &str, mut cargo: Command) -> Result<serde_json::Value> {
-    let output = cargo
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            package,
-            "--example",
-            name,
-        ])
+/// The figure at `pointer` (a JSON pointer) in `value`, from the benchmark `source`; one that
+/// is missing or not a finite number is an error naming it, never a NaN in the table.
+fn figure(source: &str, value: &Value, pointer: &str) -> Result<f64> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("the {source} benchmark did not measure {pointer}"))
+}
+
+/// The entries of the array at `pointer`; none is an error naming it.
+fn entries(source: &str, value: &Value, pointer: &str) -> Result<usize> {
+    match value.pointer(pointer).and_then(Value::as_array) {
+        Some(entries) if !entries.is_empty() => Ok(entries.len()),
+        _ => Err(format!("the {source} benchmark measured no {pointer}")),
+    }
+}
+
+impl Figures<'_> {
+    /// The table's rows, in the order they are printed.
+    fn rows(&self) -> Result<Vec<String>> {
+        let (boot, layout, wire, snapshots, dht, load) = (
+            |p: &str| figure("page", self.boot, p),
+            |p: &str| figure("diagram layout", self.layout, p),
+            |p: &str| figure("wire tap", self.wire, p),
+            |p: &str| figure("snapshot", self.snapshots, p),
+            |p: &str| figure("Kademlia", self.dht, p),
+            |p: &str| figure("relay load", self.load, p),
+        );
+        let runs = self.runs;
+        let mut rows = Vec::new();
+        for i in 0..entries("page", self.boot, "/runs")? {
+            let at = |name: &str| boot(&format!("/runs/{i}/{name}"));
+            let peers = at("peers")?;
+            rows.push(format!(
+                "| {peers} peers, {:.0} connections: all connected, from navigation (median of {runs}) | {:.0} ms |",
+                at("connections")?,
+                at("median_ready_at_ms")?
+            ));
+            rows.push(format!(
+                "| {peers} peers: from network start to all connected (median; worst) | {:.0} ms; {:.0} ms |",
+                at("median_took_ms")?,
+                at("worst_took_ms")?
+            ));
+            rows.push(format!(
+                "| {peers} peers: longest task while connecting (worst of {runs}); tasks over 200 ms | {:.0} ms; {:.0} |",
+                at("longest_task_while_connecting_ms")?,
+                at("tasks_over_200_ms")?
+            ));
+        }
+        rows.push(format!(
+            "| frames per second, 20 peers pinging continuously, diagram following | {:.0} |",
+            boot("/diagram/fps_while_pinging")?
+        ));
+        for i in 0..entries("page", self.boot, "/diagram/renders")? {
+            let at = |name: &str| boot(&format!("/diagram/renders/{i}/{name}"));
+            rows.push(format!(
+                "| show the diagram of {:.0} messages (median; worst of 5) | {:.1} ms; {:.1} ms |",
+                at("messages")?,
+                at("median_ms")?,
+                at("worst_ms")?
+            ));
+        }
+        rows.push(format!(
+            "| time scrubber: show a random moment of {:.0} messages in the page (median; worst of {:.0}) | {:.1} ms; {:.1} ms |",
+            boot("/diagram/scrub/messages")?,
+            boot("/diagram/scrub/moves")?,
+            boot("/diagram/scrub/median_ms")?,
+            boot("/diagram/scrub/worst_ms")?
+        ));
+        rows.push(format!(
+            "| engine: state and diagram at a random moment of a 10000-message trace (median; worst) | {:.2} ms; {:.2} ms |",
+            layout("/scrub_10000_messages_ms/median")?,
+            layout("/scrub_10000_messages_ms/worst")?
+        ));
+        for messages in ["1000", "10000"] {
+            rows.push(format!(
+                "| engine layout of a screen of a {messages}-message trace (median; worst) | {:.2} ms; {:.2} ms |",
+                layout(&format!("/layout_{messages}_messages_ms/median"))?,
+                layout(&format!("/layout_{messages}_messages_ms/worst"))?
+            ));
+        }
+        rows.push(format!(
+            "| testbed ping round trip, 2 in-memory peers: untapped; tapped (median of {:.0}) | {:.3} ms; {:.3} ms (ratio {:.2}) |",
+            wire("/pings")?,
+            wire("/untapped/median_ping_rtt_ms")?,
+            wire("/tapped/median_ping_rtt_ms")?,
+            wire("/rtt_ratio")?
+        ));
+        rows.push(format!(
+            "| transfer throughput, {:.0} MiB over one stream: untapped; tapped (best of {:.0}) | {:.0} MiB/s; {:.0} MiB/s (ratio {:.2}) |",
+            wire("/transfer_mib")?,
+            wire("/transfers")?,
+            wire("/untapped/transfer_mib_per_s")?,
+            wire("/tapped/transfer_mib_per_s")?,
+            wire("/throughput_ratio")?
+        ));
+        for i in 0..entries("snapshot", self.snapshots, "/snapshots")? {
+            let at = |name: &str| snapshots(&format!("/snapshots/{i}/{name}"));
+            rows.push(format!(
+                "| snapshot completion, {:.0} peers, {}: simulator (ticks, median of {:.0}); real in-memory peers | {:.0} ticks; {:.2} ms |",
+                at("peers")?,
+                text(self.snapshots, &format!("/snapshots/{i}/topology")),
+                snapshots("/runs")?,
+                at("simulated_median_ticks")?,
+                at("real_peers_median_ms")?
+            ));
+        }
+        for i in 0..entries("page", self.boot, "/snapshots")? {
+            let at = |name: &str| boot(&format!("/snapshots/{i}/{name}"));
+            rows.push(format!(
+                "| snapshot completion in the page, {:.0} peers, {}: first recording to last marker in (median; worst of {:.0}) | {:.1} ms; {:.1} ms |",
+                at("peers")?,
+                text(self.boot, &format!("/snapshots/{i}/topology")),
+                at("runs")?,
+                at("median_ms")?,
+                at("worst_ms")?
+            ));
+        }
+        for i in 0..entries("Kademlia", self.dht, "/lookups")? {
+            let at = |name: &str| dht(&format!("/lookups/{i}/{name}"));
+            rows.push(format!(
+                "| Kademlia, {:.0} peers (k {:.0}, α {:.0}): boot and settle; lookup hops mean, max (log₂ N {:.1}); requests; lookup time mean, max | {:.1} s; {:.2}, {:.0}; {:.1}; {:.1} ms, {:.1} ms |",
+                at("peers")?,
+                at("k")?,
+                at("alpha")?,
+                at("log2_n")?,
+                at("boot_and_settle_ms")? / 1000.0,
+                at("hops_mean")?,
+                at("hops_max")?,
+                at("requests_mean")?,
+                at("lookup_ms_mean")?,
+                at("lookup_ms_max")?
+            ));
+        }
+        for i in 0..entries("page", self.boot, "/dht")? {
+            let at = |name: &str| boot(&format!("/dht/{i}/{name}"));
+            rows.push(format!(
+                "| Kademlia in the page, {:.0} peers (k 3, α 3): navigation to settled; frames per second while settling; a lookup's hops, requests, time | {:.1} s; {:.0}; {:.0}, {:.0}, {:.0} ms |",
+                at("peers")?,
+                at("settled_ms")? / 1000.0,
+                at("fps_while_settling")?,
+                at("lookup_hops")?,
+                at("lookup_requests")?,
+                at("lookup_ms")?
+            ));
+        }
+        rows.push(format!(
+            "| the testbed's ping between two tabs through the relay; between two peers in one page (medians of {:.0}, stream opened to both sides closed) | {:.1} ms; {:.1} ms |",
+            boot("/rooms/pings")?,
+            boot("/rooms/between_tabs_median_ms")?,
+            boot("/rooms/in_page_median_ms")?
+        ));
+        rows.push(format!(
+            "| relay load: clients holding a reservation (of {:.0}); circuits; relay memory per client; relay CPU per 1,000 pings relayed; ping round trip through the relay (median) | {:.0}; {:.0}; {:.0} KiB; {:.0} ms; {:.2} ms |",
+            load("/clients")?,
+            load("/reserved")?,
+            load("/circuits")?,
+            load("/relay_kib_per_client")?,
+            load("/relay_cpu_ms_per_1000_pings")?,
+            load("/ping_rtt_median_ms")?
+        ));
+        Ok(rows)
+    }
+}
+
+/// A label in the figures (a topology's name), or `?` without one.
+fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+}
+
+/// Runs an example of `package` (native; release unless a smoke run) and reads its JSON.
+fn native_example(package: &str, name: &str, size: Size, mut cargo: Command) -> Result<Value> {
+    cargo.args(["run", "--quiet", "--package", package, "--example", name]);
+    if !size.smoke {
+        cargo.arg("--release");
+    }
+    let output = size
+        .apply(&mut cargo)
         .output()
         .map_err(|e| format!("could not run the {name} benchmark: {e}"))?;
     if !output.status.success() {
         return Err(format!("the {name} benchmark failed"));
     }
-    serde_json::from_slice::<serde_json::Value>(&output.stdout)
+    serde_json::from_slice::<Value>(&output.stdout)
         .map_err(|e| format!("the {name} benchmark printed no JSON: {e}"))
 }
 

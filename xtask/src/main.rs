@@ -22,6 +22,7 @@ commands:
   test    set up and run every test: fmt, clippy, engine, relay, wasm, browser end-to-end
   build   set up and build the release page into dist/, ready to put on any static host
   bench   set up and print figures: bundle size, time until all peers are connected
+          (--smoke: the smallest sizes once on the test builds, to check the benchmarks run)
   setup   only install what is missing (Debian packages, wasm toolchain, trunk, wasm-bindgen, npm)";
 
 fn main() -> ExitCode {
@@ -36,7 +37,11 @@ fn main() -> ExitCode {
         }
         Some("test") => test::main(),
         Some("build") => build::main(),
-        Some("bench") => bench::main(),
+        Some("bench") => match std::env::args().nth(2).as_deref() {
+            None => bench::main(bench::Size::FULL),
+            Some("--smoke") => bench::main(bench::Size::SMOKE),
+            Some(other) => Err(format!("bench takes no \"{other}\" (only --smoke)")),
+        },
         Some("setup") => setup::main().map(drop),
         _ => {
             eprintln!("{USAGE}");

@@ -2,9 +2,9 @@
 
 use std::env;
 
-use crate::build;
 use crate::command::{cmd, root, run, step, Result};
 use crate::setup::{self, native_cargo, CHROMIUM, WASM_TARGET};
+use crate::{bench, build};
 
 pub fn main() -> Result {
     let toolchain = setup::main()?;
@@ -55,5 +55,7 @@ pub fn main() -> Result {
             .env("RELAY_BIN", root().join("target/debug/relay"))
             .env("SCREENSHOT_DIR", &screenshots)
             .env("CHROMIUM", CHROMIUM))
-    })
+    })?;
+    // Every benchmark, at its smallest, so none can rot unnoticed.
+    bench::main(bench::Size::SMOKE)
 }
