@@ -375,3 +375,21 @@ fn bundle_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
     ));
     Ok(sizes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_not_measured_is_an_error_naming_it() {
+        let measured = serde_json::json!({"runs": [{"fps": 57.5}, {"fps": null}], "none": []});
+        assert_eq!(figure("page", &measured, "/runs/0/fps"), Ok(57.5));
+        for missing in ["/runs/1/fps", "/runs/2/fps", "/fps"] {
+            let error = figure("page", &measured, missing).unwrap_err();
+            assert_eq!(error, format!("the page benchmark did not measure {missing}"));
+        }
+        assert_eq!(entries("page", &measured, "/runs"), Ok(2));
+        assert!(entries("page", &measured, "/none").is_err());
+        assert!(entries("page", &measured, "/absent").is_err());
+    }
+}
