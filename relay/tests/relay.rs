@@ -593,6 +593,83 @@ async fn garbage_and_oversized_frames_on_the_websocket_leave_the_relay_up() {
     println!("relay resident memory before and after the junk: {before:?} KiB, {after:?} KiB");
 }
 
+/// A snapshot across tabs as it really happened, from the tabs' reports in one order.
+struct CrossTabTruth {
+    /// The balance each tab recorded.
+    balances: std::collections::HashMap<libp2p::PeerId, u64>,
+    /// Per channel (from, to): the amounts sent before the sender recorded and received after
+    /// the receiver did, in order.
+    in_flight: std::collections::HashMap<(libp2p::PeerId, libp2p::PeerId), Vec<u64>>,
+}
+
+fn truth_of(
+    log: &[(libp2p::PeerId, testbed::room::tokens::Happened)],
+    id: testbed::snapshot::machine::SnapshotId<libp2p::PeerId>,
+    tabs: &[libp2p::PeerId],
+) -> CrossTabTruth {
+    use testbed::room::tokens::Happened;
+    let mut cut = std::collections::HashMap::new();
+    let mut balances = std::collections::HashMap::new();
+    for (at, (tab, happened)) in log.iter().enumerate() {
+        if let Happened::Recorded {
+            id: recorded,
+            balance,
+        } = happened
+        {
+            if *recorded == id {
+                cut.insert(*tab, at);
+                balances.insert(*tab, *balance);
+            }
+        }
+    }
+    let mut in_flight = std::collections::HashMap::new();
+    for &from in tabs {
+        for &to in tabs.iter().filter(|&&to| to != from) {
+            let sent: Vec<(usize, u64)> = log
+                .iter()
+                .enumerate()
+                .filter_map(|(at, (tab, h))| match h {
+                    Happened::Sent { to: t, amount } if *tab == from && *t == to => {
+                        Some((at, *amount))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let received: Vec<(usize, u64)> = log
+                .iter()
+                .enumerate()
+                .filter_map(|(at, (tab, h))| match h {
+                    Happened::Received { from: f, amount } if *tab == to && *f == from => {
+                        Some((at, *amount))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let (sender_cut, receiver_cut) = (cut[&from], cut[&to]);
+            let mut crossing = Vec::new();
+            for (k, &(sent_at, amount)) in sent.iter().enumerate() {
+                let arrival = received.get(k);
+                if let Some(&(_, got)) = arrival {
+                    assert_eq!(got, amount, "channel {from} → {to} delivers in order");
+                }
+                let received_at = arrival.map(|&(at, _)| at);
+                assert!(
+                    !(received_at.is_some_and(|at| at < receiver_cut) && sent_at > sender_cut),
+                    "tokens received before the receiver's cut were sent after the sender's"
+                );
+                if sent_at < sender_cut && received_at.is_none_or(|at| at > receiver_cut) {
+                    crossing.push(amount);
+                }
+            }
+            in_flight.insert((from, to), crossing);
+        }
+    }
+    CrossTabTruth {
+        balances,
+        in_flight,
+    }
+}
+
 /// The relay's WebSocket address with its PeerId: where a tab reserves.
 fn relay_websocket_address(info: &serde_json::Value) -> (Multiaddr, libp2p::PeerId) {
     let relay: libp2p::PeerId = info["peer_id"].as_str().unwrap().parse().unwrap();
@@ -999,7 +1076,13 @@ async fn the_relay_ends_a_circuit_past_its_bytes() {
 
 #[tokio::test]
 async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
-    use testbed::room::tokens::{Outcome, RoomTokens, INITIAL_TOKENS};
+    use testbed::room::tokens::{Happened, Outcome, RoomTokens, INITIAL_TOKENS};
+    // Everything every tab did, in one order: the ground truth, kept apart from the snapshot.
+    let log: Arc<Mutex<Vec<(libp2p::PeerId, Happened)>>> = Arc::default();
+    let observer: testbed::room::tokens::Observer = {
+        let log = log.clone();
+        Arc::new(move |tab, happened| log.lock().unwrap().push((tab, happened.clone())))
+    };
     let dir = tempfile::tempdir().unwrap();
     let (_relay, relay_at) = relay_with(&dir, &[]);
     let tabs = reserved_tabs(&relay_at, 3).await;
@@ -1011,7 +1094,10 @@ async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
     // Every tab holds tokens and has a FIFO channel to each other tab, both ways.
     let mut apps = Vec::new();
     for (tab, _) in &tabs {
-        apps.push(RoomTokens::start(tab.clone()));
+        apps.push(RoomTokens::start_observed(
+            tab.clone(),
+            Some(observer.clone()),
+        ));
     }
     for (i, (app, _)) in apps.iter().enumerate() {
         for (j, (tab, _)) in tabs.iter().enumerate() {
@@ -1040,6 +1126,9 @@ async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
+    // Tokens sent to the initiator just before it records (no await between: they cannot have
+    // arrived) are on their way across the cut: the snapshot must find them in flight.
+    apps[1].0.send(tabs[0].0.peer_id(), 9).unwrap();
     let id = apps[0].0.snapshot();
     let outcome = tokio::time::timeout(PATIENCE, apps[0].1.next())
         .await
@@ -1053,11 +1142,29 @@ async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
     };
     assert_eq!(done, id);
     assert_eq!(parts.len(), 3, "every tab's part came to the initiator");
-    let in_flight: u64 = parts
-        .iter()
-        .flat_map(|p| p.channels.values().flatten())
-        .sum();
-    println!("snapshot {done}: {in_flight} tokens recorded in flight");
+    let ids: Vec<libp2p::PeerId> = tabs.iter().map(|(tab, _)| tab.peer_id()).collect();
+    let truth = truth_of(&log.lock().unwrap(), id, &ids);
+    for part in &parts {
+        assert_eq!(
+            part.state, truth.balances[&part.peer],
+            "the balance recorded"
+        );
+        for &from in ids.iter().filter(|&&from| from != part.peer) {
+            let recorded = part.channels.get(&from).cloned().unwrap_or_default();
+            assert_eq!(
+                recorded,
+                truth.in_flight[&(from, part.peer)],
+                "the tokens recorded on the channel {from} → {}: those sent before the sender's cut and received after the receiver's",
+                part.peer
+            );
+        }
+    }
+    let in_flight: u64 = truth.in_flight.values().flatten().sum();
+    assert!(
+        in_flight >= 9,
+        "the tokens sent across the cut were in flight"
+    );
+    println!("snapshot {done}: {in_flight} tokens recorded in flight, as the ground truth says");
     assert_eq!(
         Outcome::total(&parts),
         3 * INITIAL_TOKENS,

@@ -386,7 +386,10 @@ mod tests {
         assert_eq!(figure("page", &measured, "/runs/0/fps"), Ok(57.5));
         for missing in ["/runs/1/fps", "/runs/2/fps", "/fps"] {
             let error = figure("page", &measured, missing).unwrap_err();
-            assert_eq!(error, format!("the page benchmark did not measure {missing}"));
+            assert_eq!(
+                error,
+                format!("the page benchmark did not measure {missing}")
+            );
         }
         assert_eq!(entries("page", &measured, "/runs"), Ok(2));
         assert!(entries("page", &measured, "/none").is_err());

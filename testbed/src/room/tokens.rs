@@ -38,6 +38,25 @@ const OPEN_RETRY: Duration = Duration::from_millis(50);
 /// One tab's part of a snapshot: its balance, and per incoming channel the amounts recorded.
 pub type Part = LocalPart<u64, u64, PeerId>;
 
+/// What a tab did to its tokens, reported as it happens (under the tab's lock, so in the
+/// order it happened there). Tabs in one process can number these in one shared order: a
+/// ground truth kept apart from the snapshot machine, as `snapshot::truth` is in a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Happened {
+    /// Tokens queued on the channel to `to`, which delivers in order.
+    Sent { to: PeerId, amount: u64 },
+    /// Tokens from `from` counted in the balance.
+    Received { from: PeerId, amount: u64 },
+    /// The balance written down for snapshot `id`.
+    Recorded {
+        id: SnapshotId<PeerId>,
+        balance: u64,
+    },
+}
+
+/// Hears what a tab did: the tab's own PeerId and what happened.
+pub type Observer = Arc<dyn Fn(PeerId, &Happened) + Send + Sync>;
+
 /// A part on its way to the snapshot's initiator.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct PartMessage {
@@ -101,12 +120,21 @@ pub struct RoomTokens {
     peer: PeerHandle,
     state: Arc<Mutex<State>>,
     outcomes: mpsc::UnboundedSender<Outcome>,
+    observer: Option<Observer>,
 }
 
 impl RoomTokens {
     /// Starts accepting channels and parts on `peer`; outcomes of this tab's snapshots come
     /// on the receiver.
     pub fn start(peer: PeerHandle) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
+        Self::start_observed(peer, None)
+    }
+
+    /// Like [`RoomTokens::start`], telling `observer` what happens to the tokens.
+    pub fn start_observed(
+        peer: PeerHandle,
+        observer: Option<Observer>,
+    ) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
         let me = peer.peer_id();
         let (outcomes, receiver) = mpsc::unbounded();
         let tokens = RoomTokens {
@@ -121,6 +149,7 @@ impl RoomTokens {
                 collecting: BTreeMap::new(),
             })),
             outcomes,
+            observer,
         };
         if let Ok(channels) = peer.accept(CHANNEL) {
             spawn(tokens.clone().accept_channels(channels));
@@ -133,6 +162,12 @@ impl RoomTokens {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn observe(&self, happened: Happened) {
+        if let Some(observer) = &self.observer {
+            observer(self.me, &happened);
+        }
     }
 
     pub fn balance(&self) -> u64 {
@@ -215,6 +250,7 @@ impl RoomTokens {
             .map_err(|_| TokensError::NoChannel(remote))?;
         state.balance -= amount;
         state.sent += 1;
+        self.observe(Happened::Sent { to: remote, amount });
         Ok(())
     }
 
@@ -236,8 +272,12 @@ impl RoomTokens {
             },
         );
         let balance = state.balance;
-        let outputs = state.machine.start(id, balance).unwrap_or_default();
+        let started = state.machine.start(id, balance);
+        if started.is_ok() {
+            self.observe(Happened::Recorded { id, balance });
+        }
         drop(state);
+        let outputs = started.unwrap_or_default();
         self.carry_out(outputs);
         id
     }
@@ -344,14 +384,26 @@ impl RoomTokens {
                 // Recorded before it counts, as the algorithm says.
                 let _ = state.machine.on_message(from, &tokens.amount);
                 state.balance += tokens.amount;
+                self.observe(Happened::Received {
+                    from,
+                    amount: tokens.amount,
+                });
                 Vec::new()
             }
             Packet::Marker(id) => {
                 let balance = state.balance;
-                state
+                let recorded = std::cell::Cell::new(false);
+                let outputs = state
                     .machine
-                    .on_marker(from, id, || balance)
-                    .unwrap_or_default()
+                    .on_marker(from, id, || {
+                        recorded.set(true);
+                        balance
+                    })
+                    .unwrap_or_default();
+                if recorded.get() {
+                    self.observe(Happened::Recorded { id, balance });
+                }
+                outputs
             }
         }
     }
