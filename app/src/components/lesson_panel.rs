@@ -196,17 +196,19 @@ pub fn LessonPanel(
                 .config
                 .with(|c| c.dht.map_or(0, |d| usize::from(d.replication)));
             let dht = session.dht;
+            // Healed after a churn: before one, an empty store would count as healed.
             return dht.left.with(|left| {
-                dht.holdings.with(|holdings| {
-                    session.view.with(|view| {
-                        testbed::dht::healed(
-                            holdings,
-                            view.peer_ids(),
-                            |p| left.contains(&p),
-                            replication,
-                        )
+                !left.is_empty()
+                    && dht.holdings.with(|holdings| {
+                        session.view.with(|view| {
+                            testbed::dht::healed(
+                                holdings,
+                                view.peer_ids(),
+                                |p| left.contains(&p),
+                                replication,
+                            )
+                        })
                     })
-                })
             });
         }
         let pair = session.last_ping_pair();
