@@ -13,8 +13,10 @@ use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize;
-use testbed::dht::{DhtConfig, LookupKind, LookupOutcome, LookupRequest};
-use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
+use testbed::dht;
+use testbed::dht::{LookupKind, LookupOutcome, LookupRequest};
+use testbed::peer;
+use testbed::peer::TransportKind;
 use testbed::room::tokens::{Outcome, RoomTokens, INITIAL_TOKENS};
 use testbed::room::{self, MemberState, Members};
 use testbed::trace::Trace;
@@ -94,7 +96,7 @@ pub struct RelayLink {
     pub balance: RwSignal<u64>,
     /// The last snapshot this tab started, once it ended.
     pub snapshot: RwSignal<Option<Outcome>>,
-    peer: StoredValue<Option<PeerHandle>, LocalStorage>,
+    peer: StoredValue<Option<peer::Handle>, LocalStorage>,
     pings: StoredValue<u64>,
 }
 
@@ -122,16 +124,16 @@ impl RelayLink {
             pings: StoredValue::new(0),
         };
         let (sink, events) = EventSink::new();
-        let config = PeerConfig {
+        let config = peer::Config {
             keypair: Keypair::generate_ed25519(),
             transport: TransportKind::Remote,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
             // The room's tabs form a Kademlia DHT of their own, over the circuits.
-            dht: Some(DhtConfig::default()),
+            dht: Some(dht::Config::default()),
         };
-        match PeerHandle::start(config, sink) {
+        match peer::Handle::start(config, sink) {
             Ok(peer) => {
                 link.me.set(Some(peer.peer_id()));
                 link.peer.set_value(Some(peer.clone()));
@@ -316,7 +318,7 @@ impl RelayLink {
 
     /// Finds the relay, connects, joins the room; when the relay goes, tries again: after
     /// 1 s, then 2, 4… up to 30 s.
-    async fn stay_connected(self, peer: PeerHandle) {
+    async fn stay_connected(self, peer: peer::Handle) {
         let mut attempt = 0;
         loop {
             match self.connect(&peer).await {
@@ -343,7 +345,7 @@ impl RelayLink {
     }
 
     /// Connects to the relay; returns its address, ending in `/p2p/RELAY`.
-    async fn connect(self, peer: &PeerHandle) -> Result<Multiaddr, String> {
+    async fn connect(self, peer: &peer::Handle) -> Result<Multiaddr, String> {
         let info_url = info_url();
         self.status.set(RelayStatus::Looking {
             info_url: info_url.clone(),
@@ -384,7 +386,7 @@ impl RelayLink {
 
     /// While the relay is there: keeps this tab listed in its room and dials the room's
     /// other peers.
-    async fn in_room(self, peer: &PeerHandle, relay_at: &Multiaddr) {
+    async fn in_room(self, peer: &peer::Handle, relay_at: &Multiaddr) {
         let Some(relay) = room::relay_of(relay_at) else {
             return;
         };
@@ -429,7 +431,7 @@ impl RelayLink {
 
     /// Dials a room member through the relay, unless connected or known unreachable, and
     /// pings it when the circuit is up.
-    fn dial_member(self, peer: &PeerHandle, relay_at: &Multiaddr, remote: PeerId) {
+    fn dial_member(self, peer: &peer::Handle, relay_at: &Multiaddr, remote: PeerId) {
         let state = self
             .members
             .with_untracked(|m| m.get(&remote).map(|member| member.state));

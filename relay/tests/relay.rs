@@ -10,7 +10,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::Multiaddr;
-use testbed::peer::{PeerConfig, PeerHandle, TransportKind};
+use testbed::dht;
+use testbed::peer;
+use testbed::peer::TransportKind;
 use testbed::room::RoomStep;
 use testbed::{EventKind, EventSink};
 
@@ -186,15 +188,15 @@ fn relay_address(info: &serde_json::Value, kind: &str) -> Multiaddr {
 }
 
 /// The same peer the page runs, natively: WebSocket, noise, yamux, identify, ping.
-fn websocket_peer() -> (PeerHandle, testbed::EventStream) {
+fn websocket_peer() -> (peer::Handle, testbed::EventStream) {
     websocket_peer_with(None)
 }
 
 /// A tab's peer that also runs Kademlia with `dht`.
-fn websocket_peer_with(dht: Option<testbed::dht::DhtConfig>) -> (PeerHandle, testbed::EventStream) {
+fn websocket_peer_with(dht: Option<testbed::dht::Config>) -> (peer::Handle, testbed::EventStream) {
     let (sink, events) = EventSink::new();
-    let peer = PeerHandle::start(
-        PeerConfig {
+    let peer = peer::Handle::start(
+        peer::Config {
             keypair: Keypair::generate_ed25519(),
             transport: TransportKind::Remote,
             measure_round_trips: true,
@@ -778,16 +780,16 @@ async fn a_bad_room_name_is_refused_with_a_reason() {
 
 #[tokio::test]
 async fn a_record_put_in_one_tab_is_found_from_another_through_the_relay() {
-    use testbed::dht::{DhtConfig, LookupRequest};
+    use testbed::dht::LookupRequest;
     let dir = tempfile::tempdir().unwrap();
     let relay = start_relay(&dir.path().join("relay.key"));
     let info = fetch_info(relay.info_url_port);
     let (relay_at, relay_id) = relay_websocket_address(&info);
 
     // Three tabs in one room, each dialing the ones already there through the relay.
-    let mut tabs: Vec<(PeerHandle, testbed::EventStream)> = Vec::new();
+    let mut tabs: Vec<(peer::Handle, testbed::EventStream)> = Vec::new();
     for _ in 0..3 {
-        let (tab, events) = websocket_peer_with(Some(DhtConfig::default()));
+        let (tab, events) = websocket_peer_with(Some(dht::Config::default()));
         tab.reserve(relay_at.clone()).await.unwrap();
         tab.register("dht".into(), relay_id).await.unwrap();
         for (other, _) in tab.discover("dht".into(), relay_id).await.unwrap() {
@@ -905,7 +907,10 @@ async fn a_peer_reaches_the_relay_over_webrtc_direct() {
 }
 
 /// `n` tabs' peers, each holding a reservation on the relay at `relay_at`.
-async fn reserved_tabs(relay_at: &Multiaddr, n: usize) -> Vec<(PeerHandle, testbed::EventStream)> {
+async fn reserved_tabs(
+    relay_at: &Multiaddr,
+    n: usize,
+) -> Vec<(peer::Handle, testbed::EventStream)> {
     let mut tabs = Vec::new();
     for _ in 0..n {
         let (tab, events) = websocket_peer();
@@ -920,8 +925,8 @@ async fn reserved_tabs(relay_at: &Multiaddr, n: usize) -> Vec<(PeerHandle, testb
 
 /// Dials `to` from `from` through the relay; the error's text when refused.
 async fn dial_circuit(
-    from: &PeerHandle,
-    to: &PeerHandle,
+    from: &peer::Handle,
+    to: &peer::Handle,
     relay_at: &Multiaddr,
 ) -> Result<(), String> {
     let circuit = testbed::room::circuit_address(relay_at, to.peer_id());
@@ -936,7 +941,7 @@ async fn dial_circuit(
 /// to log which of its limits (`limit`, the end of the log line) refused it.
 async fn expect_refused(
     relay: &Relay,
-    (from, to): (&PeerHandle, &PeerHandle),
+    (from, to): (&peer::Handle, &peer::Handle),
     relay_at: &Multiaddr,
     limit: &str,
 ) {

@@ -6,16 +6,17 @@
 
 use std::time::{Duration, Instant};
 
+use testbed::dht;
 use testbed::dht::lookup::depth;
 use testbed::dht::settle::settle;
-use testbed::dht::{DhtConfig, LookupRequest, Lookups};
+use testbed::dht::{LookupRequest, Lookups};
 use testbed::{EventSink, Network, NetworkConfig, Topology};
 
 const LOOKUPS: usize = 20;
 /// `cargo xtask bench --smoke`: that it runs, not what it measures.
 const SMOKE_LOOKUPS: usize = 2;
 
-async fn measure(peers: usize, lookups_run: usize, dht: DhtConfig) -> serde_json::Value {
+async fn measure(peers: usize, lookups_run: usize, dht: dht::Config) -> serde_json::Value {
     let started = Instant::now();
     let (sink, mut events) = EventSink::new();
     let config = NetworkConfig {
@@ -78,11 +79,11 @@ async fn measure(peers: usize, lookups_run: usize, dht: DhtConfig) -> serde_json
 
 #[tokio::main]
 async fn main() {
-    let dht = DhtConfig {
+    let dht = dht::Config {
         k: 4,
         alpha: 3,
         replication: 4,
-        ..DhtConfig::default()
+        ..dht::Config::default()
     };
     let smoke = std::env::var_os("BENCH_SMOKE").is_some();
     let (sizes, lookups_run): (&[usize], usize) = if smoke {

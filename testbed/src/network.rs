@@ -10,11 +10,12 @@ use rand::rngs::ChaCha8Rng;
 use rand::RngExt;
 use rand::SeedableRng;
 
-use crate::dht::DhtConfig;
+use crate::dht;
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;
 use crate::pace::Pace;
-use crate::peer::{PeerConfig, PeerError, PeerHandle, TransportKind};
+use crate::peer;
+use crate::peer::{PeerError, TransportKind};
 use crate::protocols::ping::{Envelope, PingError};
 use crate::protocols::transfer;
 use crate::topology::{self, Topology};
@@ -49,7 +50,7 @@ pub struct NetworkConfig {
     /// link were slow: its arrow in the diagram slants by that much.
     pub latency_ms: u64,
     /// Run Kademlia on every peer, with these parameters.
-    pub dht: Option<DhtConfig>,
+    pub dht: Option<dht::Config>,
 }
 
 impl NetworkConfig {
@@ -131,7 +132,7 @@ pub struct Network {
     config: NetworkConfig,
     /// The topology's (dialer, listener) pairs.
     dials: Vec<(PeerIndex, PeerIndex)>,
-    peers: Vec<PeerHandle>,
+    peers: Vec<peer::Handle>,
     addresses: Vec<Multiaddr>,
     pace: Pace,
     wire: Option<WireLog>,
@@ -168,7 +169,7 @@ impl Network {
         let pace = Pace::new(Duration::from_millis(config.latency_ms.min(MAX_LATENCY_MS)));
         let peers = (0..config.peers)
             .map(|index| {
-                let config = PeerConfig {
+                let config = peer::Config {
                     keypair: identity::keypair(config.seed, index),
                     transport: TransportKind::Memory,
                     measure_round_trips: false,
@@ -176,7 +177,7 @@ impl Network {
                     wire: wire.clone(),
                     dht: config.dht,
                 };
-                PeerHandle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
+                peer::Handle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,
                     source,
                 })
@@ -259,16 +260,16 @@ impl Network {
         })
     }
 
-    pub fn peers(&self) -> &[PeerHandle] {
+    pub fn peers(&self) -> &[peer::Handle] {
         &self.peers
     }
 
-    pub fn peer(&self, index: PeerIndex) -> Option<&PeerHandle> {
+    pub fn peer(&self, index: PeerIndex) -> Option<&peer::Handle> {
         self.peers.get(index)
     }
 
     pub fn peer_ids(&self) -> Vec<PeerId> {
-        self.peers.iter().map(PeerHandle::peer_id).collect()
+        self.peers.iter().map(peer::Handle::peer_id).collect()
     }
 
     /// How many connections the topology makes when every dial succeeds.
@@ -323,7 +324,11 @@ impl Network {
     }
 
     /// `from`'s handle and `to`'s PeerId, when `from` may open a stream to `to`.
-    fn pair(&self, from: PeerIndex, to: PeerIndex) -> Result<(&PeerHandle, PeerId), NetworkError> {
+    fn pair(
+        &self,
+        from: PeerIndex,
+        to: PeerIndex,
+    ) -> Result<(&peer::Handle, PeerId), NetworkError> {
         let initiator = self.peers.get(from).ok_or(NetworkError::NoSuchPeer(from))?;
         let responder = self.peers.get(to).ok_or(NetworkError::NoSuchPeer(to))?;
         if from == to {

@@ -1,5 +1,5 @@
 //! One libp2p node: a swarm with the testbed's behaviour, run by an event-loop task, and a
-//! cloneable [`PeerHandle`] through which the rest of the program talks to it
+//! cloneable [`Handle`] through which the rest of the program talks to it
 //! (the Client / EventLoop shape of rust-libp2p's file-sharing example).
 
 use std::collections::HashMap;
@@ -16,13 +16,14 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, relay, rendezvous, Multiaddr, PeerId, Swarm, Transport};
 
-use crate::dht::node::{self as dht_node, DhtCommand, DhtNode, DhtStatus, Kad, Stored};
-use crate::dht::{DhtConfig, LookupOutcome, LookupRequest, RoutingTable};
+use crate::dht;
+use crate::dht::node::{self as dht_node, Kad, Stored};
+use crate::dht::{LookupOutcome, LookupRequest, RoutingTable};
 use crate::event::{EventKind, EventSink, PingStep, TransferStep};
 use crate::pace::Pace;
 use crate::protocols::ping::{self as testbed_ping, Envelope, PingError};
 use crate::protocols::transfer;
-use crate::room::{self, Registration, RoomClient, RoomCommand, RoomStep};
+use crate::room::{self, Registration, RoomCommand, RoomStep};
 use crate::runtime::spawn;
 use crate::trace::layer::PEER_SPAN;
 use crate::trace::Tracer;
@@ -101,14 +102,14 @@ enum Command {
     },
     /// Stop at once, as if the machine had gone: every connection drops.
     Stop,
-    Dht(DhtCommand),
+    Dht(dht_node::Command),
     Room(RoomCommand),
 }
 
 /// The outside's way to a running peer. Cheap to clone; the peer stops when the last clone is
 /// dropped.
 #[derive(Clone)]
-pub struct PeerHandle {
+pub struct Handle {
     peer_id: PeerId,
     commands: mpsc::Sender<Command>,
     streams: libp2p_stream::Control,
@@ -119,8 +120,8 @@ pub struct PeerHandle {
     pace: Pace,
 }
 
-/// Options for [`PeerHandle::start`].
-pub struct PeerConfig {
+/// Options for [`Handle::start`].
+pub struct Config {
     pub keypair: Keypair,
     pub transport: TransportKind,
     /// Run libp2p's ping on every connection and report round-trip times.
@@ -130,13 +131,13 @@ pub struct PeerConfig {
     /// Where in-page connections record what they carry (see [`crate::wire`]); None: untapped.
     pub wire: Option<WireLog>,
     /// Run Kademlia with these parameters.
-    pub dht: Option<DhtConfig>,
+    pub dht: Option<dht::Config>,
 }
 
-impl PeerHandle {
+impl Handle {
     /// Builds the swarm, starts its event loop and the ping responder, and returns the handle.
-    pub fn start(config: PeerConfig, events: EventSink) -> Result<PeerHandle, PeerError> {
-        let PeerConfig {
+    pub fn start(config: Config, events: EventSink) -> Result<Handle, PeerError> {
+        let Config {
             keypair,
             transport,
             measure_round_trips,
@@ -184,8 +185,8 @@ impl PeerHandle {
             events: events.clone(),
             pending_listens: HashMap::new(),
             pending_dials: HashMap::new(),
-            dht: dht.map(DhtNode::new),
-            room: RoomClient::default(),
+            dht: dht.map(dht_node::Node::new),
+            room: room::Client::default(),
         };
         let span = tracing::info_span!(PEER_SPAN, peer = %peer_id);
         spawn(event_loop.run(command_queue).instrument(span.clone()));
@@ -209,7 +210,7 @@ impl PeerHandle {
             .instrument(span.clone()),
         );
 
-        Ok(PeerHandle {
+        Ok(Handle {
             peer_id,
             commands,
             streams,
@@ -367,15 +368,15 @@ impl PeerHandle {
     /// Runs a DHT lookup and waits for its outcome.
     pub async fn lookup(&self, request: LookupRequest) -> Result<LookupOutcome, PeerError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Dht(DhtCommand::Lookup { request, reply }))
+        self.send(Command::Dht(dht_node::Command::Lookup { request, reply }))
             .await?;
         answer.await.map_err(|_| PeerError::NoDht)
     }
 
     /// Whether this peer's DHT side is busy.
-    pub async fn dht_status(&self) -> Result<DhtStatus, PeerError> {
+    pub async fn dht_status(&self) -> Result<dht_node::Status, PeerError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Dht(DhtCommand::Status { reply }))
+        self.send(Command::Dht(dht_node::Command::Status { reply }))
             .await?;
         answer.await.map_err(|_| PeerError::NoDht)
     }
@@ -383,7 +384,8 @@ impl PeerHandle {
     /// This peer's Kademlia routing table.
     pub async fn routing_table(&self) -> Result<RoutingTable, PeerError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Dht(DhtCommand::Table { reply })).await?;
+        self.send(Command::Dht(dht_node::Command::Table { reply }))
+            .await?;
         answer.await.map_err(|_| PeerError::NoDht)
     }
 
@@ -391,7 +393,7 @@ impl PeerHandle {
     /// records for.
     pub async fn stored(&self, provider_keys: Vec<Vec<u8>>) -> Result<Stored, PeerError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Dht(DhtCommand::Stored {
+        self.send(Command::Dht(dht_node::Command::Stored {
             provider_keys,
             reply,
         }))
@@ -584,8 +586,8 @@ struct EventLoop {
     pending_listens:
         HashMap<libp2p::core::transport::ListenerId, oneshot::Sender<Result<Multiaddr, PeerError>>>,
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
-    dht: Option<DhtNode>,
-    room: RoomClient,
+    dht: Option<dht_node::Node>,
+    room: room::Client,
 }
 
 impl EventLoop {
@@ -783,7 +785,7 @@ impl EventLoop {
                 ..
             })) => {
                 if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
-                    DhtNode::on_identified(kad, peer_id, &info);
+                    dht_node::Node::on_identified(kad, peer_id, &info);
                 }
                 self.emit(EventKind::Identified {
                     remote: peer_id,

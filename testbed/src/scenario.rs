@@ -47,7 +47,7 @@ pub enum ScenarioProblem {
     #[error("\"latency={value}\" is not a latency from 0 to {MAX_LATENCY_MS} ms")]
     Latency { value: String },
     #[error(transparent)]
-    Dht(#[from] crate::dht::DhtConfigError),
+    Dht(#[from] crate::dht::ConfigError),
     #[error("there is no lesson \"{0}\"")]
     Lesson(String),
     #[error("\"step={value}\" is not a step of this lesson (it has {steps})")]
@@ -352,7 +352,7 @@ mod tests {
                 topology: Topology::Random,
                 seed: 9,
                 latency_ms: 150,
-                dht: Some(crate::dht::DhtConfig {
+                dht: Some(crate::dht::Config {
                     k: 2,
                     alpha: 1,
                     replication: 4,
@@ -574,14 +574,12 @@ mod tests {
             1..=crate::dht::MAX_PARAMETER,
             proptest::option::of(1..=crate::dht::MAX_REFRESH_SECS),
         )
-            .prop_map(
-                |(k, alpha, replication, refresh_secs)| crate::dht::DhtConfig {
-                    k,
-                    alpha,
-                    replication,
-                    refresh_secs,
-                },
-            );
+            .prop_map(|(k, alpha, replication, refresh_secs)| crate::dht::Config {
+                k,
+                alpha,
+                replication,
+                refresh_secs,
+            });
         let lesson = proptest::option::of(
             (
                 proptest::sample::select(lesson_steps),

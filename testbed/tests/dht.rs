@@ -8,9 +8,10 @@ use std::time::Duration;
 use futures::future::join_all;
 use futures::{AsyncWriteExt, StreamExt};
 use libp2p::PeerId;
+use testbed::dht;
 use testbed::dht::lookup::progress;
 use testbed::dht::settle::settle;
-use testbed::dht::{DhtConfig, KeyPoint, LookupKind, LookupRequest, Lookups};
+use testbed::dht::{KeyPoint, LookupKind, LookupRequest, Lookups};
 use testbed::trace::model::MessageKind;
 use testbed::trace::Trace;
 use testbed::wire::{Direction, WireItem};
@@ -22,7 +23,7 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// Quiet time that counts as settled: well above a lookup's request round trip in memory.
 const QUIET: Duration = Duration::from_millis(500);
 
-async fn settled_network(peers: usize, seed: u64, dht: DhtConfig) -> (Network, EventStream) {
+async fn settled_network(peers: usize, seed: u64, dht: dht::Config) -> (Network, EventStream) {
     let (sink, events) = EventSink::new();
     let config = NetworkConfig {
         peers,
@@ -70,11 +71,11 @@ fn closest(peers: &[PeerId], key: &[u8], k: usize) -> Vec<PeerId> {
 
 #[tokio::test]
 async fn lookups_find_the_k_closest_peers_and_their_hops_are_the_requests_on_the_wire() {
-    let dht = DhtConfig {
+    let dht = dht::Config {
         k: 4,
         alpha: 3,
         replication: 4,
-        ..DhtConfig::default()
+        ..dht::Config::default()
     };
     let (network, mut events) = settled_network(50, 11, dht).await;
     let ids = network.peer_ids();
@@ -144,7 +145,7 @@ async fn lookups_find_the_k_closest_peers_and_their_hops_are_the_requests_on_the
 
 #[tokio::test]
 async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
-    let (network, mut events) = settled_network(30, 11, DhtConfig::default()).await;
+    let (network, mut events) = settled_network(30, 11, dht::Config::default()).await;
     let ids = network.peer_ids();
     let mut lookups = Lookups::default();
     collect(&network, &mut events, &mut lookups);
@@ -208,11 +209,11 @@ async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
 
 #[tokio::test]
 async fn a_record_is_stored_on_the_r_closest_peers() {
-    let dht = DhtConfig {
+    let dht = dht::Config {
         k: 4,
         alpha: 3,
         replication: 3,
-        ..DhtConfig::default()
+        ..dht::Config::default()
     };
     let (network, _events) = settled_network(50, 11, dht).await;
     let ids = network.peer_ids();
@@ -280,7 +281,7 @@ async fn holders_of_each(network: &Network, peers: &[usize], keys: &[Vec<u8>]) -
 /// holders all left is gone; one whose copies all left but whose publisher stayed comes back
 /// when the publisher republishes it.
 async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
-    let dht = DhtConfig {
+    let dht = dht::Config {
         k: 3,
         alpha: 3,
         replication: 3,
@@ -416,7 +417,7 @@ async fn records_heal_after_churn_among_200_peers() {
 
 #[tokio::test]
 async fn a_malformed_kad_message_is_recorded_and_lookups_go_on() {
-    let (network, mut events) = settled_network(10, 11, DhtConfig::default()).await;
+    let (network, mut events) = settled_network(10, 11, dht::Config::default()).await;
     let ids = network.peer_ids();
     let mut stream = network
         .peer(1)

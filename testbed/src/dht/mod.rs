@@ -19,7 +19,7 @@ pub use node::{LookupRequest, RoutingTable};
 
 /// Kademlia's parameters, from the scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DhtConfig {
+pub struct Config {
     /// Bucket size and how many closest peers a lookup looks for (Kademlia's k). Lessons use
     /// 2 to 4 so that lookups among 20 to 100 peers take several hops.
     pub k: u8,
@@ -34,9 +34,9 @@ pub struct DhtConfig {
     pub refresh_secs: Option<u16>,
 }
 
-impl Default for DhtConfig {
+impl Default for Config {
     fn default() -> Self {
-        DhtConfig {
+        Config {
             k: 3,
             alpha: 3,
             replication: 3,
@@ -53,7 +53,7 @@ pub const MAX_REFRESH_SECS: u16 = 3600;
 
 /// `k3-a3-r3`, or `k3-a3-r3-t20` with a refresh every 20 s: how a scenario link and a
 /// lesson's front matter write the parameters.
-impl fmt::Display for DhtConfig {
+impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "k{}-a{}-r{}", self.k, self.alpha, self.replication)?;
         match self.refresh_secs {
@@ -68,14 +68,14 @@ impl fmt::Display for DhtConfig {
     "\"{0}\" is not a DHT setting like k3-a3-r3 (k, α and replication from 1 to 20) or \
      k3-a3-r3-t20 (and a refresh every 1 to 3600 seconds)"
 )]
-pub struct DhtConfigError(String);
+pub struct ConfigError(String);
 
-impl std::str::FromStr for DhtConfig {
-    type Err = DhtConfigError;
+impl std::str::FromStr for Config {
+    type Err = ConfigError;
 
-    fn from_str(text: &str) -> Result<DhtConfig, DhtConfigError> {
-        let error = || DhtConfigError(text.chars().take(40).collect());
-        let mut config = DhtConfig::default();
+    fn from_str(text: &str) -> Result<Config, ConfigError> {
+        let error = || ConfigError(text.chars().take(40).collect());
+        let mut config = Config::default();
         for part in text.split('-') {
             let (name, value) = part.split_at_checked(1).ok_or_else(error)?;
             let value: u16 = value.parse().map_err(|_| error())?;
@@ -315,16 +315,16 @@ mod tests {
 
     #[test]
     fn settings_round_trip_and_bad_ones_are_refused() {
-        let config: DhtConfig = "k2-a1-r4".parse().unwrap();
+        let config: Config = "k2-a1-r4".parse().unwrap();
         assert_eq!((config.k, config.alpha, config.replication), (2, 1, 4));
-        assert_eq!(config.to_string().parse::<DhtConfig>(), Ok(config));
-        let refreshing: DhtConfig = "k3-a3-r3-t20".parse().unwrap();
+        assert_eq!(config.to_string().parse::<Config>(), Ok(config));
+        let refreshing: Config = "k3-a3-r3-t20".parse().unwrap();
         assert_eq!(refreshing.refresh_secs, Some(20));
         assert_eq!(refreshing.to_string(), "k3-a3-r3-t20");
         for bad in [
             "k0", "k21", "x3", "k", "", "k3-a", "kk", "t0", "t3601", "k300", "k-1",
         ] {
-            assert!(bad.parse::<DhtConfig>().is_err(), "{bad}");
+            assert!(bad.parse::<Config>().is_err(), "{bad}");
         }
     }
 }

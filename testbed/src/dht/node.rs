@@ -10,7 +10,7 @@ use libp2p::kad::{self, store::MemoryStore, GetRecordOk, QueryId, QueryResult, Q
 use libp2p::{identify, PeerId, StreamProtocol};
 use web_time::Instant;
 
-use super::{DhtConfig, KeyPoint, LookupKind, LookupOutcome};
+use super::{Config, KeyPoint, LookupKind, LookupOutcome};
 use crate::event::{DhtStep, EventKind};
 
 pub type Kad = kad::Behaviour<MemoryStore>;
@@ -20,7 +20,7 @@ pub const PROTOCOL: StreamProtocol = StreamProtocol::new(crate::wire::kad::PROTO
 /// A lookup gives up after this long (libp2p-kad's default is a minute).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub fn behaviour(local: PeerId, config: DhtConfig) -> Kad {
+pub fn behaviour(local: PeerId, config: Config) -> Kad {
     let one = NonZeroUsize::MIN;
     let mut kad_config = kad::Config::new(PROTOCOL);
     kad_config
@@ -115,7 +115,7 @@ impl RoutingTable {
 /// a refresh interval, background lookups never stop: then only the learner's lookups and
 /// changes to the routing table count.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DhtStatus {
+pub struct Status {
     pub running: usize,
     pub table_size: usize,
     /// Since libp2p-kad last reported anything that counts (a request answered, a lookup's
@@ -132,7 +132,7 @@ pub struct Stored {
 }
 
 /// What a peer asks of its DHT side.
-pub enum DhtCommand {
+pub enum Command {
     Lookup {
         request: LookupRequest,
         reply: oneshot::Sender<LookupOutcome>,
@@ -141,7 +141,7 @@ pub enum DhtCommand {
         reply: oneshot::Sender<RoutingTable>,
     },
     Status {
-        reply: oneshot::Sender<DhtStatus>,
+        reply: oneshot::Sender<Status>,
     },
     /// What it stores; `provider_keys`: the keys to look for provider records of (the store
     /// cannot list them).
@@ -160,7 +160,7 @@ struct Running {
 }
 
 /// The lookups a peer is running.
-pub struct DhtNode {
+pub struct Node {
     /// How many closest peers a lookup looks for.
     k: NonZeroUsize,
     running: HashMap<QueryId, Running>,
@@ -171,9 +171,9 @@ pub struct DhtNode {
     last_activity: Instant,
 }
 
-impl DhtNode {
-    pub fn new(config: DhtConfig) -> DhtNode {
-        DhtNode {
+impl Node {
+    pub fn new(config: Config) -> Node {
+        Node {
             k: NonZeroUsize::new(config.k.into()).unwrap_or(NonZeroUsize::MIN),
             running: HashMap::new(),
             next_lookup: 0,
@@ -183,26 +183,26 @@ impl DhtNode {
     }
 
     /// Runs `command`; returns the events to report.
-    pub fn on_command(&mut self, kad: &mut Kad, command: DhtCommand) -> Vec<EventKind> {
+    pub fn on_command(&mut self, kad: &mut Kad, command: Command) -> Vec<EventKind> {
         match command {
-            DhtCommand::Status { reply } => {
+            Command::Status { reply } => {
                 let running = if self.refreshing {
                     self.running.len()
                 } else {
                     kad.iter_queries().count()
                 };
-                let _ = reply.send(DhtStatus {
+                let _ = reply.send(Status {
                     running,
                     table_size: kad.kbuckets().map(|b| b.num_entries()).sum(),
                     quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
                 });
                 Vec::new()
             }
-            DhtCommand::Table { reply } => {
+            Command::Table { reply } => {
                 let _ = reply.send(table(kad));
                 Vec::new()
             }
-            DhtCommand::Stored {
+            Command::Stored {
                 provider_keys,
                 reply,
             } => {
@@ -217,7 +217,7 @@ impl DhtNode {
                 });
                 Vec::new()
             }
-            DhtCommand::Lookup { request, reply } => self.start(kad, request, reply),
+            Command::Lookup { request, reply } => self.start(kad, request, reply),
         }
     }
 

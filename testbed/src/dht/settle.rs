@@ -8,7 +8,8 @@ use futures::future::join_all;
 
 use crate::event::{DhtStep, EventKind};
 use crate::network::Network;
-use crate::peer::{PeerError, PeerHandle};
+use crate::peer;
+use crate::peer::PeerError;
 
 /// How often the peers are asked whether they are busy.
 const POLL: Duration = Duration::from_millis(100);
@@ -33,7 +34,7 @@ pub async fn settle(
 ) -> Result<(), PeerError> {
     let peers = network.peers();
     loop {
-        let statuses = join_all(peers.iter().map(PeerHandle::dht_status)).await;
+        let statuses = join_all(peers.iter().map(peer::Handle::dht_status)).await;
         let mut settling = Settling {
             busy: 0,
             peers: peers.len(),

@@ -31,7 +31,7 @@ pub enum RoomCommand {
 
 /// Requests waiting for the relay's answer, and the relays holding a slot for this peer.
 #[derive(Default)]
-pub struct RoomClient {
+pub struct Client {
     /// A reservation lists one circuit address per address of the relay: reported once.
     reserved_on: HashSet<PeerId>,
     registering: Vec<(Namespace, String, RegisterReply)>,
@@ -39,7 +39,7 @@ pub struct RoomClient {
     discovering: VecDeque<(String, DiscoverReply)>,
 }
 
-impl RoomClient {
+impl Client {
     pub fn on_command(
         &mut self,
         rendezvous: &mut rendezvous::client::Behaviour,

@@ -12,7 +12,7 @@ pub mod tokens;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
-pub use client::{Registration, RoomClient, RoomCommand};
+pub use client::{Client, Registration, RoomCommand};
 pub use members::{Member, MemberState, Members};
 
 /// How long a registration lasts unless renewed: a tab that closes leaves the room's list

@@ -17,10 +17,11 @@ use futures::channel::mpsc;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::{PeerId, StreamProtocol};
 
-use crate::peer::PeerHandle;
+use crate::peer;
 use crate::runtime::spawn;
+use crate::snapshot;
 use crate::snapshot::channel::{self, Packet, TokensWire};
-use crate::snapshot::machine::{LocalPart, Output, SnapshotId, SnapshotMachine};
+use crate::snapshot::machine::{LocalPart, Output, SnapshotId};
 
 pub const CHANNEL: StreamProtocol = StreamProtocol::new("/testbed/room-tokens/1.0.0");
 pub const PARTS: StreamProtocol = StreamProtocol::new("/testbed/room-snapshot/1.0.0");
@@ -106,7 +107,7 @@ struct Collecting {
 
 struct State {
     balance: u64,
-    machine: SnapshotMachine<u64, u64, PeerId>,
+    machine: snapshot::Machine<u64, u64, PeerId>,
     outgoing: HashMap<PeerId, mpsc::UnboundedSender<Packet<PeerId>>>,
     sent: u64,
     snapshots: u32,
@@ -117,7 +118,7 @@ struct State {
 #[derive(Clone)]
 pub struct RoomTokens {
     me: PeerId,
-    peer: PeerHandle,
+    peer: peer::Handle,
     state: Arc<Mutex<State>>,
     outcomes: mpsc::UnboundedSender<Outcome>,
     observer: Option<Observer>,
@@ -126,13 +127,13 @@ pub struct RoomTokens {
 impl RoomTokens {
     /// Starts accepting channels and parts on `peer`; outcomes of this tab's snapshots come
     /// on the receiver.
-    pub fn start(peer: PeerHandle) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
+    pub fn start(peer: peer::Handle) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
         Self::start_observed(peer, None)
     }
 
     /// Like [`RoomTokens::start`], telling `observer` what happens to the tokens.
     pub fn start_observed(
-        peer: PeerHandle,
+        peer: peer::Handle,
         observer: Option<Observer>,
     ) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
         let me = peer.peer_id();
@@ -142,7 +143,7 @@ impl RoomTokens {
             peer: peer.clone(),
             state: Arc::new(Mutex::new(State {
                 balance: INITIAL_TOKENS,
-                machine: SnapshotMachine::new(me, [], []),
+                machine: snapshot::Machine::new(me, [], []),
                 outgoing: HashMap::new(),
                 sent: 0,
                 snapshots: 0,

@@ -1,5 +1,5 @@
 //! The token application and its snapshots on real in-page peers: every peer of a running
-//! [`Network`] holds tokens and runs a [`SnapshotMachine`]; each directed channel is one
+//! [`Network`] holds tokens and runs a [`Machine`]; each directed channel is one
 //! long-lived libp2p stream ([`super::channel`]), paced like the testbed's other messages.
 //!
 //! Every step is recorded in the ground truth ([`super::truth`]) each snapshot is checked
@@ -22,7 +22,7 @@ use rand::{RngExt, SeedableRng};
 use super::channel::{self, ChannelError, Packet};
 use super::check::{Sent, Violation};
 use super::collect::{PartReport, Snapshots};
-use super::machine::{Output, SnapshotId, SnapshotMachine};
+use super::machine::{Machine, Output, SnapshotId};
 use super::report::Report;
 use super::sim::Completed;
 use super::truth::{lock, Truth};
@@ -187,7 +187,7 @@ impl TokenNetwork {
             let (sender, receiver) = mpsc::unbounded();
             commands.push(sender);
             let incoming: Vec<PeerIndex> = network.neighbours(me);
-            let machine = SnapshotMachine::new(me, incoming, writers.keys().copied());
+            let machine = Machine::new(me, incoming, writers.keys().copied());
             let peer = TokenPeer {
                 me,
                 balance: tokens,
@@ -368,7 +368,7 @@ async fn open_channel(
 struct TokenPeer {
     me: PeerIndex,
     balance: u64,
-    machine: SnapshotMachine<u64, Tokens>,
+    machine: Machine<u64, Tokens>,
     /// Outgoing channels still open.
     writers: BTreeMap<PeerIndex, Writer>,
     truth: Arc<Mutex<Truth>>,

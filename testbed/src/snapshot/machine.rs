@@ -88,7 +88,7 @@ struct Running<S, M, P> {
 
 /// One peer's snapshot machine.
 #[derive(Debug, Clone)]
-pub struct SnapshotMachine<S, M, P = PeerIndex> {
+pub struct Machine<S, M, P = PeerIndex> {
     me: P,
     incoming: BTreeSet<P>,
     outgoing: Vec<P>,
@@ -99,13 +99,13 @@ pub struct SnapshotMachine<S, M, P = PeerIndex> {
     abandoned: BTreeSet<SnapshotId<P>>,
 }
 
-impl<S, M: Clone, P: Copy + Ord + std::fmt::Display> SnapshotMachine<S, M, P> {
+impl<S, M: Clone, P: Copy + Ord + std::fmt::Display> Machine<S, M, P> {
     pub fn new(
         me: P,
         incoming: impl IntoIterator<Item = P>,
         outgoing: impl IntoIterator<Item = P>,
-    ) -> SnapshotMachine<S, M, P> {
-        SnapshotMachine {
+    ) -> Machine<S, M, P> {
+        Machine {
             me,
             incoming: incoming.into_iter().collect(),
             outgoing: outgoing.into_iter().collect(),
@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn the_initiator_records_marks_every_channel_and_records_until_each_marker() {
         // Peer 0 with channels both ways to peers 1 and 2; its state is a balance.
-        let mut machine = SnapshotMachine::<u64, u64>::new(0, [1, 2], [1, 2]);
+        let mut machine = Machine::<u64, u64>::new(0, [1, 2], [1, 2]);
         let outputs = machine.start(id(0), 100u64).unwrap();
         assert_eq!(
             outputs,
@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_first_marker_records_the_state_and_that_channel_as_empty() {
-        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0, 2], [0, 2]);
+        let mut machine = Machine::<u64, u64>::new(1, [0, 2], [0, 2]);
         let outputs = machine.on_marker(0, id(0), || 40u64).unwrap();
         assert_eq!(outputs.len(), 2, "markers to 0 and 2");
         machine.on_message(0, &5).unwrap();
@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn concurrent_snapshots_are_kept_apart() {
-        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0, 2], [0, 2]);
+        let mut machine = Machine::<u64, u64>::new(1, [0, 2], [0, 2]);
         machine.on_marker(0, id(0), || 1u64).unwrap();
         machine.on_marker(2, id(2), || 2u64).unwrap();
         machine.on_message(0, &10).unwrap();
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_peer_that_leaves_ends_the_snapshots_waiting_for_it_and_no_others() {
-        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0, 2], [0, 2]);
+        let mut machine = Machine::<u64, u64>::new(1, [0, 2], [0, 2]);
         machine.on_marker(0, id(0), || 1).unwrap();
         let outputs = machine.peer_gone(2);
         assert_eq!(
@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn malformed_markers_and_messages_are_errors() {
-        let mut machine = SnapshotMachine::<u64, u64>::new(1, [0], [0]);
+        let mut machine = Machine::<u64, u64>::new(1, [0], [0]);
         assert!(matches!(
             machine.on_message(5, &1u64),
             Err(SnapshotError::NotAChannel { from: 5, .. })

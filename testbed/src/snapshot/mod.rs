@@ -18,7 +18,7 @@ pub mod truth;
 
 use serde::Serialize;
 
-pub use machine::{LocalPart, Output, SnapshotError, SnapshotId, SnapshotMachine};
+pub use machine::{LocalPart, Machine, Output, SnapshotError, SnapshotId};
 
 /// Tokens sent from one peer to another; `id` tells the messages apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

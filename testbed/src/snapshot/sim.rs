@@ -9,7 +9,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use super::check::{self, Sent, Violation};
-use super::machine::{LocalPart, Output, SnapshotError, SnapshotId, SnapshotMachine};
+use super::machine::{LocalPart, Machine, Output, SnapshotError, SnapshotId};
 use super::{GlobalSnapshot, Tokens};
 use crate::topology::Topology;
 use crate::PeerIndex;
@@ -70,7 +70,7 @@ pub struct Simulation {
     now: u64,
     balances: Vec<u64>,
     total: u64,
-    machines: Vec<SnapshotMachine<u64, Tokens>>,
+    machines: Vec<Machine<u64, Tokens>>,
     channels: BTreeMap<(PeerIndex, PeerIndex), VecDeque<(u64, Packet)>>,
     /// Fewest and most ticks a packet spends on a channel.
     delay: (u64, u64),
@@ -118,7 +118,7 @@ impl Simulation {
                     .keys()
                     .filter(|(from, _)| *from == me)
                     .map(|(_, to)| *to);
-                SnapshotMachine::new(me, incoming, outgoing)
+                Machine::new(me, incoming, outgoing)
             })
             .collect();
         Simulation {
