@@ -627,26 +627,21 @@ fn truth_of(
     let mut in_flight = std::collections::HashMap::new();
     for &from in tabs {
         for &to in tabs.iter().filter(|&&to| to != from) {
-            let sent: Vec<(usize, u64)> = log
-                .iter()
-                .enumerate()
-                .filter_map(|(at, (tab, h))| match h {
-                    Happened::Sent { to: t, amount } if *tab == from && *t == to => {
-                        Some((at, *amount))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let received: Vec<(usize, u64)> = log
-                .iter()
-                .enumerate()
-                .filter_map(|(at, (tab, h))| match h {
-                    Happened::Received { from: f, amount } if *tab == to && *f == from => {
-                        Some((at, *amount))
-                    }
-                    _ => None,
-                })
-                .collect();
+            // Where in the log, and how many tokens: each send on the channel, each receipt.
+            let on_channel = |pick: &dyn Fn(&libp2p::PeerId, &Happened) -> Option<u64>| {
+                log.iter()
+                    .enumerate()
+                    .filter_map(|(at, (tab, h))| pick(tab, h).map(|amount| (at, amount)))
+                    .collect::<Vec<(usize, u64)>>()
+            };
+            let sent = on_channel(&|tab, h| match h {
+                Happened::Sent { to: t, amount } if *tab == from && *t == to => Some(*amount),
+                _ => None,
+            });
+            let received = on_channel(&|tab, h| match h {
+                Happened::Received { from: f, amount } if *tab == to && *f == from => Some(*amount),
+                _ => None,
+            });
             let (sender_cut, receiver_cut) = (cut[&from], cut[&to]);
             let mut crossing = Vec::new();
             for (k, &(sent_at, amount)) in sent.iter().enumerate() {
