@@ -1,0 +1,268 @@
+//! Lessons: content files with a small front matter and steps. Each step has text, the action
+//! the learner runs with a button, and what must be seen in the trace before "Next" lights up.
+//!
+//! ```text
+//! ---
+//! title: The original testbed
+//! peers: 20
+//! topology: original
+//! seed: 42
+//! latency: 0 ms
+//! ---
+//! ## Step title
+//! A paragraph with `code` and **bold** words.
+//!
+//! @predict first-close: Which side closes its half of the stream first?
+//! @choice initiator: Peer 0, once the PONG is in
+//! @choice responder: The responder, right after sending PONG
+//! @why The responder has nothing more to say once its PONG is written.
+//! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
+//! @expect pong
+//! @show diagram
+//! @focus last-ping
+//! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
+//! ```
+//!
+//! DHT lessons add `dht: k3-a3-r3` to the front matter and use `@action lookup 0 peer 7`,
+//! `put 3 record 1`, `get 9 record 1`, `provide 2 record 4`, `providers 5 record 4` and
+//! `churn 30` (that share of the peers leave).
+//!
+//! A step with `@predict` asks its question before its action runs; the answer is then
+//! checked against what the real peers did (a [`Measure`] of the trace). A prediction without
+//! `@choice` lines is answered by clicking a peer.
+
+mod action;
+mod catalogue;
+mod expect;
+mod parse;
+mod predict;
+
+pub use action::*;
+pub use catalogue::*;
+pub use expect::*;
+pub use parse::*;
+pub use predict::*;
+
+use crate::dht::{lookup, DhtKey, LookupKind, LookupRequest};
+use crate::network::NetworkConfig;
+use crate::protocols::transfer;
+use crate::room::Members;
+use crate::snapshot::in_trace;
+use crate::trace::model::{Message, MessageKind};
+use crate::trace::Trace;
+use crate::view::NetworkView;
+use crate::wire::yamux::{Flags, FrameType, Header};
+use crate::PeerIndex;
+use libp2p::PeerId;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesson {
+    pub id: String,
+    pub title: String,
+    /// What the lesson teaches, in a sentence: the welcome lists it.
+    pub summary: String,
+    /// About how long the lesson takes, in minutes.
+    pub minutes: u32,
+    pub network: NetworkConfig,
+    /// The room the lesson's tabs meet in, unless the link names another.
+    pub room: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub title: String,
+    pub paragraphs: Vec<Vec<Inline>>,
+    pub action: Option<Action>,
+    pub expect: Option<Expectation>,
+    /// The view this step talks about.
+    pub show: Option<View>,
+    /// Draw only the last ping's two peers.
+    pub focus_last_ping: bool,
+    /// Asked before the action runs.
+    pub predict: Option<Prediction>,
+    /// The kinds of message the diagram draws in this step, when the step says.
+    pub draw: Option<Vec<MessageKind>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Network,
+    Diagram,
+    /// The frames of one connection, from the wire tap.
+    Wire,
+    /// The DHT: key space, routing tables, lookups.
+    Dht,
+    /// This tab's room: the peers of other tabs, reached through the relay.
+    Room,
+}
+
+/// A piece of a paragraph.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inline {
+    Text(String),
+    Code(String),
+    Strong(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse::inlines;
+    use super::*;
+    use crate::topology::Topology;
+
+    const SAMPLE: &str = "---\ntitle: Two peers\nsummary: Two peers ping.\nminutes: 2\npeers: 2\ntopology: line\n---\n\n## Start\nThey **dial** over `/memory`.\nStill the same paragraph.\n\nA second one.\n\n@action start\n@expect connected\n\n## Ping\n@action ping 0 random\n@expect pong\n";
+
+    #[test]
+    fn a_lesson_parses_into_steps_with_actions_and_expectations() {
+        let lesson = parse("two", SAMPLE).unwrap();
+        assert_eq!(lesson.title, "Two peers");
+        assert_eq!(lesson.network.peers, 2);
+        assert_eq!(lesson.network.topology, Topology::Line);
+        assert_eq!(lesson.steps.len(), 2);
+        let start = &lesson.steps[0];
+        assert_eq!(
+            start.paragraphs[0],
+            vec![
+                Inline::Text("They ".into()),
+                Inline::Strong("dial".into()),
+                Inline::Text(" over ".into()),
+                Inline::Code("/memory".into()),
+                Inline::Text(". Still the same paragraph.".into()),
+            ]
+        );
+        assert_eq!(start.paragraphs.len(), 2);
+        assert_eq!(start.action, Some(Action::StartNetwork));
+        assert_eq!(
+            lesson.steps[1].action,
+            Some(Action::Ping { from: 0, to: None })
+        );
+        assert_eq!(lesson.steps[1].expect, Some(Expectation::Pong));
+    }
+
+    #[test]
+    fn content_mistakes_name_the_line() {
+        let broken = SAMPLE.replace("@expect pong", "@expect miracles");
+        let error = parse("two", &broken).unwrap_err();
+        assert_eq!(error.line, 20);
+        assert!(error.problem.contains("@expect miracles"));
+        assert!(parse("x", "no front matter").is_err());
+        assert!(parse("x", "---\ntitle: t\n---\ntext first").is_err());
+        assert!(
+            parse("x", "---\ntitle: t\nminutes: 2\n---\n## s\n").is_err(),
+            "a summary is needed"
+        );
+        assert!(parse("x", "---\ntitle: t\npeers: many\n---\n## s\n").is_err());
+    }
+
+    #[test]
+    fn every_lesson_in_the_catalogue_parses() {
+        for (id, text) in CATALOGUE {
+            let lesson = parse(id, text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                lesson.steps.iter().all(|s| !s.paragraphs.is_empty()),
+                "{id}"
+            );
+        }
+        assert_eq!(all().len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn a_prediction_has_a_measure_choices_and_a_why() {
+        let with_prediction = SAMPLE.replace(
+            "## Ping\n",
+            "## Ping\n@predict first-close: Who closes first?\n@choice initiator: Peer 0\n@choice responder: The other\n@why Because.\n",
+        );
+        let lesson = parse("two", &with_prediction).unwrap();
+        let prediction = lesson.steps[1].predict.clone().unwrap();
+        assert_eq!(prediction.measure, Measure::FirstClose);
+        assert_eq!(prediction.question, "Who closes first?");
+        assert_eq!(prediction.choices[1].key, "responder");
+        assert_eq!(prediction.why, "Because.");
+        assert!(prediction.accepts("initiator", 2) && !prediction.accepts("3", 2));
+        assert_eq!(prediction.answer_label("responder"), "The other");
+
+        let click = SAMPLE.replace("## Ping\n", "## Ping\n@predict pong-receiver: Click it.\n");
+        let prediction = parse("two", &click).unwrap().steps[1]
+            .predict
+            .clone()
+            .unwrap();
+        assert!(prediction.is_peer_click());
+        assert!(prediction.accepts("1", 2) && !prediction.accepts("2", 2));
+        assert_eq!(prediction.answer_label("1"), "peer 1");
+
+        let no_action = SAMPLE
+            .replace("## Start\n", "## Start\n@predict connections: How many?\n")
+            .replace("@action start\n", "");
+        assert!(parse("two", &no_action)
+            .unwrap_err()
+            .problem
+            .contains("needs an @action"));
+        assert!(parse("two", &SAMPLE.replace("@expect pong", "@choice a: b")).is_err());
+        assert!(parse("two", &SAMPLE.replace("@expect pong", "@predict luck: ?")).is_err());
+    }
+
+    #[test]
+    fn dht_actions_read_back_from_their_words() {
+        use crate::dht::DhtKey;
+        for (op, key) in [
+            (DhtOp::Lookup, DhtKey::Peer(7)),
+            (DhtOp::Put, DhtKey::Record(1)),
+            (DhtOp::Get, DhtKey::Record(1)),
+            (DhtOp::Provide, DhtKey::Record(4)),
+            (DhtOp::FindProviders, DhtKey::Peer(0)),
+        ] {
+            let action = Action::Dht { from: 3, op, key };
+            let words = action.words().unwrap();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(Action::parse(&words), Some(action));
+        }
+        assert_eq!(
+            Action::parse(&["churn", "30"]),
+            Some(Action::Churn { percent: 30 })
+        );
+        for bad in [
+            &["churn", "0"][..],
+            &["churn", "95"],
+            &["lookup", "0", "peer", "999"],
+            &["lookup", "0", "song", "1"],
+            &["put", "0", "record", "-1"],
+        ] {
+            assert_eq!(Action::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn snapshot_actions_read_back_from_their_words() {
+        for action in [
+            Action::Tokens,
+            Action::NaiveSnapshot,
+            Action::Snapshot {
+                first: 2,
+                second: None,
+            },
+            Action::Snapshot {
+                first: 0,
+                second: Some(3),
+            },
+            Action::LeaveDuringSnapshot {
+                leaver: 3,
+                initiator: 0,
+            },
+        ] {
+            let words = action.words().unwrap();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(Action::parse(&words), Some(action));
+        }
+        assert_eq!(Action::parse(&["snapshot", "1", "1"]), None);
+        assert_eq!(
+            Action::parse(&["snapshot", "click"]),
+            Some(Action::SnapshotClicked)
+        );
+    }
+
+    #[test]
+    fn an_unclosed_marker_stays_text() {
+        assert_eq!(inlines("a `b"), vec![Inline::Text("a `b".into())]);
+    }
+}
