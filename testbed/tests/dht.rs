@@ -321,8 +321,9 @@ async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
     leaving.retain(|&p| p != kept && p != 0);
     leaving.sort_unstable();
     leaving.dedup();
-    for &index in &leaving {
-        network.peer(index).unwrap().stop().await.unwrap();
+    // All at once: the peers' own replication must not copy a record in between.
+    for stopped in join_all(leaving.iter().map(|&i| network.peer(i).unwrap().stop())).await {
+        stopped.unwrap();
     }
     let live: Vec<usize> = everyone
         .iter()
@@ -344,27 +345,35 @@ async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
     .expect("the others saw the leavers' connections close");
 
     // Healed: each record with a live holder is on the r closest live peers.
+    // Which records kept a live holder, read from the live stores once the others left (a
+    // replication racing the churn may have copied the lost one just before).
+    let kept_by = holders_of_each(&network, &live, &keys).await;
     let survivors: Vec<usize> = (0..keys.len())
-        .filter(|&r| holders[r].iter().any(|h| live.contains(h)))
+        .filter(|&r| !kept_by[r].is_empty())
         .collect();
-    assert!(!survivors.contains(&lost) && survivors.contains(&republished));
+    assert!(survivors.contains(&republished));
+    if survivors.contains(&lost) {
+        println!("record {lost} was copied to a live peer as its holders left");
+    }
+    // Still off their closest live peers, as last read.
+    let mut unhealed: Vec<usize> = survivors.clone();
     let healed = async {
-        loop {
+        while !unhealed.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
             let now = holders_of_each(&network, &live, &keys).await;
-            let healed = survivors.iter().all(|&record| {
-                closest(&live_ids, &keys[record], 3)
+            unhealed.retain(|&record| {
+                !closest(&live_ids, &keys[record], 3)
                     .iter()
                     .all(|c| now[record].iter().any(|&h| ids[h] == *c))
             });
-            if healed {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     };
-    tokio::time::timeout(PATIENCE, healed)
-        .await
-        .expect("every record with a live holder is back on the 3 closest live peers");
+    // A hang guard: healing takes a refresh or two, longer on a busy machine.
+    let in_time = tokio::time::timeout(2 * PATIENCE, healed).await.is_ok();
+    assert!(
+        in_time,
+        "records {unhealed:?} are not back on their 3 closest live peers ({peers} peers, seed {seed})"
+    );
 
     let gets = keys.iter().map(|key| {
         network.peer(0).unwrap().lookup(LookupRequest::GetRecord {
