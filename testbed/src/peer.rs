@@ -154,11 +154,16 @@ impl Handle {
             TransportKind::Memory => (None, None),
         };
         let rooms = relay_client.is_some();
+        let mut identify_config = identify::Config::new("/testbed/1.0.0".into(), keypair.public())
+            .with_agent_version(format!("p2p-testbed/{}", env!("CARGO_PKG_VERSION")));
+        // Kademlia learns the address of a peer that dialed in only from identify. Repeated at
+        // every refresh, a peer that met full buckets is offered again and can take the place
+        // of a peer that left.
+        if let Some(refresh) = dht.and_then(|config| config.refresh_interval()) {
+            identify_config = identify_config.with_interval(refresh);
+        }
         let behaviour = Behaviour {
-            identify: identify::Behaviour::new(
-                identify::Config::new("/testbed/1.0.0".into(), keypair.public())
-                    .with_agent_version(format!("p2p-testbed/{}", env!("CARGO_PKG_VERSION"))),
-            ),
+            identify: identify::Behaviour::new(identify_config),
             ping: Toggle::from(measure_round_trips.then(ping::Behaviour::default)),
             streams: libp2p_stream::Behaviour::new(),
             kad: Toggle::from(dht.map(|config| dht_node::behaviour(peer_id, config))),

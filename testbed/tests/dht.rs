@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use futures::AsyncWriteExt;
+use futures::{AsyncWriteExt, StreamExt};
 use libp2p::PeerId;
 use testbed::dht;
 use testbed::dht::lookup::progress;
@@ -15,7 +15,7 @@ use testbed::dht::{KeyPoint, LookupKind, LookupRequest, Lookups};
 use testbed::trace::model::MessageKind;
 use testbed::trace::Trace;
 use testbed::wire::{Direction, WireItem};
-use testbed::{EventSink, EventStream, Network, NetworkConfig, Topology};
+use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, Topology};
 
 /// A hang guard, not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -273,6 +273,195 @@ async fn holders_of_each(network: &Network, peers: &[usize], keys: &[Vec<u8>]) -
         }
     }
     holders
+}
+
+/// Kademlia's promise under churn, with libp2p-kad's refresh and replication on: once the
+/// peers have refreshed their tables and put their records again, every record that kept a
+/// live holder is back on the r closest live peers and found from anywhere; a record whose
+/// holders all left is gone; one whose copies all left but whose publisher stayed comes back
+/// when the publisher republishes it.
+async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
+    // One churning network at a time: hundreds of peers refreshing at once on a small machine
+    // would time out each other's puts.
+    static ONE_AT_A_TIME: futures::lock::Mutex<()> = futures::lock::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dht = dht::Config {
+        k: 3,
+        alpha: 3,
+        replication: 3,
+        refresh_secs: Some(refresh_secs),
+    };
+    let (network, mut events) = settled_network(peers, seed, dht).await;
+    let mut view = NetworkView::new(network.peer_ids(), network.expected_connections());
+    while let Ok(event) = events.try_recv() {
+        view.apply(&event);
+    }
+    let ids = network.peer_ids();
+    let everyone: Vec<usize> = (0..peers).collect();
+    let keys: Vec<Vec<u8>> = (0..12)
+        .map(|i| format!("record {i}").into_bytes())
+        .collect();
+    let publisher = |record: usize| 1 + (record * 7 + seed as usize) % (peers - 1);
+    join_all(
+        keys.iter()
+            .enumerate()
+            .map(|(record, key)| put(&network, publisher(record), key)),
+    )
+    .await;
+    let holders = holders_of_each(&network, &everyone, &keys).await;
+
+    // One record loses every holder; one keeps only its publisher (peer 0, which asks
+    // afterwards, holds neither); a third of the peers leave besides.
+    let republished = (0..keys.len())
+        .find(|&r| !holders[r].contains(&0))
+        .expect("peer 0 is not among every record's holders");
+    let kept = publisher(republished);
+    let lost = (0..keys.len())
+        .find(|&r| r != republished && !holders[r].contains(&0) && !holders[r].contains(&kept))
+        .expect("a record neither peer 0 nor the republisher holds");
+    let mut leaving: Vec<usize> = testbed::dht::churn(peers, seed, 33);
+    leaving.extend(&holders[lost]);
+    leaving.extend(&holders[republished]);
+    leaving.retain(|&p| p != kept && p != 0);
+    leaving.sort_unstable();
+    leaving.dedup();
+    // All at once: the peers' own replication must not copy a record in between.
+    for stopped in join_all(leaving.iter().map(|&i| network.peer(i).unwrap().stop())).await {
+        stopped.unwrap();
+    }
+    let live: Vec<usize> = everyone
+        .iter()
+        .copied()
+        .filter(|p| !leaving.contains(p))
+        .collect();
+    let live_ids: Vec<PeerId> = live.iter().map(|&p| ids[p]).collect();
+    tokio::time::timeout(PATIENCE, async {
+        while view.connected_peer_count() > live.len() {
+            match events.next().await {
+                Some(event) => {
+                    view.apply(&event);
+                }
+                None => break,
+            }
+        }
+    })
+    .await
+    .expect("the others saw the leavers' connections close");
+
+    // Healed: each record with a live holder is on the r closest live peers.
+    // Which records kept a live holder, read from the live stores once the others left (a
+    // replication racing the churn may have copied the lost one just before).
+    let kept_by = holders_of_each(&network, &live, &keys).await;
+    let survivors: Vec<usize> = (0..keys.len())
+        .filter(|&r| !kept_by[r].is_empty())
+        .collect();
+    assert!(survivors.contains(&republished));
+    if survivors.contains(&lost) {
+        println!("record {lost} was copied to a live peer as its holders left");
+    }
+    // Still off their closest live peers, as last read.
+    let mut unhealed: Vec<usize> = survivors.clone();
+    let healed = async {
+        while !unhealed.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = holders_of_each(&network, &live, &keys).await;
+            unhealed.retain(|&record| {
+                !closest(&live_ids, &keys[record], 3)
+                    .iter()
+                    .all(|c| now[record].iter().any(|&h| ids[h] == *c))
+            });
+        }
+    };
+    // A hang guard: healing takes a refresh or two, longer on a busy machine.
+    let in_time = tokio::time::timeout(2 * PATIENCE, healed).await.is_ok();
+    if !in_time {
+        panic!(
+            "records not back on their 3 closest live peers ({peers} peers, seed {seed}):\n{}",
+            why_unhealed(&network, &live, &keys, &unhealed).await
+        );
+    }
+
+    let gets = keys.iter().map(|key| {
+        network.peer(0).unwrap().lookup(LookupRequest::GetRecord {
+            key: key.clone(),
+            quorum: 1,
+        })
+    });
+    let outcomes = tokio::time::timeout(PATIENCE, join_all(gets))
+        .await
+        .expect("the gets end");
+    for (record, outcome) in outcomes.into_iter().enumerate() {
+        let outcome = outcome.unwrap();
+        let found = outcome.value.as_deref() == Some(&b"value"[..]);
+        assert_eq!(
+            found,
+            survivors.contains(&record),
+            "record {record}: found exactly when a holder stayed ({peers} peers, seed {seed})"
+        );
+    }
+    let key = b"after the churn".to_vec();
+    let outcome = network
+        .peer(0)
+        .unwrap()
+        .lookup(LookupRequest::ClosestPeers { key: key.clone() })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.closest,
+        truly_closest(&live_ids, ids[0], &key, 3),
+        "a lookup after the churn ends at the 3 closest live peers"
+    );
+}
+
+/// For each record, its closest live peers, who holds it, and how many live routing tables
+/// know each closest peer: a peer no table knows is never offered a copy.
+async fn why_unhealed(
+    network: &Network,
+    live: &[usize],
+    keys: &[Vec<u8>],
+    records: &[usize],
+) -> String {
+    let ids = network.peer_ids();
+    let live_ids: Vec<PeerId> = live.iter().map(|&p| ids[p]).collect();
+    let holders = holders_of_each(network, live, keys).await;
+    let mut tables = Vec::new();
+    for &peer in live {
+        tables.push(network.peer(peer).unwrap().routing_table().await.unwrap());
+    }
+    let index = |id: &PeerId| ids.iter().position(|x| x == id).unwrap();
+    let mut report = String::new();
+    for &record in records {
+        let known: Vec<String> = closest(&live_ids, &keys[record], 3)
+            .iter()
+            .map(|c| {
+                let tables = tables.iter().filter(|t| t.peers().any(|x| x == *c)).count();
+                format!("peer {} (in {tables} tables)", index(c))
+            })
+            .collect();
+        report += &format!(
+            "record {record}: held by {:?}; closest live: {}\n",
+            holders[record],
+            known.join(", ")
+        );
+    }
+    report
+}
+
+#[tokio::test]
+async fn records_heal_after_churn_among_30_peers() {
+    for seed in [1, 2, 3] {
+        records_heal_after_churn(30, seed, 4).await;
+    }
+}
+
+#[tokio::test]
+async fn records_heal_after_churn_among_100_peers() {
+    records_heal_after_churn(100, 4, 10).await;
+}
+
+#[tokio::test]
+async fn records_heal_after_churn_among_200_peers() {
+    records_heal_after_churn(200, 5, 20).await;
 }
 
 #[tokio::test]

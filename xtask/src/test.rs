@@ -24,11 +24,6 @@ pub fn main() -> Result {
     step("engine and relay tests (native)", || {
         run(native_cargo().arg("test"))
     })?;
-    // The relay as `cargo xtask serve` builds it (`cargo test` builds it with its tests'
-    // features): serving after the tests then builds nothing.
-    step("the relay as `serve` runs it", || {
-        run(native_cargo().args(["build", "--package", "relay"]))
-    })?;
     step(
         "engine tests in headless Chromium (wasm-bindgen-test)",
         || {
@@ -52,6 +47,7 @@ pub fn main() -> Result {
         run(cmd("node")
             .args(["--test", "--test-concurrency=1", "e2e/"])
             .env("DIST_DIR", &dist)
+            // `cargo test` built it for the relay's own tests.
             .env("RELAY_BIN", root().join("target/debug/relay"))
             .env("SCREENSHOT_DIR", &screenshots)
             .env("CHROMIUM", CHROMIUM))

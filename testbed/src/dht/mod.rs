@@ -34,6 +34,14 @@ pub struct Config {
     pub refresh_secs: Option<u16>,
 }
 
+impl Config {
+    /// The refresh interval as a duration.
+    pub fn refresh_interval(&self) -> Option<std::time::Duration> {
+        self.refresh_secs
+            .map(|secs| std::time::Duration::from_secs(secs.into()))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

@@ -30,14 +30,17 @@ pub fn behaviour(local: PeerId, config: Config) -> Kad {
         .set_query_timeout(QUERY_TIMEOUT);
     // Without a refresh interval there is no background upkeep: what the learner sees is what
     // they asked for, plus the start-up bootstrap libp2p-kad always runs.
-    let refresh = config
-        .refresh_secs
-        .map(|secs| Duration::from_secs(secs.into()));
+    let refresh = config.refresh_interval();
     kad_config
         .set_periodic_bootstrap_interval(refresh)
         .set_replication_interval(refresh)
         .set_publication_interval(refresh)
         .set_provider_publication_interval(refresh);
+    if let Some(refresh) = refresh {
+        // A peer that left keeps its bucket entry until a newcomer has waited this long for
+        // its place (libp2p-kad's default is a minute): one refresh heals within a lesson.
+        kad_config.set_kbucket_pending_timeout(refresh);
+    }
     let mut kad = Kad::with_config(local, MemoryStore::new(local), kad_config);
     // In-page peers have no confirmed external address, so kad would stay a client that
     // nobody queries.
