@@ -10,11 +10,12 @@ use futures::channel::mpsc;
 use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
+// Each protocol reports its own steps; the page reads them all from one stream.
+pub use crate::dht::DhtStep;
+pub use crate::protocols::ping::PingStep;
+pub use crate::protocols::transfer::TransferStep;
 pub use crate::room::RoomStep;
-
-use crate::dht::{LookupKind, LookupOutcome};
-use crate::protocols::ping::Envelope;
-use crate::snapshot::{Recording, SnapshotId, Tokens};
+pub use crate::snapshot::TokenStep;
 
 /// Room for every connection event of a 100-peer full mesh (4,950 connections, two ends each)
 /// while the page is busy drawing.
@@ -72,133 +73,6 @@ pub enum EventKind {
     Tokens(TokenStep),
     Dht(DhtStep),
     Room(RoomStep),
-}
-
-/// What a peer's DHT side reports ([`crate::dht`]); the hops of a lookup come from the wire.
-#[derive(Debug, Clone)]
-pub enum DhtStep {
-    /// `lookup` numbers this peer's lookups from 0.
-    LookupStarted {
-        lookup: u64,
-        kind: LookupKind,
-        key: Vec<u8>,
-    },
-    LookupFinished {
-        lookup: u64,
-        outcome: LookupOutcome,
-    },
-    /// Every peer's DHT side has been quiet for a while: libp2p-kad's start-up bootstrap is
-    /// over (reported once, by peer 0, for the network). `entries`: over all routing tables.
-    Settled {
-        entries: usize,
-    },
-}
-
-/// One step of the token application and its snapshots ([`crate::snapshot`]), as seen by one
-/// peer.
-#[derive(Debug, Clone)]
-pub enum TokenStep {
-    Sent {
-        remote: PeerId,
-        tokens: Tokens,
-    },
-    Received {
-        remote: PeerId,
-        tokens: Tokens,
-        /// Snapshots that recorded these tokens as in flight on their channel.
-        recorded_by: Vec<SnapshotId>,
-    },
-    MarkerSent {
-        remote: PeerId,
-        id: SnapshotId,
-    },
-    MarkerReceived {
-        remote: PeerId,
-        id: SnapshotId,
-    },
-    /// This peer's part of snapshot `id` can never finish: its channel from `closed` closed
-    /// before that channel's marker came.
-    Abandoned {
-        id: SnapshotId,
-        closed: PeerId,
-    },
-    /// This peer wrote down its balance: its point of that recording's cut.
-    Recorded {
-        recording: Recording,
-        balance: u64,
-    },
-}
-
-/// One step of the testbed's bulk transfer, as seen by one side.
-#[derive(Debug, Clone)]
-pub enum TransferStep {
-    /// This side opened a stream to send `bytes`; the reader pauses after each 16 KiB when slow.
-    Started {
-        remote: PeerId,
-        bytes: u64,
-        slow_reader: bool,
-    },
-    /// Every byte arrived, and the other side said so.
-    Finished {
-        remote: PeerId,
-        bytes: u64,
-        took_ms: f64,
-    },
-    /// This side dropped the stream after `sent` bytes: yamux resets it (RST).
-    GaveUp {
-        remote: PeerId,
-        sent: u64,
-    },
-    /// This side read a whole transfer.
-    Received {
-        remote: PeerId,
-        bytes: u64,
-    },
-    Failed {
-        remote: PeerId,
-        error: String,
-    },
-}
-
-/// One step of the testbed's ping exchange, as seen by one side.
-#[derive(Debug, Clone)]
-pub enum PingStep {
-    StreamOpened {
-        remote: PeerId,
-        protocol: String,
-    },
-    StreamAccepted {
-        remote: PeerId,
-        protocol: String,
-    },
-    Sent {
-        remote: PeerId,
-        envelope: Envelope,
-    },
-    Received {
-        remote: PeerId,
-        envelope: Envelope,
-        /// This peer's Lamport time of the receive.
-        lamport: u64,
-    },
-    /// This side closed its half of the stream: it will write no more.
-    ClosedOwnSide {
-        remote: PeerId,
-    },
-    /// The remote closed its half too: the stream is closed from both sides.
-    RemoteClosed {
-        remote: PeerId,
-    },
-    /// The stream was dropped before an answer came; a new one is tried.
-    Retrying {
-        remote: PeerId,
-        error: String,
-        attempt: usize,
-    },
-    Failed {
-        remote: PeerId,
-        error: String,
-    },
 }
 
 /// The sending end shared by every peer of a network.

@@ -6,6 +6,7 @@ pub mod dht;
 pub mod diagram;
 pub mod event;
 pub mod identity;
+pub mod labels;
 pub mod lesson;
 pub mod network;
 pub mod pace;

@@ -629,15 +629,15 @@ impl EventLoop {
                 if let (Some(node), Some(kad)) =
                     (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
                 {
-                    for event in node.on_command(kad, command) {
-                        self.emit(event);
+                    for step in node.on_command(kad, command) {
+                        self.emit(EventKind::Dht(step));
                     }
                 }
             }
             Command::Room(command) => {
                 if let Some(rendezvous) = self.swarm.behaviour_mut().rendezvous.as_mut() {
-                    for event in self.room.on_command(rendezvous, command) {
-                        self.emit(event);
+                    for step in self.room.on_command(rendezvous, command) {
+                        self.emit(EventKind::Room(step));
                     }
                 }
             }
@@ -800,16 +800,16 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Rendezvous(event)) => {
                 let local = *self.swarm.local_peer_id();
-                for event in self.room.on_rendezvous(local, event) {
-                    self.emit(event);
+                for step in self.room.on_rendezvous(local, event) {
+                    self.emit(EventKind::Room(step));
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
                 if let (Some(node), Some(kad)) =
                     (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
                 {
-                    for event in node.on_event(kad, event) {
-                        self.emit(event);
+                    for step in node.on_event(kad, event) {
+                        self.emit(EventKind::Dht(step));
                     }
                 }
             }

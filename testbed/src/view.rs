@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use libp2p::PeerId;
 
+use crate::labels::{key_label, short_peer_id};
+
 use crate::event::{
     DhtStep, Event, EventKind, PeerIndex, PingStep, RoomStep, TokenStep, TransferStep,
 };
@@ -235,7 +237,7 @@ impl NetworkView {
     fn key_name(&self, key: &[u8]) -> String {
         match PeerId::from_bytes(key) {
             Ok(peer) => self.name(&peer),
-            Err(_) => crate::dht::key_label(key, &[]),
+            Err(_) => key_label(key, &[]),
         }
     }
 
@@ -544,13 +546,6 @@ fn connection_remote(kind: &EventKind) -> Option<PeerId> {
         | EventKind::ConnectionClosed { remote, .. } => Some(*remote),
         _ => None,
     }
-}
-
-/// `12D3KooWHxRF…`: every ed25519 PeerId starts `12D3KooW`, so the four characters after it
-/// tell peers apart at a glance.
-pub fn short_peer_id(peer: &PeerId) -> String {
-    let text = peer.to_base58();
-    format!("{}…", &text[..text.len().min(12)])
 }
 
 /// `1 connection`, `2 connections`.

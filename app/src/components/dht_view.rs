@@ -9,7 +9,8 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use libp2p::PeerId;
 use testbed::dht::lookup::{depth, progress, Hop};
-use testbed::dht::{key_label, KeyPoint, Lookup, Lookups};
+use testbed::dht::{KeyPoint, Lookup, Lookups};
+use testbed::labels::key_label;
 use testbed::view::NetworkView;
 use wasm_bindgen::JsCast;
 

@@ -4,10 +4,11 @@
 
 use leptos::prelude::*;
 use libp2p::PeerId;
+use testbed::labels::hex;
 use testbed::network::MAX_TAPPED_PEERS;
-use testbed::trace::model::{frame_fields, hex};
 use testbed::wire::decode::WireItem;
 use testbed::wire::multistream;
+use testbed::wire::yamux::frame_fields;
 use testbed::wire::{Direction, Layer};
 
 use crate::session::{Session, WireEntry};

@@ -80,7 +80,7 @@ impl Distance {
 
 impl fmt::Debug for KeyPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyPoint({})", crate::trace::model::hex(&self.0[..4]))
+        write!(f, "KeyPoint({})", crate::labels::hex(&self.0[..4]))
     }
 }
 

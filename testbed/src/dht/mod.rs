@@ -261,18 +261,24 @@ pub fn healed(
         })
 }
 
-/// How the learner names a key: a peer's index (`peer 7`) or a text key (`cat.jpg`).
-pub fn key_label(key: &[u8], peers: &[PeerId]) -> String {
-    if let Ok(peer) = PeerId::from_bytes(key) {
-        return match peers.iter().position(|p| *p == peer) {
-            Some(index) => format!("peer {index}"),
-            None => crate::view::short_peer_id(&peer),
-        };
-    }
-    match std::str::from_utf8(key) {
-        Ok(text) if !text.is_empty() && text.chars().all(|c| !c.is_control()) => text.to_owned(),
-        _ => crate::trace::model::hex(&key[..key.len().min(8)]),
-    }
+/// What a peer's DHT side reports ([`node`]); the hops of a lookup come from the wire.
+#[derive(Debug, Clone)]
+pub enum DhtStep {
+    /// `lookup` numbers this peer's lookups from 0.
+    LookupStarted {
+        lookup: u64,
+        kind: LookupKind,
+        key: Vec<u8>,
+    },
+    LookupFinished {
+        lookup: u64,
+        outcome: LookupOutcome,
+    },
+    /// Every peer's DHT side has been quiet for a while: libp2p-kad's start-up bootstrap is
+    /// over (reported once, by peer 0, for the network). `entries`: over all routing tables.
+    Settled {
+        entries: usize,
+    },
 }
 
 #[cfg(test)]

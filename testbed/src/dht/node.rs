@@ -10,8 +10,7 @@ use libp2p::kad::{self, store::MemoryStore, GetRecordOk, QueryId, QueryResult, Q
 use libp2p::{identify, PeerId, StreamProtocol};
 use web_time::Instant;
 
-use super::{Config, KeyPoint, LookupKind, LookupOutcome};
-use crate::event::{DhtStep, EventKind};
+use super::{Config, DhtStep, KeyPoint, LookupKind, LookupOutcome};
 
 pub type Kad = kad::Behaviour<MemoryStore>;
 
@@ -186,7 +185,7 @@ impl Node {
     }
 
     /// Runs `command`; returns the events to report.
-    pub fn on_command(&mut self, kad: &mut Kad, command: Command) -> Vec<EventKind> {
+    pub fn on_command(&mut self, kad: &mut Kad, command: Command) -> Vec<DhtStep> {
         match command {
             Command::Status { reply } => {
                 let running = if self.refreshing {
@@ -229,7 +228,7 @@ impl Node {
         kad: &mut Kad,
         request: LookupRequest,
         reply: oneshot::Sender<LookupOutcome>,
-    ) -> Vec<EventKind> {
+    ) -> Vec<DhtStep> {
         let key = request.key().to_vec();
         let record_key = kad::RecordKey::new(&key);
         let started = match &request {
@@ -256,11 +255,11 @@ impl Node {
         };
         let number = self.next_lookup;
         self.next_lookup += 1;
-        let mut events = vec![EventKind::Dht(DhtStep::LookupStarted {
+        let mut events = vec![DhtStep::LookupStarted {
             lookup: number,
             kind: request.kind(),
             key,
-        })];
+        }];
         match started {
             Ok(query) => {
                 self.running.insert(
@@ -279,10 +278,10 @@ impl Node {
                     error: Some(error),
                     ..outcome
                 };
-                events.push(EventKind::Dht(DhtStep::LookupFinished {
+                events.push(DhtStep::LookupFinished {
                     lookup: number,
                     outcome: outcome.clone(),
-                }));
+                });
                 let _ = reply.send(outcome);
             }
         }
@@ -290,7 +289,7 @@ impl Node {
     }
 
     /// Takes in one of libp2p-kad's events; returns the events to report.
-    pub fn on_event(&mut self, kad: &mut Kad, event: kad::Event) -> Vec<EventKind> {
+    pub fn on_event(&mut self, kad: &mut Kad, event: kad::Event) -> Vec<DhtStep> {
         let counts = match &event {
             _ if !self.refreshing => true,
             kad::Event::RoutingUpdated { .. } => true,
@@ -332,10 +331,10 @@ impl Node {
                     .closest
                     .sort_by_key(|p| KeyPoint::of_peer(p).distance(&target));
                 let _ = running.reply.send(running.outcome.clone());
-                vec![EventKind::Dht(DhtStep::LookupFinished {
+                vec![DhtStep::LookupFinished {
                     lookup: running.number,
                     outcome: running.outcome,
-                })]
+                }]
             }
             _ => Vec::new(),
         }

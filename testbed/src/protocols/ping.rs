@@ -10,7 +10,6 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
-use crate::event::PingStep;
 use crate::pace::Pace;
 use crate::trace::{SendStamp, TraceContext, Tracer};
 
@@ -287,6 +286,47 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     expect_remote_close(stream).await?;
     report(PingStep::RemoteClosed { remote });
     Ok(())
+}
+
+/// One step of the testbed's ping exchange, as seen by one side.
+#[derive(Debug, Clone)]
+pub enum PingStep {
+    StreamOpened {
+        remote: PeerId,
+        protocol: String,
+    },
+    StreamAccepted {
+        remote: PeerId,
+        protocol: String,
+    },
+    Sent {
+        remote: PeerId,
+        envelope: Envelope,
+    },
+    Received {
+        remote: PeerId,
+        envelope: Envelope,
+        /// This peer's Lamport time of the receive.
+        lamport: u64,
+    },
+    /// This side closed its half of the stream: it will write no more.
+    ClosedOwnSide {
+        remote: PeerId,
+    },
+    /// The remote closed its half too: the stream is closed from both sides.
+    RemoteClosed {
+        remote: PeerId,
+    },
+    /// The stream was dropped before an answer came; a new one is tried.
+    Retrying {
+        remote: PeerId,
+        error: String,
+        attempt: usize,
+    },
+    Failed {
+        remote: PeerId,
+        error: String,
+    },
 }
 
 #[cfg(test)]

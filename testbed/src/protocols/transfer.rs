@@ -8,7 +8,7 @@
 //! resets it (RST).
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use libp2p::StreamProtocol;
+use libp2p::{PeerId, StreamProtocol};
 
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/transfer/1.0.0");
 
@@ -135,6 +135,37 @@ pub async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
     stream.write_all(format!("{read}\n").as_bytes()).await?;
     stream.close().await?;
     Ok((request, read))
+}
+
+/// One step of the testbed's bulk transfer, as seen by one side.
+#[derive(Debug, Clone)]
+pub enum TransferStep {
+    /// This side opened a stream to send `bytes`; the reader pauses after each 16 KiB when slow.
+    Started {
+        remote: PeerId,
+        bytes: u64,
+        slow_reader: bool,
+    },
+    /// Every byte arrived, and the other side said so.
+    Finished {
+        remote: PeerId,
+        bytes: u64,
+        took_ms: f64,
+    },
+    /// This side dropped the stream after `sent` bytes: yamux resets it (RST).
+    GaveUp {
+        remote: PeerId,
+        sent: u64,
+    },
+    /// This side read a whole transfer.
+    Received {
+        remote: PeerId,
+        bytes: u64,
+    },
+    Failed {
+        remote: PeerId,
+        error: String,
+    },
 }
 
 #[cfg(test)]

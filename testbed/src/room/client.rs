@@ -8,7 +8,6 @@ use libp2p::rendezvous::{self, Namespace};
 use libp2p::{Multiaddr, PeerId};
 
 use super::{namespace, RoomStep, REGISTRATION_TTL_SECONDS};
-use crate::event::EventKind;
 
 /// A peer of the room and the addresses it registered.
 pub type Registration = (PeerId, Vec<Multiaddr>);
@@ -44,7 +43,7 @@ impl Client {
         &mut self,
         rendezvous: &mut rendezvous::client::Behaviour,
         command: RoomCommand,
-    ) -> Vec<EventKind> {
+    ) -> Vec<RoomStep> {
         match command {
             RoomCommand::Register { room, relay, reply } => {
                 let space = match Namespace::new(namespace(&room)) {
@@ -80,9 +79,9 @@ impl Client {
         &mut self,
         local: PeerId,
         event: rendezvous::client::Event,
-    ) -> Vec<EventKind> {
+    ) -> Vec<RoomStep> {
         use rendezvous::client::Event;
-        let step = |step| vec![EventKind::Room(step)];
+        let step = |step| vec![step];
         match event {
             Event::Registered { namespace, .. } => {
                 let Some((room, reply)) = self.take_registering(&namespace) else {

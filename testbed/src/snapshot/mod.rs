@@ -16,6 +16,7 @@ pub mod script;
 pub mod sim;
 pub mod truth;
 
+use libp2p::PeerId;
 use serde::Serialize;
 
 pub use machine::{LocalPart, Machine, Output, SnapshotError, SnapshotId};
@@ -77,4 +78,39 @@ impl GlobalSnapshot {
             })
             .sum()
     }
+}
+
+/// One step of the token application and its snapshots, as seen by one
+/// peer.
+#[derive(Debug, Clone)]
+pub enum TokenStep {
+    Sent {
+        remote: PeerId,
+        tokens: Tokens,
+    },
+    Received {
+        remote: PeerId,
+        tokens: Tokens,
+        /// Snapshots that recorded these tokens as in flight on their channel.
+        recorded_by: Vec<SnapshotId>,
+    },
+    MarkerSent {
+        remote: PeerId,
+        id: SnapshotId,
+    },
+    MarkerReceived {
+        remote: PeerId,
+        id: SnapshotId,
+    },
+    /// This peer's part of snapshot `id` can never finish: its channel from `closed` closed
+    /// before that channel's marker came.
+    Abandoned {
+        id: SnapshotId,
+        closed: PeerId,
+    },
+    /// This peer wrote down its balance: its point of that recording's cut.
+    Recorded {
+        recording: Recording,
+        balance: u64,
+    },
 }

@@ -16,7 +16,7 @@ use crate::protocols::ping;
 use crate::snapshot::{amount, channel, Recording};
 use crate::wire::decode::WireItem;
 use crate::wire::kad;
-use crate::wire::yamux::{FrameType, Header};
+use crate::wire::yamux::{frame_details, frame_label, Header};
 use crate::wire::{Direction, Layer, WireRecord};
 
 /// Messages kept: a long session of pings and lessons stays far below, and at about 150 bytes
@@ -555,83 +555,6 @@ impl Trace {
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
     }
-}
-
-/// `DATA #3 SYN · 41 B`, `WINDOW_UPDATE #3 · +256 KiB`, `PING SYN`: short enough for an arrow.
-pub fn frame_label(header: &Header) -> String {
-    let flags = header.flags.names();
-    let flags = if flags.is_empty() {
-        String::new()
-    } else {
-        format!(" {flags}")
-    };
-    match header.kind {
-        FrameType::Data => format!("DATA #{}{flags} · {} B", header.stream, header.length),
-        FrameType::WindowUpdate => format!(
-            "WINDOW_UPDATE #{}{flags} · +{}",
-            header.stream,
-            byte_size(header.length)
-        ),
-        FrameType::Ping => format!("PING{flags}"),
-        FrameType::GoAway => "GO_AWAY".to_owned(),
-    }
-}
-
-fn byte_size(bytes: u32) -> String {
-    match bytes {
-        b if b >= 1024 * 1024 && b % (1024 * 1024) == 0 => format!("{} MiB", b / (1024 * 1024)),
-        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
-        b => format!("{b} B"),
-    }
-}
-
-/// A frame's header, field by field, and the start of its data in hex: (name, value) rows.
-pub fn frame_fields(header: &Header, data: &[u8]) -> Vec<(&'static str, String)> {
-    let flags = match header.flags.names() {
-        names if names.is_empty() => "none".to_owned(),
-        names => names,
-    };
-    let mut rows = vec![
-        ("header bytes", hex(&header.encode())),
-        (
-            "fields",
-            format!(
-                "version {} · type {} · flags {:#06x} ({flags}) · stream {} · length {}",
-                header.version,
-                header.kind.name(),
-                header.flags.0,
-                header.stream,
-                header.length
-            ),
-        ),
-    ];
-    if !data.is_empty() {
-        let more = if (data.len() as u32) < header.length {
-            " …"
-        } else {
-            ""
-        };
-        rows.push(("data bytes", format!("{}{more}", hex(data))));
-    }
-    rows
-}
-
-/// [`frame_fields`] as text, a row per line.
-pub fn frame_details(header: &Header, data: &[u8]) -> String {
-    frame_fields(header, data)
-        .into_iter()
-        .map(|(name, value)| format!("{name}: {value}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `13 2f 6d 75`: bytes as hex, space-separated.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 
 use libp2p::{Multiaddr, PeerId};
 
-use crate::dht::{key_label, KeyPoint};
+use crate::dht::KeyPoint;
+use crate::labels::key_label;
 
 pub const PROTOCOL: &str = "/ipfs/kad/1.0.0";
 
@@ -100,7 +101,7 @@ impl KadMessage {
                     .common_prefix();
                 text.push_str(&format!(
                     "\n{what} {}: shares {shared} leading bits with the key",
-                    crate::view::short_peer_id(&peer.id)
+                    crate::labels::short_peer_id(&peer.id)
                 ));
             }
         }

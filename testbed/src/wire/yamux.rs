@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::labels::hex;
+
 pub const HEADER_LEN: usize = 12;
 
 /// Largest DATA frame body accepted. rust-yamux sends at most 16 KiB per frame; anything
@@ -256,6 +258,76 @@ impl FrameDecoder {
         }
         out
     }
+}
+
+// How a frame reads on an arrow and in the frame details.
+
+/// `DATA #3 SYN · 41 B`, `WINDOW_UPDATE #3 · +256 KiB`, `PING SYN`: short enough for an arrow.
+pub fn frame_label(header: &Header) -> String {
+    let flags = header.flags.names();
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" {flags}")
+    };
+    match header.kind {
+        FrameType::Data => format!("DATA #{}{flags} · {} B", header.stream, header.length),
+        FrameType::WindowUpdate => format!(
+            "WINDOW_UPDATE #{}{flags} · +{}",
+            header.stream,
+            byte_size(header.length)
+        ),
+        FrameType::Ping => format!("PING{flags}"),
+        FrameType::GoAway => "GO_AWAY".to_owned(),
+    }
+}
+
+fn byte_size(bytes: u32) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 && b % (1024 * 1024) == 0 => format!("{} MiB", b / (1024 * 1024)),
+        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
+        b => format!("{b} B"),
+    }
+}
+
+/// A frame's header, field by field, and the start of its data in hex: (name, value) rows.
+pub fn frame_fields(header: &Header, data: &[u8]) -> Vec<(&'static str, String)> {
+    let flags = match header.flags.names() {
+        names if names.is_empty() => "none".to_owned(),
+        names => names,
+    };
+    let mut rows = vec![
+        ("header bytes", hex(&header.encode())),
+        (
+            "fields",
+            format!(
+                "version {} · type {} · flags {:#06x} ({flags}) · stream {} · length {}",
+                header.version,
+                header.kind.name(),
+                header.flags.0,
+                header.stream,
+                header.length
+            ),
+        ),
+    ];
+    if !data.is_empty() {
+        let more = if (data.len() as u32) < header.length {
+            " …"
+        } else {
+            ""
+        };
+        rows.push(("data bytes", format!("{}{more}", hex(data))));
+    }
+    rows
+}
+
+/// [`frame_fields`] as text, a row per line.
+pub fn frame_details(header: &Header, data: &[u8]) -> String {
+    frame_fields(header, data)
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -1,0 +1,33 @@
+//! How the page names things in one short string: a peer, a key, some bytes.
+
+use libp2p::PeerId;
+
+/// `12D3KooWHxRF…`: every ed25519 PeerId starts `12D3KooW`, so the four characters after it
+/// tell peers apart at a glance.
+pub fn short_peer_id(peer: &PeerId) -> String {
+    let text = peer.to_base58();
+    format!("{}…", &text[..text.len().min(12)])
+}
+
+/// How the learner names a key: a peer's index (`peer 7`) or a text key (`cat.jpg`).
+pub fn key_label(key: &[u8], peers: &[PeerId]) -> String {
+    if let Ok(peer) = PeerId::from_bytes(key) {
+        return match peers.iter().position(|p| *p == peer) {
+            Some(index) => format!("peer {index}"),
+            None => short_peer_id(&peer),
+        };
+    }
+    match std::str::from_utf8(key) {
+        Ok(text) if !text.is_empty() && text.chars().all(|c| !c.is_control()) => text.to_owned(),
+        _ => hex(&key[..key.len().min(8)]),
+    }
+}
+
+/// `13 2f 6d 75`: bytes as hex, space-separated.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
