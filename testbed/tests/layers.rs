@@ -361,3 +361,27 @@ fn the_check_resolves_paths_to_the_files_that_define_them() {
     let uses = uses_of("protocols/ping.rs", &files);
     assert!(uses.iter().any(|(target, _)| target == "trace/context.rs"));
 }
+
+#[test]
+fn every_path_in_the_readmes_where_is_table_exists() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(workspace.join("README.md")).expect("README.md");
+    let table = readme
+        .split("**Where is…**")
+        .nth(1)
+        .expect("the README's Layout has a \"Where is…\" table");
+    let rows: Vec<&str> = table
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2)
+        .collect();
+    assert!(rows.len() >= 10, "the table lists at least ten places");
+    for row in rows {
+        let path = row
+            .split('`')
+            .nth(1)
+            .unwrap_or_else(|| panic!("a path in backticks in: {row}"));
+        assert!(workspace.join(path).exists(), "{path} does not exist");
+    }
+}
