@@ -235,7 +235,7 @@ impl RelayLink {
     }
 
     /// Snapshot outcomes, and the balance, as they change.
-    async fn follow_tokens(self, mut outcomes: futures::channel::mpsc::UnboundedReceiver<Outcome>) {
+    async fn follow_tokens(self, mut outcomes: futures::channel::mpsc::Receiver<Outcome>) {
         let tokens = self.tokens.get_value();
         let watch_balance = async {
             while let Some(tokens) = &tokens {

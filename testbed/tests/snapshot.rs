@@ -139,6 +139,47 @@ async fn a_malformed_packet_is_rejected_and_snapshots_go_on() {
     tokens.check(&completed).expect("consistent and conserved");
 }
 
+/// Every queue is bounded: a channel whose packets pile up past its backlog is closed, the
+/// page is told, and a flood of commands is refused as busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_too_far_behind_is_closed_and_the_page_is_told() {
+    use testbed::snapshot::channel::BACKLOG;
+    use testbed::snapshot::live::LiveError;
+    let config = NetworkConfig {
+        peers: 2,
+        topology: Topology::Original,
+        seed: 4,
+        // Each packet is held a second: the queue fills long before the first one goes.
+        latency_ms: 1000,
+        dht: None,
+    };
+    let (_network, tokens, _snapshots, _events) = token_network(config, 10 * BACKLOG as u64).await;
+    let mut busy = 0;
+    let mut sent = 0;
+    tokio::time::timeout(PATIENCE, async {
+        while tokens.problems().is_empty() {
+            match tokens.send(0, 1, 1) {
+                Ok(()) => sent += 1,
+                Err(LiveError::Busy(0)) => {
+                    busy += 1;
+                    tokio::task::yield_now().await;
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+    })
+    .await
+    .expect("the backlog is reached");
+    assert!(sent > BACKLOG, "{sent} sends queued");
+    assert!(busy > 0, "a flood of commands meets a full queue");
+    assert_eq!(
+        tokens.problems(),
+        [format!(
+            "peer 0's channel to peer 1 fell {BACKLOG} packets behind and was closed"
+        )]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     use testbed::snapshot::Recording;

@@ -20,7 +20,7 @@ use libp2p::{PeerId, StreamProtocol};
 use crate::peer;
 use crate::runtime::spawn;
 use crate::snapshot;
-use crate::snapshot::channel::{self, Packet, TokensWire};
+use crate::snapshot::channel::{self, Packet, TokensWire, BACKLOG};
 use crate::snapshot::machine::{LocalPart, Output, SnapshotId};
 
 pub const CHANNEL: StreamProtocol = StreamProtocol::new("/testbed/room-tokens/1.0.0");
@@ -35,6 +35,9 @@ const MAX_PART_BYTES: usize = 64 * 1024;
 /// Tries to open a channel (libp2p-stream may reset an inbound stream while another waits).
 const OPEN_ATTEMPTS: u32 = 8;
 const OPEN_RETRY: Duration = Duration::from_millis(50);
+
+/// Outcomes of this tab's snapshots the page has not read yet: one per click.
+const OUTCOME_QUEUE: usize = 64;
 
 /// One tab's part of a snapshot: its balance, and per incoming channel the amounts recorded.
 pub type Part = LocalPart<u64, u64, PeerId>;
@@ -98,6 +101,25 @@ pub enum TokensError {
     NotEnough { balance: u64, wanted: u64 },
     #[error("could not open a channel to {peer}: {reason}")]
     Open { peer: PeerId, reason: String },
+    #[error("the channel to {0} fell {BACKLOG} packets behind and was closed")]
+    Backlog(PeerId),
+}
+
+/// Queues `packet` on the channel to `remote`. A channel [`BACKLOG`] packets behind is
+/// dropped: its writer ends, and the channel closes as if broken.
+fn write(state: &mut State, remote: PeerId, packet: Packet<PeerId>) -> Result<(), TokensError> {
+    let sender = state
+        .outgoing
+        .get_mut(&remote)
+        .ok_or(TokensError::NoChannel(remote))?;
+    match sender.try_send(packet) {
+        Ok(()) => Ok(()),
+        Err(error) if error.is_full() => {
+            state.outgoing.remove(&remote);
+            Err(TokensError::Backlog(remote))
+        }
+        Err(_) => Err(TokensError::NoChannel(remote)),
+    }
 }
 
 struct Collecting {
@@ -108,7 +130,9 @@ struct Collecting {
 struct State {
     balance: u64,
     machine: snapshot::Machine<u64, u64, PeerId>,
-    outgoing: HashMap<PeerId, mpsc::UnboundedSender<Packet<PeerId>>>,
+    outgoing: HashMap<PeerId, mpsc::Sender<Packet<PeerId>>>,
+    /// The one sender of outcomes (each clone of a sender would add a slot to the queue).
+    outcomes: mpsc::Sender<Outcome>,
     sent: u64,
     snapshots: u32,
     collecting: BTreeMap<SnapshotId<PeerId>, Collecting>,
@@ -120,14 +144,13 @@ pub struct RoomTokens {
     me: PeerId,
     peer: peer::Handle,
     state: Arc<Mutex<State>>,
-    outcomes: mpsc::UnboundedSender<Outcome>,
     observer: Option<Observer>,
 }
 
 impl RoomTokens {
     /// Starts accepting channels and parts on `peer`; outcomes of this tab's snapshots come
     /// on the receiver.
-    pub fn start(peer: peer::Handle) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
+    pub fn start(peer: peer::Handle) -> (RoomTokens, mpsc::Receiver<Outcome>) {
         Self::start_observed(peer, None)
     }
 
@@ -135,9 +158,9 @@ impl RoomTokens {
     pub fn start_observed(
         peer: peer::Handle,
         observer: Option<Observer>,
-    ) -> (RoomTokens, mpsc::UnboundedReceiver<Outcome>) {
+    ) -> (RoomTokens, mpsc::Receiver<Outcome>) {
         let me = peer.peer_id();
-        let (outcomes, receiver) = mpsc::unbounded();
+        let (outcomes, receiver) = mpsc::channel(OUTCOME_QUEUE);
         let tokens = RoomTokens {
             me,
             peer: peer.clone(),
@@ -148,8 +171,8 @@ impl RoomTokens {
                 sent: 0,
                 snapshots: 0,
                 collecting: BTreeMap::new(),
+                outcomes,
             })),
-            outcomes,
             observer,
         };
         if let Ok(channels) = peer.accept(CHANNEL) {
@@ -213,7 +236,7 @@ impl RoomTokens {
                 }
             }
         };
-        let (sender, mut queue) = mpsc::unbounded::<Packet<PeerId>>();
+        let (sender, mut queue) = mpsc::channel::<Packet<PeerId>>(BACKLOG);
         {
             let mut state = self.lock();
             state.outgoing.insert(remote, sender);
@@ -242,13 +265,11 @@ impl RoomTokens {
             });
         }
         let id = state.sent;
-        let sender = state
-            .outgoing
-            .get(&remote)
-            .ok_or(TokensError::NoChannel(remote))?;
-        sender
-            .unbounded_send(Packet::Tokens(TokensWire { id, amount }))
-            .map_err(|_| TokensError::NoChannel(remote))?;
+        write(
+            &mut state,
+            remote,
+            Packet::Tokens(TokensWire { id, amount }),
+        )?;
         state.balance -= amount;
         state.sent += 1;
         self.observe(Happened::Sent { to: remote, amount });
@@ -288,9 +309,8 @@ impl RoomTokens {
         for output in outputs {
             match output {
                 Output::SendMarker { to, id } => {
-                    if let Some(sender) = self.lock().outgoing.get(&to) {
-                        let _ = sender.unbounded_send(Packet::Marker(id));
-                    }
+                    // A marker that cannot go closes its channel: the snapshot ends incomplete.
+                    let _ = write(&mut self.lock(), to, Packet::Marker(id));
                 }
                 Output::Done { id, part } if id.initiator == self.me => self.gathered(id, part),
                 Output::Done { id, part } => {
@@ -298,8 +318,9 @@ impl RoomTokens {
                     spawn(async move { tokens.send_part(id, part).await });
                 }
                 Output::Incomplete { id, waiting_for } if id.initiator == self.me => {
-                    self.lock().collecting.remove(&id);
-                    let _ = self.outcomes.unbounded_send(Outcome::Incomplete {
+                    let mut state = self.lock();
+                    state.collecting.remove(&id);
+                    let _ = state.outcomes.try_send(Outcome::Incomplete {
                         id,
                         missing: waiting_for,
                     });
@@ -323,9 +344,7 @@ impl RoomTokens {
             if let Some(done) = state.collecting.remove(&id) {
                 let mut parts = done.parts;
                 parts.sort_by_key(|p| p.peer);
-                let _ = self
-                    .outcomes
-                    .unbounded_send(Outcome::Complete { id, parts });
+                let _ = state.outcomes.try_send(Outcome::Complete { id, parts });
             }
         }
     }

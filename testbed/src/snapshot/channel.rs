@@ -21,6 +21,11 @@ pub const MAX_PACKET: usize = 256;
 /// The acknowledgement that makes a channel usable.
 pub const ACK: u8 = 0x06;
 
+/// Packets queued on one channel, waiting for their latency and the stream: a channel this
+/// far behind is closed as broken rather than let grow, since dropping a packet would break
+/// the FIFO channel the algorithm relies on.
+pub const BACKLOG: usize = 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Packet<P = crate::PeerIndex> {
     Tokens(TokensWire),

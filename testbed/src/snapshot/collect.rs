@@ -40,7 +40,7 @@ pub enum Outcome {
 
 /// Every peer's part of the snapshots, gathered.
 pub struct Snapshots {
-    reports: mpsc::UnboundedReceiver<PartReport>,
+    reports: mpsc::Receiver<PartReport>,
     gathered: BTreeMap<SnapshotId, Vec<Option<LocalPart<u64, Tokens>>>>,
     /// Snapshots completed or given up: later reports of them are ignored.
     ended: BTreeSet<SnapshotId>,
@@ -52,7 +52,7 @@ pub struct Snapshots {
 
 impl Snapshots {
     pub(super) fn new(
-        reports: mpsc::UnboundedReceiver<PartReport>,
+        reports: mpsc::Receiver<PartReport>,
         truth: Arc<Mutex<Truth>>,
         peers: usize,
         total: u64,

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use libp2p::PeerId;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -36,6 +36,17 @@ use crate::PeerIndex;
 /// Most tokens one random send moves.
 pub const MAX_RANDOM_AMOUNT: u64 = 20;
 
+/// Commands waiting for one peer: the page asks a few per click, so a full queue means the
+/// peer is stuck.
+const COMMAND_QUEUE: usize = 64;
+
+/// Packets read from a peer's incoming channels, waiting for it: when full, its readers wait,
+/// and the streams' flow control slows the senders.
+const INBOX: usize = 1024;
+
+/// Parts and give-ups waiting for the collector: room for many snapshots of 200 peers.
+const REPORT_QUEUE: usize = 4096;
+
 /// Tries to open a channel before giving up.
 const OPEN_ATTEMPTS: u32 = 8;
 const OPEN_RETRY: Duration = Duration::from_millis(20);
@@ -52,6 +63,8 @@ pub enum LiveError {
     NoPeer(PeerIndex),
     #[error("peer {0} has stopped")]
     Stopped(PeerIndex),
+    #[error("peer {0} is busy: {COMMAND_QUEUE} commands wait for it")]
+    Busy(PeerIndex),
 }
 
 enum Command {
@@ -87,12 +100,14 @@ enum Delivery {
 
 /// The token application on the peers of a [`Network`]; see the module's documentation.
 pub struct TokenNetwork {
-    commands: Vec<mpsc::UnboundedSender<Command>>,
+    // Behind locks: futures' mpsc gives each clone of a sender a slot of its own, so sending
+    // through clones would not be bounded.
+    commands: Vec<Mutex<mpsc::Sender<Command>>>,
     neighbours: Vec<Vec<PeerIndex>>,
     /// What peers rejected, as sentences for the page.
     problems: Arc<Mutex<Vec<String>>>,
     truth: Arc<Mutex<Truth>>,
-    reports: mpsc::UnboundedSender<PartReport>,
+    reports: Mutex<mpsc::Sender<PartReport>>,
     total: u64,
     naive_snapshots: std::sync::atomic::AtomicU32,
 }
@@ -107,11 +122,11 @@ impl TokenNetwork {
         let peers = network.peer_ids();
         let count = peers.len();
         let truth = Arc::new(Mutex::new(Truth::default()));
-        let (reports, report_queue) = mpsc::unbounded();
+        let (reports, report_queue) = mpsc::channel(REPORT_QUEUE);
         let mut inboxes = Vec::new();
         let mut inbox_senders = Vec::new();
         for _ in 0..count {
-            let (sender, inbox) = mpsc::unbounded::<(PeerIndex, Delivery)>();
+            let (sender, inbox) = mpsc::channel::<(PeerIndex, Delivery)>(INBOX);
             inbox_senders.push(sender);
             inboxes.push(inbox);
         }
@@ -132,7 +147,7 @@ impl TokenNetwork {
                         continue;
                     };
                     let is_channel = channels.insert(from);
-                    let inbox = inbox.clone();
+                    let mut inbox = inbox.clone();
                     spawn(async move {
                         if channel::acknowledge(&mut stream).await.is_err() {
                             return;
@@ -146,13 +161,13 @@ impl TokenNetwork {
                             let end = !matches!(delivery, Delivery::Packet(_));
                             let malformed = matches!(delivery, Delivery::Malformed(_));
                             if (is_channel || malformed)
-                                && inbox.unbounded_send((from, delivery)).is_err()
+                                && inbox.send((from, delivery)).await.is_err()
                             {
                                 return;
                             }
                             if end {
                                 if malformed && is_channel {
-                                    let _ = inbox.unbounded_send((from, Delivery::Closed));
+                                    let _ = inbox.send((from, Delivery::Closed)).await;
                                 }
                                 return;
                             }
@@ -168,7 +183,8 @@ impl TokenNetwork {
         for (from, writers) in writers.iter_mut().enumerate() {
             for to in network.neighbours(from) {
                 let mut stream = open_channel(network, from, to).await?;
-                let (sender, mut queue) = mpsc::unbounded::<(web_time::Instant, Packet)>();
+                let (sender, mut queue) =
+                    mpsc::channel::<(web_time::Instant, Packet)>(channel::BACKLOG);
                 let pace: Pace = network.pace().clone();
                 spawn(async move {
                     while let Some((queued, packet)) = queue.next().await {
@@ -184,8 +200,8 @@ impl TokenNetwork {
         let mut commands = Vec::new();
         let problems = Arc::new(Mutex::new(Vec::new()));
         for (me, (inbox, writers)) in inboxes.into_iter().zip(writers).enumerate() {
-            let (sender, receiver) = mpsc::unbounded();
-            commands.push(sender);
+            let (sender, receiver) = mpsc::channel(COMMAND_QUEUE);
+            commands.push(Mutex::new(sender));
             let incoming: Vec<PeerIndex> = network.neighbours(me);
             let machine = Machine::new(me, incoming, writers.keys().copied());
             let peer = TokenPeer {
@@ -209,7 +225,7 @@ impl TokenNetwork {
             neighbours: (0..count).map(|p| network.neighbours(p)).collect(),
             problems,
             truth,
-            reports,
+            reports: Mutex::new(reports),
             total,
             naive_snapshots: Default::default(),
         };
@@ -294,7 +310,9 @@ impl TokenNetwork {
         let (reply, balance) = oneshot::channel();
         self.command(peer, Command::Leave { reply })?;
         balance.await.map_err(|_| LiveError::Stopped(peer))?;
-        let _ = self.reports.unbounded_send(PartReport::Left(peer));
+        if let Ok(mut reports) = self.reports.lock() {
+            let _ = reports.try_send(PartReport::Left(peer));
+        }
         Ok(())
     }
 
@@ -326,8 +344,13 @@ impl TokenNetwork {
         self.commands
             .get(peer)
             .ok_or(LiveError::NoPeer(peer))?
-            .unbounded_send(command)
-            .map_err(|_| LiveError::Stopped(peer))
+            .lock()
+            .map_err(|_| LiveError::Stopped(peer))?
+            .try_send(command)
+            .map_err(|error| match error.is_full() {
+                true => LiveError::Busy(peer),
+                false => LiveError::Stopped(peer),
+            })
     }
 
     /// `completed` checked against what really happened.
@@ -336,7 +359,7 @@ impl TokenNetwork {
     }
 }
 
-type Writer = mpsc::UnboundedSender<(web_time::Instant, Packet)>;
+type Writer = mpsc::Sender<(web_time::Instant, Packet)>;
 
 async fn open_channel(
     network: &Network,
@@ -372,7 +395,7 @@ struct TokenPeer {
     /// Outgoing channels still open.
     writers: BTreeMap<PeerIndex, Writer>,
     truth: Arc<Mutex<Truth>>,
-    reports: mpsc::UnboundedSender<PartReport>,
+    reports: mpsc::Sender<PartReport>,
     numbers: u32,
     /// Every peer of the network, by index.
     peers: Vec<PeerId>,
@@ -383,8 +406,8 @@ struct TokenPeer {
 impl TokenPeer {
     async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
-        mut inbox: mpsc::UnboundedReceiver<(PeerIndex, Delivery)>,
+        mut commands: mpsc::Receiver<Command>,
+        mut inbox: mpsc::Receiver<(PeerIndex, Delivery)>,
     ) {
         loop {
             futures::select! {
@@ -420,10 +443,7 @@ impl TokenPeer {
         match command {
             Command::Send { to, amount } => {
                 let amount = amount.min(self.balance);
-                let Some(writer) = self.writers.get(&to) else {
-                    return;
-                };
-                if amount == 0 {
+                if !self.writers.contains_key(&to) || amount == 0 {
                     return;
                 }
                 self.balance -= amount;
@@ -443,7 +463,7 @@ impl TokenPeer {
                     });
                     tokens
                 };
-                let _ = writer.unbounded_send((web_time::Instant::now(), Packet::from(tokens)));
+                self.write(to, Packet::from(tokens));
                 self.report(TokenStep::Sent {
                     remote: self.peers[to],
                     tokens,
@@ -501,7 +521,7 @@ impl TokenPeer {
                     id,
                     closed: self.peers[from],
                 });
-                let _ = self.reports.unbounded_send(PartReport::Stuck {
+                let _ = self.reports.try_send(PartReport::Stuck {
                     id,
                     peer: self.me,
                     waiting_for,
@@ -560,13 +580,32 @@ impl TokenPeer {
         }
     }
 
+    /// Queues `packet` on the channel to `to`; a channel [`channel::BACKLOG`] packets behind
+    /// is closed (its writer dropped), and the peer on the other end closes it back.
+    fn write(&mut self, to: PeerIndex, packet: Packet) {
+        let Some(writer) = self.writers.get_mut(&to) else {
+            return;
+        };
+        match writer.try_send((web_time::Instant::now(), packet)) {
+            Ok(()) => {}
+            Err(error) if error.is_full() => {
+                self.writers.remove(&to);
+                lock(&self.problems).push(format!(
+                    "peer {}'s channel to peer {to} fell {} packets behind and was closed",
+                    self.me,
+                    channel::BACKLOG
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+
     fn apply(&mut self, outputs: Vec<Output<u64, Tokens>>) {
         for output in outputs {
             match output {
                 Output::SendMarker { to, id } => {
-                    if let Some(writer) = self.writers.get(&to) {
-                        let _ =
-                            writer.unbounded_send((web_time::Instant::now(), Packet::Marker(id)));
+                    if self.writers.contains_key(&to) {
+                        self.write(to, Packet::Marker(id));
                         self.report(TokenStep::MarkerSent {
                             remote: self.peers[to],
                             id,
@@ -574,7 +613,7 @@ impl TokenPeer {
                     }
                 }
                 Output::Done { id, part } => {
-                    let _ = self.reports.unbounded_send(PartReport::Done { id, part });
+                    let _ = self.reports.try_send(PartReport::Done { id, part });
                 }
                 // Only a closed channel gives a snapshot up: `channel_closed` reports it.
                 Output::Incomplete { .. } => {}
