@@ -1,79 +1,42 @@
-//! This tab's own peer, its link to the native relay and its room. Optional: in-page peers
-//! work without it, and the page says plainly when no relay is there. The peer keeps its
-//! identity for as long as the page is open; when the relay goes, it tries again with backoff.
+//! This tab's own peer, its link to the native relay and its room, as signals. Optional:
+//! in-page peers work without it, and the page says plainly when no relay is there. The
+//! loop itself (find the relay, reserve, register, discover, dial, back off) is the engine's
+//! [`testbed::room::link`]; this file runs it and draws it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::channel::mpsc;
 use futures::StreamExt;
 use futures_timer::Delay;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use libp2p::identity::Keypair;
-use libp2p::multiaddr::Protocol;
-use libp2p::{Multiaddr, PeerId};
-use serde::Deserialize;
 use testbed::dht;
-use testbed::dht::{LookupKind, LookupOutcome, LookupRequest};
-use testbed::labels::short_peer_id;
+use testbed::dht::LookupRequest;
 use testbed::peer;
 use testbed::peer::TransportKind;
-use testbed::room::tokens::{Outcome, RoomTokens, INITIAL_TOKENS};
-use testbed::room::{self, MemberState, Members};
+use testbed::room::link::{Link, Runner, DEFAULT_INFO_PORT};
+use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
+use testbed::room::{self, Members};
 use testbed::trace::Trace;
 use testbed::view::{LogLine, NetworkView};
-use testbed::{EventKind, EventSink, EventStream};
+use testbed::{EventSink, Keypair, Multiaddr, PeerId};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// Port of the relay's info endpoint when the page is not told otherwise (`?relay=URL`).
-const DEFAULT_INFO_PORT: u16 = 4002;
-
-/// How often the room is asked who is in it.
-const DISCOVER_EVERY: Duration = Duration::from_secs(3);
-
-/// A registration is renewed well before it expires ([`room::REGISTRATION_TTL_SECONDS`]).
-const REGISTER_EVERY: Duration = Duration::from_secs(room::REGISTRATION_TTL_SECONDS / 2);
-
-/// Round trips kept per peer of the room.
-const MAX_ROUND_TRIPS: usize = 100;
+pub use testbed::room::link::{Status as RelayStatus, Transport as RelayTransport};
 
 /// Room log lines kept.
 const MAX_LOG: usize = 200;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum RelayStatus {
-    Looking {
-        info_url: String,
-    },
-    /// No relay answered; `retry_in` seconds until the next try.
-    Absent {
-        reason: String,
-        retry_in: u64,
-    },
-    Connecting {
-        address: String,
-    },
-    Connected {
-        relay: String,
-        round_trip_ms: Option<f64>,
-    },
-    Lost {
-        reason: String,
-        retry_in: u64,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-struct RelayInfo {
-    addresses: Vec<String>,
-}
+/// How often the balance is read for the page.
+const BALANCE_EVERY: Duration = Duration::from_millis(200);
 
 /// The tab's peer as the page sees it.
 #[derive(Clone, Copy)]
 pub struct RelayLink {
     pub status: RwSignal<RelayStatus>,
-    /// The room this tab is in (or joining).
+    /// The room this tab is in (or joining): the page sets it, the link follows.
     pub room: RwSignal<Option<String>>,
     pub members: RwSignal<Members>,
     /// This tab's peer and the peers of other tabs: each arrow's far end from the envelopes.
@@ -82,8 +45,7 @@ pub struct RelayLink {
     pub me: RwSignal<Option<PeerId>>,
     /// The relay last reached, kept while it is away: its lifeline stays.
     pub relay: RwSignal<Option<PeerId>>,
-    /// The relay's address this tab reached it at, ending in `/p2p/RELAY` (WebSocket, or
-    /// WebRTC-direct with `?via=webrtc`).
+    /// The relay's address this tab reached it at, ending in `/p2p/RELAY`.
     pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
     pub round_trips: RwSignal<BTreeMap<PeerId, Vec<f64>>>,
@@ -92,23 +54,21 @@ pub struct RelayLink {
     /// The last put or get of a record in the DHT the room's tabs form: a sentence, or why
     /// it failed.
     pub dht_result: RwSignal<Option<Result<String, String>>>,
-    /// This tab's tokens, for a Chandy-Lamport snapshot across the room's tabs.
-    pub tokens: StoredValue<Option<RoomTokens>, LocalStorage>,
     pub balance: RwSignal<u64>,
     /// The last snapshot this tab started, once it ended.
     pub snapshot: RwSignal<Option<Outcome>>,
-    peer: StoredValue<Option<peer::Handle>, LocalStorage>,
-    pings: StoredValue<u64>,
+    link: StoredValue<Option<Link>, LocalStorage>,
 }
 
 impl RelayLink {
     /// Starts this tab's peer and keeps it connected to the relay, in `room` if given.
     pub fn start(room: Option<String>) -> RelayLink {
-        let link = RelayLink {
+        let info_url = info_url();
+        let page = RelayLink {
             status: RwSignal::new(RelayStatus::Looking {
-                info_url: info_url(),
+                info_url: info_url.clone(),
             }),
-            room: RwSignal::new(room),
+            room: RwSignal::new(room.clone()),
             members: RwSignal::new(Members::default()),
             trace: RwSignal::new(Trace::across_tabs(js_sys::Date::now())),
             log: RwSignal::new(Vec::new()),
@@ -118,11 +78,9 @@ impl RelayLink {
             round_trips: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
-            tokens: StoredValue::new_local(None),
             balance: RwSignal::new(INITIAL_TOKENS),
             snapshot: RwSignal::new(None),
-            peer: StoredValue::new_local(None),
-            pings: StoredValue::new(0),
+            link: StoredValue::new_local(None),
         };
         let (sink, events) = EventSink::new();
         let config = peer::Config {
@@ -134,51 +92,50 @@ impl RelayLink {
             // The room's tabs form a Kademlia DHT of their own, over the circuits.
             dht: Some(dht::Config::default()),
         };
-        match peer::Handle::start(config, sink) {
-            Ok(peer) => {
-                link.me.set(Some(peer.peer_id()));
-                link.peer.set_value(Some(peer.clone()));
-                let (tokens, outcomes) = RoomTokens::start(peer.clone());
-                link.tokens.set_value(Some(tokens));
-                spawn_local(link.follow_tokens(outcomes));
-                spawn_local(link.follow(events));
-                spawn_local(link.stay_connected(peer));
+        let peer = match peer::Handle::start(config, sink) {
+            Ok(peer) => peer,
+            Err(error) => {
+                page.status.set(RelayStatus::Absent {
+                    reason: error.to_string(),
+                    retry_in: 0,
+                });
+                return page;
             }
-            Err(error) => link.status.set(RelayStatus::Absent {
-                reason: error.to_string(),
-                retry_in: 0,
-            }),
-        }
-        link
+        };
+        page.me.set(Some(peer.peer_id()));
+        let (link, updates, runner) = Link::start(peer, events, room, info_url, transport());
+        page.link.set_value(Some(link.clone()));
+        Effect::new(move |_| {
+            let room = page.room.get();
+            page.with_link(|link| link.set_room(room));
+        });
+        spawn_local(page.follow_events(updates.events));
+        spawn_local(page.follow_state(updates.changed));
+        spawn_local(page.follow_tokens(updates.outcomes));
+        spawn_local(run(runner));
+        page
     }
 
-    /// Pings `remote` with the testbed's protocol, through the relay.
-    pub fn ping(self, remote: PeerId) {
-        let Some(peer) = self.peer.get_value() else {
-            return;
-        };
-        let id = self.pings.with_value(|n| format!("tab-{n}"));
-        self.pings.update_value(|n| *n += 1);
-        spawn_local(async move {
-            let started = web_time::Instant::now();
-            // A failure is in the peer's events, and so in the room's log.
-            if peer.ping(remote, id).await.is_ok() {
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                self.round_trips.update(|r| {
-                    let samples = r.entry(remote).or_default();
-                    samples.push(ms);
-                    if samples.len() > MAX_ROUND_TRIPS {
-                        samples.remove(0);
-                    }
-                });
+    fn with_link(self, act: impl FnOnce(&Link)) {
+        self.link.with_value(|link| {
+            if let Some(link) = link {
+                act(link)
             }
         });
+    }
+
+    pub fn ping(self, remote: PeerId) {
+        self.with_link(|link| link.ping(remote));
+    }
+
+    pub fn ping_everyone(self) {
+        self.with_link(Link::ping_everyone);
     }
 
     /// Stores `value` under `key` in the DHT of the room's tabs.
     pub fn put(self, key: String, value: String) {
         self.lookup(LookupRequest::PutRecord {
-            key: key.clone().into_bytes(),
+            key: key.into_bytes(),
             value: value.into_bytes(),
         });
     }
@@ -192,25 +149,23 @@ impl RelayLink {
     }
 
     fn lookup(self, request: LookupRequest) {
-        let Some(peer) = self.peer.get_value() else {
+        let Some(link) = self.link.get_value() else {
             return;
         };
         self.dht_result.set(None);
         spawn_local(async move {
-            let result = match peer.lookup(request).await {
-                Ok(outcome) => describe_lookup(&outcome, peer.peer_id()),
-                Err(error) => Err(error.to_string()),
-            };
+            let result = link.lookup(request).await;
             self.dht_result.set(Some(result));
         });
     }
 
     /// Sends a random amount to a random connected tab, `count` times, 100 ms apart.
     pub fn move_tokens(self, count: u32) {
-        let Some(tokens) = self.tokens.get_value() else {
+        let Some(link) = self.link.get_value() else {
             return;
         };
         spawn_local(async move {
+            let tokens = link.tokens();
             for n in 0..count {
                 let others = tokens.channels();
                 let pick = (js_sys::Math::random() * others.len() as f64) as usize;
@@ -228,83 +183,31 @@ impl RelayLink {
 
     /// Starts a Chandy-Lamport snapshot of the room's tabs from this one.
     pub fn start_snapshot(self) {
-        if let Some(tokens) = self.tokens.get_value() {
-            self.snapshot.set(None);
-            tokens.snapshot();
-        }
+        self.snapshot.set(None);
+        self.with_link(|link| {
+            link.tokens().snapshot();
+        });
     }
 
-    /// Snapshot outcomes, and the balance, as they change.
-    async fn follow_tokens(self, mut outcomes: futures::channel::mpsc::Receiver<Outcome>) {
-        let tokens = self.tokens.get_value();
-        let watch_balance = async {
-            while let Some(tokens) = &tokens {
-                self.balance.set(tokens.balance());
-                Delay::new(Duration::from_millis(200)).await;
-            }
-        };
-        let outcomes = async {
-            while let Some(outcome) = outcomes.next().await {
-                self.snapshot.set(Some(outcome));
-            }
-        };
-        futures::join!(watch_balance, outcomes);
+    /// How the other tabs reach this one while the relay holds its slot.
+    pub fn circuit_address(self) -> Option<Multiaddr> {
+        self.members
+            .with(|m| m.reservation.is_some())
+            .then_some(())?;
+        Some(room::circuit_address(&self.address.get()?, self.me.get()?))
     }
 
-    pub fn ping_everyone(self) {
-        let connected: Vec<PeerId> = self.members.with_untracked(|m| m.connected().collect());
-        for remote in connected {
-            self.ping(remote);
-        }
-    }
-
-    /// The peer's events, into the room's members, trace and log, and the relay's status.
-    async fn follow(self, mut events: EventStream) {
+    /// The peer's events, into the room's trace and log.
+    async fn follow_events(self, mut events: mpsc::Receiver<testbed::Event>) {
         // Other tabs' peers go by their short PeerId: none of them is an in-page peer.
         let mut namer = NetworkView::default();
         if let Some(me) = self.me.get_untracked() {
             namer.set_name(me, "this tab");
         }
         while let Some(event) = events.next().await {
-            let relay = self.relay.get_untracked();
-            if let Some(relay) = relay {
+            if let Some(relay) = self.relay.get_untracked() {
                 namer.set_name(relay, "the relay");
             }
-            match &event.kind {
-                EventKind::RoundTrip { remote, rtt_ms } if Some(*remote) == relay => {
-                    self.status.set(RelayStatus::Connected {
-                        relay: short_peer_id(remote),
-                        round_trip_ms: Some(*rtt_ms),
-                    })
-                }
-                EventKind::ConnectionClosed { remote, cause } if Some(*remote) == relay => {
-                    // What failed while the relay went is not the relay refusing.
-                    self.problem.set(None);
-                    self.status.set(RelayStatus::Lost {
-                        reason: cause
-                            .clone()
-                            .unwrap_or_else(|| "the connection closed".into()),
-                        retry_in: 1,
-                    });
-                }
-                EventKind::Room(testbed::room::RoomStep::Refused { what, reason })
-                    if self.is_connected() =>
-                {
-                    self.problem
-                        .set(Some(format!("The relay refused the {what}: {reason}")))
-                }
-                EventKind::Room(testbed::room::RoomStep::CircuitOpened { remote, .. }) => {
-                    // Each side opens its own channel to the other: one per direction.
-                    if let Some(tokens) = self.tokens.get_value() {
-                        let remote = *remote;
-                        spawn_local(async move {
-                            let _ = tokens.connect(remote).await;
-                        });
-                    }
-                }
-                _ => {}
-            }
-            self.members.update(|m| m.apply(&event));
             self.trace.update(|t| t.apply(&event));
             if let Some(line) = namer.apply(&event) {
                 self.log.update(|log| {
@@ -317,199 +220,60 @@ impl RelayLink {
         }
     }
 
-    /// Finds the relay, connects, joins the room; when the relay goes, tries again: after
-    /// 1 s, then 2, 4… up to 30 s.
-    async fn stay_connected(self, peer: peer::Handle) {
-        let mut attempt = 0;
-        loop {
-            match self.connect(&peer).await {
-                Ok(relay_at) => {
-                    attempt = 0;
-                    self.problem.set(None);
-                    self.in_room(&peer, &relay_at).await;
-                }
-                Err(reason) => {
-                    let retry_in = room::backoff(attempt).as_secs();
-                    self.status.set(RelayStatus::Absent { reason, retry_in });
-                }
-            }
-            let wait = room::backoff(attempt);
-            if let RelayStatus::Lost { reason, .. } = self.status.get_untracked() {
-                self.status.set(RelayStatus::Lost {
-                    reason,
-                    retry_in: wait.as_secs(),
-                });
-            }
-            Delay::new(wait).await;
-            attempt += 1;
+    /// The link's state, into signals, each time it changes.
+    async fn follow_state(self, mut changed: mpsc::Receiver<()>) {
+        while changed.next().await.is_some() {
+            let Some(state) = self.link.with_value(|l| l.as_ref().map(Link::state)) else {
+                return;
+            };
+            self.status.set(state.status);
+            self.members.set(state.members);
+            self.relay.set(state.relay);
+            self.address.set(state.address);
+            self.round_trips.set(state.round_trips);
+            self.problem.set(state.problem);
         }
     }
 
-    /// Connects to the relay; returns its address, ending in `/p2p/RELAY`.
-    async fn connect(self, peer: &peer::Handle) -> Result<Multiaddr, String> {
-        let info_url = info_url();
-        self.status.set(RelayStatus::Looking {
-            info_url: info_url.clone(),
-        });
-        let address = find_relay_address(&info_url, transport()).await?;
-        self.status.set(RelayStatus::Connecting {
-            address: address.to_string(),
-        });
-        let relay = peer
-            .dial(None, address.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        self.relay.set(Some(relay));
-        self.status.set(RelayStatus::Connected {
-            relay: short_peer_id(&relay),
-            round_trip_ms: None,
-        });
-        let relay_at = match room::relay_of(&address) {
-            Some(_) => address,
-            None => address.with(Protocol::P2p(relay)),
+    /// Snapshot outcomes, and the balance, as they change.
+    async fn follow_tokens(self, mut outcomes: mpsc::Receiver<Outcome>) {
+        let watch_balance = async {
+            while let Some(link) = self.link.get_value() {
+                self.balance.set(link.tokens().balance());
+                Delay::new(BALANCE_EVERY).await;
+            }
         };
-        self.address.set(Some(relay_at.clone()));
-        Ok(relay_at)
-    }
-
-    /// How the other tabs reach this one while the relay holds its slot: through the
-    /// relay's address this tab reached it at.
-    pub fn circuit_address(self) -> Option<Multiaddr> {
-        self.members
-            .with(|m| m.reservation.is_some())
-            .then_some(())?;
-        Some(room::circuit_address(&self.address.get()?, self.me.get()?))
-    }
-
-    fn is_connected(self) -> bool {
-        matches!(self.status.get_untracked(), RelayStatus::Connected { .. })
-    }
-
-    /// While the relay is there: keeps this tab listed in its room and dials the room's
-    /// other peers.
-    async fn in_room(self, peer: &peer::Handle, relay_at: &Multiaddr) {
-        let Some(relay) = room::relay_of(relay_at) else {
-            return;
+        let outcomes = async {
+            while let Some(outcome) = outcomes.next().await {
+                self.snapshot.set(Some(outcome));
+            }
         };
-        let mut reserved = false;
-        let mut registered: Option<(String, web_time::Instant)> = None;
-        while self.is_connected() {
-            if let Some(name) = self.room.get_untracked() {
-                if !reserved {
-                    match peer.reserve(relay_at.clone()).await {
-                        Ok(_) => reserved = true,
-                        Err(error) if self.is_connected() => self.problem.set(Some(format!(
-                            "{} A relay holds only so many reservations at once; this tab asks again every {} s.",
-                            sentence(&error.to_string()),
-                            DISCOVER_EVERY.as_secs()
-                        ))),
-                        Err(_) => {}
-                    }
-                }
-                let due = registered
-                    .as_ref()
-                    .is_none_or(|(room, at)| *room != name || at.elapsed() >= REGISTER_EVERY);
-                if reserved && due {
-                    match peer.register(name.clone(), relay).await {
-                        Ok(()) => registered = Some((name.clone(), web_time::Instant::now())),
-                        Err(error) if self.is_connected() => {
-                            self.problem.set(Some(sentence(&error.to_string())))
-                        }
-                        Err(_) => {}
-                    }
-                }
-                if registered.is_some() {
-                    if let Ok(found) = peer.discover(name, relay).await {
-                        for (remote, _) in found {
-                            self.dial_member(peer, relay_at, remote);
-                        }
-                    }
-                }
-            }
-            Delay::new(DISCOVER_EVERY).await;
-        }
-    }
-
-    /// Dials a room member through the relay, unless connected or known unreachable, and
-    /// pings it when the circuit is up.
-    fn dial_member(self, peer: &peer::Handle, relay_at: &Multiaddr, remote: PeerId) {
-        let state = self
-            .members
-            .with_untracked(|m| m.get(&remote).map(|member| member.state));
-        if !matches!(state, None | Some(MemberState::Listed | MemberState::Left)) {
-            return;
-        }
-        let (peer, address) = (peer.clone(), room::circuit_address(relay_at, remote));
-        spawn_local(async move {
-            // A failure is in the peer's events: the member shows as unreachable.
-            if peer.dial(Some(remote), address).await.is_ok() {
-                self.ping(remote);
-            }
-        });
+        futures::join!(watch_balance, outcomes);
     }
 }
 
-/// `text` as a sentence on its own: capitalised.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+/// Runs the engine's link, reading the relay's info endpoint with the browser's fetch.
+async fn run(runner: Runner) {
+    runner.run(fetch_text).await;
 }
 
-/// A finished put or get, in a sentence; its error, if it failed.
-fn describe_lookup(outcome: &LookupOutcome, me: PeerId) -> Result<String, String> {
-    let key = String::from_utf8_lossy(&outcome.key);
-    let name = |p: &PeerId| match *p == me {
-        true => "this tab".to_owned(),
-        false => format!("tab {}", short_peer_id(p)),
-    };
-    let requests = format!(
-        "{} request{} in {:.0} ms",
-        outcome.requests,
-        if outcome.requests == 1 { "" } else { "s" },
-        outcome.took_ms
-    );
-    if let Some(error) = &outcome.error {
-        return Err(format!("{:?}: {error} ({requests})", key));
+/// The body of `url`, or why it could not be read.
+async fn fetch_text(url: String) -> Result<String, String> {
+    let absent = || format!("no relay answered at {url}");
+    let window = web_sys::window().ok_or_else(absent)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .map_err(|_| absent())?
+        .dyn_into()
+        .map_err(|_| absent())?;
+    if !response.ok() {
+        return Err(format!("{url} answered {}", response.status()));
     }
-    Ok(match (outcome.kind, &outcome.value) {
-        (LookupKind::GetRecord, Some(value)) => {
-            let holders: Vec<String> = outcome.holders.iter().map(name).collect();
-            format!(
-                "Found {key:?} = {:?} at {} ({requests})",
-                String::from_utf8_lossy(value),
-                holders.join(", ")
-            )
-        }
-        (LookupKind::GetRecord, None) => format!("No tab holds {key:?} ({requests})"),
-        _ => format!("Stored {key:?} on the closest tabs of the room ({requests})"),
-    })
-}
-
-/// How a tab reaches the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelayTransport {
-    WebSocket,
-    WebRtcDirect,
-}
-
-impl RelayTransport {
-    pub fn name(self) -> &'static str {
-        match self {
-            RelayTransport::WebSocket => "WebSocket",
-            RelayTransport::WebRtcDirect => "WebRTC-direct",
-        }
-    }
-
-    /// The part of the relay's addresses that names this transport.
-    fn marker(self) -> &'static str {
-        match self {
-            RelayTransport::WebSocket => "/ws",
-            RelayTransport::WebRtcDirect => "/webrtc-direct/",
-        }
-    }
+    Ok(JsFuture::from(response.text().map_err(|_| absent())?)
+        .await
+        .map_err(|_| absent())?
+        .as_string()
+        .unwrap_or_default())
 }
 
 /// `?via=webrtc` reaches the relay over WebRTC-direct; WebSocket otherwise.
@@ -546,51 +310,4 @@ fn decode_uri(text: &str) -> String {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_else(|| text.to_owned())
-}
-
-async fn find_relay_address(
-    info_url: &str,
-    transport: RelayTransport,
-) -> Result<Multiaddr, String> {
-    let absent = || format!("no relay answered at {info_url}");
-    let window = web_sys::window().ok_or_else(absent)?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(info_url))
-        .await
-        .map_err(|_| absent())?
-        .dyn_into()
-        .map_err(|_| absent())?;
-    if !response.ok() {
-        return Err(format!("{info_url} answered {}", response.status()));
-    }
-    let text = JsFuture::from(response.text().map_err(|_| absent())?)
-        .await
-        .map_err(|_| absent())?
-        .as_string()
-        .unwrap_or_default();
-    let info: RelayInfo = serde_json::from_str(&text)
-        .map_err(|e| format!("{info_url} did not describe a relay: {e}"))?;
-    // The relay lists every interface it listens on; the one this page reached it at is the
-    // one that works from here (127.0.0.1 does not, from another machine of a classroom).
-    let host = info_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .unwrap_or_default();
-    let usable: Vec<&String> = info
-        .addresses
-        .iter()
-        .filter(|a| a.contains(transport.marker()))
-        .collect();
-    usable
-        .iter()
-        .find(|a| a.contains(&format!("/{host}/")))
-        .or(usable.first())
-        .ok_or_else(|| {
-            format!(
-                "the relay at {info_url} has no {} address",
-                transport.name()
-            )
-        })?
-        .parse()
-        .map_err(|e| format!("the relay's address is not a multiaddr: {e}"))
 }

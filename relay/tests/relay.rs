@@ -1175,3 +1175,132 @@ async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
     let balances: u64 = apps.iter().map(|(app, _)| app.balance()).sum();
     assert_eq!(balances, 3 * INITIAL_TOKENS);
 }
+
+/// The relay's info endpoint read over a socket, as the page's fetch reads it.
+async fn fetch_over_socket(url: String) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let absent = || format!("no relay answered at {url}");
+    let host_port = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&host_port)
+        .await
+        .map_err(|_| absent())?;
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nhost: relay\r\n\r\n")
+        .await
+        .map_err(|_| absent())?;
+    let mut response = String::new();
+    socket
+        .read_to_string(&mut response)
+        .await
+        .map_err(|_| absent())?;
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// A tab's link, as the page runs it: its own peer, the loop on the runtime, the page's
+/// queues drained.
+fn tab_link(info_url: &str, room: &str) -> testbed::room::link::Link {
+    use testbed::room::link::{Link, Transport};
+    let (peer, events) = websocket_peer_with(Some(dht::Config::default()));
+    let (link, updates, runner) = Link::start(
+        peer,
+        events,
+        Some(room.into()),
+        info_url.into(),
+        Transport::WebSocket,
+    );
+    tokio::spawn(runner.run(fetch_over_socket));
+    let testbed::room::link::Updates {
+        mut events,
+        mut changed,
+        mut outcomes,
+    } = updates;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                Some(_) = events.next() => {}
+                Some(_) = changed.next() => {}
+                Some(_) = outcomes.next() => {}
+                else => break,
+            }
+        }
+    });
+    link
+}
+
+/// Polls `check` on the link's state until it holds (a hang guard, not a timing assertion).
+async fn until_state(
+    link: &testbed::room::link::Link,
+    what: &str,
+    check: impl Fn(&testbed::room::link::State) -> bool,
+) {
+    let held = tokio::time::timeout(PATIENCE, async {
+        while !check(&link.state()) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(held.is_ok(), "{what}: {:?}", link.state());
+}
+
+#[tokio::test]
+async fn the_engines_room_link_meets_the_room_and_says_when_the_relay_goes() {
+    use testbed::room::link::Status;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay.key"));
+    let info_url = format!("http://127.0.0.1:{}/", relay.info_url_port);
+    let alice = tab_link(&info_url, "green");
+    let bob = tab_link(&info_url, "green");
+
+    // Each finds the relay, reserves, registers and discovers the other; one dials the
+    // other through the relay (whichever discovers first), and each can ping the other.
+    for (tab, other) in [(&alice, bob.me()), (&bob, alice.me())] {
+        until_state(tab, "connected to the other tab", |state| {
+            matches!(state.status, Status::Connected { .. })
+                && state.members.connected().any(|p| p == other)
+        })
+        .await;
+        tab.ping(other);
+        until_state(tab, "a round trip to the other tab", |state| {
+            state.round_trips.get(&other).is_some_and(|r| !r.is_empty())
+        })
+        .await;
+        let state = tab.state();
+        assert_eq!(state.problem, None);
+        assert!(state.members.reservation.is_some(), "a slot is reserved");
+        assert!(state
+            .address
+            .as_ref()
+            .is_some_and(|a| testbed::room::relay_of(a) == state.relay));
+    }
+
+    // The relay goes: both say so, with a reason and a time to the next try.
+    drop(relay);
+    for tab in [&alice, &bob] {
+        until_state(tab, "the relay's loss is shown", |state| {
+            matches!(
+                &state.status,
+                Status::Lost { reason, retry_in } | Status::Absent { reason, retry_in }
+                    if !reason.is_empty() && *retry_in >= 1
+            )
+        })
+        .await;
+    }
+
+    // No relay at all: the link says where it looked.
+    let lonely = tab_link("http://127.0.0.1:1/", "green");
+    until_state(&lonely, "no relay is reported", |state| {
+        state.status
+            == Status::Absent {
+                reason: "no relay answered at http://127.0.0.1:1/".into(),
+                retry_in: 1,
+            }
+    })
+    .await;
+}

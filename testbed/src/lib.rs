@@ -22,6 +22,10 @@ pub mod trace;
 pub mod view;
 pub mod wire;
 
+// The libp2p names the page needs, so that it does not depend on libp2p itself.
+pub use libp2p::identity::Keypair;
+pub use libp2p::{Multiaddr, PeerId};
+
 pub use event::{
     DhtStep, Event, EventKind, EventSink, EventStream, PeerIndex, PingStep, TokenStep, TransferStep,
 };

@@ -56,12 +56,18 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("a peer: one libp2p swarm", &["peer.rs"]),
     ("a network of peers", &["network.rs"]),
     (
-        "what runs on a network: settling, token systems",
-        &["dht/settle.rs", "room/tokens.rs", "snapshot/live.rs"],
+        "what runs on peers: settling, token systems, a tab's room",
+        &[
+            "dht/settle.rs",
+            "room/link.rs",
+            "room/members.rs",
+            "room/tokens.rs",
+            "snapshot/live.rs",
+        ],
     ),
     (
         "views: events and wire records folded into state",
-        &["view.rs", "dht/lookup.rs", "room/members.rs"],
+        &["view.rs", "dht/lookup.rs"],
     ),
     (
         "the trace: every message linked to its send",

@@ -7,11 +7,11 @@ use std::f64::consts::TAU;
 use std::fmt::Write;
 
 use leptos::prelude::*;
-use libp2p::PeerId;
 use testbed::dht::lookup::{depth, progress, Hop};
 use testbed::dht::{KeyPoint, Lookup, Lookups};
 use testbed::labels::key_label;
 use testbed::view::NetworkView;
+use testbed::PeerId;
 use wasm_bindgen::JsCast;
 
 use crate::html::escape;

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-use libp2p::PeerId;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{check_room_name, MemberState};
 use testbed::trace::model::MessageKind;
+use testbed::PeerId;
 
 use crate::components::sequence_diagram::ArrowheadMarker;
 use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};

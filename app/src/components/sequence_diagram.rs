@@ -18,7 +18,7 @@ use crate::session::Session;
 fn export_trace(session: Session, format: &str) -> Result<(), String> {
     let origin = session.started_unix_ms.get_value();
     session.view.with_untracked(|view| {
-        let names = |p: &libp2p::PeerId| view.name(p);
+        let names = |p: &testbed::PeerId| view.name(p);
         session.trace.with_untracked(|trace| match format {
             "mermaid" => download::save("trace.mmd", "text/plain", &export::mermaid(trace, &names)),
             "chrome" => download::save(

@@ -3,13 +3,13 @@
 //! sequence diagram.
 
 use leptos::prelude::*;
-use libp2p::PeerId;
 use testbed::labels::hex;
 use testbed::network::MAX_TAPPED_PEERS;
 use testbed::wire::decode::WireItem;
 use testbed::wire::multistream;
 use testbed::wire::yamux::frame_fields;
 use testbed::wire::{Direction, Layer};
+use testbed::PeerId;
 
 use crate::session::{Session, WireEntry};
 

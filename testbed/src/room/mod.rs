@@ -6,6 +6,7 @@
 //! rendezvous namespace on the relay) and discovers the room's other peers there.
 
 pub mod client;
+pub mod link;
 pub mod members;
 pub mod tokens;
 
