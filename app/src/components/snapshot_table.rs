@@ -1,15 +1,11 @@
 //! What each snapshot recorded: every peer's balance, the tokens recorded on channels, their
 //! sum against the tokens in the system, and whether the cut was consistent. Newest first;
 //! older ones folded to a line, so the diagram keeps its room.
-//!
-//! The table is static text, written as one HTML string: built from typed views it cost the
-//! page ~15 KB (gzip) of view code. The words come from the engine ([`Report::wording`]).
+//! The words come from the engine ([`Report::wording`]).
 
 use leptos::prelude::*;
 use testbed::snapshot::report::Report;
 use testbed::snapshot::{in_trace, Recording};
-
-use crate::html::escape;
 
 /// Reports shown; older ones stay in the session.
 const SHOWN: usize = 3;
@@ -37,53 +33,53 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
             Some(ms)
         })
     };
-    let html = move || {
+    let reports = move || {
         session.tokens.reports.with(|reports| {
             reports
                 .iter()
                 .rev()
                 .take(SHOWN)
                 .enumerate()
-                .map(|(n, report)| report_html(report, took_ms(report), n == 0))
-                .collect::<String>()
+                .map(|(n, report)| report_view(report, took_ms(report), n == 0))
+                .collect_view()
         })
     };
     view! {
         <section class="snapshots" aria-label="Snapshots" aria-live="polite"
-            hidden=move || session.tokens.reports.with(Vec::is_empty) inner_html=html>
+            hidden=move || session.tokens.reports.with(Vec::is_empty)>
+            {reports}
         </section>
     }
 }
 
-fn report_html(report: &Report, took_ms: Option<f64>, newest: bool) -> String {
+fn report_view(report: &Report, took_ms: Option<f64>, newest: bool) -> impl IntoView {
     let wording = report.wording(took_ms);
-    let mut html = format!(
-        "<details class=\"snapshot-report\"{} data-recording=\"{}\" data-adds-up=\"{}\" data-incomplete=\"{}\"{}><summary>{}</summary>",
-        if newest { " open" } else { "" },
-        escape(&report.recording.to_string()),
-        report.adds_up(),
-        report.incomplete.is_some(),
-        took_ms.map(|ms| format!(" data-took-ms=\"{ms:.1}\"")).unwrap_or_default(),
-        escape(&wording.summary),
-    );
-    if !report.balances.is_empty() {
-        html.push_str("<ul class=\"balances\" aria-label=\"Recorded balances\">");
-        for (peer, balance) in &report.balances {
-            html.push_str(&format!(
-                "<li><span class=\"peer-name\">peer {peer}</span> <b>{balance}</b></li>"
-            ));
-        }
-        html.push_str("</ul>");
+    let balances = (!report.balances.is_empty()).then(|| {
+        let rows = report
+            .balances
+            .iter()
+            .map(|(peer, balance)| {
+                view! { <li><span class="peer-name">"peer " {*peer}</span> " " <b>{*balance}</b></li> }
+            })
+            .collect_view();
+        view! { <ul class="balances" aria-label="Recorded balances">{rows}</ul> }
+    });
+    let verdicts = wording
+        .sentences
+        .into_iter()
+        .map(|(sentence, good)| {
+            view! { <p class="verdict" data-ok=good.map(|good| good.to_string())>{sentence}</p> }
+        })
+        .collect_view();
+    view! {
+        <details class="snapshot-report" open=newest
+            data-recording=report.recording.to_string()
+            data-adds-up=report.adds_up().to_string()
+            data-incomplete=report.incomplete.is_some().to_string()
+            data-took-ms=took_ms.map(|ms| format!("{ms:.1}"))>
+            <summary>{wording.summary}</summary>
+            {balances}
+            {verdicts}
+        </details>
     }
-    for (sentence, good) in &wording.sentences {
-        let tone = good
-            .map(|good| format!(" data-ok=\"{good}\""))
-            .unwrap_or_default();
-        html.push_str(&format!(
-            "<p class=\"verdict\"{tone}>{}</p>",
-            escape(sentence)
-        ));
-    }
-    html.push_str("</details>");
-    html
 }
