@@ -5,7 +5,6 @@ mod components;
 mod dht_app;
 mod download;
 mod frame;
-mod html;
 mod keys;
 mod relay_link;
 mod session;
