@@ -67,7 +67,7 @@ const FLOORS: &[(&str, &[&str])] = &[
     ),
     (
         "views: events and wire records folded into state",
-        &["view.rs", "dht/lookup.rs"],
+        &["view/", "dht/lookup.rs"],
     ),
     (
         "the trace: every message linked to its send",
