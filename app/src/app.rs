@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use testbed::lesson::{Action, View};
+use testbed::lesson::View;
 use testbed::scenario::{self, Scenario};
 use testbed::NetworkConfig;
 use wasm_bindgen::JsCast;
@@ -15,18 +15,20 @@ use crate::components::lesson_panel::{LessonPanel, Place, Predictions};
 use crate::components::network_controls::NetworkControls;
 use crate::components::network_status::NetworkStatus;
 use crate::components::network_view::NetworkView;
+use crate::components::page_header::PageHeader;
 use crate::components::ping_controls::PingControls;
-use crate::components::relay_badge::RelayBadge;
 use crate::components::room_view::RoomView;
-use crate::components::sequence_diagram::{default_kinds, SequenceDiagram};
-use crate::components::share_link::ShareLink;
+use crate::components::sequence_diagram::SequenceDiagram;
 use crate::components::snapshot_table::SnapshotTable;
 use crate::components::time_controls::TimeControls;
 use crate::components::token_controls::TokenControls;
+use crate::components::view_tabs::ViewTabs;
 use crate::components::wire_view::WireView;
 use crate::keys;
+use crate::peer_clicks::PeerClicks;
 use crate::relay_link::RelayLink;
 use crate::session::{PingTarget, Session};
+use crate::view_choice::ViewChoice;
 use crate::welcome::{self, Welcome};
 
 #[component]
@@ -71,115 +73,16 @@ pub fn App() -> impl IntoView {
         }
     });
     let predictions = Predictions::new(scenario.answers.clone());
-    let tab = RwSignal::new(View::Network);
-    let only_last_ping = RwSignal::new(false);
-    let kinds = RwSignal::new(default_kinds());
-    // A lesson step says which view it talks about, and what the diagram draws.
-    Effect::new(move || {
-        let Some(p) = place.get() else { return };
-        let step = lessons.with_value(|all| {
-            all.get(p.lesson)
-                .and_then(|l| l.steps.get(p.step))
-                .map(|s| (s.show, s.focus_last_ping, s.draw.clone()))
-        });
-        if let Some((show, focus, draw)) = step {
-            if let Some(view) = show {
-                tab.set(view);
-            }
-            only_last_ping.set(focus);
-            if let Some(draw) = draw {
-                kinds.set(draw.into_iter().collect());
-            }
-        }
-    });
-    let show_in_diagram = Callback::new(move |position: u64| {
-        let kind = session
-            .trace
-            .with_untracked(|t| t.message(position).map(|m| m.kind));
-        if let Some(kind) = kind {
-            kinds.update(|k| {
-                k.insert(kind);
-            });
-        }
-        only_last_ping.set(false);
-        session.selected.set(Some(position));
-        tab.set(View::Diagram);
-    });
+    let views = ViewChoice::new(lessons, place);
+    let ViewChoice {
+        tab,
+        only_last_ping,
+        kinds,
+    } = views;
+    let show_in_diagram = views.show_in_diagram(session);
+    let (show_me, can_show) = views.show_me(session);
 
-    // "Show me" points at the first arrow drawn since the learner's latest action, of the
-    // kinds the diagram shows.
-    let first_since_action = Memo::new(move |_| {
-        let since = session.since_action.get().message;
-        session.trace.with(|trace| {
-            kinds.with(|kinds| {
-                trace
-                    .messages()
-                    .rev()
-                    .take_while(|m| m.position >= since)
-                    .filter(|m| kinds.contains(&m.kind))
-                    .last()
-                    .map(|m| m.position)
-            })
-        })
-    });
-    let show_me = Callback::new(move |()| {
-        if let Some(position) = first_since_action.get_untracked() {
-            show_in_diagram.run(position);
-        }
-    });
-    let can_show = Signal::derive(move || first_since_action.with(Option::is_some));
-
-    let click_pings_from = Signal::derive(move || {
-        let p = place.get()?;
-        lessons.with_value(|all| match all.get(p.lesson)?.steps.get(p.step)?.action {
-            Some(Action::PingClicked { from }) => Some(from),
-            _ => None,
-        })
-    });
-    // A question the learner answers by clicking a peer, while it is open.
-    let peer_question = Signal::derive(move || {
-        let p = place.get()?;
-        let prediction =
-            lessons.with_value(|all| all.get(p.lesson)?.steps.get(p.step)?.predict.clone())?;
-        (prediction.is_peer_click() && predictions.outcome(session, p.step, &prediction).is_none())
-            .then_some((p.step, prediction))
-    });
-    // The step's action starts a snapshot from the peer the learner clicks.
-    let click_starts_snapshot = Signal::derive(move || {
-        let p = place.get()?;
-        lessons.with_value(|all| {
-            let step = all.get(p.lesson)?.steps.get(p.step)?;
-            let answered = step.predict.is_none() || predictions.answer_to(p.step).is_some();
-            Some(step.action == Some(Action::SnapshotClicked) && answered)
-        })
-    });
-    // A click on a peer (in the network view or on a lifeline head) answers the open
-    // question, or starts the step's snapshot.
-    let peer_wanted = Signal::derive(move || {
-        peer_question.with(Option::is_some) || click_starts_snapshot.get() == Some(true)
-    });
-    let answer_peer = Callback::new(move |peer: usize| {
-        if let Some((step, prediction)) = peer_question.get_untracked() {
-            predictions.answer(session, step, &prediction, peer.to_string());
-        } else if click_starts_snapshot.get_untracked() == Some(true) {
-            session.run_tokens(Action::Snapshot {
-                first: peer,
-                second: None,
-            });
-        }
-    });
-    let predicted_peer = Signal::derive(move || {
-        let p = place.get()?;
-        let is_click = lessons.with_value(|all| {
-            all.get(p.lesson)?
-                .steps
-                .get(p.step)?
-                .predict
-                .as_ref()
-                .map(|q| q.is_peer_click())
-        })?;
-        is_click.then(|| predictions.answer_to(p.step)?.parse().ok())?
-    });
+    let clicks = PeerClicks::new(session, lessons, place, predictions);
     let keys_open = RwSignal::new(false);
     let key_handle = window_event_listener(leptos::ev::keydown, move |event| {
         match keys::for_page(&event).as_deref() {
@@ -213,23 +116,7 @@ pub fn App() -> impl IntoView {
         spawn_local(session.replay(network, scenario.actions));
     }
 
-    // The URL always describes what is on screen, so a reload or a shared link rebuilds it.
-    Effect::new(move || {
-        let now = Scenario {
-            network: session.config.get(),
-            lesson: place
-                .get()
-                .and_then(|p| lessons.with_value(|all| all.get(p.lesson).map(|l| l.id.clone()))),
-            step: place.get().map_or(0, |p| p.step),
-            actions: session.actions.get(),
-            answers: predictions.answers.get(),
-            room: link.room.get(),
-        };
-        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-            let url = format!("#{}", scenario::encode(&now));
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
-        }
-    });
+    keep_link_current(session, lessons, place, predictions, link);
 
     let choose_lesson = Callback::new(move |lesson: usize| {
         welcome::mark_seen();
@@ -251,30 +138,7 @@ pub fn App() -> impl IntoView {
             <a href="#tab-network" on:click=move |ev| { ev.prevent_default(); show_view(tab, View::Network); }>"Skip to the network view (N)"</a>
             <a href="#tab-diagram" on:click=move |ev| { ev.prevent_default(); show_view(tab, View::Diagram); }>"Skip to the sequence diagram (D)"</a>
         </nav>
-        <header class="top">
-            <div>
-                <h1>"p2p-testbed"</h1>
-                <p class="tagline">"Real libp2p peers, running in this page. Watch them connect, then make them talk."</p>
-            </div>
-            <div class="header-tools">
-                <details class="keys" prop:open=keys_open on:toggle=move |ev| {
-                    let open = ev.target()
-                        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlDetailsElement>(t).ok())
-                        .is_some_and(|d| d.open());
-                    keys_open.set(open);
-                }>
-                    <summary aria-keyshortcuts="?">"Keys"</summary>
-                    <dl class="key-list">
-                        {keys::SHORTCUTS.into_iter().map(|(key, what)| view! {
-                            <dt><kbd>{key}</kbd></dt><dd>{what}</dd>
-                        }).collect_view()}
-                    </dl>
-                </details>
-                <button type="button" class="quiet" on:click=move |_| welcome.set(true)>"All lessons"</button>
-                <ShareLink />
-                <RelayBadge status=link.status />
-            </div>
-        </header>
+        <PageHeader welcome=welcome keys_open=keys_open relay=link.status />
         {move || session.problem.get().map(|message| view! {
             <div class="problem" role="alert">
                 <p>{message}</p>
@@ -305,35 +169,17 @@ pub fn App() -> impl IntoView {
             <div class="views">
                 <TimeControls session=session />
                 <SnapshotTable session=session />
-                <div class="tabs" role="tablist" aria-label="Views">
-                    <button type="button" role="tab" id="tab-network" class="tab"
-                        aria-selected=move || (tab.get() == View::Network).to_string()
-                        on:click=move |_| tab.set(View::Network)>"Network"</button>
-                    <button type="button" role="tab" id="tab-diagram" class="tab"
-                        aria-selected=move || (tab.get() == View::Diagram).to_string()
-                        on:click=move |_| tab.set(View::Diagram)>"Sequence diagram"</button>
-                    <button type="button" role="tab" id="tab-wire" class="tab"
-                        aria-selected=move || (tab.get() == View::Wire).to_string()
-                        on:click=move |_| tab.set(View::Wire)>"Wire"</button>
-                    <button type="button" role="tab" id="tab-room" class="tab"
-                        aria-selected=move || (tab.get() == View::Room).to_string()
-                        on:click=move |_| tab.set(View::Room)>"Room"</button>
-                    <Show when=move || session.config.with(|c| c.dht.is_some())>
-                        <button type="button" role="tab" id="tab-dht" class="tab"
-                            aria-selected=move || (tab.get() == View::Dht).to_string()
-                            on:click=move |_| tab.set(View::Dht)>"DHT"</button>
-                    </Show>
-                </div>
+                <ViewTabs tab=tab dht=Signal::derive(move || session.config.with(|c| c.dht.is_some())) />
                 <div role="tabpanel" id="network-panel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
-                    <NetworkView session=session from=from to=to click_pings_from=click_pings_from
-                        peer_question_open=peer_wanted
-                        answer_peer=answer_peer predicted_peer=predicted_peer />
+                    <NetworkView session=session from=from to=to click_pings_from=clicks.pings_from
+                        peer_question_open=clicks.wanted
+                        answer_peer=clicks.answer predicted_peer=clicks.predicted />
                 </div>
                 <div role="tabpanel" id="diagram-panel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
                     <SequenceDiagram session=session visible=Signal::derive(move || tab.get() == View::Diagram)
                         only_last_ping=only_last_ping
-                        peer_question_open=peer_wanted
-                        answer_peer=answer_peer kinds=kinds />
+                        peer_question_open=clicks.wanted
+                        answer_peer=clicks.answer kinds=kinds />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
                     <WireView session=session show_in_diagram=show_in_diagram
@@ -372,6 +218,32 @@ fn show_view(tab: RwSignal<View>, view: View) {
         });
         if let (Some(target), Some(focus)) = (target, focus) {
             let _ = focus.call0(&target);
+        }
+    });
+}
+
+/// The URL always describes what is on screen, so a reload or a shared link rebuilds it.
+fn keep_link_current(
+    session: Session,
+    lessons: StoredValue<Vec<testbed::lesson::Lesson>>,
+    place: RwSignal<Option<Place>>,
+    predictions: Predictions,
+    link: RelayLink,
+) {
+    Effect::new(move || {
+        let now = Scenario {
+            network: session.config.get(),
+            lesson: place
+                .get()
+                .and_then(|p| lessons.with_value(|all| all.get(p.lesson).map(|l| l.id.clone()))),
+            step: place.get().map_or(0, |p| p.step),
+            actions: session.actions.get(),
+            answers: predictions.answers.get(),
+            room: link.room.get(),
+        };
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let url = format!("#{}", scenario::encode(&now));
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
         }
     });
 }

@@ -6,9 +6,11 @@ mod dht_app;
 mod download;
 mod frame;
 mod keys;
+mod peer_clicks;
 mod relay_link;
 mod session;
 mod token_app;
+mod view_choice;
 mod welcome;
 
 use leptos::prelude::provide_context;

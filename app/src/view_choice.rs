@@ -1,0 +1,94 @@
+//! Which view is shown and what the sequence diagram draws: set by the lesson step, by the
+//! learner's tabs and filters, and by "Show me".
+
+use leptos::prelude::*;
+use testbed::lesson::{Lesson, View};
+use testbed::trace::model::MessageKind;
+
+use crate::components::lesson_panel::Place;
+use crate::components::sequence_diagram::default_kinds;
+use crate::session::Session;
+
+#[derive(Clone, Copy)]
+pub struct ViewChoice {
+    pub tab: RwSignal<View>,
+    /// The diagram shows only the last ping's peers.
+    pub only_last_ping: RwSignal<bool>,
+    /// The kinds of message the diagram draws.
+    pub kinds: RwSignal<std::collections::HashSet<MessageKind>>,
+}
+
+impl ViewChoice {
+    /// Follows the lesson step: the view it talks about, and what the diagram draws.
+    pub fn new(lessons: StoredValue<Vec<Lesson>>, place: RwSignal<Option<Place>>) -> ViewChoice {
+        let choice = ViewChoice {
+            tab: RwSignal::new(View::Network),
+            only_last_ping: RwSignal::new(false),
+            kinds: RwSignal::new(default_kinds()),
+        };
+        Effect::new(move || {
+            let Some(p) = place.get() else { return };
+            let step = lessons.with_value(|all| {
+                all.get(p.lesson)
+                    .and_then(|l| l.steps.get(p.step))
+                    .map(|s| (s.show, s.focus_last_ping, s.draw.clone()))
+            });
+            if let Some((show, focus, draw)) = step {
+                if let Some(view) = show {
+                    choice.tab.set(view);
+                }
+                choice.only_last_ping.set(focus);
+                if let Some(draw) = draw {
+                    choice.kinds.set(draw.into_iter().collect());
+                }
+            }
+        });
+        choice
+    }
+
+    /// Shows the message at `position` in the diagram, drawing its kind.
+    pub fn show_in_diagram(self, session: Session) -> Callback<u64> {
+        Callback::new(move |position: u64| {
+            let kind = session
+                .trace
+                .with_untracked(|t| t.message(position).map(|m| m.kind));
+            if let Some(kind) = kind {
+                self.kinds.update(|k| {
+                    k.insert(kind);
+                });
+            }
+            self.only_last_ping.set(false);
+            session.selected.set(Some(position));
+            self.tab.set(View::Diagram);
+        })
+    }
+
+    /// "Show me": the first arrow drawn since the learner's latest action, of the kinds the
+    /// diagram draws; and whether there is one.
+    pub fn show_me(self, session: Session) -> (Callback<()>, Signal<bool>) {
+        let first_since_action = Memo::new(move |_| {
+            let since = session.since_action.get().message;
+            session.trace.with(|trace| {
+                self.kinds.with(|kinds| {
+                    trace
+                        .messages()
+                        .rev()
+                        .take_while(|m| m.position >= since)
+                        .filter(|m| kinds.contains(&m.kind))
+                        .last()
+                        .map(|m| m.position)
+                })
+            })
+        });
+        let show_in_diagram = self.show_in_diagram(session);
+        let show_me = Callback::new(move |()| {
+            if let Some(position) = first_since_action.get_untracked() {
+                show_in_diagram.run(position);
+            }
+        });
+        (
+            show_me,
+            Signal::derive(move || first_since_action.with(Option::is_some)),
+        )
+    }
+}
