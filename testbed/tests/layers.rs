@@ -1,7 +1,8 @@
 //! The engine reads from the ground up: every source file sits on a floor (`FLOORS`), and it
 //! may use only what is defined on lower floors or in its own folder on its own floor. A
 //! protocol's folder spans floors (its wire format low, the views folding its events high),
-//! so slices and layers hold together, and no two floors can import each other.
+//! so slices and layers hold together, and no two floors can import each other. Beyond floors,
+//! no two files use each other at all, even through others.
 //!
 //! The check reads the sources: each `crate::…`, `super::…` or child-module path is resolved
 //! to the file that defines the item it names.
@@ -390,4 +391,47 @@ fn every_path_in_the_readmes_where_is_table_exists() {
             .unwrap_or_else(|| panic!("a path in backticks in: {row}"));
         assert!(workspace.join(path).exists(), "{path} does not exist");
     }
+}
+
+/// No loop at all between files: no file uses, directly or through others, a file that
+/// uses it (a folder's files on one floor included).
+#[test]
+fn no_two_files_use_each_other_even_through_others() {
+    let files = engine_files();
+    let index = |f: &str| files.iter().position(|x| x == f).unwrap();
+    let uses: Vec<Vec<usize>> = files
+        .iter()
+        .map(|f| {
+            uses_of(f, &files)
+                .into_iter()
+                .map(|(target, _)| index(&target))
+                .collect()
+        })
+        .collect();
+    // Which files each file reaches: a depth-first walk from each (a few hundred edges).
+    let reaches: Vec<Vec<bool>> = (0..files.len())
+        .map(|start| {
+            let mut seen = vec![false; files.len()];
+            let mut stack = vec![start];
+            while let Some(file) = stack.pop() {
+                for &next in &uses[file] {
+                    if !seen[next] {
+                        seen[next] = true;
+                        stack.push(next);
+                    }
+                }
+            }
+            seen
+        })
+        .collect();
+    let loops: Vec<String> = (0..files.len())
+        .flat_map(|a| (a + 1..files.len()).map(move |b| (a, b)))
+        .filter(|&(a, b)| reaches[a][b] && reaches[b][a])
+        .map(|(a, b)| format!("{} and {}", files[a], files[b]))
+        .collect();
+    assert!(
+        loops.is_empty(),
+        "files that use each other:\n{}",
+        loops.join("\n")
+    );
 }

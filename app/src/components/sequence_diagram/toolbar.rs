@@ -1,0 +1,65 @@
+//! The diagram's controls: real or Lamport time, zoom, follow, export, only the last ping.
+
+use leptos::prelude::*;
+use testbed::diagram::TimeMode;
+
+use super::export::export_trace;
+use super::ZOOM_STEPS;
+use crate::components::toggle::Toggle;
+use crate::session::Session;
+
+#[component]
+pub fn DiagramToolbar(
+    session: Session,
+    mode: RwSignal<TimeMode>,
+    zoom_step: RwSignal<usize>,
+    follow: RwSignal<bool>,
+    only_last_ping: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+    <div class="diagram-toolbar" role="toolbar" aria-label="Diagram controls">
+        <fieldset class="segmented">
+            <legend class="visually-hidden">"Time"</legend>
+            <label title="Arrows at the moment each send and receive happened; long pauses shortened">
+                <input type="radio" name="time-mode" prop:checked=move || mode.get() == TimeMode::RealTime
+                    on:change=move |_| mode.set(TimeMode::RealTime) />
+                "Real time"
+            </label>
+            <label title="Arrows in happened-before order, by the Lamport clocks carried in the messages">
+                <input type="radio" name="time-mode" prop:checked=move || mode.get() == TimeMode::Lamport
+                    on:change=move |_| mode.set(TimeMode::Lamport) />
+                "Lamport time"
+            </label>
+        </fieldset>
+        <div class="zoom">
+            <button type="button" class="quiet" aria-label="Zoom out"
+                disabled=move || zoom_step.get() == 0
+                on:click=move |_| zoom_step.update(|z| *z = z.saturating_sub(1))>"−"</button>
+            <button type="button" class="quiet" aria-label="Zoom in"
+                disabled=move || zoom_step.get() + 1 == ZOOM_STEPS.len()
+                on:click=move |_| zoom_step.update(|z| *z = (*z + 1).min(ZOOM_STEPS.len() - 1))>"+"</button>
+        </div>
+        <Toggle name="follow" text="Follow" value=follow />
+        <label class="export">
+            <span class="visually-hidden">"Export the trace"</span>
+            <select name="export" on:change=move |ev| {
+                let format = event_target_value(&ev);
+                if let Err(error) = export_trace(session, &format) {
+                    session.problem.set(Some(error));
+                }
+                // Back to the prompt, so the same format can be chosen again.
+                if let Some(select) = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlSelectElement>(t).ok()) {
+                    select.set_value("");
+                }
+            }>
+                <option value="" selected>"Export trace…"</option>
+                <option value="jaeger">"Jaeger JSON"</option>
+                <option value="chrome">"Chrome trace (Perfetto)"</option>
+                <option value="shiviz">"ShiViz log"</option>
+                <option value="mermaid">"Mermaid sequenceDiagram"</option>
+            </select>
+        </label>
+        <Toggle name="only-last-ping" text="Only the last ping's peers" value=only_last_ping />
+    </div>
+    }
+}
