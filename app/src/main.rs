@@ -3,6 +3,7 @@
 mod app;
 mod components;
 mod dht_app;
+mod dom;
 mod download;
 mod frame;
 mod keys;

@@ -3,9 +3,12 @@
 //! older ones folded to a line, so the diagram keeps its room.
 //! The words come from the engine ([`Report::wording`]).
 
+use leptos::html::Section;
 use leptos::prelude::*;
 use testbed::snapshot::report::Report;
 use testbed::snapshot::{in_trace, Recording};
+
+use crate::dom::{draw_into, el, Node};
 
 /// Reports shown; older ones stay in the session.
 const SHOWN: usize = 3;
@@ -33,53 +36,56 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
             Some(ms)
         })
     };
-    let reports = move || {
+    let nodes = Memo::new(move |_| {
         session.tokens.reports.with(|reports| {
             reports
                 .iter()
                 .rev()
                 .take(SHOWN)
                 .enumerate()
-                .map(|(n, report)| report_view(report, took_ms(report), n == 0))
-                .collect_view()
+                .map(|(n, report)| report_node(report, took_ms(report), n == 0))
+                .collect::<Vec<_>>()
         })
-    };
+    });
+    let section = NodeRef::<Section>::new();
+    draw_into(section, nodes);
     view! {
-        <section class="snapshots" aria-label="Snapshots" aria-live="polite"
+        <section class="snapshots" aria-label="Snapshots" aria-live="polite" node_ref=section
             hidden=move || session.tokens.reports.with(Vec::is_empty)>
-            {reports}
         </section>
     }
 }
 
-fn report_view(report: &Report, took_ms: Option<f64>, newest: bool) -> impl IntoView {
+fn report_node(report: &Report, took_ms: Option<f64>, newest: bool) -> Node {
     let wording = report.wording(took_ms);
     let balances = (!report.balances.is_empty()).then(|| {
-        let rows = report
-            .balances
-            .iter()
-            .map(|(peer, balance)| {
-                view! { <li><span class="peer-name">"peer " {*peer}</span> " " <b>{*balance}</b></li> }
-            })
-            .collect_view();
-        view! { <ul class="balances" aria-label="Recorded balances">{rows}</ul> }
+        el("ul")
+            .attr("class", "balances")
+            .attr("aria-label", "Recorded balances")
+            .children(report.balances.iter().map(|(peer, balance)| {
+                el("li")
+                    .child(
+                        el("span")
+                            .attr("class", "peer-name")
+                            .text(format!("peer {peer}")),
+                    )
+                    .text(" ")
+                    .child(el("b").text(balance.to_string()))
+            }))
     });
-    let verdicts = wording
-        .sentences
-        .into_iter()
-        .map(|(sentence, good)| {
-            view! { <p class="verdict" data-ok=good.map(|good| good.to_string())>{sentence}</p> }
-        })
-        .collect_view();
-    view! {
-        <details class="snapshot-report" open=newest
-            data-recording=report.recording.to_string()
-            data-adds-up=report.adds_up().to_string()
-            data-incomplete=report.incomplete.is_some().to_string()
-            data-took-ms=took_ms.map(|ms| format!("{ms:.1}"))>
-            <summary>{wording.summary}</summary>
-            {balances}
-            {verdicts}
-        </details>
-    }
+    el("details")
+        .attr("class", "snapshot-report")
+        .attr_if("open", newest.then_some(""))
+        .attr("data-recording", report.recording)
+        .attr("data-adds-up", report.adds_up())
+        .attr("data-incomplete", report.incomplete.is_some())
+        .attr_if("data-took-ms", took_ms.map(|ms| format!("{ms:.1}")))
+        .child(el("summary").text(wording.summary))
+        .children(balances)
+        .children(wording.sentences.into_iter().map(|(sentence, good)| {
+            el("p")
+                .attr("class", "verdict")
+                .attr_if("data-ok", good)
+                .text(sentence)
+        }))
 }
