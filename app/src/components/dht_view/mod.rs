@@ -1,0 +1,59 @@
+//! The DHT view: the key space as a circle (every peer and the key looked up, at their 256-bit
+//! positions), the last lookup hop by hop with a chart of the best distance it knew, one
+//! peer's routing table as its buckets, and which peers hold each record. A click on a peer
+//! shows its routing table.
+//!
+//! What is drawn is first computed as a [`Picture`], in a memo: the trace changes with every
+//! kad message, the picture far less often, and an unchanged picture leaves the page (and the
+//! focused peer) alone.
+
+use leptos::html::Div;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::dom::draw_into;
+use crate::session::Session;
+
+mod draw;
+mod picture;
+
+use draw::picture_nodes;
+use picture::Picture;
+
+#[component]
+pub fn DhtView(session: Session, visible: Signal<bool>) -> impl IntoView {
+    let dht = session.dht;
+    let picture = Memo::new(move |_| match visible.get() {
+        true => picture::of(session),
+        false => Picture::default(),
+    });
+    let chosen_peer = move |ev: &web_sys::Event, closest: bool| {
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| match closest {
+                true => e.closest("[data-peer]").ok().flatten(),
+                false => Some(e),
+            })
+            .and_then(|e| e.get_attribute("data-peer"))
+            .and_then(|p| p.parse::<usize>().ok())
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(peer) = chosen_peer(&ev, true) {
+            dht.choose(session, peer);
+        }
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" || ev.key() == " " {
+            if let Some(peer) = chosen_peer(&ev, false) {
+                ev.prevent_default();
+                dht.choose(session, peer);
+            }
+        }
+    };
+    let nodes = Memo::new(move |_| picture.with(picture_nodes));
+    let container = NodeRef::<Div>::new();
+    draw_into(container, nodes);
+    view! {
+        <div class="dht" node_ref=container on:click=on_click on:keydown=on_key></div>
+    }
+}
