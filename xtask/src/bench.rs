@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: figures, printed as a table and written to target/bench.json.
 //! Timings are measured here, never asserted in tests: these machines are shared and noisy.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -47,13 +48,21 @@ impl Size {
 
 pub fn main(size: Size) -> Result {
     let toolchain = setup::main()?;
-    let (dist, relay_bin) = if size.smoke {
-        // What `cargo xtask test` built.
+    // A smoke run uses what `cargo test` built (a build of one package alone unifies other
+    // features, and would compile libp2p again); a full run builds for release.
+    let built = match size.smoke {
+        true => Some(step("the tests' builds", tests_builds)?),
+        false => None,
+    };
+    let (dist, relay_bin) = if let Some(built) = &built {
         let dist = build::page(&toolchain)?;
-        step("the relay", || {
-            run(native_cargo().args(["build", "--quiet", "--package", "relay"]))
-        })?;
-        (dist, root().join("target/debug/relay"))
+        (
+            dist,
+            built
+                .get("relay")
+                .cloned()
+                .ok_or("cargo test built no relay")?,
+        )
     } else {
         let dist = root().join("target/bench/dist");
         step("release build of the page", || {
@@ -88,24 +97,27 @@ pub fn main(size: Size) -> Result {
         },
     )?;
 
+    let example = |package, name| Example {
+        package,
+        name,
+        built: built.as_ref(),
+    };
     let layout = step("diagram layout in the engine (native)", || {
-        native_example("testbed", "diagram_layout", size, native_cargo())
+        example("testbed", "diagram_layout").run(size, &[])
     })?;
     let wire = step(
         "the wire tap's cost: ping and transfer with and without it (native)",
-        || native_example("testbed", "wire_tap", size, native_cargo()),
+        || example("testbed", "wire_tap").run(size, &[]),
     )?;
     let snapshots = step("Chandy-Lamport snapshot completion (native)", || {
-        native_example("testbed", "snapshot_time", size, native_cargo())
+        example("testbed", "snapshot_time").run(size, &[])
     })?;
     let dht = step(
         "Kademlia: boot and settle, lookup hops and time for 10 to 200 peers (native)",
-        || native_example("testbed", "dht_lookups", size, native_cargo()),
+        || example("testbed", "dht_lookups").run(size, &[]),
     )?;
     let load = step("the relay under 200 native clients", || {
-        let mut cargo = native_cargo();
-        cargo.env("RELAY_BIN", &relay_bin);
-        native_example("relay", "load", size, cargo)
+        example("relay", "load").run(size, &[("RELAY_BIN", &relay_bin)])
     })?;
 
     let figures = Figures {
@@ -328,21 +340,81 @@ fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or("?")
 }
 
-/// Runs an example of `package` (native; release unless a smoke run) and reads its JSON.
-fn native_example(package: &str, name: &str, size: Size, mut cargo: Command) -> Result<Value> {
-    cargo.args(["run", "--quiet", "--package", package, "--example", name]);
-    if !size.smoke {
-        cargo.arg("--release");
-    }
-    let output = size
-        .apply(&mut cargo)
+/// The executables `cargo test` builds (binaries and examples), by name: built now if missing,
+/// found through cargo's own messages.
+fn tests_builds() -> Result<HashMap<String, PathBuf>> {
+    let output = native_cargo()
+        .args(["test", "--no-run", "--quiet", "--message-format=json"])
         .output()
-        .map_err(|e| format!("could not run the {name} benchmark: {e}"))?;
+        .map_err(|e| format!("could not run cargo test --no-run: {e}"))?;
     if !output.status.success() {
-        return Err(format!("the {name} benchmark failed"));
+        std::io::stderr().write_all(&output.stderr).ok();
+        return Err("cargo test --no-run failed".into());
     }
-    serde_json::from_slice::<Value>(&output.stdout)
-        .map_err(|e| format!("the {name} benchmark printed no JSON: {e}"))
+    let mut built = HashMap::new();
+    for line in output.stdout.split(|&b| b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        let kinds = &message["target"]["kind"];
+        let is = |kind: &str| {
+            kinds
+                .as_array()
+                .is_some_and(|k| k.iter().any(|v| v == kind))
+        };
+        let test = message["profile"]["test"].as_bool().unwrap_or(true);
+        if let (Some(name), Some(path)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) {
+            if (is("bin") || is("example")) && !test {
+                built.insert(name.to_owned(), PathBuf::from(path));
+            }
+        }
+    }
+    Ok(built)
+}
+
+/// A benchmark written as an example of one of the packages: it prints JSON.
+struct Example<'a> {
+    package: &'static str,
+    name: &'static str,
+    /// In a smoke run, what `cargo test` built.
+    built: Option<&'a HashMap<String, PathBuf>>,
+}
+
+impl Example<'_> {
+    /// Runs it (natively; release unless a smoke run) and reads its JSON.
+    fn run(&self, size: Size, env: &[(&str, &Path)]) -> Result<Value> {
+        let mut command = match self.built {
+            Some(built) => {
+                let path = built
+                    .get(self.name)
+                    .ok_or_else(|| format!("cargo test built no {} example", self.name))?;
+                let mut command = Command::new(path);
+                command.current_dir(root());
+                command
+            }
+            None => {
+                let mut cargo = native_cargo();
+                cargo.args(["run", "--quiet", "--release", "--package", self.package]);
+                cargo.args(["--example", self.name]);
+                cargo
+            }
+        };
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = size
+            .apply(&mut command)
+            .output()
+            .map_err(|e| format!("could not run the {} benchmark: {e}", self.name))?;
+        if !output.status.success() {
+            return Err(format!("the {} benchmark failed", self.name));
+        }
+        serde_json::from_slice::<Value>(&output.stdout)
+            .map_err(|e| format!("the {} benchmark printed no JSON: {e}", self.name))
+    }
 }
 
 /// Raw and gzip sizes of the wasm module and its JS glue.
