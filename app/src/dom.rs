@@ -98,8 +98,9 @@ impl Node {
     }
 }
 
-/// Keeps the children of `container` drawn from `nodes`, redrawn whenever they change.
-pub fn draw_into<E>(container: NodeRef<E>, nodes: Memo<Vec<Node>>)
+/// Keeps the children of `container` drawn from `nodes`, redrawn whenever a signal it reads
+/// changes.
+pub fn draw_into<E>(container: NodeRef<E>, nodes: impl Fn() -> Vec<Node> + 'static)
 where
     E: ElementType + 'static,
     E::Output: JsCast + Clone + 'static,
@@ -113,12 +114,10 @@ where
             return;
         };
         container.set_text_content(None);
-        nodes.with(|nodes| {
-            for node in nodes {
-                if let Some(built) = node.build(&document, false) {
-                    let _ = container.append_child(&built);
-                }
+        for node in nodes() {
+            if let Some(built) = node.build(&document, false) {
+                let _ = container.append_child(&built);
             }
-        });
+        }
     });
 }

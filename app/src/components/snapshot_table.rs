@@ -36,6 +36,7 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
             Some(ms)
         })
     };
+    // A memo: the trace changes with every message, the table far less often.
     let nodes = Memo::new(move |_| {
         session.tokens.reports.with(|reports| {
             reports
@@ -48,7 +49,7 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
         })
     });
     let section = NodeRef::<Section>::new();
-    draw_into(section, nodes);
+    draw_into(section, move || nodes.get());
     view! {
         <section class="snapshots" aria-label="Snapshots" aria-live="polite" node_ref=section
             hidden=move || session.tokens.reports.with(Vec::is_empty)>

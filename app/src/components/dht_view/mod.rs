@@ -50,9 +50,9 @@ pub fn DhtView(session: Session, visible: Signal<bool>) -> impl IntoView {
             }
         }
     };
-    let nodes = Memo::new(move |_| picture.with(picture_nodes));
     let container = NodeRef::<Div>::new();
-    draw_into(container, nodes);
+    // The picture is a memo: an unchanged one draws nothing again.
+    draw_into(container, move || picture.with(picture_nodes));
     view! {
         <div class="dht" node_ref=container on:click=on_click on:keydown=on_key></div>
     }

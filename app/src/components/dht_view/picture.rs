@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use testbed::dht::lookup::{depth, progress, Hop};
 use testbed::dht::{Holding, KeyPoint, Lookup, LookupKind, Lookups};
 use testbed::labels::key_label;
-use testbed::view::NetworkView;
+use testbed::view::{counted, NetworkView};
 use testbed::PeerId;
 
 use crate::session::Session;
@@ -376,8 +376,8 @@ pub(super) fn lookup_panel(
         format!(
             "It stopped because {}. {}, {} deep, {:.0} ms.{}",
             lookups.stop_reason(lookup),
-            count(hops.len(), "request"),
-            count(depth(hops), "hop"),
+            counted(hops.len(), "request", "requests"),
+            counted(depth(hops), "hop", "hops"),
             outcome.took_ms,
             if found.is_empty() {
                 String::new()
@@ -438,11 +438,6 @@ pub(super) fn lookup_panel(
         chart: chart(&progress(hops)),
         rows,
     }
-}
-
-/// `1 hop`, `3 hops`.
-pub(super) fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The best distance known at the start and after each answer, as bits shared with the
