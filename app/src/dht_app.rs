@@ -209,11 +209,15 @@ impl DhtApp {
             keys
         });
         let mut holdings: Vec<Holding> = Vec::new();
+        let mut complete = true;
         for (index, peer) in network.peers().iter().enumerate() {
             if self.has_left(index) {
                 continue;
             }
+            // A read that failed (a busy peer) would drop its copies from the list for a second:
+            // keep the last complete list instead.
             let Ok(stored) = peer.stored(provided.clone()).await else {
+                complete = false;
                 continue;
             };
             for (keys, provider_records) in [(stored.records, false), (stored.provided, true)] {
@@ -239,8 +243,10 @@ impl DhtApp {
         if session.generation() != generation {
             return;
         }
-        holdings.sort_by(|a, b| a.key.cmp(&b.key));
-        self.holdings.set(holdings);
+        if complete {
+            holdings.sort_by(|a, b| a.key.cmp(&b.key));
+            self.holdings.set(holdings);
+        }
         self.table.set(table.map(|t| (chosen, t)));
     }
 }

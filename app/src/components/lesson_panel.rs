@@ -176,7 +176,7 @@ pub fn LessonPanel(
             Some((lesson.clone(), place.step))
         })
     };
-    let met = Memo::new(move |_| {
+    let met_now = Memo::new(move |_| {
         let Some((lesson, index)) = step() else {
             return false;
         };
@@ -219,6 +219,11 @@ pub fn LessonPanel(
                 .with(|trace| expect.is_met(view, trace, pair, since))
         })
     });
+    // "✓ Seen" stays seen for this visit of the step: the DHT's background upkeep may change what
+    // was seen a moment later, and a tick that comes and goes would only confuse.
+    let visit = move || (place.get(), session.actions_run.get(), session.actions.with(Vec::len));
+    let met = seen_this_visit(visit, move || met_now.get());
+    let offer_show_me = seen_this_visit(visit, move || met.get() && can_show.get());
     let choose = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
         session.stop();
@@ -341,7 +346,7 @@ pub fn LessonPanel(
                             } else {
                                 format!("Look for {}.", expect.describe())
                             }}
-                            {move || (met.get() && !expect.in_room() && can_show.get()).then(|| view! {
+                            {move || (!expect.in_room() && offer_show_me.get()).then(|| view! {
                                 " "
                                 <button type="button" class="quiet show-me" title="The first arrow this step drew, picked in the sequence diagram"
                                     on:click=move |_| show_me.run(())>"Show me"</button>
@@ -436,4 +441,21 @@ fn PredictionCard(
             </div>
         </fieldset>
     }
+}
+
+/// True from the moment `now` is first true until `visit` changes (another step, an action run,
+/// a new network).
+fn seen_this_visit<K: PartialEq + Clone + Send + Sync + 'static>(
+    visit: impl Fn() -> K + Send + Sync + 'static,
+    now: impl Fn() -> bool + Send + Sync + 'static,
+) -> Memo<bool> {
+    let seen = Memo::new(move |before: Option<&(K, bool)>| {
+        let visit = visit();
+        let seen = match before {
+            Some((same, true)) if *same == visit => true,
+            _ => now(),
+        };
+        (visit, seen)
+    });
+    Memo::new(move |_| seen.with(|(_, seen)| *seen))
 }
