@@ -152,10 +152,10 @@ pub fn App() -> impl IntoView {
             <div class="side">
                 <LessonPanel session=session lessons=lessons place=place predictions=predictions show_me=show_me can_show=can_show />
                 <Show when=move || place.get().is_none()>
-                    <NetworkControls session=session on_start=start />
+                    <NetworkControls config=session.config on_start=start />
                 </Show>
                 <section class="panel">
-                    <NetworkStatus session=session />
+                    <NetworkStatus phase=session.phase view=session.view />
                 </section>
                 <Show when=move || place.get().is_none()>
                     <PingControls session=session from=from to=to />
@@ -164,11 +164,11 @@ pub fn App() -> impl IntoView {
                         <DhtControls session=session from=from />
                     </Show>
                 </Show>
-                <EventLog session=session />
+                <EventLog log=session.log scrub=session.scrub />
             </div>
             <div class="views">
                 <TimeControls session=session />
-                <SnapshotTable session=session />
+                <SnapshotTable tokens=session.tokens running=session.running() />
                 <ViewTabs tab=tab dht=Signal::derive(move || session.config.with(|c| c.dht.is_some())) />
                 <div role="tabpanel" id="network-panel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
                     <NetworkView session=session from=from to=to click_pings_from=clicks.pings_from
@@ -182,14 +182,16 @@ pub fn App() -> impl IntoView {
                         answer_peer=clicks.answer kinds=kinds />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
-                    <WireView session=session show_in_diagram=show_in_diagram
+                    <WireView wire=session.wire view=session.view last_ping=session.last_ping scrub=session.scrub
+                        show_in_diagram=show_in_diagram
                         visible=Signal::derive(move || tab.get() == View::Wire) />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-room" class="tab-panel" hidden=move || tab.get() != View::Room>
                     <RoomView link=link />
                 </div>
                 <div role="tabpanel" aria-labelledby="tab-dht" class="tab-panel" hidden=move || tab.get() != View::Dht>
-                    <DhtView session=session visible=Signal::derive(move || tab.get() == View::Dht) />
+                    <DhtView dht=session.dht running=session.running() view=session.view replication=session.replication()
+                        visible=Signal::derive(move || tab.get() == View::Dht) />
                 </div>
             </div>
         </main>

@@ -12,7 +12,7 @@ use testbed::dht::{Holding, LookupKind};
 use testbed::lesson::{Action, DhtOp};
 use testbed::{Network, PeerIndex};
 
-use crate::session::Session;
+use crate::running::Running;
 
 /// No kad traffic for this long counts as settled.
 const QUIET: Duration = Duration::from_millis(500);
@@ -72,29 +72,29 @@ impl DhtApp {
     }
 
     /// Follows the network's settling once it is connected, then shows peer 0's table.
-    pub fn watch(self, session: Session) {
-        let Some(network) = session.network() else {
+    pub fn watch(self, running: Running) {
+        let Some(network) = running.network() else {
             return;
         };
-        let generation = session.generation();
+        let generation = running.generation();
         spawn_local(async move {
             let result = settle(&network, QUIET, |settling| {
-                if session.generation() == generation {
+                if running.generation() == generation {
                     self.settling.set(Some(settling));
                 }
             })
             .await;
-            if session.generation() != generation {
+            if running.generation() != generation {
                 return;
             }
             self.settling.set(None);
             if let Err(error) = result {
-                session
+                running
                     .problem
                     .set(Some(format!("The DHT did not settle: {error}")));
                 return;
             }
-            self.refresh(session, &network).await;
+            self.refresh(running, &network).await;
             // Peers that refresh and replicate on their own move records without being
             // asked: the view follows the stores.
             if network
@@ -102,23 +102,23 @@ impl DhtApp {
                 .dht
                 .is_some_and(|d| d.refresh_secs.is_some())
             {
-                while session.generation() == generation {
+                while running.generation() == generation {
                     futures_timer::Delay::new(STORES_READ_EVERY).await;
-                    self.refresh(session, &network).await;
+                    self.refresh(running, &network).await;
                 }
             }
         });
     }
 
     /// Shows `peer`'s routing table.
-    pub fn choose(self, session: Session, peer: PeerIndex) {
+    pub fn choose(self, running: Running, peer: PeerIndex) {
         self.chosen.set(peer);
-        if let Some(network) = session.network() {
-            let generation = session.generation();
+        if let Some(network) = running.network() {
+            let generation = running.generation();
             spawn_local(async move {
                 if let Some(handle) = network.peer(peer) {
                     if let Ok(table) = handle.routing_table().await {
-                        if session.generation() == generation {
+                        if running.generation() == generation {
                             self.table.set(Some((peer, table)));
                         }
                     }
@@ -129,14 +129,14 @@ impl DhtApp {
 
     /// Runs a DHT action (a lookup, a put or get, providing, a churn); an error becomes the
     /// page's problem.
-    pub fn run(self, session: Session, action: Action) {
-        let Some(network) = session.network() else {
-            session
+    pub fn run(self, running: Running, action: Action) {
+        let Some(network) = running.network() else {
+            running
                 .problem
                 .set(Some("Start the network before using the DHT.".into()));
             return;
         };
-        let generation = session.generation();
+        let generation = running.generation();
         self.busy.update(|n| *n += 1);
         spawn_local(async move {
             let result = match action {
@@ -177,13 +177,13 @@ impl DhtApp {
                 }
                 _ => Ok(()),
             };
-            if session.generation() != generation {
+            if running.generation() != generation {
                 return;
             }
-            self.refresh(session, &network).await;
+            self.refresh(running, &network).await;
             self.busy.update(|n| *n = n.saturating_sub(1));
             if let Err(error) = result {
-                session.problem.set(Some(error));
+                running.problem.set(Some(error));
             }
         });
     }
@@ -193,11 +193,11 @@ impl DhtApp {
     }
 
     /// Reads the chosen peer's table and who holds what from the live peers.
-    async fn refresh(self, session: Session, network: &Network) {
-        let generation = session.generation();
+    async fn refresh(self, running: Running, network: &Network) {
+        let generation = running.generation();
         let chosen = self.chosen.get_untracked();
         // Keys some peer was asked to provide: the stores cannot list provider records.
-        let provided: Vec<Vec<u8>> = session.trace.with_untracked(|trace| {
+        let provided: Vec<Vec<u8>> = running.trace.with_untracked(|trace| {
             let mut keys: Vec<Vec<u8>> = trace
                 .lookups()
                 .lookups()
@@ -240,7 +240,7 @@ impl DhtApp {
             Some(peer) if !self.has_left(chosen) => peer.routing_table().await.ok(),
             _ => None,
         };
-        if session.generation() != generation {
+        if running.generation() != generation {
             return;
         }
         if complete {

@@ -9,6 +9,7 @@ mod frame;
 mod keys;
 mod peer_clicks;
 mod relay_link;
+mod running;
 mod session;
 mod token_app;
 mod view_choice;

@@ -14,7 +14,7 @@ use testbed::snapshot::report::{self, Report};
 use testbed::snapshot::SnapshotId;
 use testbed::Network;
 
-use crate::session::Session;
+use crate::running::Running;
 
 /// Tokens each peer holds when the application starts.
 const TOKENS_EACH: u64 = 100;
@@ -79,20 +79,20 @@ impl TokenApp {
     /// Runs a token action (random sends, snapshots, a naive snapshot, a peer leaving during
     /// a snapshot), starting the application first if need be; an error becomes the page's
     /// problem. Other actions are not the token application's.
-    pub fn run(self, session: Session, action: Action) {
-        let Some(network) = session.network() else {
-            session
+    pub fn run(self, running: Running, action: Action) {
+        let Some(network) = running.network() else {
+            running
                 .problem
                 .set(Some("Start the network before moving tokens.".into()));
             return;
         };
-        let generation = session.generation();
+        let generation = running.generation();
         self.busy.update(|n| *n += 1);
         let ticket = self.tickets.get_value();
         self.tickets.set_value(ticket + 1);
         spawn_local(async move {
             while self.serving.get_value() != ticket {
-                if session.generation() != generation {
+                if running.generation() != generation {
                     return;
                 }
                 futures_timer::Delay::new(REPORT_POLL).await;
@@ -101,13 +101,13 @@ impl TokenApp {
                 Ok(tokens) => self.execute(&tokens, &network, action).await,
                 Err(error) => Err(error),
             };
-            if session.generation() != generation {
+            if running.generation() != generation {
                 return;
             }
             self.serving.set_value(ticket + 1);
             self.busy.update(|n| *n = n.saturating_sub(1));
             if let Err(error) = result {
-                session.problem.set(Some(error));
+                running.problem.set(Some(error));
             }
         });
     }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use testbed::lesson::{Lesson, View};
-use testbed::trace::model::MessageKind;
+use testbed::trace::mark::MessageKind;
 
 use crate::components::lesson_panel::Place;
 use crate::components::sequence_diagram::default_kinds;

@@ -11,7 +11,7 @@ use testbed::{Event, EventKind, NetworkView};
 
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::identity;
-use testbed::trace::model::MessageKind;
+use testbed::trace::mark::MessageKind;
 use testbed::trace::synthetic::ping_exchange;
 use testbed::trace::{Trace, Tracer};
 

@@ -9,8 +9,10 @@ use std::collections::{HashMap, HashSet};
 
 use libp2p::PeerId;
 
+use crate::snapshot::cuts::Cut;
 use crate::snapshot::Recording;
-use crate::trace::model::{Cut, Message, MessageKind, Stamp};
+use crate::trace::mark::MessageKind;
+use crate::trace::model::{Message, Stamp};
 use crate::trace::Trace;
 
 /// Space above the first message.
@@ -473,38 +475,6 @@ impl Axis {
 /// The message's receive, if it happened by `until`.
 fn received_by(message: &Message, until: f64) -> Option<&Stamp> {
     message.received.as_ref().filter(|r| r.at_ms <= until)
-}
-
-/// A message's details, for the panel shown when its arrow is picked.
-pub fn describe(message: &Message, name: impl Fn(&PeerId) -> String) -> Vec<(String, String)> {
-    let stamp = |s: &Stamp| match s.lamport {
-        Some(l) => format!("{:.1} ms · Lamport {l}", s.at_ms),
-        None => format!("{:.1} ms", s.at_ms),
-    };
-    let mut rows = vec![
-        ("message".into(), message.label.clone()),
-        (
-            "from → to".into(),
-            format!("{} → {}", name(&message.from), name(&message.to)),
-        ),
-        ("protocol".into(), message.protocol.clone()),
-        ("sent".into(), stamp(&message.sent)),
-        (
-            "received".into(),
-            message
-                .received
-                .as_ref()
-                .map_or("not received".into(), stamp),
-        ),
-    ];
-    if let Some((trace, span)) = message.context {
-        rows.push(("trace id".into(), format!("{:032x}", trace.0)));
-        rows.push(("span id".into(), format!("{:016x}", span.0)));
-    }
-    if let Some(payload) = &message.payload {
-        rows.push(("payload".into(), payload.clone()));
-    }
-    rows
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use futures::channel::mpsc;
 use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
+use crate::labels::{Names, Tone};
+use crate::trace::mark::{Mark, MessageKind, Said};
+
 // Each protocol reports its own steps; the page reads them all from one stream.
 pub use crate::dht::DhtStep;
 pub use crate::protocols::ping::PingStep;
@@ -73,6 +76,84 @@ pub enum EventKind {
     Tokens(TokenStep),
     Dht(DhtStep),
     Room(RoomStep),
+}
+
+impl EventKind {
+    /// What this event means to the trace: a peer's own connection steps here, each
+    /// protocol's steps from the protocol.
+    pub fn mark(&self) -> Option<Mark> {
+        match self {
+            EventKind::Dialing { remote } => Some(Mark::Sent {
+                to: *remote,
+                said: Said::plain(MessageKind::Connect, "noise + yamux", "dial"),
+            }),
+            EventKind::ConnectionEstablished {
+                remote,
+                dialer: false,
+            } => Some(Mark::ReceivedInOrder {
+                from: *remote,
+                kind: MessageKind::Connect,
+                in_flight: None,
+            }),
+            EventKind::Ping(step) => step.mark(),
+            EventKind::Tokens(step) => step.mark(),
+            _ => None,
+        }
+    }
+
+    /// The log's sentence, for events worth a line; `me` names the peer that saw it. A
+    /// peer's own connection steps are told here, each protocol's steps by the protocol.
+    pub fn sentence(&self, me: &str, names: &impl Names) -> Option<(Tone, String)> {
+        Some(match self {
+            // One line per connection, from the side that dialed; the listening side's report
+            // of the same connection would only repeat it.
+            EventKind::ConnectionEstablished {
+                remote,
+                dialer: true,
+            } => (
+                Tone::Info,
+                format!(
+                    "{me} dialed {} and is connected: noise proved who each side is, yamux is ready for streams",
+                    names.peer(remote)
+                ),
+            ),
+            EventKind::ConnectionClosed { remote, cause } => (
+                Tone::Info,
+                format!(
+                    "{me} lost its connection to {}{}",
+                    names.peer(remote),
+                    cause
+                        .as_ref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            EventKind::Left => (
+                Tone::Problem,
+                format!("{me} left the network: all its connections dropped at once"),
+            ),
+            EventKind::DialFailed { remote, error } => (
+                Tone::Problem,
+                format!(
+                    "{me} could not connect to {}: {error}",
+                    remote.map_or("an address".to_owned(), |r| names.peer(&r))
+                ),
+            ),
+            EventKind::RoundTrip { remote, rtt_ms } => (
+                Tone::Info,
+                format!("{me} ↔ {}: libp2p ping round trip {rtt_ms:.1} ms", names.peer(remote)),
+            ),
+            EventKind::Ping(step) => step.sentence(me, names),
+            EventKind::Transfer(step) => step.sentence(me, names),
+            EventKind::Tokens(step) => return step.sentence(me, names),
+            EventKind::Dht(step) => step.sentence(me, names),
+            EventKind::Room(step) => step.sentence(names),
+            EventKind::Listening { .. }
+            | EventKind::Dialing { .. }
+            | EventKind::ConnectionEstablished { dialer: false, .. }
+            | EventKind::Identified { .. } => return None,
+        })
+    }
 }
 
 /// The sending end shared by every peer of a network.

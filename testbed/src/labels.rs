@@ -31,3 +31,37 @@ pub fn hex(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// How a log line reads: a step of what the learner asked for, background, or a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ping,
+    Problem,
+}
+
+/// Names the learner knows peers and keys by (`peer 3`, `cat.jpg`), for the sentences each
+/// protocol writes about its own steps.
+pub trait Names {
+    fn peer(&self, peer: &PeerId) -> String;
+
+    /// A DHT key: a peer's name, or the text it was made from.
+    fn key(&self, key: &[u8]) -> String {
+        match PeerId::from_bytes(key) {
+            Ok(peer) => self.peer(&peer),
+            Err(_) => key_label(key, &[]),
+        }
+    }
+
+    /// `peer 1, peer 4`, or `none`.
+    fn peers(&self, peers: &[PeerId]) -> String {
+        if peers.is_empty() {
+            return "none".into();
+        }
+        peers
+            .iter()
+            .map(|p| self.peer(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -12,7 +12,7 @@ use testbed::dht;
 use testbed::dht::lookup::progress;
 use testbed::dht::settle::settle;
 use testbed::dht::{KeyPoint, LookupKind, LookupRequest, Lookups};
-use testbed::trace::model::MessageKind;
+use testbed::trace::mark::MessageKind;
 use testbed::trace::Trace;
 use testbed::wire::{Direction, WireItem};
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, Topology};

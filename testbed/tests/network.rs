@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::{AsyncWriteExt, StreamExt};
 use testbed::protocols::ping::{MessageType, PROTOCOL};
-use testbed::trace::model::MessageKind;
+use testbed::trace::mark::MessageKind;
 use testbed::trace::Trace;
 use testbed::{
     EventKind, EventSink, EventStream, Network, NetworkConfig, NetworkView, PingStep, Topology,

@@ -183,7 +183,7 @@ async fn a_channel_too_far_behind_is_closed_and_the_page_is_told() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trace_shows_markers_recorded_tokens_and_each_cut() {
     use testbed::snapshot::Recording;
-    use testbed::trace::model::MessageKind;
+    use testbed::trace::mark::MessageKind;
     use testbed::trace::Trace;
     // Latency keeps the tokens sent just before the snapshot in flight when it cuts.
     let config = NetworkConfig {

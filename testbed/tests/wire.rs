@@ -228,7 +228,7 @@ async fn the_frames_of_a_ping_follow_the_yamux_spec_field_by_field() {
 
 #[tokio::test]
 async fn every_frame_and_handshake_written_is_linked_to_its_read_in_the_trace() {
-    use testbed::trace::model::MessageKind;
+    use testbed::trace::mark::MessageKind;
     let (network, mut events) = two_peers().await;
     network.ping(0, 1, "1".into()).await.expect("ping works");
     wait_for_closes(&mut events).await;

@@ -1,19 +1,25 @@
 //! What happened, one readable line per event, newest last.
 
+use std::collections::VecDeque;
+
 use leptos::html::Ol;
 use leptos::prelude::*;
 use testbed::view::Tone;
 
 use crate::components::toggle::Toggle;
-use crate::session::Session;
+use crate::session::NumberedLine;
 
 #[component]
-pub fn EventLog(session: Session) -> impl IntoView {
+pub fn EventLog(
+    log: RwSignal<VecDeque<NumberedLine>>,
+    /// The moment the scrubber shows, or None for live.
+    scrub: RwSignal<Option<f64>>,
+) -> impl IntoView {
     let list = NodeRef::<Ol>::new();
     let pings_only = RwSignal::new(false);
     // Follow the newest line.
     Effect::new(move || {
-        session.log.track();
+        log.track();
         pings_only.track();
         if let Some(list) = list.get() {
             list.set_scroll_top(list.scroll_height());
@@ -21,8 +27,8 @@ pub fn EventLog(session: Session) -> impl IntoView {
     });
     // At a scrubbed moment, only what had happened by then.
     let lines = move || {
-        let until = session.scrub.get().unwrap_or(f64::INFINITY);
-        session.log.with(|log| {
+        let until = scrub.get().unwrap_or(f64::INFINITY);
+        log.with(|log| {
             log.iter()
                 .filter(|l| !pings_only.get() || l.line.tone != Tone::Info)
                 .filter(|l| l.line.at_ms <= until)

@@ -192,9 +192,7 @@ pub fn LessonPanel(
             });
         }
         if expect == Expectation::Healed {
-            let replication = session
-                .config
-                .with(|c| c.dht.map_or(0, |d| usize::from(d.replication)));
+            let replication = session.replication().get();
             let dht = session.dht;
             // Healed after a churn: before one, an empty store would count as healed.
             return dht.left.with(|left| {
@@ -221,7 +219,13 @@ pub fn LessonPanel(
     });
     // "✓ Seen" stays seen for this visit of the step: the DHT's background upkeep may change what
     // was seen a moment later, and a tick that comes and goes would only confuse.
-    let visit = move || (place.get(), session.actions_run.get(), session.actions.with(Vec::len));
+    let visit = move || {
+        (
+            place.get(),
+            session.actions_run.get(),
+            session.actions.with(Vec::len),
+        )
+    };
     let met = seen_this_visit(visit, move || met_now.get());
     let offer_show_me = seen_this_visit(visit, move || met.get() && can_show.get());
     let choose = move |ev: leptos::ev::Event| {

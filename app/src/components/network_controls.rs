@@ -4,11 +4,12 @@ use leptos::prelude::*;
 use testbed::network::MAX_LATENCY_MS;
 use testbed::{NetworkConfig, Topology, MAX_PEERS};
 
-use crate::session::Session;
-
 #[component]
-pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> impl IntoView {
-    let initial = session.config.get_untracked();
+pub fn NetworkControls(
+    config: RwSignal<NetworkConfig>,
+    on_start: Callback<NetworkConfig>,
+) -> impl IntoView {
+    let initial = config.get_untracked();
     let peers = RwSignal::new(initial.peers.to_string());
     let topology = RwSignal::new(initial.topology);
     let seed = RwSignal::new(initial.seed.to_string());
@@ -18,7 +19,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
 
     // A scenario change from outside (the URL) shows in the form.
     Effect::new(move || {
-        let config = session.config.get();
+        let config = config.get();
         peers.set(config.peers.to_string());
         topology.set(config.topology);
         seed.set(config.seed.to_string());
@@ -56,7 +57,7 @@ pub fn NetworkControls(session: Session, on_start: Callback<NetworkConfig>) -> i
             latency_ms,
             dht: dht
                 .get_untracked()
-                .then(|| session.config.get_untracked().dht.unwrap_or_default()),
+                .then(|| config.get_untracked().dht.unwrap_or_default()),
         });
     };
 

@@ -3,12 +3,14 @@
 
 use leptos::prelude::*;
 
-use crate::session::{Phase, Session};
+use testbed::NetworkView;
+
+use crate::session::Phase;
 
 #[component]
-pub fn NetworkStatus(session: Session) -> impl IntoView {
+pub fn NetworkStatus(phase: RwSignal<Phase>, view: RwSignal<NetworkView>) -> impl IntoView {
     let progress = move || {
-        session.view.with(|view| match session.phase.get() {
+        view.with(|view| match phase.get() {
             Phase::Idle => "No in-page network yet.".to_owned(),
             Phase::Starting => "Starting peers…".to_owned(),
             Phase::Connecting => format!(
@@ -26,7 +28,7 @@ pub fn NetworkStatus(session: Session) -> impl IntoView {
         })
     };
     let fraction = move || {
-        session.view.with(|view| match view.expected_connections() {
+        view.with(|view| match view.expected_connections() {
             0 => 0.0,
             expected => view.connection_count() as f64 / expected as f64,
         })
@@ -39,18 +41,18 @@ pub fn NetworkStatus(session: Session) -> impl IntoView {
                 aria-valuenow=move || format!("{:.0}", fraction() * 100.0)>
                 <div class="bar" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
             </div>
-            <p class="status" data-phase=move || match session.phase.get() {
+            <p class="status" data-phase=move || match phase.get() {
                     Phase::Idle => "idle",
                     Phase::Starting => "starting",
                     Phase::Connecting => "connecting",
                     Phase::Ready { .. } => "ready",
                     Phase::Failed(_) => "failed",
                 }
-                data-ready-at-ms=move || match session.phase.get() {
+                data-ready-at-ms=move || match phase.get() {
                     Phase::Ready { at_ms, .. } => format!("{at_ms:.1}"),
                     _ => String::new(),
                 }
-                data-took-ms=move || match session.phase.get() {
+                data-took-ms=move || match phase.get() {
                     Phase::Ready { took_ms, .. } => format!("{took_ms:.1}"),
                     _ => String::new(),
                 }>

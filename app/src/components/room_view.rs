@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{check_room_name, MemberState};
-use testbed::trace::model::MessageKind;
+use testbed::trace::details::details;
+use testbed::trace::mark::MessageKind;
 use testbed::PeerId;
 
 use crate::components::sequence_diagram::ArrowheadMarker;
@@ -224,7 +225,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         };
         link.trace.with_untracked(|trace| {
             trace.message(position).map(|message| {
-                diagram::describe(message, name)
+                details(message, name)
                     .into_iter()
                     .filter(|(key, _)| key != "payload")
                     .map(|(key, value)| format!("{key}: {value}"))

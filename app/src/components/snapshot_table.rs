@@ -9,12 +9,14 @@ use testbed::snapshot::report::Report;
 use testbed::snapshot::{in_trace, Recording};
 
 use crate::dom::{draw_into, el, Node};
+use crate::running::Running;
+use crate::token_app::TokenApp;
 
 /// Reports shown; older ones stay in the session.
 const SHOWN: usize = 3;
 
 #[component]
-pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
+pub fn SnapshotTable(tokens: TokenApp, running: Running) -> impl IntoView {
     // How long each finished snapshot took, found once in the trace: scanning it again on
     // every trace update would cost a full pass per report while peers keep talking. Keyed by
     // the network's generation, as a new network numbers its snapshots afresh.
@@ -23,10 +25,10 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
         if !matches!(report.recording, Recording::Snapshot(_)) || report.incomplete.is_some() {
             return None;
         }
-        let key = (session.generation(), report.recording);
+        let key = (running.generation(), report.recording);
         let known = took.with_value(|t| t.iter().find(|(k, _)| *k == key).map(|(_, ms)| *ms));
         known.or_else(|| {
-            let ms = session
+            let ms = running
                 .trace
                 .with(|trace| in_trace::took_ms(trace, report.recording))?;
             took.update_value(|t| {
@@ -38,7 +40,7 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
     };
     // A memo: the trace changes with every message, the table far less often.
     let nodes = Memo::new(move |_| {
-        session.tokens.reports.with(|reports| {
+        tokens.reports.with(|reports| {
             reports
                 .iter()
                 .rev()
@@ -52,7 +54,7 @@ pub fn SnapshotTable(session: crate::session::Session) -> impl IntoView {
     draw_into(section, move || nodes.get());
     view! {
         <section class="snapshots" aria-label="Snapshots" aria-live="polite" node_ref=section
-            hidden=move || session.tokens.reports.with(Vec::is_empty)>
+            hidden=move || tokens.reports.with(Vec::is_empty)>
         </section>
     }
 }

@@ -2,6 +2,8 @@
 //! and inside it), each record opening to its fields and bytes, and to its arrow in the
 //! sequence diagram.
 
+use std::collections::VecDeque;
+
 use leptos::prelude::*;
 use testbed::labels::hex;
 use testbed::network::MAX_TAPPED_PEERS;
@@ -9,9 +11,9 @@ use testbed::wire::decode::WireItem;
 use testbed::wire::multistream;
 use testbed::wire::yamux::frame_fields;
 use testbed::wire::{Direction, Layer};
-use testbed::PeerId;
+use testbed::{NetworkView, PeerId};
 
-use crate::session::{Session, WireEntry};
+use crate::session::{PingRun, WireEntry};
 
 /// Records drawn at once: the newest of the chosen connection.
 const SHOWN: usize = 300;
@@ -97,7 +99,12 @@ fn details(item: &WireItem) -> Vec<(&'static str, String)> {
 
 #[component]
 pub fn WireView(
-    session: Session,
+    /// What the dialing end of each connection wrote and read, oldest first.
+    wire: RwSignal<VecDeque<WireEntry>>,
+    view: RwSignal<NetworkView>,
+    last_ping: RwSignal<Option<PingRun>>,
+    /// The moment the scrubber shows, or None for live.
+    scrub: RwSignal<Option<f64>>,
     /// Shows the diagram with this message picked.
     show_in_diagram: Callback<u64>,
     /// The records are sorted only while the view is shown: they change every frame.
@@ -110,7 +117,7 @@ pub fn WireView(
         if !visible.get() {
             return Vec::new();
         }
-        session.wire.with(|wire| {
+        wire.with(|wire| {
             let mut seen: Vec<(PeerId, PeerId)> = Vec::new();
             for entry in wire {
                 if let Some(remote) = entry.record.remote {
@@ -128,10 +135,8 @@ pub fn WireView(
         chosen
             .get()
             .or_else(|| {
-                let run = session.last_ping.get()?;
-                let ids = session
-                    .view
-                    .with(|v| Some((v.peer_id(run.from)?, v.peer_id(run.to)?)))?;
+                let run = last_ping.get()?;
+                let ids = view.with(|v| Some((v.peer_id(run.from)?, v.peer_id(run.to)?)))?;
                 connections.with(|c| {
                     c.iter()
                         .copied()
@@ -140,7 +145,7 @@ pub fn WireView(
             })
             .or_else(|| connections.with(|c| c.first().copied()))
     };
-    let name = move |peer: &PeerId| session.view.with(|v| v.name(peer));
+    let name = move |peer: &PeerId| view.with(|v| v.name(peer));
     let entries = Memo::new(move |_| {
         if !visible.get() {
             return (0, Vec::new());
@@ -148,9 +153,9 @@ pub fn WireView(
         let Some((dialer, listener)) = shown_pair() else {
             return (0, Vec::new());
         };
-        let until = session.scrub.get().unwrap_or(f64::INFINITY);
+        let until = scrub.get().unwrap_or(f64::INFINITY);
         let depth = depth.get();
-        session.wire.with(|wire| {
+        wire.with(|wire| {
             let matching: Vec<&WireEntry> = wire
                 .iter()
                 .filter(|e| e.record.local == dialer && e.record.remote == Some(listener))

@@ -7,6 +7,7 @@ pub mod key;
 pub mod lookup;
 pub mod node;
 pub mod settle;
+mod shown;
 
 use std::fmt;
 

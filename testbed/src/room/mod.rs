@@ -8,6 +8,7 @@
 pub mod client;
 pub mod link;
 pub mod members;
+mod shown;
 pub mod tokens;
 
 use libp2p::multiaddr::Protocol;

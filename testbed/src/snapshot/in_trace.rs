@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use libp2p::PeerId;
 
 use super::Recording;
-use crate::trace::model::{Cut, Message, MessageKind};
+use crate::snapshot::cuts::Cut;
+use crate::trace::mark::MessageKind;
+use crate::trace::model::Message;
 use crate::trace::Trace;
 
 /// Chandy-Lamport snapshots every one of `peers` peers recorded, whose markers all arrived:

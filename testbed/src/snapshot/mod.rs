@@ -8,11 +8,13 @@
 pub mod channel;
 pub mod check;
 pub mod collect;
+pub mod cuts;
 pub mod in_trace;
 pub mod live;
 pub mod machine;
 pub mod report;
 pub mod script;
+mod shown;
 pub mod sim;
 pub mod truth;
 

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use libp2p::PeerId;
 use serde_json::{json, Value};
 
-use super::model::{Message, MessageKind};
+use super::mark::MessageKind;
+use super::model::Message;
 use super::Trace;
 
 /// Names a peer in an export ("peer 3").

@@ -3,8 +3,10 @@
 
 pub mod clock;
 pub mod context;
+pub mod details;
 pub mod export;
 pub mod layer;
+pub mod mark;
 pub mod model;
 pub mod synthetic;
 

@@ -10,14 +10,13 @@ use std::collections::{HashMap, VecDeque};
 use libp2p::PeerId;
 
 use super::context::{SpanId, TraceId};
+use super::mark::{FromAnotherTab, Mark, MessageKind, Said};
 use crate::dht::Lookups;
-use crate::event::{Event, EventKind, PingStep, TokenStep};
-use crate::protocols::ping;
-use crate::snapshot::{amount, channel, Recording};
+use crate::event::Event;
+use crate::snapshot::cuts::{Cut, Cuts};
 use crate::wire::decode::WireItem;
-use crate::wire::kad;
-use crate::wire::yamux::{frame_details, frame_label, Header};
-use crate::wire::{Direction, Layer, WireRecord};
+use crate::wire::yamux::Header;
+use crate::wire::{Direction, WireRecord};
 
 /// Messages kept: a long session of pings and lessons stays far below, and at about 150 bytes
 /// each the trace stays under ~15 MB. The oldest go first.
@@ -26,32 +25,6 @@ pub const MAX_MESSAGES: usize = 100_000;
 /// Receives whose send has not been seen yet (the receiver's report overtook the sender's),
 /// and sends without trace context waiting for their receive.
 const MAX_PENDING: usize = 65_536;
-
-/// What kind of step a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    /// A dial: the transport connection, its noise handshake and yamux set-up.
-    Connect,
-    /// A new stream and the protocol agreed on it.
-    OpenStream,
-    /// An envelope of the testbed's protocols (PING, PONG).
-    Envelope,
-    /// One side closing its half of a stream.
-    Close,
-    /// Setting up a connection, from the wire tap: a multistream-select message or a Noise XX
-    /// handshake message.
-    Handshake,
-    /// A yamux frame, from the wire tap.
-    Frame,
-    /// Tokens of the snapshot lessons' application, on a FIFO channel.
-    Tokens,
-    /// A Chandy-Lamport marker.
-    Marker,
-    /// A Kademlia request or its answer, from the wire, in a lookup the page asked for.
-    Kad,
-    /// Kademlia traffic libp2p-kad makes on its own: its bootstrap and table refreshes.
-    KadBackground,
-}
 
 /// When something happened, by the wall clock and by the peer's Lamport clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,19 +58,6 @@ pub struct Message {
     pub recorded: bool,
 }
 
-/// Cuts kept: one per snapshot, and a lesson takes a handful.
-const MAX_CUTS: usize = 256;
-
-/// Where each peer wrote its balance down for one recording: a line across the lifelines.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cut {
-    pub recording: Recording,
-    /// (peer, ms since the network started), in the order they recorded.
-    pub points: Vec<(PeerId, f64)>,
-    /// A peer gave the snapshot up: a channel it waited on closed before the marker came.
-    pub abandoned: bool,
-}
-
 type Route = (PeerId, PeerId, MessageKind);
 
 #[derive(Debug, Default)]
@@ -111,7 +71,8 @@ pub struct Trace {
     waiting_sends: HashMap<Route, VecDeque<u64>>,
     early_by_route: HashMap<Route, VecDeque<Stamp>>,
     pending: usize,
-    cuts: VecDeque<Cut>,
+    /// Snapshot cuts, folded from the same events.
+    cuts: Cuts,
     /// DHT lookups, rebuilt hop by hop from the same events and wire records.
     lookups: Lookups,
     /// For a trace of one tab's peer talking to other tabs: when its clock started, in ms
@@ -132,167 +93,46 @@ impl Trace {
         }
     }
 
-    /// Takes in one event; events that are not a send or a receive are ignored.
+    /// Takes in one event; events that are not a send or a receive draw nothing.
     pub fn apply(&mut self, event: &Event) {
         self.lookups.apply_event(event);
+        self.cuts.apply_event(event);
+        let Some(mark) = event.kind.mark() else {
+            return;
+        };
         let me = event.peer;
-        let stamp = Stamp {
+        let stamp = |lamport| Stamp {
             at_ms: event.at_ms,
-            lamport: None,
+            lamport,
         };
-        let untraced = |kind, to: PeerId, protocol: &str, label: String| Message {
-            position: 0,
-            kind,
-            context: None,
-            from: me,
-            to,
-            protocol: protocol.to_owned(),
-            label,
-            payload: None,
-            frame: None,
-            sent: stamp,
-            received: None,
-            recorded: false,
-        };
-        match &event.kind {
-            EventKind::Dialing { remote } => self.record_send(untraced(
-                MessageKind::Connect,
-                *remote,
-                "noise + yamux",
-                "dial".into(),
-            )),
-            EventKind::ConnectionEstablished {
-                remote,
-                dialer: false,
-            } => {
-                self.record_receive_on((*remote, me, MessageKind::Connect), stamp);
+        match mark {
+            Mark::Sent { to, said } => {
+                let lamport = said.stamp.map(|s| s.lamport);
+                self.record_send(message(me, to, said, stamp(lamport)));
             }
-            EventKind::Ping(step) => match step {
-                PingStep::StreamOpened { remote, protocol } => self.record_send(untraced(
-                    MessageKind::OpenStream,
-                    *remote,
-                    protocol,
-                    "open stream".into(),
-                )),
-                PingStep::StreamAccepted { remote, .. } => {
-                    self.record_receive_on((*remote, me, MessageKind::OpenStream), stamp);
-                }
-                PingStep::ClosedOwnSide { remote } => self.record_send(untraced(
-                    MessageKind::Close,
-                    *remote,
-                    ping::PROTOCOL.as_ref(),
-                    "close (FIN)".into(),
-                )),
-                PingStep::RemoteClosed { remote } => {
-                    self.record_receive_on((*remote, me, MessageKind::Close), stamp);
-                }
-                PingStep::Sent { remote, envelope } => {
-                    let Some(context) = envelope.traceparent else {
-                        return;
-                    };
-                    self.record_send(Message {
-                        kind: MessageKind::Envelope,
-                        context: Some((context.trace_id, context.span_id)),
-                        payload: serde_json::to_string(envelope).ok(),
-                        sent: Stamp {
-                            at_ms: event.at_ms,
-                            lamport: Some(envelope.lamport),
-                        },
-                        ..untraced(
-                            MessageKind::Envelope,
-                            *remote,
-                            ping::PROTOCOL.as_ref(),
-                            envelope.kind.to_string(),
-                        )
-                    });
-                }
-                PingStep::Received {
-                    remote,
-                    envelope,
-                    lamport,
-                } => {
-                    if let Some(context) = envelope.traceparent {
-                        let stamp = Stamp {
-                            at_ms: event.at_ms,
-                            lamport: Some(*lamport),
-                        };
-                        match self.across_tabs_since {
-                            Some(since) => self.receive_from_another_tab(
-                                since, me, *remote, envelope, context, stamp,
-                            ),
-                            None => self.record_receive_of(context.span_id, stamp),
-                        }
-                    }
-                }
-                PingStep::Retrying { .. } | PingStep::Failed { .. } => {}
-            },
-            EventKind::Tokens(step) => self.apply_tokens(me, stamp, step, untraced),
-            _ => {}
-        }
-    }
-
-    fn apply_tokens(
-        &mut self,
-        me: PeerId,
-        stamp: Stamp,
-        step: &TokenStep,
-        untraced: impl Fn(MessageKind, PeerId, &str, String) -> Message,
-    ) {
-        match step {
-            TokenStep::Sent { remote, tokens } => self.record_send(untraced(
-                MessageKind::Tokens,
-                *remote,
-                channel::PROTOCOL.as_ref(),
-                amount(tokens.amount),
-            )),
-            TokenStep::MarkerSent { remote, id } => self.record_send(untraced(
-                MessageKind::Marker,
-                *remote,
-                channel::PROTOCOL.as_ref(),
-                format!("marker {id}"),
-            )),
-            TokenStep::Received {
-                remote,
-                recorded_by,
-                ..
+            Mark::ReceivedInOrder {
+                from,
+                kind,
+                in_flight,
             } => {
-                let position = self.record_receive_on((*remote, me, MessageKind::Tokens), stamp);
-                if let (Some(message), false) = (
-                    position.and_then(|p| self.message_mut(p)),
-                    recorded_by.is_empty(),
-                ) {
+                let position = self.record_receive_on((from, me, kind), stamp(None));
+                if let (Some(message), Some(note)) =
+                    (position.and_then(|p| self.message_mut(p)), in_flight)
+                {
                     message.recorded = true;
-                    let names: Vec<String> = recorded_by.iter().map(|id| id.to_string()).collect();
-                    message.payload = Some(format!(
-                        "in flight across the cut: recorded by snapshot {}",
-                        names.join(", ")
-                    ));
+                    message.payload = Some(note);
                 }
             }
-            TokenStep::MarkerReceived { remote, .. } => {
-                self.record_receive_on((*remote, me, MessageKind::Marker), stamp);
-            }
-            TokenStep::Abandoned { id, .. } => {
-                let recording = Recording::Snapshot(*id);
-                if let Some(cut) = self.cuts.iter_mut().find(|c| c.recording == recording) {
-                    cut.abandoned = true;
+            Mark::Received {
+                span,
+                lamport,
+                from_another_tab,
+            } => match self.across_tabs_since {
+                Some(since) => {
+                    self.receive_from_another_tab(since, me, from_another_tab, stamp(Some(lamport)))
                 }
-            }
-            TokenStep::Recorded { recording, .. } => {
-                match self.cuts.iter_mut().find(|c| c.recording == *recording) {
-                    Some(cut) => cut.points.push((me, stamp.at_ms)),
-                    None => {
-                        self.cuts.push_back(Cut {
-                            recording: *recording,
-                            points: vec![(me, stamp.at_ms)],
-                            abandoned: false,
-                        });
-                        if self.cuts.len() > MAX_CUTS {
-                            self.cuts.pop_front();
-                        }
-                    }
-                }
-            }
+                None => self.record_receive_of(span, stamp(Some(lamport))),
+            },
         }
     }
 
@@ -314,60 +154,7 @@ impl Trace {
             WireItem::Frame { header, .. } => Some(*header),
             _ => None,
         };
-        let (kind, label, protocol, payload) = match (&record.item, record.layer) {
-            (
-                WireItem::Negotiation {
-                    stream: None,
-                    message,
-                },
-                layer,
-            ) => (
-                MessageKind::Handshake,
-                message.clone(),
-                match layer {
-                    Layer::Raw => "multistream-select",
-                    Layer::Plain => "multistream-select, inside noise",
-                },
-                None,
-            ),
-            (WireItem::NoiseHandshake { message, len }, _) => (
-                MessageKind::Handshake,
-                format!("noise {}", WireItem::noise_tokens(*message)),
-                "/noise (Noise XX)",
-                Some(format!("Noise XX message {message} of 3, {len} bytes")),
-            ),
-            (
-                WireItem::Kad {
-                    request,
-                    message: Ok(message),
-                    ..
-                },
-                _,
-            ) => (
-                if asked == Some(true) {
-                    MessageKind::Kad
-                } else {
-                    MessageKind::KadBackground
-                },
-                message.label(*request),
-                kad::PROTOCOL,
-                Some(message.details()),
-            ),
-            (
-                WireItem::Frame {
-                    header,
-                    protocol,
-                    data,
-                },
-                _,
-            ) => (
-                MessageKind::Frame,
-                frame_label(header),
-                protocol.as_deref().unwrap_or("yamux"),
-                Some(frame_details(header, data)),
-            ),
-            _ => return None,
-        };
+        let said = record.said(asked == Some(true))?;
         let stamp = Stamp {
             at_ms: record.at_ms,
             lamport: None,
@@ -376,22 +163,12 @@ impl Trace {
             Direction::Sent => {
                 let position = self.next_position();
                 self.record_send(Message {
-                    position,
-                    kind,
-                    context: None,
-                    from,
-                    to,
-                    protocol: protocol.to_owned(),
-                    label,
-                    payload,
                     frame,
-                    sent: stamp,
-                    received: None,
-                    recorded: false,
+                    ..message(from, to, said, stamp)
                 });
                 Some(position)
             }
-            Direction::Received => self.record_receive_on((from, to, kind), stamp),
+            Direction::Received => self.record_receive_on((from, to, said.kind), stamp),
         }
     }
 
@@ -403,46 +180,35 @@ impl Trace {
         &mut self,
         since_unix_ms: f64,
         me: PeerId,
-        remote: PeerId,
-        envelope: &ping::Envelope,
-        context: super::TraceContext,
+        message_from: FromAnotherTab,
         received: Stamp,
     ) {
         let local = |unix_ms: u64| unix_ms as f64 - since_unix_ms;
-        if let Some(receipt) = envelope.ping_received {
-            let ping = self.messages.iter().rev().find(|m| {
+        if let Some((trace, at_unix_ms, lamport)) = message_from.answers {
+            let answered = self.messages.iter().rev().find(|m| {
                 m.from == me
-                    && m.to == remote
+                    && m.to == message_from.from
                     && m.received.is_none()
-                    && m.context.map(|(trace, _)| trace) == Some(context.trace_id)
+                    && m.context.map(|(t, _)| t) == Some(trace)
             });
-            if let Some((position, sent)) = ping.map(|m| (m.position, m.sent.at_ms)) {
-                let at_ms = local(receipt.at).clamp(sent, received.at_ms.max(sent));
+            if let Some((position, sent)) = answered.map(|m| (m.position, m.sent.at_ms)) {
+                let at_ms = local(at_unix_ms).clamp(sent, received.at_ms.max(sent));
                 self.mark_received(
                     position,
                     Stamp {
                         at_ms,
-                        lamport: Some(receipt.lamport),
+                        lamport: Some(lamport),
                     },
                 );
             }
         }
+        let sent = Stamp {
+            at_ms: local(message_from.sent_unix_ms).min(received.at_ms),
+            lamport: message_from.said.stamp.map(|s| s.lamport),
+        };
         self.record_send(Message {
-            position: 0,
-            kind: MessageKind::Envelope,
-            context: Some((context.trace_id, context.span_id)),
-            from: remote,
-            to: me,
-            protocol: ping::PROTOCOL.to_string(),
-            label: envelope.kind.to_string(),
-            payload: serde_json::to_string(envelope).ok(),
-            frame: None,
-            sent: Stamp {
-                at_ms: local(envelope.created).min(received.at_ms),
-                lamport: Some(envelope.lamport),
-            },
             received: Some(received),
-            recorded: false,
+            ..message(message_from.from, me, message_from.said, sent)
         });
     }
 
@@ -557,9 +323,28 @@ impl Trace {
     }
 }
 
+/// A message as sent, not yet received; its position is given as it is recorded.
+fn message(from: PeerId, to: PeerId, said: Said, sent: Stamp) -> Message {
+    Message {
+        position: 0,
+        kind: said.kind,
+        context: said.stamp.map(|s| (s.context.trace_id, s.context.span_id)),
+        from,
+        to,
+        protocol: said.protocol,
+        label: said.label,
+        payload: said.payload,
+        frame: None,
+        sent,
+        received: None,
+        recorded: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{EventKind, PingStep};
     use crate::protocols::ping::Envelope;
     use crate::trace::Tracer;
 

@@ -11,7 +11,8 @@ use crate::labels::short_peer_id;
 
 use crate::event::{Event, EventKind, PeerIndex, PingStep, TransferStep};
 
-pub use log::{LogLine, Tone};
+pub use crate::labels::Tone;
+pub use log::LogLine;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetworkView {

@@ -7,6 +7,7 @@
 //! by one peer and again when the other reads it. Records are bounded; the page drains them.
 
 pub mod decode;
+pub mod in_trace;
 pub mod kad;
 pub mod multistream;
 pub mod tap;

@@ -12,7 +12,10 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::dom::draw_into;
-use crate::session::Session;
+use testbed::NetworkView;
+
+use crate::dht_app::DhtApp;
+use crate::running::Running;
 
 mod draw;
 mod picture;
@@ -21,10 +24,16 @@ use draw::picture_nodes;
 use picture::Picture;
 
 #[component]
-pub fn DhtView(session: Session, visible: Signal<bool>) -> impl IntoView {
-    let dht = session.dht;
+pub fn DhtView(
+    dht: DhtApp,
+    running: Running,
+    view: RwSignal<NetworkView>,
+    /// How many copies of a record the DHT keeps (r).
+    replication: Signal<usize>,
+    visible: Signal<bool>,
+) -> impl IntoView {
     let picture = Memo::new(move |_| match visible.get() {
-        true => picture::of(session),
+        true => picture::of(dht, running.trace, view, replication.get()),
         false => Picture::default(),
     });
     let chosen_peer = move |ev: &web_sys::Event, closest: bool| {
@@ -39,14 +48,14 @@ pub fn DhtView(session: Session, visible: Signal<bool>) -> impl IntoView {
     };
     let on_click = move |ev: leptos::ev::MouseEvent| {
         if let Some(peer) = chosen_peer(&ev, true) {
-            dht.choose(session, peer);
+            dht.choose(running, peer);
         }
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" || ev.key() == " " {
             if let Some(peer) = chosen_peer(&ev, false) {
                 ev.prevent_default();
-                dht.choose(session, peer);
+                dht.choose(running, peer);
             }
         }
     };

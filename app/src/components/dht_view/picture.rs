@@ -7,10 +7,11 @@ use leptos::prelude::*;
 use testbed::dht::lookup::{depth, progress, Hop};
 use testbed::dht::{Holding, KeyPoint, Lookup, LookupKind, Lookups};
 use testbed::labels::key_label;
+use testbed::trace::Trace;
 use testbed::view::{counted, NetworkView};
 use testbed::PeerId;
 
-use crate::session::Session;
+use crate::dht_app::DhtApp;
 
 pub(super) const SIZE: f64 = 320.0;
 pub(super) const CENTER: f64 = SIZE / 2.0;
@@ -152,18 +153,19 @@ pub(super) struct RecordRow {
 }
 
 /// What the DHT view draws now.
-pub(super) fn of(session: Session) -> Picture {
-    let dht = session.dht;
+pub(super) fn of(
+    dht: DhtApp,
+    trace: RwSignal<Trace>,
+    view: RwSignal<NetworkView>,
+    replication: usize,
+) -> Picture {
     let settling = dht.settling.get();
     let left = dht.left.get();
     let chosen = dht.chosen.get();
     let table = dht.table.get();
     let holdings = dht.holdings.get();
-    let replication = session
-        .config
-        .with(|c| c.dht.map_or(0, |d| usize::from(d.replication)));
-    session.view.with(|view| {
-        session.trace.with(|trace| {
+    view.with(|view| {
+        trace.with(|trace| {
             let lookups = trace.lookups();
             let names = Names { view, left: &left };
             let last = lookups.lookups().next_back();

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-use testbed::trace::model::MessageKind;
+use testbed::trace::mark::MessageKind;
 
 /// Every kind of message, with its chip's name and what it means.
 const KINDS: [(MessageKind, &str, &str); 10] = [

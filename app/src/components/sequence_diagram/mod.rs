@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use leptos::html::Div;
 use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
-use testbed::trace::model::MessageKind;
+use testbed::trace::details::details;
+use testbed::trace::mark::MessageKind;
 
 use crate::session::Session;
 
@@ -181,7 +182,7 @@ pub fn SequenceDiagram(
         let position = selected.get()?;
         session.trace.with(|trace| {
             let message = trace.message(position)?;
-            let rows = session.view.with(|view| diagram::describe(message, |p| view.name(p)));
+            let rows = session.view.with(|view| details(message, |p| view.name(p)));
             Some(view! {
                 <dl class="arrow-details" aria-live="polite">
                     {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}

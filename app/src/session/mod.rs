@@ -10,7 +10,7 @@ use futures::{future, StreamExt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::diagram::Bar;
-use testbed::lesson::{Action, PingPair, Since, Transfer};
+use testbed::lesson::{Action, Since};
 use testbed::network::MAX_TAPPED_PEERS;
 use testbed::pace::Pace;
 use testbed::timeline::Timeline;
@@ -22,16 +22,10 @@ use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerI
 
 use crate::dht_app::DhtApp;
 use crate::frame::{next_animation_frame, now_ms};
+use crate::running::Running;
+
+mod actions;
 use crate::token_app::TokenApp;
-
-/// A slow reader's pause after each 16 KiB it reads: long enough that its window fills.
-const TRANSFER_READ_DELAY_MS: u64 = 8;
-
-/// Pings sent alongside a transfer that asks for them.
-const TRANSFER_PINGS: usize = 3;
-
-/// How often a replay checks whether the last action has settled.
-const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// How often finished spans are collected when no event wakes the page.
 const SPAN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -145,9 +139,9 @@ pub struct Session {
     /// Messages (and replayed actions) the pause is holding.
     pub held: RwSignal<usize>,
     pace: StoredValue<Pace>,
-    network: StoredValue<Option<Rc<Network>>, LocalStorage>,
-    /// Bumped on every start, so the event loop of a replaced network stops drawing.
-    generation: StoredValue<u64>,
+    /// The network, which run it is, the trace and the problem banner: what the DHT and
+    /// token applications use.
+    running: Running,
     pings_sent: StoredValue<u64>,
     lines_written: StoredValue<u64>,
     /// When the current network started, by the wall clock (ms since the Unix epoch): the
@@ -161,6 +155,8 @@ impl Session {
     pub fn new(config: NetworkConfig, recorder: Recorder) -> Session {
         let timeline = StoredValue::new(Timeline::default());
         let scrub = RwSignal::new(None::<f64>);
+        let trace = RwSignal::new(Trace::default());
+        let problem = RwSignal::new(None);
         Session {
             timeline,
             timeline_end: RwSignal::new(0.0),
@@ -178,7 +174,7 @@ impl Session {
             recorder: StoredValue::new(recorder),
             config: RwSignal::new(config),
             view: RwSignal::new(NetworkView::default()),
-            trace: RwSignal::new(Trace::default()),
+            trace,
             phase: RwSignal::new(Phase::Idle),
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
@@ -189,11 +185,10 @@ impl Session {
             transfers: RwSignal::new(0),
             selected: RwSignal::new(None),
             continuous: RwSignal::new(false),
-            problem: RwSignal::new(None),
+            problem,
             tokens: TokenApp::new(),
             dht: DhtApp::new(),
-            network: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
+            running: Running::new(trace, problem),
             pings_sent: StoredValue::new(0),
             lines_written: StoredValue::new(0),
             started_unix_ms: StoredValue::new(0.0),
@@ -203,9 +198,8 @@ impl Session {
 
     /// Stops the current network, if any, and clears what it showed.
     pub fn stop(self) {
-        self.generation.update_value(|g| *g += 1);
         // Dropping the last handles stops the peers and closes their connections.
-        self.network.set_value(None);
+        self.running.stop();
         self.view.set(NetworkView::default());
         self.trace.set(Trace::default());
         self.wire.set(VecDeque::new());
@@ -229,14 +223,15 @@ impl Session {
         self.held.set(0);
     }
 
-    /// The running network, once started.
-    pub fn network(self) -> Option<Rc<Network>> {
-        self.network.get_value()
+    /// The network as the applications on it see it.
+    pub fn running(self) -> Running {
+        self.running
     }
 
-    /// Changes whenever the network is replaced: work for an old one checks it and stops.
-    pub fn generation(self) -> u64 {
-        self.generation.get_value()
+    /// How many copies of a record the DHT keeps (r); 0 without a DHT.
+    pub fn replication(self) -> Signal<usize> {
+        let config = self.config;
+        Signal::derive(move || config.with(|c| c.dht.map_or(0, |d| usize::from(d.replication))))
     }
 
     /// Calls `f` with the network as shown: at the scrubbed moment, or live.
@@ -282,7 +277,7 @@ impl Session {
     /// Stops the current network (if any) and starts `config`'s.
     pub fn start(self, config: NetworkConfig) {
         self.stop();
-        let generation = self.generation.get_value();
+        let generation = self.running.generation();
         self.config.set(config);
         if let Some(why) = config.too_big() {
             self.fail(why);
@@ -303,7 +298,7 @@ impl Session {
                     return;
                 }
             };
-            if self.generation.get_value() != generation {
+            if self.running.generation() != generation {
                 return;
             }
             let start = NetworkView::new(network.peer_ids(), network.expected_connections());
@@ -316,15 +311,15 @@ impl Session {
                 pace.pause();
             }
             self.pace.set_value(pace);
-            self.network.set_value(Some(network.clone()));
+            self.running.set_network(network.clone());
             self.phase.set(Phase::Connecting);
             if config.dht.is_some() {
                 self.dht.expect_settling(config.peers);
             }
             spawn_local(self.draw_events(events, generation, started_at));
             let failed = network.connect().await;
-            if config.dht.is_some() && self.generation.get_value() == generation {
-                self.dht.watch(self);
+            if config.dht.is_some() && self.running.generation() == generation {
+                self.dht.watch(self.running);
             }
             if let Some(first) = failed.first() {
                 self.fail(format!(
@@ -352,7 +347,7 @@ impl Session {
                 future::Either::Left((None, _)) => return,
                 future::Either::Right(_) => None,
             };
-            if self.generation.get_value() != generation {
+            if self.running.generation() != generation {
                 return;
             }
             self.collect_spans();
@@ -403,7 +398,7 @@ impl Session {
     /// Moves what the wire tap recorded into the trace (as handshake and frame arrows) and
     /// the Wire view.
     fn collect_wire(self) {
-        let Some(network) = self.network.get_value() else {
+        let Some(network) = self.running.network() else {
             return;
         };
         let Some((records, _)) = network.wire().map(|w| w.drain()) else {
@@ -486,207 +481,5 @@ impl Session {
             }
         });
         self.lines_written.set_value(number);
-    }
-
-    /// Waits until the network has finished starting and the last ping has its answer.
-    pub async fn settled(self) {
-        loop {
-            let starting = matches!(
-                self.phase.get_untracked(),
-                Phase::Starting | Phase::Connecting
-            );
-            let pinging = self
-                .last_ping
-                .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
-            if !starting
-                && !pinging
-                && self.transfers.get_untracked() == 0
-                && self.tokens.busy.get_untracked() == 0
-                && !self.dht.is_busy()
-            {
-                return;
-            }
-            futures_timer::Delay::new(SETTLE_POLL).await;
-        }
-    }
-
-    /// Replays `actions` one after the other, each once the previous has settled and, while
-    /// paused, when the learner steps or plays.
-    pub async fn replay(self, config: NetworkConfig, mut actions: Vec<Action>) {
-        // Every other action needs a network: a link cut before its `start` still gets one.
-        if actions.first() != Some(&Action::StartNetwork) {
-            actions.insert(0, Action::StartNetwork);
-        }
-        for (n, action) in actions.into_iter().enumerate() {
-            if n > 0 {
-                self.pace.with_value(Pace::turn).await;
-            }
-            match action {
-                Action::StartNetwork => self.start(config),
-                Action::Ping { from, to } => {
-                    self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
-                }
-                Action::Transfer(transfer) => self.transfer(transfer),
-                Action::Tokens
-                | Action::Snapshot { .. }
-                | Action::NaiveSnapshot
-                | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
-                Action::Dht { .. } | Action::Churn { .. } => self.run_dht(action),
-                // Links record the peer that was clicked, as a plain action.
-                Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => continue,
-            }
-            self.settled().await;
-        }
-    }
-
-    /// Marks where the trace stands as an action starts, and counts it.
-    fn action_ran(self) {
-        self.since_action.set(self.trace.with_untracked(Since::now));
-        self.actions_run.update(|n| *n += 1);
-    }
-
-    /// Runs an action of the token application and records it for the link.
-    pub fn run_tokens(self, action: Action) {
-        self.tokens.run(self, action);
-        self.actions.update(|actions| actions.push(action));
-        self.action_ran();
-    }
-
-    /// Runs a DHT action and records it for the link.
-    pub fn run_dht(self, action: Action) {
-        self.dht.run(self, action);
-        self.actions.update(|actions| actions.push(action));
-        self.action_ran();
-    }
-
-    /// The PeerIds of the last ping's initiator and responder.
-    pub fn last_ping_pair(self) -> Option<PingPair> {
-        let run = self.last_ping.get()?;
-        self.view.with(|view| {
-            Some(PingPair {
-                from: view.peer_id(run.from)?,
-                to: view.peer_id(run.to)?,
-            })
-        })
-    }
-
-    /// Runs the testbed's ping from `from` to `to` (a seeded random peer for `Random`).
-    pub fn ping(self, from: PeerIndex, to: PingTarget) {
-        self.ping_and_record(from, to, true);
-    }
-
-    /// Runs a transfer action: bytes from one peer to another over a new stream, with pings
-    /// alongside when asked.
-    pub fn transfer(self, transfer: Transfer) {
-        let Transfer {
-            from,
-            to,
-            kib,
-            slow,
-            pings,
-            give_up,
-        } = transfer;
-        let Some(network) = self.network.get_value() else {
-            self.problem
-                .set(Some("Start a network before sending anything.".into()));
-            return;
-        };
-        self.actions
-            .update(|actions| actions.push(Action::Transfer(transfer)));
-        self.action_ran();
-        self.transfers.update(|n| *n += 1);
-        let generation = self.generation.get_value();
-        let bytes = u64::from(kib) * 1024;
-        let request = testbed::protocols::transfer::Request {
-            bytes,
-            read_delay_ms: if slow { TRANSFER_READ_DELAY_MS } else { 0 },
-        };
-        spawn_local(async move {
-            let transfer = network.transfer(from, to, request, give_up.then_some(bytes / 4));
-            let alongside = async {
-                for n in 0..if pings { TRANSFER_PINGS } else { 0 } {
-                    futures_timer::Delay::new(std::time::Duration::from_millis(40)).await;
-                    network.ping(from, to, format!("alongside-{n}")).await?;
-                }
-                Ok(())
-            };
-            let (sent, pinged) = future::join(transfer, alongside).await;
-            if self.generation.get_value() != generation {
-                return;
-            }
-            self.transfers.update(|n| *n = n.saturating_sub(1));
-            if let Some(error) = sent.err().or(pinged.err()) {
-                self.problem.set(Some(error.to_string()));
-            }
-        });
-    }
-
-    /// Pings from random peers to random neighbours, one after the other, until `continuous`
-    /// is switched off or the network is replaced. Not recorded in the link: thousands of
-    /// pings would not fit in a URL.
-    pub fn ping_continuously(self) {
-        let generation = self.generation.get_value();
-        self.continuous.set(true);
-        spawn_local(async move {
-            while self.continuous.get_untracked() && self.generation.get_value() == generation {
-                let peers = self.view.with_untracked(NetworkView::peer_count);
-                if peers < 2 || self.network.get_value().is_none() {
-                    break;
-                }
-                let from = (js_sys::Math::random() * peers as f64) as usize % peers;
-                self.ping_and_record(from, PingTarget::Random, false);
-                self.settled().await;
-            }
-            self.continuous.set(false);
-        });
-    }
-
-    fn ping_and_record(self, from: PeerIndex, to: PingTarget, record: bool) {
-        let Some(network) = self.network.get_value() else {
-            self.problem
-                .set(Some("Start a network before pinging.".into()));
-            return;
-        };
-        let nth = self.pings_sent.get_value();
-        self.pings_sent.set_value(nth + 1);
-        let to = match to {
-            PingTarget::Peer(peer) => peer,
-            PingTarget::Random => match network.random_target(from, nth) {
-                Some(peer) => peer,
-                None => {
-                    self.problem
-                        .set(Some(format!("peer {from} has no neighbour to ping.")));
-                    return;
-                }
-            },
-        };
-        if record {
-            self.actions
-                .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
-            self.action_ran();
-        }
-        self.last_ping.set(Some(PingRun {
-            from,
-            to,
-            state: PingState::Running,
-        }));
-        let generation = self.generation.get_value();
-        spawn_local(async move {
-            let sent_at = now_ms();
-            let result = network.ping(from, to, (nth + 1).to_string()).await;
-            if self.generation.get_value() != generation {
-                return;
-            }
-            let state = match result {
-                Ok(_) => PingState::Answered {
-                    round_trip_ms: now_ms() - sent_at,
-                },
-                Err(error) => {
-                    self.problem.set(Some(error.to_string()));
-                    PingState::Failed(error.to_string())
-                }
-            };
-            self.last_ping.set(Some(PingRun { from, to, state }));
-        });
     }
 }

@@ -15,23 +15,23 @@ use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
-use libp2p::PeerId;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
-use super::channel::{self, ChannelError, Packet};
-use super::check::{Sent, Violation};
+use super::channel::{self, Packet};
+use super::check::Violation;
 use super::collect::{PartReport, Snapshots};
-use super::machine::{Machine, Output, SnapshotId};
+use super::machine::{Machine, SnapshotId};
 use super::report::Report;
 use super::sim::Completed;
 use super::truth::{lock, Truth};
-use super::{Recording, Tokens};
-use crate::event::{EventKind, EventSink, TokenStep};
 use crate::network::Network;
 use crate::pace::Pace;
 use crate::runtime::spawn;
 use crate::PeerIndex;
+use token_peer::{Command, Delivery, TokenPeer, Writer};
+
+mod token_peer;
 
 /// Most tokens one random send moves.
 pub const MAX_RANDOM_AMOUNT: u64 = 20;
@@ -65,37 +65,6 @@ pub enum LiveError {
     Stopped(PeerIndex),
     #[error("peer {0} is busy: {COMMAND_QUEUE} commands wait for it")]
     Busy(PeerIndex),
-}
-
-enum Command {
-    Send {
-        to: PeerIndex,
-        amount: u64,
-    },
-    Snapshot {
-        reply: oneshot::Sender<SnapshotId>,
-    },
-    /// Write the balance down now, for a naive snapshot.
-    RecordNaive {
-        number: u32,
-        reply: oneshot::Sender<u64>,
-    },
-    /// Which snapshots this peer still waits on, and for which channels' markers.
-    Waiting {
-        reply: oneshot::Sender<Vec<(SnapshotId, Vec<PeerIndex>)>>,
-    },
-    /// Stop, taking the balance along.
-    Leave {
-        reply: oneshot::Sender<u64>,
-    },
-}
-
-/// What arrives on a peer's incoming channels.
-enum Delivery {
-    Packet(Packet),
-    Malformed(ChannelError),
-    /// The channel ended: its sender left, or it was closed.
-    Closed,
 }
 
 /// The token application on the peers of a [`Network`]; see the module's documentation.
@@ -359,8 +328,6 @@ impl TokenNetwork {
     }
 }
 
-type Writer = mpsc::Sender<(web_time::Instant, Packet)>;
-
 async fn open_channel(
     network: &Network,
     from: PeerIndex,
@@ -386,238 +353,4 @@ async fn open_channel(
         to,
         reason: last,
     })
-}
-
-struct TokenPeer {
-    me: PeerIndex,
-    balance: u64,
-    machine: Machine<u64, Tokens>,
-    /// Outgoing channels still open.
-    writers: BTreeMap<PeerIndex, Writer>,
-    truth: Arc<Mutex<Truth>>,
-    reports: mpsc::Sender<PartReport>,
-    numbers: u32,
-    /// Every peer of the network, by index.
-    peers: Vec<PeerId>,
-    problems: Arc<Mutex<Vec<String>>>,
-    events: EventSink,
-}
-
-impl TokenPeer {
-    async fn run(
-        mut self,
-        mut commands: mpsc::Receiver<Command>,
-        mut inbox: mpsc::Receiver<(PeerIndex, Delivery)>,
-    ) {
-        loop {
-            futures::select! {
-                command = commands.next() => match command {
-                    Some(Command::Leave { reply }) => {
-                        lock(&self.truth).leave(self.me, self.balance, self.peers.len());
-                        let _ = reply.send(self.balance);
-                        // Dropping the writers closes this peer's channels.
-                        return;
-                    }
-                    Some(command) => self.on_command(command),
-                    None => return,
-                },
-                delivery = inbox.next() => match delivery {
-                    Some((from, Delivery::Packet(packet))) => self.on_packet(from, packet),
-                    Some((from, Delivery::Malformed(error))) => lock(&self.problems).push(format!(
-                        "peer {} rejected what peer {from} sent on its channel ({error}) and closed that channel",
-                        self.me
-                    )),
-                    Some((from, Delivery::Closed)) => self.channel_closed(from),
-                    None => return,
-                },
-            }
-        }
-    }
-
-    fn report(&self, step: TokenStep) {
-        self.events
-            .emit(self.peers[self.me], EventKind::Tokens(step));
-    }
-
-    fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Send { to, amount } => {
-                let amount = amount.min(self.balance);
-                if !self.writers.contains_key(&to) || amount == 0 {
-                    return;
-                }
-                self.balance -= amount;
-                let tokens = {
-                    let mut truth = lock(&self.truth);
-                    let tokens = Tokens {
-                        id: truth.sent.len() as u64,
-                        amount,
-                    };
-                    let sent_at = truth.next_step();
-                    truth.sent.push(Sent {
-                        from: self.me,
-                        to,
-                        tokens,
-                        sent_at,
-                        received_at: None,
-                    });
-                    tokens
-                };
-                self.write(to, Packet::from(tokens));
-                self.report(TokenStep::Sent {
-                    remote: self.peers[to],
-                    tokens,
-                });
-            }
-            Command::Snapshot { reply } => {
-                let id = SnapshotId {
-                    initiator: self.me,
-                    number: self.numbers,
-                };
-                self.numbers += 1;
-                self.record_cut(id);
-                if let Ok(outputs) = self.machine.start(id, self.balance) {
-                    self.apply(outputs);
-                }
-                let _ = reply.send(id);
-            }
-            Command::RecordNaive { number, reply } => {
-                self.report(TokenStep::Recorded {
-                    recording: Recording::Naive(number),
-                    balance: self.balance,
-                });
-                let _ = reply.send(self.balance);
-            }
-            Command::Waiting { reply } => {
-                let _ = reply.send(self.machine.waiting().collect());
-            }
-            // Handled by `run`, which stops.
-            Command::Leave { .. } => {}
-        }
-    }
-
-    /// This peer records its balance for `id`: its point of the cut, in the ground truth and
-    /// in the trace.
-    fn record_cut(&self, id: SnapshotId) {
-        lock(&self.truth).record_cut(id, self.me, self.peers.len());
-        self.report(TokenStep::Recorded {
-            recording: Recording::Snapshot(id),
-            balance: self.balance,
-        });
-    }
-
-    /// The channel from `from` ended: this peer closes its channel back, and snapshots
-    /// waiting for `from`'s marker here can never finish.
-    fn channel_closed(&mut self, from: PeerIndex) {
-        {
-            let mut truth = lock(&self.truth);
-            truth.closed.insert((from, self.me));
-            truth.closed.insert((self.me, from));
-        }
-        self.writers.remove(&from);
-        for output in self.machine.peer_gone(from) {
-            if let Output::Incomplete { id, waiting_for } = output {
-                self.report(TokenStep::Abandoned {
-                    id,
-                    closed: self.peers[from],
-                });
-                let _ = self.reports.try_send(PartReport::Stuck {
-                    id,
-                    peer: self.me,
-                    waiting_for,
-                });
-            }
-        }
-    }
-
-    fn on_packet(&mut self, from: PeerIndex, packet: Packet) {
-        match packet {
-            Packet::Tokens(wire) => {
-                let tokens = Tokens {
-                    id: wire.id,
-                    amount: wire.amount,
-                };
-                let recorded_by = self.machine.recording(from);
-                if self.machine.on_message(from, &tokens).is_err() {
-                    return;
-                }
-                self.balance += tokens.amount;
-                {
-                    let mut truth = lock(&self.truth);
-                    let step = truth.next_step();
-                    if let Some(sent) = truth.sent.get_mut(tokens.id as usize) {
-                        sent.received_at = Some(step);
-                    }
-                }
-                self.report(TokenStep::Received {
-                    remote: self.peers[from],
-                    tokens,
-                    recorded_by,
-                });
-            }
-            Packet::Marker(id) => {
-                self.report(TokenStep::MarkerReceived {
-                    remote: self.peers[from],
-                    id,
-                });
-                let balance = self.balance;
-                let mut recorded = false;
-                let outputs = self.machine.on_marker(from, id, || {
-                    recorded = true;
-                    balance
-                });
-                if recorded {
-                    self.record_cut(id);
-                }
-                match outputs {
-                    Ok(outputs) => self.apply(outputs),
-                    Err(error) => lock(&self.problems).push(format!(
-                        "peer {} rejected a marker from peer {from}: {error}",
-                        self.me
-                    )),
-                }
-            }
-        }
-    }
-
-    /// Queues `packet` on the channel to `to`; a channel [`channel::BACKLOG`] packets behind
-    /// is closed (its writer dropped), and the peer on the other end closes it back.
-    fn write(&mut self, to: PeerIndex, packet: Packet) {
-        let Some(writer) = self.writers.get_mut(&to) else {
-            return;
-        };
-        match writer.try_send((web_time::Instant::now(), packet)) {
-            Ok(()) => {}
-            Err(error) if error.is_full() => {
-                self.writers.remove(&to);
-                lock(&self.problems).push(format!(
-                    "peer {}'s channel to peer {to} fell {} packets behind and was closed",
-                    self.me,
-                    channel::BACKLOG
-                ));
-            }
-            Err(_) => {}
-        }
-    }
-
-    fn apply(&mut self, outputs: Vec<Output<u64, Tokens>>) {
-        for output in outputs {
-            match output {
-                Output::SendMarker { to, id } => {
-                    if self.writers.contains_key(&to) {
-                        self.write(to, Packet::Marker(id));
-                        self.report(TokenStep::MarkerSent {
-                            remote: self.peers[to],
-                            id,
-                        });
-                    }
-                }
-                Output::Done { id, part } => {
-                    let _ = self.reports.try_send(PartReport::Done { id, part });
-                }
-                // Only a closed channel gives a snapshot up: `channel_closed` reports it.
-                Output::Incomplete { .. } => {}
-            }
-        }
-    }
 }

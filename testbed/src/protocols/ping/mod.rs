@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::pace::Pace;
 use crate::trace::{SendStamp, TraceContext, Tracer};
 
+mod shown;
+
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/ping/1.0.0");
 
 /// Longest envelope accepted from a peer: a ping is a few hundred bytes, and a peer must not be

@@ -10,6 +10,8 @@
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{PeerId, StreamProtocol};
 
+mod shown;
+
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/transfer/1.0.0");
 
 /// Largest transfer asked for or accepted.

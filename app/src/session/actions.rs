@@ -1,0 +1,226 @@
+//! What the learner's actions do on the running network: a ping, a transfer, the DHT's and
+//! the tokens' actions, and a link's actions replayed one after the other.
+
+use futures::future;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use testbed::lesson::{Action, PingPair, Since, Transfer};
+use testbed::pace::Pace;
+use testbed::{NetworkConfig, NetworkView, PeerIndex};
+
+use crate::frame::now_ms;
+
+use super::{Phase, PingRun, PingState, PingTarget, Session};
+
+/// A slow reader's pause after each 16 KiB it reads: long enough that its window fills.
+const TRANSFER_READ_DELAY_MS: u64 = 8;
+
+/// Pings sent alongside a transfer that asks for them.
+const TRANSFER_PINGS: usize = 3;
+
+/// How often a replay checks whether the last action has settled.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Session {
+    /// Waits until the network has finished starting and the last ping has its answer.
+    pub async fn settled(self) {
+        loop {
+            let starting = matches!(
+                self.phase.get_untracked(),
+                Phase::Starting | Phase::Connecting
+            );
+            let pinging = self
+                .last_ping
+                .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
+            if !starting
+                && !pinging
+                && self.transfers.get_untracked() == 0
+                && self.tokens.busy.get_untracked() == 0
+                && !self.dht.is_busy()
+            {
+                return;
+            }
+            futures_timer::Delay::new(SETTLE_POLL).await;
+        }
+    }
+
+    /// Replays `actions` one after the other, each once the previous has settled and, while
+    /// paused, when the learner steps or plays.
+    pub async fn replay(self, config: NetworkConfig, mut actions: Vec<Action>) {
+        // Every other action needs a network: a link cut before its `start` still gets one.
+        if actions.first() != Some(&Action::StartNetwork) {
+            actions.insert(0, Action::StartNetwork);
+        }
+        for (n, action) in actions.into_iter().enumerate() {
+            if n > 0 {
+                self.pace.with_value(Pace::turn).await;
+            }
+            match action {
+                Action::StartNetwork => self.start(config),
+                Action::Ping { from, to } => {
+                    self.ping(from, to.map_or(PingTarget::Random, PingTarget::Peer))
+                }
+                Action::Transfer(transfer) => self.transfer(transfer),
+                Action::Tokens
+                | Action::Snapshot { .. }
+                | Action::NaiveSnapshot
+                | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
+                Action::Dht { .. } | Action::Churn { .. } => self.run_dht(action),
+                // Links record the peer that was clicked, as a plain action.
+                Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => continue,
+            }
+            self.settled().await;
+        }
+    }
+
+    /// Marks where the trace stands as an action starts, and counts it.
+    pub(super) fn action_ran(self) {
+        self.since_action.set(self.trace.with_untracked(Since::now));
+        self.actions_run.update(|n| *n += 1);
+    }
+
+    /// Runs an action of the token application and records it for the link.
+    pub fn run_tokens(self, action: Action) {
+        self.tokens.run(self.running, action);
+        self.actions.update(|actions| actions.push(action));
+        self.action_ran();
+    }
+
+    /// Runs a DHT action and records it for the link.
+    pub fn run_dht(self, action: Action) {
+        self.dht.run(self.running, action);
+        self.actions.update(|actions| actions.push(action));
+        self.action_ran();
+    }
+
+    /// The PeerIds of the last ping's initiator and responder.
+    pub fn last_ping_pair(self) -> Option<PingPair> {
+        let run = self.last_ping.get()?;
+        self.view.with(|view| {
+            Some(PingPair {
+                from: view.peer_id(run.from)?,
+                to: view.peer_id(run.to)?,
+            })
+        })
+    }
+
+    /// Runs the testbed's ping from `from` to `to` (a seeded random peer for `Random`).
+    pub fn ping(self, from: PeerIndex, to: PingTarget) {
+        self.ping_and_record(from, to, true);
+    }
+
+    /// Runs a transfer action: bytes from one peer to another over a new stream, with pings
+    /// alongside when asked.
+    pub fn transfer(self, transfer: Transfer) {
+        let Transfer {
+            from,
+            to,
+            kib,
+            slow,
+            pings,
+            give_up,
+        } = transfer;
+        let Some(network) = self.running.network() else {
+            self.problem
+                .set(Some("Start a network before sending anything.".into()));
+            return;
+        };
+        self.actions
+            .update(|actions| actions.push(Action::Transfer(transfer)));
+        self.action_ran();
+        self.transfers.update(|n| *n += 1);
+        let generation = self.running.generation();
+        let bytes = u64::from(kib) * 1024;
+        let request = testbed::protocols::transfer::Request {
+            bytes,
+            read_delay_ms: if slow { TRANSFER_READ_DELAY_MS } else { 0 },
+        };
+        spawn_local(async move {
+            let transfer = network.transfer(from, to, request, give_up.then_some(bytes / 4));
+            let alongside = async {
+                for n in 0..if pings { TRANSFER_PINGS } else { 0 } {
+                    futures_timer::Delay::new(std::time::Duration::from_millis(40)).await;
+                    network.ping(from, to, format!("alongside-{n}")).await?;
+                }
+                Ok(())
+            };
+            let (sent, pinged) = future::join(transfer, alongside).await;
+            if self.running.generation() != generation {
+                return;
+            }
+            self.transfers.update(|n| *n = n.saturating_sub(1));
+            if let Some(error) = sent.err().or(pinged.err()) {
+                self.problem.set(Some(error.to_string()));
+            }
+        });
+    }
+
+    /// Pings from random peers to random neighbours, one after the other, until `continuous`
+    /// is switched off or the network is replaced. Not recorded in the link: thousands of
+    /// pings would not fit in a URL.
+    pub fn ping_continuously(self) {
+        let generation = self.running.generation();
+        self.continuous.set(true);
+        spawn_local(async move {
+            while self.continuous.get_untracked() && self.running.generation() == generation {
+                let peers = self.view.with_untracked(NetworkView::peer_count);
+                if peers < 2 || self.running.network().is_none() {
+                    break;
+                }
+                let from = (js_sys::Math::random() * peers as f64) as usize % peers;
+                self.ping_and_record(from, PingTarget::Random, false);
+                self.settled().await;
+            }
+            self.continuous.set(false);
+        });
+    }
+
+    fn ping_and_record(self, from: PeerIndex, to: PingTarget, record: bool) {
+        let Some(network) = self.running.network() else {
+            self.problem
+                .set(Some("Start a network before pinging.".into()));
+            return;
+        };
+        let nth = self.pings_sent.get_value();
+        self.pings_sent.set_value(nth + 1);
+        let to = match to {
+            PingTarget::Peer(peer) => peer,
+            PingTarget::Random => match network.random_target(from, nth) {
+                Some(peer) => peer,
+                None => {
+                    self.problem
+                        .set(Some(format!("peer {from} has no neighbour to ping.")));
+                    return;
+                }
+            },
+        };
+        if record {
+            self.actions
+                .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
+            self.action_ran();
+        }
+        self.last_ping.set(Some(PingRun {
+            from,
+            to,
+            state: PingState::Running,
+        }));
+        let generation = self.running.generation();
+        spawn_local(async move {
+            let sent_at = now_ms();
+            let result = network.ping(from, to, (nth + 1).to_string()).await;
+            if self.running.generation() != generation {
+                return;
+            }
+            let state = match result {
+                Ok(_) => PingState::Answered {
+                    round_trip_ms: now_ms() - sent_at,
+                },
+                Err(error) => {
+                    self.problem.set(Some(error.to_string()));
+                    PingState::Failed(error.to_string())
+                }
+            };
+            self.last_ping.set(Some(PingRun { from, to, state }));
+        });
+    }
+}

@@ -1,0 +1,41 @@
+//! How the DHT's steps are shown in the log (its messages reach the trace from the wire).
+
+use super::DhtStep;
+use crate::labels::{Names, Tone};
+
+impl DhtStep {
+    /// The log's sentence; `me` names the peer that saw the step.
+    pub fn sentence(&self, me: &str, names: &impl Names) -> (Tone, String) {
+        match self {
+            DhtStep::LookupStarted { kind, key, .. } => (
+                Tone::Ping,
+                format!("{me} starts a lookup ({kind}) for {}", names.key(key)),
+            ),
+            DhtStep::LookupFinished { outcome, .. } => {
+                let what = format!(
+                    "{me}'s lookup ({}) for {}",
+                    outcome.kind,
+                    names.key(&outcome.key)
+                );
+                match &outcome.error {
+                    Some(error) => (Tone::Problem, format!("{what} failed: {error}")),
+                    None => (
+                        Tone::Ping,
+                        format!(
+                            "{what} finished after {} requests in {:.0} ms; closest found: {}",
+                            outcome.requests,
+                            outcome.took_ms,
+                            names.peers(&outcome.closest)
+                        ),
+                    ),
+                }
+            }
+            DhtStep::Settled { entries } => (
+                Tone::Info,
+                format!(
+                    "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all"
+                ),
+            ),
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! A peer's event loop: the one task that owns its swarm, runs the handle's commands and
+//! reports what the swarm does as events.
+
+use std::collections::HashMap;
+
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
+
+use super::command::{Command, PeerError};
+use super::swarm::{Behaviour, BehaviourEvent};
+use crate::dht;
+use crate::dht::node as dht_node;
+use crate::event::{EventKind, EventSink};
+use crate::room::{self, RoomStep};
+
+pub(super) struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    events: EventSink,
+    pending_listens:
+        HashMap<libp2p::core::transport::ListenerId, oneshot::Sender<Result<Multiaddr, PeerError>>>,
+    pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
+    dht: Option<dht_node::Node>,
+    room: room::Client,
+}
+
+impl EventLoop {
+    pub(super) fn new(
+        swarm: Swarm<Behaviour>,
+        events: EventSink,
+        dht: Option<dht::Config>,
+    ) -> EventLoop {
+        EventLoop {
+            swarm,
+            events,
+            pending_listens: HashMap::new(),
+            pending_dials: HashMap::new(),
+            dht: dht.map(dht_node::Node::new),
+            room: room::Client::default(),
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        loop {
+            futures::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = commands.next() => match command {
+                    Some(command) => {
+                        if self.on_command(command).is_break() {
+                            return;
+                        }
+                    }
+                    // Every handle is gone: stop, closing all connections.
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn emit(&self, kind: EventKind) {
+        self.events.emit(*self.swarm.local_peer_id(), kind);
+    }
+
+    /// Break: the peer stops, closing all connections.
+    fn on_command(&mut self, command: Command) -> std::ops::ControlFlow<()> {
+        match command {
+            Command::Stop => {
+                self.emit(EventKind::Left);
+                return std::ops::ControlFlow::Break(());
+            }
+            // Without the DHT the command's reply is dropped: the handle says so.
+            Command::Dht(command) => {
+                if let (Some(node), Some(kad)) =
+                    (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
+                {
+                    for step in node.on_command(kad, command) {
+                        self.emit(EventKind::Dht(step));
+                    }
+                }
+            }
+            Command::Room(command) => {
+                if let Some(rendezvous) = self.swarm.behaviour_mut().rendezvous.as_mut() {
+                    for step in self.room.on_command(rendezvous, command) {
+                        self.emit(EventKind::Room(step));
+                    }
+                }
+            }
+            Command::Listen { address, reply } => match self.swarm.listen_on(address.clone()) {
+                Ok(listener) => {
+                    self.pending_listens.insert(listener, reply);
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(PeerError::Listen {
+                        address,
+                        reason: error.to_string(),
+                    }));
+                }
+            },
+            Command::Dial {
+                peer,
+                address,
+                reply,
+            } => {
+                let opts = match peer {
+                    Some(peer) => DialOpts::peer_id(peer)
+                        .addresses(vec![address.clone()])
+                        .build(),
+                    None => DialOpts::unknown_peer_id().address(address.clone()).build(),
+                };
+                let connection = opts.connection_id();
+                if let Some(remote) = peer {
+                    self.emit(EventKind::Dialing { remote });
+                }
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.pending_dials.insert(connection, (address, reply));
+                    }
+                    Err(error) => {
+                        let reason = error.to_string();
+                        self.emit(EventKind::DialFailed {
+                            remote: peer,
+                            error: reason.clone(),
+                        });
+                        let _ = reply.send(Err(PeerError::Dial { address, reason }));
+                    }
+                }
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                // Every in-page peer can reach a `/memory` address: it is external. kad hands
+                // it out in provider records, which are useless without an address.
+                if self.swarm.behaviour().kad.is_enabled()
+                    && address
+                        .iter()
+                        .any(|p| matches!(p, libp2p::multiaddr::Protocol::Memory(_)))
+                {
+                    self.swarm.add_external_address(address.clone());
+                }
+                // A circuit address is how the peers of other tabs reach this one: it is
+                // what a room lists.
+                if let Some(relay) = room::relay_in_circuit(&address) {
+                    self.swarm.add_external_address(address.clone());
+                    if self.room.is_new_reservation(relay) {
+                        self.emit(EventKind::Room(RoomStep::Reserved {
+                            relay,
+                            address: address.clone(),
+                        }));
+                    }
+                }
+                self.emit(EventKind::Listening {
+                    address: address.clone(),
+                });
+                if let Some(reply) = self.pending_listens.remove(&listener_id) {
+                    let _ = reply.send(Ok(address));
+                }
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                self.emit(EventKind::ConnectionEstablished {
+                    remote: peer_id,
+                    dialer: endpoint.is_dialer(),
+                });
+                let address = match &endpoint {
+                    libp2p::core::ConnectedPoint::Dialer { address, .. } => address,
+                    libp2p::core::ConnectedPoint::Listener { local_addr, .. } => local_addr,
+                };
+                if let Some(relay) = room::relay_in_circuit(address) {
+                    self.emit(EventKind::Room(RoomStep::CircuitOpened {
+                        relay,
+                        remote: peer_id,
+                        dialer: endpoint.is_dialer(),
+                    }));
+                }
+                if let Some((_, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Ok(peer_id));
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                cause,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.room.on_connection_closed(peer_id);
+                }
+                self.emit(EventKind::ConnectionClosed {
+                    remote: peer_id,
+                    cause: cause.map(|c| c.to_string()),
+                });
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                peer_id,
+                error,
+            } => {
+                let reason = error.to_string();
+                self.emit(EventKind::DialFailed {
+                    remote: peer_id,
+                    error: reason.clone(),
+                });
+                if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
+                    let _ = reply.send(Err(PeerError::Dial { address, reason }));
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(reply) = self.pending_listens.remove(&listener_id) {
+                    let reason = reason.err().map_or("closed".to_owned(), |e| e.to_string());
+                    let _ = reply.send(Err(PeerError::Listen {
+                        address: Multiaddr::empty(),
+                        reason,
+                    }));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                    dht_node::Node::on_identified(kad, peer_id, &info);
+                }
+                self.emit(EventKind::Identified {
+                    remote: peer_id,
+                    agent: info.agent_version,
+                    protocols: info.protocols.iter().map(ToString::to_string).collect(),
+                })
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Rendezvous(event)) => {
+                let local = *self.swarm.local_peer_id();
+                for step in self.room.on_rendezvous(local, event) {
+                    self.emit(EventKind::Room(step));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
+                if let (Some(node), Some(kad)) =
+                    (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
+                {
+                    for step in node.on_event(kad, event) {
+                        self.emit(EventKind::Dht(step));
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            })) => self.emit(EventKind::RoundTrip {
+                remote: peer,
+                rtt_ms: rtt.as_secs_f64() * 1000.0,
+            }),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! What a peer's swarm is made of: its behaviour (identify, streams, and by network kind
+//! libp2p's ping, Kademlia, the relay and rendezvous clients) and its transport.
+
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::Boxed;
+use libp2p::identity::Keypair;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{identify, ping, relay, rendezvous, PeerId, Transport};
+
+use super::command::PeerError;
+use crate::dht::node::Kad;
+use crate::wire::WireLog;
+
+/// How a peer reaches others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// In-page peers: `/memory/N` addresses, no sockets, real noise and yamux upgrades.
+    Memory,
+    /// A tab's own peer: it reaches the native relay over WebSocket (the browser's own in
+    /// wasm, over TCP natively) or, in the browser, WebRTC-direct; and the peers of other tabs
+    /// through circuits on the relay.
+    Remote,
+}
+
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    pub(super) identify: identify::Behaviour,
+    /// libp2p's own ping (`/ipfs/ping/1.0.0`), only where a live round-trip time is shown.
+    pub(super) ping: Toggle<ping::Behaviour>,
+    pub(super) streams: libp2p_stream::Behaviour,
+    /// Kademlia (`/ipfs/kad/1.0.0`), on networks that run the DHT.
+    pub(super) kad: Toggle<Kad>,
+    /// Circuit relay v2 client and rendezvous client, on a tab's peer that joins rooms.
+    pub(super) relay: Toggle<relay::client::Behaviour>,
+    pub(super) rendezvous: Toggle<rendezvous::client::Behaviour>,
+}
+
+pub(super) fn build_transport(
+    keypair: &Keypair,
+    kind: TransportKind,
+    relay: Option<relay::client::Transport>,
+    wire: Option<WireLog>,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
+    use crate::wire::tap::{memory_transport, upgrade, Socket};
+    if kind == TransportKind::Memory {
+        return Ok(memory_transport(keypair, wire)?);
+    }
+    #[cfg(target_arch = "wasm32")]
+    let websocket = libp2p::websocket_websys::Transport::default().map(|s, _| Socket::WebSocket(s));
+    #[cfg(not(target_arch = "wasm32"))]
+    let websocket = libp2p::websocket::Config::new(libp2p::tcp::tokio::Transport::new(
+        libp2p::tcp::Config::default(),
+    ))
+    .map(|s, _| Socket::WebSocket(s));
+    // Circuits are dialed over the relay client's transport, then upgraded with noise and
+    // yamux end to end, like any connection: the relay sees only ciphertext.
+    let circuits = relay.map(|t| t.map(|s, _| Socket::Circuit(s)));
+    let upgraded = upgrade(
+        match circuits {
+            Some(circuits) => libp2p::core::transport::OptionalTransport::some(circuits),
+            None => libp2p::core::transport::OptionalTransport::none(),
+        }
+        .or_transport(websocket)
+        .map(|either, _| either.into_inner()),
+        keypair,
+        None,
+    )?;
+    // WebRTC brings its own encryption (DTLS, then noise inside) and muxing (data channels).
+    #[cfg(target_arch = "wasm32")]
+    let upgraded = upgraded
+        .or_transport(
+            libp2p::webrtc_websys::Transport::new(libp2p::webrtc_websys::Config::new(keypair))
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection))),
+        )
+        .map(|either, _| either.into_inner())
+        .boxed();
+    Ok(upgraded)
+}
