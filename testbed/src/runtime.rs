@@ -45,7 +45,9 @@ thread_local! {
 #[cfg(target_arch = "wasm32")]
 pub async fn take_turn() {
     let slice_over = |now: web_time::Instant| {
-        SLICE_STARTED.get().is_none_or(|started| now - started >= SLICE)
+        SLICE_STARTED
+            .get()
+            .is_none_or(|started| now - started >= SLICE)
     };
     if !slice_over(web_time::Instant::now()) {
         return;
