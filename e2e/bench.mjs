@@ -8,7 +8,9 @@
 // - the testbed's ping between two tabs through the relay, next to the same ping between two
 //   peers inside one page;
 // - Chandy-Lamport snapshot completion in the page (first recording to last marker in) for
-//   5, 20 and 50 peers, full mesh and ring.
+//   5, 20 and 50 peers, full mesh and ring;
+// - with JS_LIBP2P_DIR (a built e2e/js-libp2p page): the same work done by js-libp2p in the same
+//   browser, for the side-by-side rows.
 import { serveDirectory, launchBrowser, startRelay } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
@@ -24,6 +26,7 @@ let diagram = {};
 let snapshots = [];
 let dht = [];
 let rooms = {};
+let jsLibp2p = null;
 try {
   for (const peers of counts) {
     const readyAt = [];
@@ -63,11 +66,50 @@ try {
   snapshots = await snapshotFigures();
   dht = await dhtFigures();
   rooms = await roomFigures();
+  if (process.env.JS_LIBP2P_DIR) jsLibp2p = await jsLibp2pFigures(process.env.JS_LIBP2P_DIR);
 } finally {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results, diagram, snapshots, dht, rooms }));
+console.log(JSON.stringify({ runs: results, diagram, snapshots, dht, rooms, js_libp2p: jsLibp2p }));
+
+/** js-libp2p doing what the testbed's page does, in the same Chromium: the peer counts above
+ * connected in the original topology (median of the same number of runs), the ping on a new
+ * stream (median of 30), and the DHT networks of `dhtFigures`, each in a fresh page. */
+async function jsLibp2pFigures(dir) {
+  const jsSite = await serveDirectory(dir);
+  const inFreshPage = async (work, ...args) => {
+    const page = await browser.context.newPage();
+    await page.goto(`${jsSite.url}index.html`);
+    await page.waitForFunction(() => window.jsLibp2p);
+    const result = await page.evaluate(work, args);
+    await page.close();
+    return result;
+  };
+  try {
+    const connect = [];
+    for (const peers of counts) {
+      const took = [];
+      let pingMedianMs = null;
+      for (let i = 0; i < runs; i++) {
+        const run = await inFreshPage(([n, pings]) => window.jsLibp2p.connect(n, 'original', pings), peers, smoke ? 3 : 30);
+        took.push(run.tookMs);
+        pingMedianMs ??= run.pingMedianMs;
+      }
+      connect.push({ peers, runs, median_took_ms: median(took), ping_median_ms: pingMedianMs });
+      console.error(`js-libp2p: ${peers} peers connected in ${median(took).toFixed(0)} ms (median of ${runs})`);
+    }
+    const dhtRuns = [];
+    for (const peers of smoke ? [10] : [30, 100]) {
+      const run = await inFreshPage(([n]) => window.jsLibp2p.dht(n, 1000), peers);
+      dhtRuns.push({ peers, settled_ms: run.settledMs, entries: run.entries, lookup_ms: run.lookupMs, lookup_requests: run.requests });
+      console.error(`js-libp2p: DHT of ${peers} peers settled at ${(run.settledMs / 1000).toFixed(1)} s; a lookup ${run.lookupMs.toFixed(0)} ms`);
+    }
+    return { connect, dht: dhtRuns };
+  } finally {
+    jsSite.close();
+  }
+}
 
 /** The testbed's ping, 30 times: between two tabs through a real relay (loopback), and
  * between two peers inside one of those pages. Both timed from opening the stream to both

@@ -74,8 +74,10 @@ pub fn main(size: Size) -> Result {
         (dist, root().join("target/release/relay"))
     };
     let sizes = bundle_sizes(&dist)?;
+    let js_libp2p = step("js-libp2p's side-by-side page (esbuild)", js_libp2p_page)?;
+    let js_sizes = js_sizes(&js_libp2p)?;
     let boot = step(
-        "the page: boot, diagram, snapshots, DHT, ping between tabs",
+        "the page: boot, diagram, snapshots, DHT, ping between tabs; js-libp2p alongside",
         || {
             let counts: Vec<String> = size.peer_counts.iter().map(ToString::to_string).collect();
             let output = size
@@ -86,6 +88,7 @@ pub fn main(size: Size) -> Result {
                 .env("PEER_COUNTS", counts.join(","))
                 .env("RUNS", size.runs.to_string())
                 .env("RELAY_BIN", &relay_bin)
+                .env("JS_LIBP2P_DIR", &js_libp2p)
                 .output()
                 .map_err(|e| format!("could not run the browser benchmark: {e}"))?;
             std::io::stderr().write_all(&output.stderr).ok();
@@ -136,6 +139,10 @@ pub fn main(size: Size) -> Result {
     for row in figures.rows()? {
         println!("{row}");
     }
+    println!("\n| side by side, in the same Chromium | ours / js-libp2p |\n| --- | --- |");
+    for row in side_by_side(&boot, &sizes, &js_sizes)? {
+        println!("{row}");
+    }
     let report = serde_json::json!({
         "relay_load": load,
         "dht": dht,
@@ -143,6 +150,7 @@ pub fn main(size: Size) -> Result {
         "wire_tap": wire,
         "layout": layout,
         "bundle_bytes": sizes.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
+        "js_libp2p_bundle_bytes": js_sizes,
         "boot": boot,
     });
     let path = root().join("target/bench.json");
@@ -415,6 +423,91 @@ impl Example<'_> {
         serde_json::from_slice::<Value>(&output.stdout)
             .map_err(|e| format!("the {} benchmark printed no JSON: {e}", self.name))
     }
+}
+
+/// Builds e2e/js-libp2p/page.js with esbuild (installed by the set-up) into
+/// target/js-libp2p/, beside its index.html; returns that folder.
+fn js_libp2p_page() -> Result<PathBuf> {
+    let source = root().join("e2e/js-libp2p");
+    let out = root().join("target/js-libp2p");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    run(Command::new(source.join("node_modules/.bin/esbuild"))
+        .args([
+            "page.js",
+            "--bundle",
+            "--minify",
+            "--format=esm",
+            "--platform=browser",
+        ])
+        .arg(format!("--outfile={}", out.join("bundle.js").display()))
+        .arg("--log-level=warning")
+        .current_dir(&source))?;
+    std::fs::copy(source.join("index.html"), out.join("index.html"))
+        .map_err(|e| format!("index.html: {e}"))?;
+    Ok(out)
+}
+
+/// The js-libp2p bundle's raw, gzip and brotli sizes.
+fn js_sizes(dir: &Path) -> Result<Value> {
+    let bytes = std::fs::read(dir.join("bundle.js")).map_err(|e| format!("bundle.js: {e}"))?;
+    Ok(serde_json::json!({
+        "raw": bytes.len(),
+        "gzip": compress::compress("gzip", &bytes).len(),
+        "brotli": compress::compress("br", &bytes).len(),
+    }))
+}
+
+/// Rows of the same work done by the testbed's page and by js-libp2p in the same browser.
+fn side_by_side(boot: &Value, sizes: &[(String, u64)], js_sizes: &Value) -> Result<Vec<String>> {
+    let ours = |p: &str| figure("page", boot, p);
+    let theirs = |p: &str| figure("js-libp2p", boot, &format!("/js_libp2p{p}"));
+    let size = |encoding: &str| {
+        sizes
+            .iter()
+            .find(|(name, _)| name.starts_with("wasm + JS glue, ") && name.contains(encoding))
+            .map(|(_, bytes)| *bytes as f64 / 1000.0)
+            .ok_or_else(|| format!("no {encoding} size of the page"))
+    };
+    let js_size = |encoding: &str| {
+        figure("js-libp2p bundle", js_sizes, &format!("/{encoding}")).map(|b| b / 1000.0)
+    };
+    let mut rows = vec![format!(
+        "| the page's code: gzip; brotli (ours: wasm + JS glue; js-libp2p: its bundle of the same protocols, without any page) | {:.0} / {:.0} KB; {:.0} / {:.0} KB |",
+        size("gzip")?,
+        js_size("gzip")?,
+        size("brotli")?,
+        js_size("brotli")?
+    )];
+    for i in 0..entries("js-libp2p", boot, "/js_libp2p/connect")? {
+        let peers = theirs(&format!("/connect/{i}/peers"))?;
+        let runs = (0..entries("page", boot, "/runs")?)
+            .find(|&r| ours(&format!("/runs/{r}/peers")).ok() == Some(peers))
+            .ok_or(format!("no run of the page with {peers} peers"))?;
+        rows.push(format!(
+            "| {peers} peers in one page, original topology: from start to all connected (median) | {:.0} / {:.0} ms |",
+            ours(&format!("/runs/{runs}/median_took_ms"))?,
+            theirs(&format!("/connect/{i}/median_took_ms"))?
+        ));
+    }
+    rows.push(format!(
+        "| a ping on a new stream between two peers of one page (ours: the testbed's PING and PONG, both sides closed; js-libp2p: `/ipfs/ping/1.0.0`), median | {:.1} / {:.1} ms |",
+        ours("/rooms/in_page_median_ms")?,
+        theirs("/connect/0/ping_median_ms")?
+    ));
+    for i in 0..entries("js-libp2p", boot, "/js_libp2p/dht")? {
+        let peers = theirs(&format!("/dht/{i}/peers"))?;
+        let run = (0..entries("page", boot, "/dht")?)
+            .find(|&r| ours(&format!("/dht/{r}/peers")).ok() == Some(peers))
+            .ok_or(format!("no DHT run of the page with {peers} peers"))?;
+        rows.push(format!(
+            "| Kademlia, {peers} peers in a star (k 3, α 3), from navigation: settled (ours: no lookup running and 500 ms without kad traffic; js-libp2p: the last routing-table change, 1 s before it was called quiet); a closest-peers lookup | {:.1} / {:.1} s; {:.0} / {:.0} ms |",
+            ours(&format!("/dht/{run}/settled_ms"))? / 1000.0,
+            theirs(&format!("/dht/{i}/settled_ms"))? / 1000.0,
+            ours(&format!("/dht/{run}/lookup_ms"))?,
+            theirs(&format!("/dht/{i}/lookup_ms"))?
+        ));
+    }
+    Ok(rows)
 }
 
 /// Raw and gzip sizes of the wasm module and its JS glue.

@@ -187,23 +187,27 @@ fn install_debian_packages(packages: &[&str]) -> Result {
     run(apt(&["install", "-y", "-qq"]).args(&missing))
 }
 
-/// `npm ci` in e2e/ unless the locked playwright-core is already there.
+/// `npm ci` where a locked package is not installed at its version: e2e/ (playwright-core,
+/// for the browser tests) and e2e/js-libp2p/ (js-libp2p and esbuild, for the benchmark's
+/// side-by-side page).
 fn install_npm_packages() -> Result {
-    let e2e = root().join("e2e");
-    let wanted = version_in(
-        &e2e.join("package.json"),
-        &["dependencies", "playwright-core"],
-    );
-    let installed = version_in(
-        &e2e.join("node_modules/playwright-core/package.json"),
-        &["version"],
-    );
-    if wanted.is_some() && wanted == installed {
-        return Ok(());
+    for (folder, package) in [("e2e", "playwright-core"), ("e2e/js-libp2p", "libp2p")] {
+        let folder = root().join(folder);
+        let wanted = version_in(&folder.join("package.json"), &["dependencies", package]);
+        let installed = version_in(
+            &folder
+                .join("node_modules")
+                .join(package)
+                .join("package.json"),
+            &["version"],
+        );
+        if wanted.is_none() || wanted != installed {
+            run(Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(folder))?;
+        }
     }
-    run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(e2e))
+    Ok(())
 }
 
 fn version_in(file: &std::path::Path, path: &[&str]) -> Option<String> {
