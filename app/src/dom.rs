@@ -1,5 +1,5 @@
 //! A small description of DOM for large views that are pictures of one value (the DHT view,
-//! the snapshot table): elements, attributes and text as plain data, turned into elements by
+//! the snapshot table, the wire view's records): elements, attributes and text as plain data, turned into elements by
 //! one non-generic function. Text is always a text node, so nothing needs escaping; and the
 //! page stays light (the same views as Leptos' typed views cost ~20 KB gzip more code).
 

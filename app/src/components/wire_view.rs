@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use leptos::html::Ol;
 use leptos::prelude::*;
 use testbed::labels::hex;
 use testbed::network::MAX_TAPPED_PEERS;
@@ -12,7 +13,9 @@ use testbed::wire::multistream;
 use testbed::wire::yamux::frame_fields;
 use testbed::wire::{Direction, Layer};
 use testbed::{NetworkView, PeerId};
+use wasm_bindgen::JsCast;
 
+use crate::dom::{draw_into, el, Node};
 use crate::session::{PingRun, WireEntry};
 
 /// Records drawn at once: the newest of the chosen connection.
@@ -175,6 +178,32 @@ pub fn WireView(
         })
     });
 
+    // The records, drawn as plain DOM: the list changes with every frame of traffic.
+    let items = Memo::new(move |_| {
+        let pair = shown_pair();
+        let dialer = pair.map(|(a, _)| name(&a)).unwrap_or_default();
+        let listener = pair.map(|(_, b)| name(&b)).unwrap_or_default();
+        entries.with(|(_, newest)| {
+            newest
+                .iter()
+                .map(|entry| record_node(entry, &dialer, &listener))
+                .collect::<Vec<_>>()
+        })
+    });
+    let list = NodeRef::<Ol>::new();
+    draw_into(list, move || items.get());
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let position = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("[data-position]").ok().flatten())
+            .and_then(|e| e.get_attribute("data-position"))
+            .and_then(|p| p.parse::<u64>().ok());
+        if let Some(position) = position {
+            show_in_diagram.run(position);
+        }
+    };
+
     view! {
         <section class="wire-view" aria-label="Wire: what one connection carried">
             <div class="wire-toolbar">
@@ -216,46 +245,54 @@ pub fn WireView(
             {move || connections.with(Vec::is_empty).then(|| view! {
                 <p class="hint">{format!("Nothing on the wire yet. Networks of up to {MAX_TAPPED_PEERS} peers are tapped: start one, and its connections appear here.")}</p>
             })}
-            <ol class="wire-list">
-                {move || {
-                    let dialer_name = shown_pair().map(|(a, _)| name(&a)).unwrap_or_default();
-                    let listener_name = shown_pair().map(|(_, b)| name(&b)).unwrap_or_default();
-                    entries.get().1.into_iter().map(|entry| {
-                        let record = entry.record;
-                        let (from, to) = match record.direction {
-                            Direction::Sent => (dialer_name.clone(), listener_name.clone()),
-                            Direction::Received => (listener_name.clone(), dialer_name.clone()),
-                        };
-                        let layer = match record.layer {
-                            Layer::Raw => "under noise",
-                            Layer::Plain => "inside noise",
-                        };
-                        let rows = details(&record.item);
-                        let position = entry.position;
-                        view! {
-                            <li data-layer=match record.layer { Layer::Raw => "raw", Layer::Plain => "plain" }
-                                data-direction=match record.direction { Direction::Sent => "sent", Direction::Received => "received" }>
-                                <details>
-                                    <summary>
-                                        <time>{format!("{:.1} ms", record.at_ms)}</time>
-                                        <span class="wire-route">{format!("{from} → {to}")}</span>
-                                        <span class="wire-layer">{layer}</span>
-                                        <span class="wire-what">{summary(&record.item)}</span>
-                                    </summary>
-                                    <dl class="wire-fields">
-                                        {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd><code>{v}</code></dd> }).collect_view()}
-                                    </dl>
-                                    {position.map(|p| view! {
-                                        <button type="button" class="quiet" on:click=move |_| show_in_diagram.run(p)>
-                                            "Show its arrow in the diagram"
-                                        </button>
-                                    })}
-                                </details>
-                            </li>
-                        }
-                    }).collect_view()
-                }}
-            </ol>
+            <ol class="wire-list" node_ref=list on:click=on_click></ol>
         </section>
     }
+}
+
+/// One record: when, who wrote it to whom, at which depth, what it was; opened, its fields and
+/// the way to its arrow.
+fn record_node(entry: &WireEntry, dialer: &str, listener: &str) -> Node {
+    let record = &entry.record;
+    let (from, to) = match record.direction {
+        Direction::Sent => (dialer, listener),
+        Direction::Received => (listener, dialer),
+    };
+    let (layer, depth) = match record.layer {
+        Layer::Raw => ("raw", "under noise"),
+        Layer::Plain => ("plain", "inside noise"),
+    };
+    let direction = match record.direction {
+        Direction::Sent => "sent",
+        Direction::Received => "received",
+    };
+    let head = el("summary")
+        .child(el("time").text(format!("{:.1} ms", record.at_ms)))
+        .child(
+            el("span")
+                .attr("class", "wire-route")
+                .text(format!("{from} → {to}")),
+        )
+        .child(el("span").attr("class", "wire-layer").text(depth))
+        .child(
+            el("span")
+                .attr("class", "wire-what")
+                .text(summary(&record.item)),
+        );
+    let fields = el("dl").attr("class", "wire-fields").children(
+        details(&record.item)
+            .into_iter()
+            .flat_map(|(k, v)| [el("dt").text(k), el("dd").child(el("code").text(v))]),
+    );
+    let arrow = entry.position.map(|position| {
+        el("button")
+            .attr("type", "button")
+            .attr("class", "quiet")
+            .attr("data-position", position)
+            .text("Show its arrow in the diagram")
+    });
+    el("li")
+        .attr("data-layer", layer)
+        .attr("data-direction", direction)
+        .child(el("details").child(head).child(fields).children(arrow))
 }
