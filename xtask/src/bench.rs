@@ -478,14 +478,10 @@ fn side_by_side(boot: &Value, sizes: &[(String, u64)], js_sizes: &Value) -> Resu
         size("brotli")?,
         js_size("brotli")?
     )];
-    for i in 0..entries("js-libp2p", boot, "/js_libp2p/connect")? {
-        let peers = theirs(&format!("/connect/{i}/peers"))?;
-        let runs = (0..entries("page", boot, "/runs")?)
-            .find(|&r| ours(&format!("/runs/{r}/peers")).ok() == Some(peers))
-            .ok_or(format!("no run of the page with {peers} peers"))?;
+    for (peers, run, i) in paired_runs(boot, "/runs", "/connect")? {
         rows.push(format!(
             "| {peers} peers in one page, original topology: from start to all connected (median) | {:.0} / {:.0} ms |",
-            ours(&format!("/runs/{runs}/median_took_ms"))?,
+            ours(&format!("/runs/{run}/median_took_ms"))?,
             theirs(&format!("/connect/{i}/median_took_ms"))?
         ));
     }
@@ -494,11 +490,7 @@ fn side_by_side(boot: &Value, sizes: &[(String, u64)], js_sizes: &Value) -> Resu
         ours("/rooms/in_page_median_ms")?,
         theirs("/connect/0/ping_median_ms")?
     ));
-    for i in 0..entries("js-libp2p", boot, "/js_libp2p/dht")? {
-        let peers = theirs(&format!("/dht/{i}/peers"))?;
-        let run = (0..entries("page", boot, "/dht")?)
-            .find(|&r| ours(&format!("/dht/{r}/peers")).ok() == Some(peers))
-            .ok_or(format!("no DHT run of the page with {peers} peers"))?;
+    for (peers, run, i) in paired_runs(boot, "/dht", "/dht")? {
         rows.push(format!(
             "| Kademlia, {peers} peers in a star (k 3, α 3), from navigation: settled (ours: no lookup running and 500 ms without kad traffic; js-libp2p: the last routing-table change, 1 s before it was called quiet); a closest-peers lookup | {:.1} / {:.1} s; {:.0} / {:.0} ms |",
             ours(&format!("/dht/{run}/settled_ms"))? / 1000.0,
@@ -508,6 +500,23 @@ fn side_by_side(boot: &Value, sizes: &[(String, u64)], js_sizes: &Value) -> Resu
         ));
     }
     Ok(rows)
+}
+
+/// Pairs each js-libp2p run under `/js_libp2p{theirs}` with the page's run of as many peers
+/// under `ours`: (peers, the page's index, js-libp2p's index).
+fn paired_runs(boot: &Value, ours: &str, theirs: &str) -> Result<Vec<(f64, usize, usize)>> {
+    let theirs = format!("/js_libp2p{theirs}");
+    (0..entries("js-libp2p", boot, &theirs)?)
+        .map(|i| {
+            let peers = figure("js-libp2p", boot, &format!("{theirs}/{i}/peers"))?;
+            let run = (0..entries("page", boot, ours)?)
+                .find(|&r| figure("page", boot, &format!("{ours}/{r}/peers")).ok() == Some(peers))
+                .ok_or(format!(
+                    "the page has no run under {ours} with {peers} peers"
+                ))?;
+            Ok((peers, run, i))
+        })
+        .collect()
 }
 
 /// Raw and gzip sizes of the wasm module and its JS glue.
@@ -544,6 +553,21 @@ fn bundle_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_js_libp2p_run_is_paired_with_the_page_run_of_as_many_peers() {
+        let boot = serde_json::json!({
+            "runs": [{"peers": 5}, {"peers": 20}],
+            "js_libp2p": {"connect": [{"peers": 20}, {"peers": 5}], "dht": [{"peers": 100}]},
+            "dht": [{"peers": 30}],
+        });
+        assert_eq!(
+            paired_runs(&boot, "/runs", "/connect"),
+            Ok(vec![(20.0, 1, 0), (5.0, 0, 1)])
+        );
+        let unmatched = paired_runs(&boot, "/dht", "/dht").unwrap_err();
+        assert!(unmatched.contains("100 peers"), "{unmatched}");
+    }
 
     #[test]
     fn a_figure_not_measured_is_an_error_naming_it() {
