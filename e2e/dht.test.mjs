@@ -19,6 +19,15 @@ async function lastLookup(page) {
   await page.click('#tab-dht');
   const section = page.locator('.dht-lookup[data-finished="true"]');
   await section.waitFor();
+  // A finished lookup's last answers may still be on their way from the wire tap: read it
+  // once its hops have not changed for half a second.
+  let hops = await section.getAttribute('data-hops');
+  for (let i = 0; i < 20; i += 1) {
+    await page.waitForTimeout(500);
+    const now = await section.getAttribute('data-hops');
+    if (now === hops) break;
+    hops = now;
+  }
   return {
     hops: Number(await section.getAttribute('data-hops')),
     depth: Number(await section.getAttribute('data-depth')),
