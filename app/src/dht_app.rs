@@ -214,8 +214,8 @@ impl DhtApp {
             if self.has_left(index) {
                 continue;
             }
-            // A read that failed (a busy peer) would drop its copies from the list for a second:
-            // keep the last complete list instead.
+            // A read that failed (the peer stopped after the check above) would drop its copies
+            // from the list until the next read: keep the last complete list instead.
             let Ok(stored) = peer.stored(provided.clone()).await else {
                 complete = false;
                 continue;
