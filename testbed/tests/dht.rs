@@ -358,37 +358,44 @@ async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
     .await
     .expect("the others saw the leavers' connections close");
 
-    // Healed: each record with a live holder is on the r closest live peers.
-    // Which records kept a live holder, read from the live stores once the others left (a
-    // replication racing the churn may have copied the lost one just before).
-    let kept_by = holders_of_each(&network, &live, &keys).await;
-    let survivors: Vec<usize> = (0..keys.len())
-        .filter(|&r| !kept_by[r].is_empty())
-        .collect();
-    assert!(survivors.contains(&republished));
-    if survivors.contains(&lost) {
-        println!("record {lost} was copied to a live peer as its holders left");
-    }
-    // Still off their closest live peers, as last read.
-    let mut unhealed: Vec<usize> = survivors.clone();
+    // Healed: each record with a live holder is on the r closest live peers. Which records
+    // kept one is read again each round: a replication a leaver sent just before it stopped
+    // can still land on a live peer after the connections closed.
+    let with_a_live_holder = |now: &[Vec<usize>]| -> Vec<usize> {
+        (0..keys.len()).filter(|&r| !now[r].is_empty()).collect()
+    };
+    let on_closest = |now: &[Vec<usize>], record: usize| {
+        closest(&live_ids, &keys[record], 3)
+            .iter()
+            .all(|c| now[record].iter().any(|&h| ids[h] == *c))
+    };
+    let mut now = holders_of_each(&network, &live, &keys).await;
     let healed = async {
-        while !unhealed.is_empty() {
+        while !with_a_live_holder(&now)
+            .into_iter()
+            .all(|record| on_closest(&now, record))
+        {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let now = holders_of_each(&network, &live, &keys).await;
-            unhealed.retain(|&record| {
-                !closest(&live_ids, &keys[record], 3)
-                    .iter()
-                    .all(|c| now[record].iter().any(|&h| ids[h] == *c))
-            });
+            now = holders_of_each(&network, &live, &keys).await;
         }
     };
     // A hang guard: healing takes a refresh or two, longer on a busy machine.
     let in_time = tokio::time::timeout(2 * PATIENCE, healed).await.is_ok();
     if !in_time {
+        let now = holders_of_each(&network, &live, &keys).await;
+        let unhealed: Vec<usize> = with_a_live_holder(&now)
+            .into_iter()
+            .filter(|&record| !on_closest(&now, record))
+            .collect();
         panic!(
             "records not back on their 3 closest live peers ({peers} peers, seed {seed}):\n{}",
             why_unhealed(&network, &live, &keys, &unhealed).await
         );
+    }
+    let survivors = with_a_live_holder(&now);
+    assert!(survivors.contains(&republished));
+    if survivors.contains(&lost) {
+        println!("record {lost} was copied to a live peer as its holders left");
     }
 
     let gets = keys.iter().map(|key| {
