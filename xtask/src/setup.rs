@@ -1,6 +1,7 @@
 //! Installs what the project needs, idempotently, and fast when everything is present:
 //! Debian's packages (Chromium, and the browser Rust toolchain where rustup lacks wasm32),
-//! trunk and wasm-bindgen-cli at pinned versions, and the browser tests' npm packages.
+//! trunk and wasm-bindgen-cli at pinned versions, and npm packages (the browser tests, the
+//! js-libp2p page, binaryen's wasm-opt).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -103,7 +104,11 @@ impl Toolchain {
 
     fn with_wasm_env(&self, mut command: Command) -> Command {
         let path = env::var_os("PATH").unwrap_or_default();
-        let mut paths = vec![self.tools.join("bin")];
+        // Trunk finds wasm-opt on the path (release builds only).
+        let mut paths = vec![
+            self.tools.join("bin"),
+            root().join("xtask/wasm-opt/node_modules/.bin"),
+        ];
         paths.extend(env::split_paths(&path));
         command.env(
             "PATH",
@@ -188,10 +193,14 @@ fn install_debian_packages(packages: &[&str]) -> Result {
 }
 
 /// `npm ci` where a locked package is not installed at its version: e2e/ (playwright-core,
-/// for the browser tests) and e2e/js-libp2p/ (js-libp2p and esbuild, for the benchmark's
-/// side-by-side page).
+/// for the browser tests), e2e/js-libp2p/ (js-libp2p and esbuild, for the benchmark's
+/// side-by-side page) and xtask/wasm-opt/ (binaryen's wasm-opt, for the release page).
 fn install_npm_packages() -> Result {
-    for (folder, package) in [("e2e", "playwright-core"), ("e2e/js-libp2p", "libp2p")] {
+    for (folder, package) in [
+        ("e2e", "playwright-core"),
+        ("e2e/js-libp2p", "libp2p"),
+        ("xtask/wasm-opt", "binaryen"),
+    ] {
         let folder = root().join(folder);
         let wanted = version_in(&folder.join("package.json"), &["dependencies", package]);
         let installed = version_in(
