@@ -44,6 +44,7 @@ impl EventLoop {
 
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
+            crate::runtime::take_turn().await;
             futures::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = commands.next() => match command {

@@ -51,6 +51,8 @@ pub fn SequenceDiagram(
     let available_width = RwSignal::new(0.0);
     let selected = session.selected;
     let scroller = NodeRef::<Div>::new();
+    // The picked arrow is kept on screen until the learner scrolls.
+    let pinned = StoredValue::new(false);
 
     // Peers whose lifeline the learner hid by clicking its head.
     let hidden = RwSignal::new(HashSet::<usize>::new());
@@ -90,32 +92,9 @@ pub fn SequenceDiagram(
         })
     });
 
-    // Follow: keep the newest message in view (also when the tab is shown again).
-    Effect::new(move || {
-        layout.track();
-        if !visible.get() {
-            return;
-        }
-        // Lifelines spread over the width the diagram has once it is shown (a change here
-        // lays out again, and the same width the next time round stops the loop).
-        if let Some(el) = scroller.get() {
-            let width = f64::from(el.client_width());
-            if width > 0.0 && (available_width.get_untracked() - width).abs() > 0.5 {
-                available_width.set(width);
-            }
-        }
-        if follow.get() {
-            if let Some(el) = scroller.get() {
-                el.set_scroll_top(el.scroll_height());
-            }
-        }
-        // A hidden scroller sends no scroll events: the window drawn catches up once shown.
-        if let Some(el) = scroller.get() {
-            sync_window(&el, scroll_top, viewport);
-        }
-    });
-    // Scrolls the diagram so the arrow of the message at `position` is on screen.
-    let scroll_to_arrow = move |position: u64| {
+    // Scrolls the diagram so the arrow of the message at `position` is on screen; true once it
+    // is (or when there is no such arrow to show).
+    let scroll_to_arrow = move |position: u64| -> bool {
         // The layout holds more than the screen shows (the overscan): look for the arrow
         // there first, in the whole diagram if need be.
         let laid_out = layout.with_untracked(|l| {
@@ -136,17 +115,49 @@ pub fn SequenceDiagram(
             })
         });
         let (Some(y), Some(el)) = (y, scroller.get_untracked()) else {
-            return;
+            return true;
         };
         // In the scroller, the diagram starts below the sticky row of lifeline names.
         let y = y + HEAD_HEIGHT;
-        let top = f64::from(el.scroll_top());
         let height = f64::from(el.client_height());
-        if y < top + HEAD_HEIGHT || y > top + height - 8.0 {
+        let on_screen = |top: f64| y >= top + HEAD_HEIGHT && y <= top + height - 8.0;
+        if !on_screen(f64::from(el.scroll_top())) {
             el.set_scroll_top((y - height / 2.0).max(0.0) as i32);
         }
         sync_window(&el, scroll_top, viewport);
+        on_screen(f64::from(el.scroll_top()))
     };
+    // Follow: keep the newest message in view (also when the tab is shown again); or, once
+    // one is picked, that one.
+    Effect::new(move || {
+        layout.track();
+        if !visible.get() {
+            return;
+        }
+        // Lifelines spread over the width the diagram has once it is shown (a change here
+        // lays out again, and the same width the next time round stops the loop).
+        if let Some(el) = scroller.get() {
+            let width = f64::from(el.client_width());
+            if width > 0.0 && (available_width.get_untracked() - width).abs() > 0.5 {
+                available_width.set(width);
+            }
+        }
+        if follow.get() {
+            if let Some(el) = scroller.get() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        } else if pinned.get_value() {
+            // Messages stamped earlier than the picked one can arrive after it (a receive
+            // read late from the wire) and push it down: it stays on screen.
+            if let Some(position) = selected.get_untracked() {
+                scroll_to_arrow(position);
+            }
+        }
+        // A hidden scroller sends no scroll events: the window drawn catches up once shown.
+        if let Some(el) = scroller.get() {
+            sync_window(&el, scroll_top, viewport);
+        }
+    });
     // A message picked elsewhere (the wire view, "Show me") is scrolled into view.
     Effect::new(move || {
         let Some(position) = selected.get() else {
@@ -157,20 +168,30 @@ pub fn SequenceDiagram(
         }
         // The learner is looking at it: new messages do not scroll it away.
         follow.set(false);
-        // Once the panel is drawn: one just shown has no height yet.
-        request_animation_frame(move || scroll_to_arrow(position));
+        pinned.set_value(true);
+        // Once the panel is drawn (one just shown has no height yet), and again on the next
+        // frames while the drawing is shorter than the arrow's place: while peers work, the
+        // drawing's height can lag the layout by a frame or two.
+        scroll_each_frame_until(SCROLL_TRIES, move || {
+            selected.get_untracked() != Some(position) || scroll_to_arrow(position)
+        });
     });
     let on_scroll = move |_| {
         if let Some(el) = scroller.get() {
             let top = el.scroll_top() as f64;
             let height = el.client_height() as f64;
             let at_bottom = top + height >= el.scroll_height() as f64 - 8.0;
-            // Scrolling back in time pauses following; reaching the end resumes it. Content
-            // that grew under a scroll is not the learner scrolling back.
+            // Scrolling back in time pauses following; scrolling down to the end resumes it.
+            // Content that grew under a scroll is not the learner scrolling back, and the
+            // diagram's own scrolls (following, "Show me") were recorded as they were made.
             let scrolled_up = top < scroll_top.get_untracked() - 1.0;
+            let scrolled_down = top > scroll_top.get_untracked() + 1.0;
+            if scrolled_up || scrolled_down {
+                pinned.set_value(false);
+            }
             if follow.get_untracked() && scrolled_up && !at_bottom {
                 follow.set(false);
-            } else if !follow.get_untracked() && at_bottom {
+            } else if !follow.get_untracked() && scrolled_down && at_bottom {
                 follow.set(true);
             }
             scroll_top.set(top);
@@ -207,6 +228,19 @@ pub fn SequenceDiagram(
             }}
         </section>
     }
+}
+
+/// Frames in which "Show me" tries to bring its arrow on screen (a second at 60 Hz).
+const SCROLL_TRIES: u32 = 60;
+
+/// Runs `done` at the next animation frame, and at the ones after until it says it is done,
+/// at most `tries` times.
+fn scroll_each_frame_until(tries: u32, done: impl Fn() -> bool + Copy + 'static) {
+    request_animation_frame(move || {
+        if !done() && tries > 1 {
+            scroll_each_frame_until(tries - 1, done);
+        }
+    });
 }
 
 /// Brings the window the diagram draws in line with where its scroller really is (changed
