@@ -45,15 +45,21 @@ impl Scroll {
 
     /// After each new layout: to the newest message when following; else the pinned arrow (at
     /// `arrow_y`) stays on screen, as messages stamped before it (receives read late from
-    /// the wire) push it down.
+    /// the wire) push it down. A pinned arrow no longer drawn (its kind or lifeline hidden)
+    /// is unpinned, so later layouts do not search the whole diagram for it again.
     pub fn after_layout(self, picked: Option<u64>, arrow_y: impl Fn(u64) -> Option<f64>) {
         let Some(el) = self.element.get_untracked() else {
             return;
         };
         if self.follow.get() {
             el.set_scroll_top(el.scroll_height());
-        } else if let Some(y) = picked.filter(|_| self.pinned.get_value()).and_then(arrow_y) {
-            self.bring_on_screen(y);
+        } else if let Some(picked) = picked.filter(|_| self.pinned.get_value()) {
+            match arrow_y(picked) {
+                Some(y) => {
+                    self.bring_on_screen(y);
+                }
+                None => self.pinned.set_value(false),
+            }
         }
         // A hidden scroller sends no scroll events: the window drawn catches up once shown.
         self.sync();
