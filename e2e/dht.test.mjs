@@ -29,7 +29,7 @@ async function lastLookup(page) {
     hops = now;
   }
   return {
-    hops: Number(await section.getAttribute('data-hops')),
+    hops: Number(hops),
     depth: Number(await section.getAttribute('data-depth')),
     rows: await page.locator('.hop-row').count(),
     chart: (await page.getAttribute('.distance-chart', 'data-bits')).split(' ').map(Number),
