@@ -10,7 +10,9 @@ pub mod decode;
 pub mod in_trace;
 pub mod kad;
 pub mod multistream;
+pub(crate) mod protobuf;
 pub mod tap;
+pub mod webrtc;
 pub mod yamux;
 
 use std::collections::VecDeque;
