@@ -20,6 +20,8 @@ pub mod timeline;
 pub mod topology;
 pub mod trace;
 pub mod view;
+#[cfg(target_arch = "wasm32")]
+pub mod webrtc;
 pub mod wire;
 
 // The libp2p names the page needs, so that it does not depend on libp2p itself.

@@ -51,6 +51,7 @@ const FLOORS: &[(&str, &[&str])] = &[
             "room/mod.rs",
             "room/client.rs",
             "room/shown.rs",
+            "webrtc/",
         ],
     ),
     (

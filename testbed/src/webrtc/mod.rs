@@ -1,0 +1,9 @@
+//! libp2p's `/webrtc` (browser to browser, libp2p specs `webrtc/webrtc.md`), which
+//! rust-libp2p lacks: two tabs that reach each other through the relay exchange an SDP offer,
+//! an answer and ICE candidates on a `/webrtc-signaling/0.0.1` stream over that relayed
+//! connection (`wire/webrtc.rs`), then talk over their own `RTCPeerConnection`, each stream a
+//! data channel framed as the spec says (libp2p-webrtc-utils' `Stream`).
+//!
+//! Work in progress: the data channel as a byte stream so far.
+
+pub mod channel;
