@@ -4,6 +4,7 @@
 //! connection (`wire/webrtc.rs`), then talk over their own `RTCPeerConnection`, each stream a
 //! data channel framed as the spec says (libp2p-webrtc-utils' `Stream`).
 //!
-//! Work in progress: the data channel as a byte stream so far.
+//! Work in progress: data channels as streams, and the connection as a libp2p muxer, so far.
 
 pub mod channel;
+pub mod connection;

@@ -1,0 +1,160 @@
+//! An `RTCPeerConnection` as a libp2p connection (a `StreamMuxer`): each stream is a data
+//! channel framed as the spec says (libp2p-webrtc-utils' `Stream`); a data channel the remote
+//! opens is an inbound stream. WebRTC muxes natively, so no yamux runs on top.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use futures::channel::mpsc;
+use futures::stream::FuturesUnordered;
+use futures::{AsyncRead, AsyncWrite, StreamExt};
+use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
+use libp2p_webrtc_utils::DropListener;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::prelude::*;
+use web_sys::{RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection};
+
+use super::channel::DataChannel;
+
+/// Data channels the remote may have opened before the swarm takes them as streams; more
+/// are refused (closed), as a yamux connection refuses streams over its backlog.
+const INBOUND_BACKLOG: usize = 32;
+
+pub struct Connection {
+    peer_connection: SendWrapper<RtcPeerConnection>,
+    inbound: SendWrapper<mpsc::Receiver<RtcDataChannel>>,
+    /// One per stream handed out: resolves once the stream is dropped (resetting it if it
+    /// was not closed), as long as the connection polls it.
+    drop_listeners: FuturesUnordered<SendWrapper<DropListener<DataChannel>>>,
+    /// Woken when a stream is handed out while there was none to poll.
+    no_streams: Option<Waker>,
+    /// Kept while the peer connection may call it; taken off it first when dropped.
+    _on_data_channel: SendWrapper<Closure<dyn FnMut(RtcDataChannelEvent)>>,
+    closed: bool,
+}
+
+/// A stream of a WebRTC connection.
+pub struct Stream(SendWrapper<libp2p_webrtc_utils::Stream<DataChannel>>);
+
+impl Connection {
+    /// Takes over a peer connection whose offer and answer are done.
+    pub fn new(peer_connection: RtcPeerConnection) -> Self {
+        let (mut opened, inbound) = mpsc::channel(INBOUND_BACKLOG);
+        let on_data_channel = Closure::new(move |event: RtcDataChannelEvent| {
+            if let Err(refused) = opened.try_send(event.channel()) {
+                tracing::warn!("a WebRTC data channel refused: the remote opens too many at once");
+                refused.into_inner().close();
+            }
+        });
+        peer_connection.set_ondatachannel(Some(on_data_channel.as_ref().unchecked_ref()));
+        Connection {
+            peer_connection: SendWrapper::new(peer_connection),
+            inbound: SendWrapper::new(inbound),
+            drop_listeners: FuturesUnordered::new(),
+            no_streams: None,
+            _on_data_channel: SendWrapper::new(on_data_channel),
+            closed: false,
+        }
+    }
+
+    fn stream(&mut self, channel: RtcDataChannel) -> Stream {
+        let (stream, drop_listener) = libp2p_webrtc_utils::Stream::new(DataChannel::new(channel));
+        self.drop_listeners.push(SendWrapper::new(drop_listener));
+        self.no_streams.take().map(Waker::wake);
+        Stream(SendWrapper::new(stream))
+    }
+
+    fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.peer_connection.close();
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Off the connection before the closure is freed: a late event finds no handler.
+        self.peer_connection.set_ondatachannel(None);
+        self.close();
+    }
+}
+
+impl StreamMuxer for Connection {
+    type Substream = Stream;
+    type Error = io::Error;
+
+    fn poll_inbound(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Stream, io::Error>> {
+        match futures::ready!(self.inbound.poll_next_unpin(cx)) {
+            Some(channel) => Poll::Ready(Ok(self.stream(channel))),
+            None => Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into())),
+        }
+    }
+
+    fn poll_outbound(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Result<Stream, io::Error>> {
+        if self.closed {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        }
+        // The label is not used: the protocol is negotiated on the stream.
+        let channel = self.peer_connection.create_data_channel("");
+        Poll::Ready(Ok(self.stream(channel)))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
+        self.close();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<StreamMuxerEvent, io::Error>> {
+        loop {
+            match futures::ready!(self.drop_listeners.poll_next_unpin(cx)) {
+                Some(Ok(())) => {}
+                Some(Err(error)) => {
+                    tracing::debug!("a dropped WebRTC stream's reset failed: {error}")
+                }
+                None => {
+                    self.no_streams = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().0).poll_close(cx)
+    }
+}
