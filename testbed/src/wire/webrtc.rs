@@ -103,7 +103,9 @@ impl Signal {
                 }
             }
             SignalKind::IceCandidate => match candidate_line(&self.data).as_deref() {
-                // An empty candidate marks the end of the candidates.
+                // js-libp2p sends `null` when the browser has no more candidates (its
+                // `icecandidate` event without one); an empty candidate ends a generation.
+                _ if self.data.trim() == "null" => "ICE candidate · end of candidates".into(),
                 Some("") => "ICE candidate · end of candidates".into(),
                 Some(line) => format!("ICE candidate · {}", describe_candidate(line)),
                 None => "ICE candidate · not the JSON of a candidate".into(),
@@ -226,6 +228,11 @@ mod tests {
             data: r#"{"candidate":"","sdpMid":"0"}"#.into(),
         };
         assert_eq!(end.summary(), "ICE candidate · end of candidates");
+        let none_left = Signal {
+            kind: SignalKind::IceCandidate,
+            data: "null".into(),
+        };
+        assert_eq!(none_left.summary(), "ICE candidate · end of candidates");
         let garbled = Signal {
             kind: SignalKind::IceCandidate,
             data: "candidate:1".into(),
