@@ -4,7 +4,9 @@
 //! connection (`wire/webrtc.rs`), then talk over their own `RTCPeerConnection`, each stream a
 //! data channel framed as the spec says (libp2p-webrtc-utils' `Stream`).
 //!
-//! Work in progress: data channels as streams, and the connection as a libp2p muxer, so far.
+//! Work in progress: data channels as streams, the connection as a libp2p muxer, and the
+//! signaling handshake, so far; not yet a `Transport` the swarm composes.
 
 pub mod channel;
 pub mod connection;
+pub mod handshake;

@@ -1,0 +1,332 @@
+//! The signaling itself, on a `/webrtc-signaling/0.0.1` stream over the relayed connection
+//! (libp2p specs `webrtc/webrtc.md`, steps 4–8). The dialer offers: it creates the
+//! `RTCPeerConnection` with one data channel (so the offer has something to negotiate) and
+//! sends the SDP offer; the listener answers; both then send each ICE candidate as the browser
+//! finds it and add the other's, until the peer connection is connected. The stream is then
+//! closed (reset on failure, by dropping it). No Noise: the offer and answer carry each side's
+//! certificate fingerprint over the relayed connection, which is already authenticated, and
+//! the browser's DTLS handshake checks the certificate against it.
+
+use futures::channel::mpsc;
+use futures::io::{ReadHalf, WriteHalf};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+};
+
+use super::connection::Connection;
+use crate::wire::webrtc::{Signal, SignalKind};
+
+/// Local candidates found before they are sent: a browser finds a handful per connection.
+const CANDIDATE_BACKLOG: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("the browser refused: {0}")]
+    Browser(String),
+    #[error("the signaling stream failed: {0}")]
+    Stream(String),
+    #[error("the other side sent {0}")]
+    Unexpected(String),
+    #[error("no route between the two browsers (ICE failed)")]
+    NoRoute,
+}
+
+fn browser(error: JsValue) -> HandshakeError {
+    HandshakeError::Browser(
+        error
+            .as_string()
+            .or_else(|| js_sys::JSON::stringify(&error).ok()?.as_string())
+            .unwrap_or_else(|| format!("{error:?}")),
+    )
+}
+
+/// The dialer's side: offers, and returns the connection once it is up.
+pub async fn offer(
+    stream: impl AsyncRead + AsyncWrite,
+    config: &RtcConfiguration,
+) -> Result<Connection, HandshakeError> {
+    let (mut incoming, mut outgoing) = signals(stream);
+    let peer = Peer::new(config)?;
+    // Something to negotiate: an offer without a data channel has no application section.
+    let first_channel = peer.connection.create_data_channel("init");
+    let offer = JsFuture::from(peer.connection.create_offer())
+        .await
+        .map_err(browser)?;
+    let sdp = sdp_of(&offer)?;
+    outgoing.send(SignalKind::SdpOffer, sdp.clone()).await?;
+    peer.describe_local(RtcSdpType::Offer, &sdp).await?;
+    let answer = incoming.next().await?;
+    if answer.kind != SignalKind::SdpAnswer {
+        return Err(HandshakeError::Unexpected(format!(
+            "{:?}, not an SDP answer",
+            answer.kind
+        )));
+    }
+    peer.describe_remote(RtcSdpType::Answer, &answer.data)
+        .await?;
+    let connection = peer.trade_candidates(incoming, outgoing).await?;
+    first_channel.close();
+    Ok(connection)
+}
+
+/// The listener's side: answers the offer that opens the stream.
+pub async fn answer(
+    stream: impl AsyncRead + AsyncWrite,
+    config: &RtcConfiguration,
+) -> Result<Connection, HandshakeError> {
+    let (mut incoming, mut outgoing) = signals(stream);
+    let offer = incoming.next().await?;
+    if offer.kind != SignalKind::SdpOffer {
+        return Err(HandshakeError::Unexpected(format!(
+            "{:?}, not an SDP offer",
+            offer.kind
+        )));
+    }
+    let peer = Peer::new(config)?;
+    peer.describe_remote(RtcSdpType::Offer, &offer.data).await?;
+    let answer = JsFuture::from(peer.connection.create_answer())
+        .await
+        .map_err(browser)?;
+    let sdp = sdp_of(&answer)?;
+    peer.describe_local(RtcSdpType::Answer, &sdp).await?;
+    outgoing.send(SignalKind::SdpAnswer, sdp).await?;
+    peer.trade_candidates(incoming, outgoing).await
+}
+
+fn sdp_of(description: &JsValue) -> Result<String, HandshakeError> {
+    js_sys::Reflect::get(description, &"sdp".into())
+        .ok()
+        .and_then(|sdp| sdp.as_string())
+        .ok_or_else(|| HandshakeError::Browser("a session description without its SDP".into()))
+}
+
+/// A peer connection being set up, with the handlers that report its candidates and state.
+struct Peer {
+    connection: RtcPeerConnection,
+    candidates: mpsc::Receiver<String>,
+    states: mpsc::Receiver<RtcPeerConnectionState>,
+    /// Kept while the peer connection may call them; taken off it first when dropped.
+    _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
+    _on_state: Closure<dyn FnMut(web_sys::Event)>,
+    /// Set once the connection is up: a handshake that fails closes its peer connection.
+    handed_over: bool,
+}
+
+impl Peer {
+    fn new(config: &RtcConfiguration) -> Result<Self, HandshakeError> {
+        let connection = RtcPeerConnection::new_with_configuration(config).map_err(browser)?;
+        let (mut found, candidates) = mpsc::channel(CANDIDATE_BACKLOG);
+        let on_candidate = Closure::new(move |event: RtcPeerConnectionIceEvent| {
+            // As js-libp2p does: the candidate's JSON, or `null` once there are no more.
+            let json = match event.candidate() {
+                Some(candidate) => js_sys::JSON::stringify(&candidate.to_json())
+                    .ok()
+                    .and_then(|json| json.as_string()),
+                None => Some("null".to_owned()),
+            };
+            if let Some(json) = json {
+                if found.try_send(json).is_err() {
+                    tracing::warn!(
+                        "a local ICE candidate dropped: more than {CANDIDATE_BACKLOG} unsent"
+                    );
+                }
+            }
+        });
+        connection.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        let (mut changed, states) = mpsc::channel(CANDIDATE_BACKLOG);
+        let watched = connection.clone();
+        let on_state = Closure::new(move |_: web_sys::Event| {
+            let _ = changed.try_send(watched.connection_state());
+        });
+        connection.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        Ok(Peer {
+            connection,
+            candidates,
+            states,
+            _on_candidate: on_candidate,
+            _on_state: on_state,
+            handed_over: false,
+        })
+    }
+
+    async fn describe_local(&self, kind: RtcSdpType, sdp: &str) -> Result<(), HandshakeError> {
+        let description = RtcSessionDescriptionInit::new(kind);
+        description.set_sdp(sdp);
+        JsFuture::from(self.connection.set_local_description(&description))
+            .await
+            .map(drop)
+            .map_err(browser)
+    }
+
+    async fn describe_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), HandshakeError> {
+        let description = RtcSessionDescriptionInit::new(kind);
+        description.set_sdp(sdp);
+        JsFuture::from(self.connection.set_remote_description(&description))
+            .await
+            .map(drop)
+            .map_err(browser)
+    }
+
+    /// Sends each local candidate and adds each remote one until the connection is up; then
+    /// closes the signaling stream and hands the peer connection over.
+    async fn trade_candidates<S: AsyncRead + AsyncWrite>(
+        mut self,
+        mut incoming: Incoming<S>,
+        mut outgoing: Outgoing<S>,
+    ) -> Result<Connection, HandshakeError> {
+        enum Step {
+            State(Option<RtcPeerConnectionState>),
+            Local(Option<String>),
+            Remote(Result<Signal, HandshakeError>),
+        }
+        let mut remote_done = false;
+        loop {
+            let step = futures::select! {
+                state = self.states.next() => Step::State(state),
+                json = self.candidates.next() => Step::Local(json),
+                signal = incoming.next().fuse() => Step::Remote(signal),
+            };
+            match step {
+                Step::State(Some(RtcPeerConnectionState::Connected)) => break,
+                Step::State(
+                    Some(RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed) | None,
+                ) => return Err(HandshakeError::NoRoute),
+                Step::State(Some(_)) | Step::Local(None) => {}
+                Step::Local(Some(json)) => outgoing.send(SignalKind::IceCandidate, json).await?,
+                // The other side may close the stream once it is connected, before we are.
+                Step::Remote(Err(_)) if remote_done => {}
+                Step::Remote(Err(error)) => return Err(error),
+                Step::Remote(Ok(signal)) if signal.kind != SignalKind::IceCandidate => {
+                    return Err(HandshakeError::Unexpected(format!(
+                        "{:?}, not an ICE candidate",
+                        signal.kind
+                    )))
+                }
+                Step::Remote(Ok(signal)) => remote_done = self.add_candidate(&signal.data).await?,
+            }
+        }
+        outgoing.close().await;
+        Ok(self.into_connection())
+    }
+
+    /// Adds a remote candidate; true when it says there are no more.
+    async fn add_candidate(&self, json: &str) -> Result<bool, HandshakeError> {
+        let value = js_sys::JSON::parse(json)
+            .map_err(|_| HandshakeError::Unexpected("a candidate that is not JSON".into()))?;
+        if value.is_null() || value.as_string().as_deref() == Some("") {
+            return Ok(true);
+        }
+        let candidate = js_sys::Reflect::get(&value, &"candidate".into())
+            .ok()
+            .and_then(|c| c.as_string())
+            .ok_or_else(|| HandshakeError::Unexpected("a candidate without its line".into()))?;
+        let init = RtcIceCandidateInit::new(&candidate);
+        if let Some(mid) = js_sys::Reflect::get(&value, &"sdpMid".into())
+            .ok()
+            .and_then(|m| m.as_string())
+        {
+            init.set_sdp_mid(Some(&mid));
+        }
+        if let Some(index) = js_sys::Reflect::get(&value, &"sdpMLineIndex".into())
+            .ok()
+            .and_then(|i| i.as_f64())
+        {
+            init.set_sdp_m_line_index(Some(index as u16));
+        }
+        // A candidate the browser cannot use is skipped, as js-libp2p skips it.
+        if let Err(error) = JsFuture::from(
+            self.connection
+                .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
+        )
+        .await
+        {
+            tracing::debug!("a remote ICE candidate skipped: {:?}", browser(error));
+        }
+        Ok(false)
+    }
+
+    fn into_connection(mut self) -> Connection {
+        self.handed_over = true;
+        Connection::new(self.connection.clone())
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // Off the peer connection before their closures are freed.
+        self.connection.set_onicecandidate(None);
+        self.connection.set_onconnectionstatechange(None);
+        if !self.handed_over {
+            self.connection.close();
+        }
+    }
+}
+
+/// A signaling stream's two halves: the messages read, and those sent.
+fn signals<S: AsyncRead + AsyncWrite>(stream: S) -> (Incoming<S>, Outgoing<S>) {
+    let (reader, writer) = stream.split();
+    (
+        Incoming {
+            reader,
+            received: Vec::new(),
+        },
+        Outgoing { writer },
+    )
+}
+
+struct Incoming<S> {
+    reader: ReadHalf<S>,
+    received: Vec<u8>,
+}
+
+struct Outgoing<S> {
+    writer: WriteHalf<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite> Incoming<S> {
+    /// The next message; what a cancelled call had read stays in `received`.
+    async fn next(&mut self) -> Result<Signal, HandshakeError> {
+        loop {
+            if let Some((signal, used)) =
+                Signal::read(&self.received).map_err(HandshakeError::Unexpected)?
+            {
+                self.received.drain(..used);
+                return Ok(signal);
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self
+                .reader
+                .read(&mut chunk)
+                .await
+                .map_err(|e| HandshakeError::Stream(e.to_string()))?;
+            if n == 0 {
+                return Err(HandshakeError::Stream(
+                    "closed before the connection was up".into(),
+                ));
+            }
+            self.received.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite> Outgoing<S> {
+    async fn send(&mut self, kind: SignalKind, data: String) -> Result<(), HandshakeError> {
+        let framed = Signal { kind, data }.framed();
+        self.writer
+            .write_all(&framed)
+            .await
+            .map_err(|e| HandshakeError::Stream(e.to_string()))?;
+        self.writer
+            .flush()
+            .await
+            .map_err(|e| HandshakeError::Stream(e.to_string()))
+    }
+
+    async fn close(mut self) {
+        let _ = self.writer.close().await;
+    }
+}
