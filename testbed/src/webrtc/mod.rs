@@ -4,9 +4,11 @@
 //! connection (`wire/webrtc.rs`), then talk over their own `RTCPeerConnection`, each stream a
 //! data channel framed as the spec says (libp2p-webrtc-utils' `Stream`).
 //!
-//! Work in progress: data channels as streams, the connection as a libp2p muxer, and the
-//! signaling handshake, so far; not yet a `Transport` the swarm composes.
+//! Work in progress: data channels as streams, the connection as a libp2p muxer, the
+//! signaling handshake and the `Transport`; not yet composed into the peers' swarm, nor tried
+//! in a browser.
 
 pub mod channel;
 pub mod connection;
 pub mod handshake;
+pub mod transport;

@@ -1,0 +1,157 @@
+//! `/webrtc` as a libp2p `Transport` that the swarm composes beside its others. It dials
+//! `<relayed address>/webrtc/p2p/<peer>`: over the relayed connection to that peer it opens
+//! a signaling stream and offers. Listening, it answers every signaling stream another tab
+//! opens. Both sides' streams go through libp2p-stream, on whatever connection the two
+//! already share (the relayed one); the `PeerId` of the direct connection is that
+//! connection's, authenticated by its Noise handshake.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use libp2p::core::multiaddr::Protocol;
+use libp2p::core::transport::{DialOpts, ListenerId, TransportError, TransportEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
+use send_wrapper::SendWrapper;
+use web_sys::{RtcConfiguration, RtcIceServer};
+
+use super::connection::Connection;
+use super::handshake::{answer, offer, HandshakeError};
+use crate::wire::webrtc::SIGNALING_PROTOCOL;
+
+const SIGNALING: StreamProtocol = StreamProtocol::new(SIGNALING_PROTOCOL);
+
+pub struct Transport {
+    streams: libp2p_stream::Control,
+    /// STUN (or TURN) servers for candidates beyond the machine and its LAN; none by default.
+    ice_servers: Vec<String>,
+    listener: Option<(ListenerId, libp2p_stream::IncomingStreams)>,
+}
+
+type Upgrade = BoxFuture<'static, Result<(PeerId, Connection), HandshakeError>>;
+
+impl Transport {
+    pub fn new(streams: libp2p_stream::Control, ice_servers: Vec<String>) -> Self {
+        Transport {
+            streams,
+            ice_servers,
+            listener: None,
+        }
+    }
+}
+
+/// The peer a `/webrtc` address leads to: `…/p2p-circuit/webrtc/p2p/<peer>`.
+fn webrtc_peer(address: &Multiaddr) -> Option<PeerId> {
+    let mut protocols: Vec<Protocol> = address.iter().collect();
+    let Some(Protocol::P2p(peer)) = protocols.pop() else {
+        return None;
+    };
+    let through_relay = protocols.contains(&Protocol::P2pCircuit);
+    (protocols.pop() == Some(Protocol::WebRTC) && through_relay).then_some(peer)
+}
+
+/// A peer connection's settings, made where it is used (a JS object cannot cross threads,
+/// and there is only one, but the swarm asks for `Send`).
+fn configuration(ice_servers: &[String]) -> RtcConfiguration {
+    let config = RtcConfiguration::new();
+    if !ice_servers.is_empty() {
+        let servers = js_sys::Array::new();
+        for url in ice_servers {
+            let server = RtcIceServer::new();
+            server.set_urls(&url.into());
+            servers.push(&server);
+        }
+        config.set_ice_servers(&servers);
+    }
+    config
+}
+
+impl libp2p::Transport for Transport {
+    type Output = (PeerId, Connection);
+    type Error = HandshakeError;
+    type ListenerUpgrade = Upgrade;
+    type Dial = Upgrade;
+
+    fn listen_on(
+        &mut self,
+        id: ListenerId,
+        address: Multiaddr,
+    ) -> Result<(), TransportError<HandshakeError>> {
+        // `/webrtc` alone: the tab is reached through its relayed addresses.
+        if address.iter().collect::<Vec<_>>() != [Protocol::WebRTC] || self.listener.is_some() {
+            return Err(TransportError::MultiaddrNotSupported(address));
+        }
+        let incoming = self
+            .streams
+            .accept(SIGNALING)
+            .map_err(|_| TransportError::MultiaddrNotSupported(address))?;
+        self.listener = Some((id, incoming));
+        Ok(())
+    }
+
+    fn remove_listener(&mut self, id: ListenerId) -> bool {
+        let ours = self
+            .listener
+            .as_ref()
+            .is_some_and(|(listening, _)| *listening == id);
+        if ours {
+            self.listener = None;
+        }
+        ours
+    }
+
+    fn dial(
+        &mut self,
+        address: Multiaddr,
+        _: DialOpts,
+    ) -> Result<Upgrade, TransportError<HandshakeError>> {
+        let Some(peer) = webrtc_peer(&address) else {
+            return Err(TransportError::MultiaddrNotSupported(address));
+        };
+        let mut streams = self.streams.clone();
+        let ice_servers = self.ice_servers.clone();
+        Ok(SendWrapper::new(async move {
+            let stream = streams
+                .open_stream(peer, SIGNALING)
+                .await
+                .map_err(|e| HandshakeError::Stream(e.to_string()))?;
+            let connection = offer(stream, &configuration(&ice_servers)).await?;
+            Ok((peer, connection))
+        })
+        .boxed())
+    }
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<TransportEvent<Upgrade, HandshakeError>> {
+        let ice_servers = self.ice_servers.clone();
+        let Some((listener_id, incoming)) = self.listener.as_mut() else {
+            return Poll::Pending;
+        };
+        let listener_id = *listener_id;
+        match incoming.poll_next_unpin(cx) {
+            Poll::Ready(Some((peer, stream))) => Poll::Ready(TransportEvent::Incoming {
+                listener_id,
+                upgrade: SendWrapper::new(async move {
+                    let connection = answer(stream, &configuration(&ice_servers)).await?;
+                    Ok((peer, connection))
+                })
+                .boxed(),
+                local_addr: Multiaddr::empty().with(Protocol::WebRTC),
+                send_back_addr: Multiaddr::empty()
+                    .with(Protocol::WebRTC)
+                    .with(Protocol::P2p(peer)),
+            }),
+            Poll::Ready(None) => {
+                self.listener = None;
+                Poll::Ready(TransportEvent::ListenerClosed {
+                    listener_id,
+                    reason: Ok(()),
+                })
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
