@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
-use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
 
@@ -105,6 +106,13 @@ impl EventLoop {
                 reply,
             } => {
                 let opts = match peer {
+                    // A direct WebRTC connection is dialed while the relayed one is up.
+                    Some(peer) if address.iter().any(|p| p == Protocol::WebRTC) => {
+                        DialOpts::peer_id(peer)
+                            .addresses(vec![address.clone()])
+                            .condition(PeerCondition::Always)
+                            .build()
+                    }
                     Some(peer) => DialOpts::peer_id(peer)
                         .addresses(vec![address.clone()])
                         .build(),

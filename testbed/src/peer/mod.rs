@@ -120,12 +120,13 @@ impl Handle {
             ),
         };
         let mut streams = behaviour.streams.new_control();
+        let signaling = behaviour.streams.new_control();
         // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
         // its event-loop task: the same on tokio and in the browser.
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(
-            build_transport(&keypair, transport, relay_transport, wire)?,
+            build_transport(&keypair, transport, relay_transport, wire, signaling)?,
             behaviour,
             peer_id,
             swarm_config,

@@ -41,6 +41,8 @@ pub(super) fn build_transport(
     kind: TransportKind,
     relay: Option<relay::client::Transport>,
     wire: Option<WireLog>,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))]
+    streams: libp2p_stream::Control,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
     use crate::wire::tap::{memory_transport, upgrade, Socket};
     if kind == TransportKind::Memory {
@@ -71,6 +73,12 @@ pub(super) fn build_transport(
     let upgraded = upgraded
         .or_transport(
             libp2p::webrtc_websys::Transport::new(libp2p::webrtc_websys::Config::new(keypair))
+                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection))),
+        )
+        .map(|either, _| either.into_inner())
+        // Browser to browser: signaling over the relayed connection, then a direct one.
+        .or_transport(
+            crate::webrtc::transport::Transport::new(streams, Vec::new())
                 .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection))),
         )
         .map(|either, _| either.into_inner())

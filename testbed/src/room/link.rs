@@ -359,7 +359,15 @@ impl Link {
             if let Some(name) = room {
                 if !reserved {
                     match self.peer.reserve(relay_at.clone()).await {
-                        Ok(_) => reserved = true,
+                        Ok(_) => {
+                            reserved = true;
+                            // Other tabs' WebRTC offers arrive on the relayed connections.
+                            #[cfg(target_arch = "wasm32")]
+                            {
+                                let listening = self.peer.listen(Multiaddr::empty().with(Protocol::WebRTC)).await;
+                                web_sys::console::log_1(&format!("WEBRTC listen: {listening:?}").into());
+                            }
+                        }
                         Err(error) => self.problem_while_connected(format!(
                             "{} A relay holds only so many reservations at once; this tab asks again every {} s.",
                             sentence(&error.to_string()),
@@ -403,8 +411,17 @@ impl Link {
         let (link, address) = (self.clone(), circuit_address(relay_at, remote));
         spawn(async move {
             // A failure is in the peer's events: the member shows as unreachable.
-            if link.peer.dial(Some(remote), address).await.is_ok() {
+            if link.peer.dial(Some(remote), address.clone()).await.is_ok() {
                 link.ping(remote);
+                // Then directly: the side that dialed through the relay offers (the spec's A).
+                #[cfg(target_arch = "wasm32")]
+                {
+                    let mut direct = address.clone();
+                    direct.pop();
+                    let direct = direct.with(Protocol::WebRTC).with(Protocol::P2p(remote));
+                    let outcome = link.peer.dial(Some(remote), direct.clone()).await;
+                    web_sys::console::log_1(&format!("WEBRTC dial {direct}: {outcome:?}").into());
+                }
             }
         });
     }

@@ -27,6 +27,8 @@ pub struct Transport {
     /// STUN (or TURN) servers for candidates beyond the machine and its LAN; none by default.
     ice_servers: Vec<String>,
     listener: Option<(ListenerId, libp2p_stream::IncomingStreams)>,
+    /// The swarm has heard that the listener is up.
+    announced: bool,
 }
 
 type Upgrade = BoxFuture<'static, Result<(PeerId, Connection), HandshakeError>>;
@@ -37,6 +39,7 @@ impl Transport {
             streams,
             ice_servers,
             listener: None,
+            announced: false,
         }
     }
 }
@@ -87,6 +90,7 @@ impl libp2p::Transport for Transport {
             .accept(SIGNALING)
             .map_err(|_| TransportError::MultiaddrNotSupported(address))?;
         self.listener = Some((id, incoming));
+        self.announced = false;
         Ok(())
     }
 
@@ -127,10 +131,20 @@ impl libp2p::Transport for Transport {
         cx: &mut Context<'_>,
     ) -> Poll<TransportEvent<Upgrade, HandshakeError>> {
         let ice_servers = self.ice_servers.clone();
-        let Some((listener_id, incoming)) = self.listener.as_mut() else {
+        let Some((listener_id, _)) = self.listener.as_ref() else {
             return Poll::Pending;
         };
         let listener_id = *listener_id;
+        if !self.announced {
+            self.announced = true;
+            return Poll::Ready(TransportEvent::NewAddress {
+                listener_id,
+                listen_addr: Multiaddr::empty().with(Protocol::WebRTC),
+            });
+        }
+        let Some((_, incoming)) = self.listener.as_mut() else {
+            return Poll::Pending;
+        };
         match incoming.poll_next_unpin(cx) {
             Poll::Ready(Some((peer, stream))) => Poll::Ready(TransportEvent::Incoming {
                 listener_id,
