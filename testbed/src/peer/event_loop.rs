@@ -202,8 +202,17 @@ impl EventLoop {
                 peer_id,
                 cause,
                 num_established,
+                endpoint,
                 ..
             } => {
+                #[cfg(target_arch = "wasm32")]
+                web_sys::console::log_1(
+                    &format!(
+                        "WEBRTC closed {:?} {cause:?} left {num_established}",
+                        endpoint
+                    )
+                    .into(),
+                );
                 if num_established == 0 {
                     self.room.on_connection_closed(peer_id);
                 }

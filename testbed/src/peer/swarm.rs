@@ -75,12 +75,13 @@ pub(super) fn build_transport(
             libp2p::webrtc_websys::Transport::new(libp2p::webrtc_websys::Config::new(keypair))
                 .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection))),
         )
-        .map(|either, _| either.into_inner())
-        // Browser to browser: signaling over the relayed connection, then a direct one.
-        .or_transport(
-            crate::webrtc::transport::Transport::new(streams, Vec::new())
-                .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection))),
-        )
+        .map(|either, _| either.into_inner());
+    // Browser to browser: signaling over the relayed connection, then a direct one. First,
+    // or the relay client would take `…/p2p-circuit/webrtc/p2p/B` for a circuit.
+    #[cfg(target_arch = "wasm32")]
+    let upgraded = crate::webrtc::transport::Transport::new(streams, Vec::new())
+        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+        .or_transport(upgraded)
         .map(|either, _| either.into_inner())
         .boxed();
     Ok(upgraded)
