@@ -187,7 +187,12 @@ impl EventLoop {
                     libp2p::core::ConnectedPoint::Dialer { address, .. } => address,
                     libp2p::core::ConnectedPoint::Listener { local_addr, .. } => local_addr,
                 };
-                if let Some(relay) = room::relay_in_circuit(address) {
+                if address.iter().any(|p| p == Protocol::WebRTC) {
+                    self.emit(EventKind::Room(RoomStep::DirectOpened {
+                        remote: peer_id,
+                        dialer: endpoint.is_dialer(),
+                    }));
+                } else if let Some(relay) = room::relay_in_circuit(address) {
                     self.emit(EventKind::Room(RoomStep::CircuitOpened {
                         relay,
                         remote: peer_id,
@@ -202,17 +207,8 @@ impl EventLoop {
                 peer_id,
                 cause,
                 num_established,
-                endpoint,
                 ..
             } => {
-                #[cfg(target_arch = "wasm32")]
-                web_sys::console::log_1(
-                    &format!(
-                        "WEBRTC closed {:?} {cause:?} left {num_established}",
-                        endpoint
-                    )
-                    .into(),
-                );
                 if num_established == 0 {
                     self.room.on_connection_closed(peer_id);
                 }

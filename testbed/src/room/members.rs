@@ -23,7 +23,10 @@ pub enum MemberState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     pub state: MemberState,
+    /// Connections open to it: circuits and direct ones.
     connections: u32,
+    /// A direct WebRTC connection is open to it, so losing the relay does not lose it.
+    pub direct: bool,
     /// The last reason a dial or a connection failed.
     pub problem: Option<String>,
 }
@@ -64,6 +67,7 @@ impl Members {
                     self.members.entry(*peer).or_insert(Member {
                         state: MemberState::Listed,
                         connections: 0,
+                        direct: false,
                         problem: None,
                     });
                 }
@@ -72,11 +76,20 @@ impl Members {
                 let member = self.members.entry(*remote).or_insert(Member {
                     state: MemberState::Listed,
                     connections: 0,
+                    direct: false,
                     problem: None,
                 });
                 member.connections += 1;
                 member.state = MemberState::Connected;
                 member.problem = None;
+            }
+            EventKind::Room(RoomStep::DirectOpened { remote, .. }) => {
+                if let Some(member) = self.members.get_mut(remote) {
+                    member.connections += 1;
+                    member.direct = true;
+                    member.state = MemberState::Connected;
+                    member.problem = None;
+                }
             }
             EventKind::ConnectionClosed { remote, cause } if Some(*remote) != relay => {
                 if let Some(member) = self.members.get_mut(remote) {
@@ -91,7 +104,7 @@ impl Members {
                 // Circuits run inside the connection to the relay: they all end with it.
                 self.reservation = None;
                 for member in self.members.values_mut() {
-                    if member.state == MemberState::Connected {
+                    if member.state == MemberState::Connected && !member.direct {
                         member.state = MemberState::Left;
                         member.connections = 0;
                         member.problem = Some("the relay is gone".into());
@@ -183,5 +196,30 @@ mod tests {
         }));
         assert_eq!(members.get(&alice).unwrap().state, MemberState::Left);
         assert!(members.reservation.is_none());
+    }
+
+    #[test]
+    fn a_tab_reached_directly_stays_when_the_relay_goes() {
+        let (relay, alice) = (PeerId::random(), PeerId::random());
+        let mut members = Members::default();
+        members.apply(&event(EventKind::Room(RoomStep::CircuitOpened {
+            relay,
+            remote: alice,
+            dialer: true,
+        })));
+        members.apply(&event(EventKind::Room(RoomStep::DirectOpened {
+            remote: alice,
+            dialer: true,
+        })));
+        // The relay goes, and the circuit inside it.
+        for remote in [relay, alice] {
+            members.apply(&event(EventKind::ConnectionClosed {
+                remote,
+                cause: Some("reset".into()),
+            }));
+        }
+        let alice_now = members.get(&alice).unwrap();
+        assert_eq!(alice_now.state, MemberState::Connected);
+        assert!(alice_now.direct);
     }
 }

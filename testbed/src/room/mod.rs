@@ -39,6 +39,8 @@ pub enum RoomStep {
         remote: PeerId,
         dialer: bool,
     },
+    /// A direct WebRTC connection to or from `remote` is open: no relay in between.
+    DirectOpened { remote: PeerId, dialer: bool },
     /// The relay refused: a limit, or a room it could not serve.
     Refused { what: &'static str, reason: String },
 }

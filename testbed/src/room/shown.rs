@@ -25,6 +25,14 @@ impl RoomStep {
                     n => format!("Room {room}: {n} other peers: {}", names.peers(peers)),
                 },
             ),
+            RoomStep::DirectOpened { remote, dialer } => (
+                Tone::Info,
+                format!(
+                    "Direct WebRTC connection {} {}: the relay is no longer in between",
+                    if *dialer { "to" } else { "from" },
+                    names.peer(remote),
+                ),
+            ),
             RoomStep::CircuitOpened {
                 relay,
                 remote,
