@@ -24,7 +24,7 @@ for (let i = 0; i < 3; i += 1) {
 await relay.stop();
 console.log('relay stopped');
 await pages[1].waitForTimeout(3000);
-for (let i = 0; i < 1; i += 1) {
+for (let i = 0; i < 3; i += 1) {
   await pages[1].click('.ping-everyone', { timeout: 3000 }).catch(() => console.log('ping button disabled'));
   await pages[1].waitForTimeout(1500);
   console.log('without relay:', await rtts());

@@ -98,13 +98,13 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
             <thead><tr><th scope="col">"Peer"</th><th scope="col">"State"</th><th scope="col" title="From opening the stream to both sides closing it">"Round trip"</th><th scope="col"></th></tr></thead>
             <tbody>
                 {move || {
-                    let rows: Vec<(PeerId, MemberState, Option<String>)> = link.members.with(|m| {
-                        m.iter().map(|(p, member)| (*p, member.state, member.problem.clone())).collect()
+                    let rows: Vec<(PeerId, MemberState, bool, Option<String>)> = link.members.with(|m| {
+                        m.iter().map(|(p, member)| (*p, member.state, member.direct, member.problem.clone())).collect()
                     });
                     if rows.is_empty() {
                         return view! { <tr><td colspan="4" class="hint">"No other tab in this room yet. Open the share link in another tab."</td></tr> }.into_any();
                     }
-                    rows.into_iter().map(|(peer, state, problem)| {
+                    rows.into_iter().map(|(peer, state, direct, problem)| {
                         let samples = move || link.round_trips.with(|r| r.get(&peer).cloned().unwrap_or_default());
                         let median = move || {
                             let mut sorted = samples();
@@ -118,12 +118,13 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                         };
                         let state_text = match (state, problem) {
                             (MemberState::Listed, _) => "listed; dialing through the relay".to_owned(),
+                            (MemberState::Connected, _) if direct => "connected directly (WebRTC)".to_owned(),
                             (MemberState::Connected, _) => "connected through the relay".to_owned(),
                             (MemberState::Unreachable, p) => format!("unreachable: {}", p.unwrap_or_default()),
                             (MemberState::Left, p) => format!("left ({})", p.unwrap_or_else(|| "connection closed".into())),
                         };
                         view! {
-                            <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase()>
+                            <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase() data-direct=direct.to_string()>
                                 <td title=peer.to_string()>"another tab " <code>"…"{peer_tail(&peer)}</code></td>
                                 <td>{state_text}</td>
                                 <td class="round-trip" data-pings=move || samples().len().to_string()
