@@ -25,6 +25,9 @@ pub(super) struct EventLoop {
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
     dht: Option<dht_node::Node>,
     room: room::Client,
+    /// Circuits open to each peer: closed once a direct connection to it is up, so its
+    /// streams go direct (it is dialed through the relay again if the direct one fails).
+    circuits: HashMap<PeerId, Vec<ConnectionId>>,
 }
 
 impl EventLoop {
@@ -40,6 +43,7 @@ impl EventLoop {
             pending_dials: HashMap::new(),
             dht: dht.map(dht_node::Node::new),
             room: room::Client::default(),
+            circuits: HashMap::new(),
         }
     }
 
@@ -192,7 +196,14 @@ impl EventLoop {
                         remote: peer_id,
                         dialer: endpoint.is_dialer(),
                     }));
+                    for circuit in self.circuits.remove(&peer_id).unwrap_or_default() {
+                        self.swarm.close_connection(circuit);
+                    }
                 } else if let Some(relay) = room::relay_in_circuit(address) {
+                    self.circuits
+                        .entry(peer_id)
+                        .or_default()
+                        .push(connection_id);
                     self.emit(EventKind::Room(RoomStep::CircuitOpened {
                         relay,
                         remote: peer_id,
@@ -205,10 +216,14 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 cause,
                 num_established,
                 ..
             } => {
+                if let Some(circuits) = self.circuits.get_mut(&peer_id) {
+                    circuits.retain(|&c| c != connection_id);
+                }
                 if num_established == 0 {
                     self.room.on_connection_closed(peer_id);
                 }
