@@ -234,6 +234,26 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
   });
 });
 
+test('two tabs go direct over /webrtc, and keep pinging once the relay is killed', async () => {
+  await withRelayAndBrowser(async ({ relay, context, errors }) => {
+    const tabs = await tabsInRoom(context, relay.infoUrl, 'direct', 2);
+    for (const tab of tabs) {
+      await tab.waitForSelector('.room-members tr[data-direct="true"]', { timeout: 30_000 });
+    }
+    await relay.stop();
+    for (const tab of tabs) {
+      await tab.waitForSelector('[data-relay="down"]', { timeout: 30_000 });
+      const before = Number(await tab.getAttribute('.room-members .round-trip', 'data-pings'));
+      await tab.click('.ping-everyone');
+      await tab.waitForFunction((n) => Number(document.querySelector('.room-members .round-trip').dataset.pings) > n,
+        before, { timeout: 30_000 });
+      assert.match(await tab.textContent('.room-members'), /connected directly \(WebRTC\)/);
+    }
+    for (const [i, tab] of tabs.entries()) await tab.screenshot({ path: join(shots, `room-direct-${i}.png`) });
+    assert.deepEqual(unexpectedErrors(errors, { relayGone: true }), []);
+  });
+});
+
 test('a record put in one tab is found from another: Kademlia across tabs', async () => {
   await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const tabs = await tabsInRoom(context, relay.infoUrl, 'dht', 3);
