@@ -72,12 +72,12 @@ export async function startRelay({ ports, keyFile, flags = [] } = {}) {
 }
 
 /** Launches Chromium with a fresh profile; `errors` collects console errors and page crashes. */
-export async function launchBrowser() {
+export async function launchBrowser({ args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'p2p-testbed-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     viewport: { width: 1366, height: 768 },
   });
   const errors = [];

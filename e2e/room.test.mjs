@@ -55,14 +55,18 @@ async function tabsInRoom(context, infoUrl, room, n) {
 const connectedTo = (page, other) =>
   page.waitForSelector(`.room-members tr[data-peer="${other}"][data-state="connected"]`, { timeout: 60_000 });
 
+/** The full PeerId of the one other tab `page` lists. */
+const peerListedIn = (page) => page.getAttribute('.room-members tr[data-peer]', 'data-peer');
+
 const myPeer = async (page) => {
   await page.waitForSelector('.room-me code');
   const short = await page.textContent('.room-me code');
   return short;
 };
 
-/** Both tabs see each other connected, ping each other, and draw both ends of every arrow. */
-async function pingBothWays(a, b, name) {
+/** Both tabs see each other connected on `path` ('direct' once the WebRTC upgrade is done;
+ * 'relayed' once it failed), ping each other, and draw both ends of every arrow. */
+async function pingBothWays(a, b, name, path) {
   // Each page's own PeerId, in full, is in the other's member list once discovered.
   const fullId = async (page, other) => {
     const row = await other.waitForSelector('.room-members tr[data-peer]', { timeout: 60_000 });
@@ -73,6 +77,9 @@ async function pingBothWays(a, b, name) {
   assert.ok((await myPeer(a)).length > 0 && aId !== bId);
   await connectedTo(a, bId);
   await connectedTo(b, aId);
+  const settled = path === 'direct' ? '[data-direct="true"]' : '[data-direct-failed="true"]';
+  await a.waitForSelector(`.room-members tr[data-peer="${bId}"]${settled}`, { timeout: 30_000 });
+  await b.waitForSelector(`.room-members tr[data-peer="${aId}"]${settled}`, { timeout: 30_000 });
   await a.click('.ping-everyone');
   await b.click('.ping-everyone');
   for (const page of [a, b]) {
@@ -80,20 +87,25 @@ async function pingBothWays(a, b, name) {
       const rtts = [...document.querySelectorAll('.room-members td:nth-child(3)')].map((td) => td.textContent);
       return rtts.some((t) => / ms/.test(t));
     }, null, { timeout: 30_000 });
-    // Its own ping and the other tab's, each PING and PONG drawn from end to end, crossing
-    // the relay's lifeline.
-    await page.waitForFunction(() => {
-      const whole = [...document.querySelectorAll('.room-diagram .arrow[data-elsewhere="false"]')];
+    // Its own ping and the other tab's, each PING and PONG drawn from end to end on the
+    // path they took: bent at the relay's lifeline, or straight from tab to tab.
+    await page.waitForFunction((path) => {
+      const whole = [...document.querySelectorAll(`.room-diagram .arrow[data-elsewhere="false"][data-path="${path}"]`)];
       return whole.filter((g) => g.dataset.label === 'PING').length >= 2
         && whole.filter((g) => g.dataset.label === 'PONG').length >= 1;
-    }, null, { timeout: 30_000 });
+    }, path, { timeout: 30_000 });
     // Hovering an arrow gives the ids and clocks that link its two ends across the tabs.
     const title = await page.locator('.room-diagram .arrow[data-elsewhere="false"] > title').first().textContent();
     assert.match(title, /trace id: [0-9a-f]{32}/);
     assert.match(title, /sent: .* Lamport \d+/);
     assert.match(title, /received: .* Lamport \d+/);
-    const hops = await page.locator('.room-diagram .relay-hop').count();
-    assert.ok(hops >= 3, `arrows cross the relay's lifeline (${hops})`);
+    const hops = await page.locator('.room-diagram .arrow[data-path="relayed"] .relay-hop').count();
+    const relayed = await page.locator('.room-diagram .arrow[data-path="relayed"]').count();
+    assert.equal(hops, relayed, 'every relayed arrow crosses the relay\'s lifeline');
+    assert.equal(await page.locator('.room-diagram .arrow[data-path="direct"] .relay-hop').count(), 0,
+      'no direct arrow touches the relay');
+    if (path === 'relayed') assert.ok(hops >= 3, `arrows cross the relay's lifeline (${hops})`);
+    else assert.match(await page.textContent('.room-log'), /Direct WebRTC connection (to|from) /);
     const heads = await page.textContent('.room-diagram .lifeline-heads');
     assert.match(heads, /this tab/);
     assert.match(heads, /relay/);
@@ -105,7 +117,7 @@ async function pingBothWays(a, b, name) {
   return { aId, bId };
 }
 
-test('two browser contexts in one room find each other and ping through the relay', async () => {
+test('two browser contexts in one room find each other, go direct over WebRTC and ping', async () => {
   const relay = await startRelay();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -121,7 +133,7 @@ test('two browser contexts in one room find each other and ping through the rela
       page.on('pageerror', (err) => errors.push(String(err)));
       pages.push(page);
     }
-    await pingBothWays(pages[0], pages[1], 'contexts');
+    await pingBothWays(pages[0], pages[1], 'contexts', 'direct');
     // The room is part of the share link.
     assert.match(pages[0].url(), /room=contexts/);
     assert.deepEqual(errors, []);
@@ -131,14 +143,21 @@ test('two browser contexts in one room find each other and ping through the rela
   }
 });
 
-test('two Chromium processes in one room find each other and ping through the relay', async () => {
+test('two Chromium processes in one room; ICE finds no route, so they ping through the relay', async () => {
   const relay = await startRelay();
   const first = await launchBrowser();
   const second = await launchBrowser();
   try {
-    const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=processes');
+    // TURN relays only, and none given: no candidate, so no direct route.
+    const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=processes', '&ice=relay');
     const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=processes');
-    const { aId } = await pingBothWays(a, b, 'processes');
+    const { aId, bId } = await pingBothWays(a, b, 'processes', 'relayed');
+    for (const [page, other] of [[a, bId], [b, aId]]) {
+      assert.match(await page.textContent(`.room-members tr[data-peer="${other}"]`),
+        /connected through the relay; direct failed: .*no route between the two browsers/);
+      assert.match(await page.textContent('.room-log'), /No direct connection to .*: its traffic stays on the relay|Its traffic stays on the relay/);
+    }
+    assert.match(await a.textContent('.ice-settings'), /TURN relays only/);
     // A tab closes: the other sees it leave, and goes on.
     await a.close();
     await b.waitForSelector(`.room-members tr[data-peer="${aId}"][data-state="left"]`, { timeout: 30_000 });
@@ -157,7 +176,7 @@ test('the relay killed mid-lesson: the page says so, the lesson goes on, the roo
   try {
     const a = await openInRoom(context, relay.infoUrl, 'v=1&lesson=streams&room=comeback');
     const b = await openInRoom(context, relay.infoUrl, 'v=1&lesson=streams&room=comeback');
-    const { bId } = await pingBothWays(a, b, 'before-kill');
+    const { bId } = await pingBothWays(a, b, 'before-kill', 'direct');
     const pongs = () => a.evaluate(() => [...document.querySelectorAll('.room-diagram .arrow[data-elsewhere="false"]')]
       .filter((g) => g.dataset.label === 'PONG').length);
     const pongsBefore = await pongs();
@@ -167,7 +186,9 @@ test('the relay killed mid-lesson: the page says so, the lesson goes on, the roo
     assert.match(await a.textContent('.relay-badge'), /Relay lost: in-page peers go on/);
     await a.waitForSelector('.room [data-relay="down"]', { timeout: 30_000 });
     assert.match(await a.textContent('.room [data-relay="down"]'), /relay is gone|No relay/);
-    await a.waitForSelector(`.room-members tr[data-peer="${bId}"][data-state="left"]`, { timeout: 30_000 });
+    // The other tab was reached directly: it stays.
+    assert.match(await a.textContent(`.room-members tr[data-peer="${bId}"][data-state="connected"][data-direct="true"]`),
+      /connected directly/);
     await a.screenshot({ path: join(shots, 'room-relay-down.png') });
 
     // The in-page lesson goes on without the relay.
@@ -219,17 +240,30 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
     await a.click('.next');
 
-    // The ping through the relay, from the lesson's own button.
+    // The first ping, through the relay: its arrows bend at the relay's lifeline.
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    assert.ok(await a.locator('.room-diagram .arrow[data-path="relayed"] .relay-hop').count() >= 1);
+    await a.screenshot({ path: join(shots, 'relay-lesson-ping.png') });
+    await a.click('.next');
+
+    // Going direct: the WebRTC upgrade.
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.room-members'), /connected directly \(WebRTC\)/);
+    assert.match(await a.textContent('.room-log'), /Direct WebRTC connection (to|from) /);
+    await a.click('.next');
+
+    // A ping, directly, from the lesson's own button: straight arrows, no hop.
     await a.click('.step-action');
     await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
-    assert.ok(await a.locator('.room-diagram .relay-hop').count() >= 2);
-    await a.screenshot({ path: join(shots, 'relay-lesson-ping.png') });
+    await a.waitForSelector('.room-diagram .arrow[data-path="direct"][data-label="PONG"][data-elsewhere="false"]', { timeout: 30_000 });
+    assert.equal(await a.locator('.room-diagram .arrow[data-path="direct"] .relay-hop').count(), 0);
+    await a.screenshot({ path: join(shots, 'relay-lesson-direct-ping.png') });
     await b.click('#tab-room');
-    await b.waitForSelector('.room-diagram .arrow[data-label="PING"]', { timeout: 30_000 });
+    await b.waitForSelector('.room-diagram .arrow[data-path="direct"][data-label="PING"]', { timeout: 30_000 });
     await b.screenshot({ path: join(shots, 'relay-lesson-other-tab.png') });
     await a.click('.next');
     await a.click('.next');
-    assert.match(await a.textContent('.lesson'), /rust-libp2p has no browser-to-browser/);
+    assert.match(await a.textContent('.lesson'), /builds it, in Rust, to the libp2p spec/);
     assert.deepEqual(errors, []);
   });
 });
@@ -248,8 +282,13 @@ test('two tabs go direct over /webrtc, and keep pinging once the relay is killed
       await tab.waitForFunction((n) => Number(document.querySelector('.room-members .round-trip').dataset.pings) > n,
         before, { timeout: 30_000 });
       assert.match(await tab.textContent('.room-members'), /connected directly \(WebRTC\)/);
+      assert.ok(Number(await tab.getAttribute('.room-members .rtt[data-path="direct"]', 'data-pings')) > 0);
     }
     for (const [i, tab] of tabs.entries()) await tab.screenshot({ path: join(shots, `room-direct-${i}.png`) });
+    // A tab closes: the other notices its peer connection end, with no relay to tell it.
+    const closing = await peerListedIn(tabs[1]);
+    await tabs[0].close();
+    await tabs[1].waitForSelector(`.room-members tr[data-peer="${closing}"][data-state="left"]`, { timeout: 30_000 });
     assert.deepEqual(unexpectedErrors(errors, { relayGone: true }), []);
   });
 });
@@ -280,7 +319,7 @@ test('tabs that reach the relay over WebRTC-direct meet and ping as well', async
     assert.equal(await a.getAttribute('.relay-transport', 'data-transport'), 'WebRTC-direct');
     assert.match(await a.textContent('.relay-transport'), /\/udp\/\d+\/webrtc-direct\/certhash\//);
     assert.equal(await b.getAttribute('.relay-transport', 'data-transport'), 'WebSocket');
-    await pingBothWays(a, b, 'webrtc');
+    await pingBothWays(a, b, 'webrtc', 'direct');
     // libp2p-webrtc-websys lets the browser call a data channel's callback after Rust dropped
     // it (rust-libp2p#6551, fix pending upstream): the page goes on; any other error counts.
     const upstream = /closure invoked recursively or after being dropped/;
@@ -306,7 +345,7 @@ test('no relay at first: the page says so and joins the room once the relay star
     relay = await startRelay({ ports });
     await a.waitForSelector('.relay-badge[data-state="connected"]', { timeout: 60_000 });
     const b = await openInRoom(context, infoUrl, 'v=1&peers=2&room=late');
-    await pingBothWays(a, b, 'late');
+    await pingBothWays(a, b, 'late', 'direct');
     assert.deepEqual(unexpectedErrors(errors, { relayGone: true }), []);
   } finally {
     await context.close();

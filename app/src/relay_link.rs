@@ -17,9 +17,10 @@ use testbed::peer;
 use testbed::peer::TransportKind;
 use testbed::room::link::{Link, Runner, DEFAULT_INFO_PORT};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
-use testbed::room::{self, Members};
+use testbed::room::{self, Members, Path};
 use testbed::trace::Trace;
 use testbed::view::{LogLine, NetworkView};
+use testbed::webrtc::ice::Ice;
 use testbed::{EventSink, Keypair, Multiaddr, PeerId};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -48,7 +49,7 @@ pub struct RelayLink {
     /// The relay's address this tab reached it at, ending in `/p2p/RELAY`.
     pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
-    pub round_trips: RwSignal<BTreeMap<PeerId, Vec<f64>>>,
+    pub round_trips: RwSignal<BTreeMap<(PeerId, Path), Vec<f64>>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
     pub problem: RwSignal<Option<String>>,
     /// The last put or get of a record in the DHT the room's tabs form: a sentence, or why
@@ -58,6 +59,9 @@ pub struct RelayLink {
     /// The last snapshot this tab started, once it ended.
     pub snapshot: RwSignal<Option<Outcome>>,
     link: StoredValue<Option<Link>, LocalStorage>,
+    /// Where direct connections look for a route (`?stun=`, `?turn=`, `?ice=relay`), or why
+    /// the page's settings could not be read (the defaults are used then).
+    pub ice: StoredValue<Result<Ice, String>>,
 }
 
 impl RelayLink {
@@ -81,7 +85,10 @@ impl RelayLink {
             balance: RwSignal::new(INITIAL_TOKENS),
             snapshot: RwSignal::new(None),
             link: StoredValue::new_local(None),
+            ice: StoredValue::new(Ok(Ice::default())),
         };
+        let ice = Ice::from_query(query_parameter);
+        page.ice.set_value(ice.clone());
         let (sink, events) = EventSink::new();
         let config = peer::Config {
             keypair: Keypair::generate_ed25519(),
@@ -91,6 +98,7 @@ impl RelayLink {
             wire: None,
             // The room's tabs form a Kademlia DHT of their own, over the circuits.
             dht: Some(dht::Config::default()),
+            ice: ice.unwrap_or_default(),
         };
         let peer = match peer::Handle::start(config, sink) {
             Ok(peer) => peer,

@@ -203,6 +203,7 @@ fn websocket_peer_with(dht: Option<testbed::dht::Config>) -> (peer::Handle, test
             pace: testbed::pace::Pace::default(),
             wire: None,
             dht,
+            ice: Default::default(),
         },
         sink,
     )
@@ -1268,7 +1269,10 @@ async fn the_engines_room_link_meets_the_room_and_says_when_the_relay_goes() {
         .await;
         tab.ping(other);
         until_state(tab, "a round trip to the other tab", |state| {
-            state.round_trips.get(&other).is_some_and(|r| !r.is_empty())
+            state
+                .round_trips
+                .get(&(other, testbed::room::Path::Relayed))
+                .is_some_and(|r| !r.is_empty())
         })
         .await;
         let state = tab.state();

@@ -20,7 +20,6 @@ pub mod timeline;
 pub mod topology;
 pub mod trace;
 pub mod view;
-#[cfg(target_arch = "wasm32")]
 pub mod webrtc;
 pub mod wire;
 

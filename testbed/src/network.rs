@@ -176,6 +176,7 @@ impl Network {
                     pace: pace.clone(),
                     wire: wire.clone(),
                     dht: config.dht,
+                    ice: Default::default(),
                 };
                 peer::Handle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,

@@ -18,7 +18,8 @@ commands:
   serve   set up, build the page (optimized), start the relay and serve the page compressed;
           prints the URL to open once both answer
           (--lan: reachable from other machines on this network, for a classroom;
-           --dev: `trunk serve` with a debug build that rebuilds as the code changes)
+           --dev: `trunk serve` with a debug build that rebuilds as the code changes;
+           --stun URL: a STUN server for direct WebRTC connections between tabs)
   test    set up and run every test: fmt, clippy, engine, relay, wasm, browser end-to-end
   build   set up and build the release page into dist/, ready to put on any static host
   bench   set up and print figures: bundle size, time until all peers are connected

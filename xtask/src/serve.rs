@@ -3,7 +3,8 @@
 //! precompressed; the URL is printed once both the page and the relay answer. With `--lan`,
 //! both listen on every interface and the relay announces this machine's LAN address, so other
 //! machines on the same network open the page from it. With `--dev`, `trunk serve` builds a
-//! debug page and rebuilds it as the code changes.
+//! debug page and rebuilds it as the code changes. With `--stun URL`, the printed address
+//! gives the page a STUN server for direct WebRTC connections between tabs (`?stun=`).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -23,6 +24,8 @@ const RELAY_PATIENCE: Duration = Duration::from_secs(30);
 pub struct Options {
     lan: bool,
     dev: bool,
+    /// A STUN server the page's tabs ask for their address outside a NAT.
+    stun: Option<String>,
 }
 
 impl Options {
@@ -30,12 +33,29 @@ impl Options {
         let mut options = Options {
             lan: false,
             dev: false,
+            stun: None,
         };
-        for flag in flags {
+        let mut flags = flags.iter();
+        while let Some(flag) = flags.next() {
             match flag.as_str() {
                 "--lan" => options.lan = true,
                 "--dev" => options.dev = true,
-                other => return Err(format!("serve: unknown flag {other} (known: --lan, --dev)")),
+                "--stun" => match flags.next() {
+                    Some(url) if url.starts_with("stun:") || url.starts_with("stuns:") => {
+                        options.stun = Some(url.clone())
+                    }
+                    _ => {
+                        return Err(
+                            "serve: --stun takes a STUN URL, e.g. --stun stun:example.org:3478"
+                                .into(),
+                        )
+                    }
+                },
+                other => {
+                    return Err(format!(
+                        "serve: unknown flag {other} (known: --lan, --dev, --stun URL)"
+                    ))
+                }
             }
         }
         Ok(options)
@@ -55,7 +75,12 @@ pub fn main(options: Options) -> Result {
         None
     };
     let host = address.map_or("127.0.0.1".to_owned(), |ip| ip.to_string());
-    let page = format!("http://{host}:{PAGE_PORT}/");
+    let query = options
+        .stun
+        .as_ref()
+        .map(|url| format!("?stun={}", url.replace(':', "%3A")))
+        .unwrap_or_default();
+    let page = format!("http://{host}:{PAGE_PORT}/{query}");
     let firewall = "Other machines on this network open the same address. The firewall must let in TCP 8080 (page), 4001 (WebSocket), 4002 (relay info) and 4003.";
 
     if options.dev {
@@ -184,4 +209,22 @@ fn lan_address() -> Option<Ipv4Addr> {
         .find(|ip| ip.is_private())
         .or(addresses.first())
         .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    fn parse(flags: &[&str]) -> Result<Options, String> {
+        Options::parse(&flags.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_stun_server_is_taken_with_its_url_and_refused_without() {
+        let options = parse(&["--lan", "--stun", "stun:example.org:3478"]).unwrap();
+        assert!(options.lan);
+        assert_eq!(options.stun.as_deref(), Some("stun:example.org:3478"));
+        assert!(parse(&["--stun"]).is_err());
+        assert!(parse(&["--stun", "example.org"]).is_err());
+    }
 }

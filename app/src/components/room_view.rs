@@ -1,15 +1,16 @@
 //! The Room tab: this tab's peer, the relay and the peers of other tabs in the same room;
-//! a ping to each through the relay, drawn as a sequence diagram whose arrows cross the
-//! relay's lifeline (the circuit hop).
+//! the path to each (through the relay, then directly over WebRTC) and the messages between
+//! them, drawn as a sequence diagram where relayed arrows bend at the relay's lifeline.
 
 use std::collections::HashSet;
 
 use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
-use testbed::room::{check_room_name, MemberState};
+use testbed::room::{check_room_name, Member, MemberState, Path};
 use testbed::trace::details::details;
 use testbed::trace::mark::MessageKind;
+use testbed::webrtc::ice::Ice;
 use testbed::PeerId;
 
 use crate::components::sequence_diagram::ArrowheadMarker;
@@ -95,40 +96,41 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
             }}
         </p>
         <table class="room-members">
-            <thead><tr><th scope="col">"Peer"</th><th scope="col">"State"</th><th scope="col" title="From opening the stream to both sides closing it">"Round trip"</th><th scope="col"></th></tr></thead>
+            <thead><tr><th scope="col">"Peer"</th><th scope="col">"Path"</th><th scope="col" title="From opening the stream to both sides closing it, by the path the ping took">"Round trips"</th><th scope="col"></th></tr></thead>
             <tbody>
                 {move || {
-                    let rows: Vec<(PeerId, MemberState, bool, Option<String>)> = link.members.with(|m| {
-                        m.iter().map(|(p, member)| (*p, member.state, member.direct, member.problem.clone())).collect()
+                    let rows: Vec<(PeerId, Member)> = link.members.with(|m| {
+                        m.iter().map(|(p, member)| (*p, member.clone())).collect()
                     });
                     if rows.is_empty() {
                         return view! { <tr><td colspan="4" class="hint">"No other tab in this room yet. Open the share link in another tab."</td></tr> }.into_any();
                     }
-                    rows.into_iter().map(|(peer, state, direct, problem)| {
-                        let samples = move || link.round_trips.with(|r| r.get(&peer).cloned().unwrap_or_default());
-                        let median = move || {
-                            let mut sorted = samples();
-                            sorted.sort_by(f64::total_cmp);
-                            sorted.get(sorted.len() / 2).copied()
-                        };
-                        let rtt = move || match (samples().last().copied(), median(), samples().len()) {
-                            (Some(last), _, 1) => format!("{last:.1} ms"),
-                            (Some(last), Some(median), n) => format!("{last:.1} ms (median {median:.1} of {n})"),
-                            _ => String::new(),
-                        };
-                        let state_text = match (state, problem) {
+                    rows.into_iter().map(|(peer, member)| {
+                        let state = member.state;
+                        let path = member.path();
+                        let pings = move || link.round_trips.with(|r| {
+                            [Path::Relayed, Path::Direct].iter().map(|p| r.get(&(peer, *p)).map_or(0, Vec::len)).sum::<usize>()
+                        });
+                        let state_text = match (state, member.problem) {
                             (MemberState::Listed, _) => "listed; dialing through the relay".to_owned(),
-                            (MemberState::Connected, _) if direct => "connected directly (WebRTC)".to_owned(),
-                            (MemberState::Connected, _) => "connected through the relay".to_owned(),
+                            (MemberState::Connected, _) if path == Path::Direct => "connected directly (WebRTC)".to_owned(),
+                            (MemberState::Connected, _) => match &member.direct_problem {
+                                Some(why) => format!("connected through the relay; direct failed: {why}"),
+                                None => "connected through the relay".to_owned(),
+                            },
                             (MemberState::Unreachable, p) => format!("unreachable: {}", p.unwrap_or_default()),
                             (MemberState::Left, p) => format!("left ({})", p.unwrap_or_else(|| "connection closed".into())),
                         };
                         view! {
-                            <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase() data-direct=direct.to_string()>
+                            <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase()
+                                data-direct=(path == Path::Direct).to_string()
+                                data-direct-failed=member.direct_problem.is_some().to_string()>
                                 <td title=peer.to_string()>"another tab " <code>"…"{peer_tail(&peer)}</code></td>
                                 <td>{state_text}</td>
-                                <td class="round-trip" data-pings=move || samples().len().to_string()
-                                    data-median-ms=move || median().map(|m| format!("{m:.2}")).unwrap_or_default()>{rtt}</td>
+                                <td class="round-trip" data-pings=move || pings().to_string()>
+                                    <RoundTrips link=link peer=peer path=Path::Relayed />
+                                    <RoundTrips link=link peer=peer path=Path::Direct />
+                                </td>
                                 <td><button type="button" disabled=state != MemberState::Connected
                                     on:click=move |_| link.ping(peer)>"Ping"</button></td>
                             </tr>
@@ -148,6 +150,33 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                 <li data-tone=format!("{:?}", line.tone).to_lowercase()>{line.text.clone()}</li>
             }).collect_view())}
         </ol>
+    }
+}
+
+/// The round trips of the pings to `peer` that took `path`: the last and the median.
+#[component]
+fn RoundTrips(link: RelayLink, peer: PeerId, path: Path) -> impl IntoView {
+    let samples = move || {
+        link.round_trips
+            .with(|r| r.get(&(peer, path)).cloned().unwrap_or_default())
+    };
+    let median = move || {
+        let mut sorted = samples();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied()
+    };
+    let name = match path {
+        Path::Relayed => "relayed",
+        Path::Direct => "direct",
+    };
+    let text = move || match (samples().last().copied(), median(), samples().len()) {
+        (Some(last), _, 1) => format!("{name} {last:.1} ms"),
+        (Some(last), Some(median), n) => format!("{name} {last:.1} ms (median {median:.1} of {n})"),
+        _ => String::new(),
+    };
+    view! {
+        <span class="rtt" data-path=name data-pings=move || samples().len().to_string()
+            data-median-ms=move || median().map(|m| format!("{m:.2}")).unwrap_or_default()>{text}</span>
     }
 }
 
@@ -184,10 +213,24 @@ fn RelayTransportLine(link: RelayLink) -> impl IntoView {
                 <span class="hint">" (libp2p's browser WebRTC still logs harmless console errors: rust-libp2p#6551)"</span>
             })}
         </p>
+        {link.ice.with_value(|ice| match ice {
+            Ok(ice) => view! {
+                <p class="ice-settings" title="Set with ?stun=URL, ?turn=URL&turn-user=…&turn-pass=…, ?ice=relay">
+                    "Direct connections to other tabs look for a route through " {ice.describe()} "."
+                </p>
+            }.into_any(),
+            Err(problem) => view! {
+                <p class="ice-settings problem-text" role="alert">
+                    {format!("The page's ICE setting was not used: {problem}. Direct connections look for a route through {}.", Ice::default().describe())}
+                </p>
+            }.into_any(),
+        })}
     }
 }
 
-/// Lifelines: this tab, the relay, then each other tab; each ping's arrows between them.
+/// Lifelines: this tab, each other tab, then the relay at the side. A message through a
+/// circuit bends at the relay's lifeline (the hop); one over a direct connection goes
+/// straight from tab to tab and never touches it.
 #[component]
 fn RoomDiagram(link: RelayLink) -> impl IntoView {
     let lifelines = Memo::new(move |_| {
@@ -195,17 +238,31 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         if let Some(me) = link.me.get() {
             peers.push((me, "this tab".to_owned(), false));
         }
-        if let Some(relay) = link.relay.get() {
-            peers.push((relay, "relay".to_owned(), false));
-        }
         link.members.with(|m| {
             for (peer, member) in m.iter() {
                 let gone = matches!(member.state, MemberState::Left | MemberState::Unreachable);
                 peers.push((*peer, format!("another tab …{}", peer_tail(peer)), gone));
             }
         });
+        if let Some(relay) = link.relay.get() {
+            peers.push((relay, "relay".to_owned(), false));
+        }
         peers
     });
+    // The path a message took: the one open to the other tab when it was sent.
+    let path_of = move |position: u64| {
+        let me = link.me.get_untracked();
+        let sent = link.trace.with_untracked(|trace| {
+            trace
+                .message(position)
+                .map(|m| (if Some(m.from) == me { m.to } else { m.from }, m.sent.at_ms))
+        });
+        sent.and_then(|(other, at_ms)| {
+            link.members
+                .with_untracked(|m| m.get(&other).map(|member| member.path_at(at_ms)))
+        })
+        .unwrap_or(Path::Relayed)
+    };
     let relay_x = move |l: &diagram::Layout| {
         let relay = link.relay.get();
         let index = lifelines.with(|peers| peers.iter().position(|(p, ..)| Some(*p) == relay))?;
@@ -256,7 +313,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         }
     });
     view! {
-        <div class="room-diagram" node_ref=scroller role="img" aria-label="Sequence diagram of the pings between this tab and the other tabs, through the relay">
+        <div class="room-diagram" node_ref=scroller role="img" aria-label="Sequence diagram of the messages between this tab and the other tabs, through the relay or directly">
             <div class="lifeline-heads" style:width=move || format!("{}px", layout.with(|l| l.width))>
                 {move || {
                     let xs = layout.with(|l| l.lifeline_x.clone());
@@ -272,27 +329,43 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                     <line class="lifeline" x1=x y1="0" x2=x y2=l.height.max(120.0) />
                 }).collect_view())}
                 {move || layout.with(|l| {
-                    let through = relay_x(l);
+                    let relay_at = relay_x(l);
                     l.arrows.iter().map(|arrow| {
-                        let (x2, y2, elsewhere) = match arrow.received_y {
-                            Some(y) => (arrow.to_x, y, false),
-                            None => (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0, true),
+                        let path = path_of(arrow.position);
+                        let through = relay_at.filter(|_| path == Path::Relayed);
+                        let start = (arrow.from_x, arrow.sent_y);
+                        // The points it passes, and where it crosses the relay.
+                        let (points, hop, elsewhere) = match (arrow.received_y, through) {
+                            (Some(y), Some(rx)) => {
+                                let hop = (rx, (arrow.sent_y + y) / 2.0);
+                                (vec![start, hop, (arrow.to_x, y)], Some(hop), false)
+                            }
+                            (Some(y), None) => (vec![start, (arrow.to_x, y)], None, false),
+                            (None, Some(rx)) => {
+                                let hop = (rx, arrow.sent_y + 26.0);
+                                (vec![start, hop], Some(hop), true)
+                            }
+                            (None, None) => {
+                                let end = (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0);
+                                (vec![start, end], None, true)
+                            }
                         };
                         let label = if elsewhere {
                             format!("{} (arrives in the other tab)", arrow.label)
                         } else {
                             arrow.label.clone()
                         };
-                        // Where the arrow crosses the relay's lifeline: the circuit hop.
-                        let hop = through.filter(|&rx| !elsewhere && (arrow.from_x - rx) * (x2 - rx) < 0.0).map(|rx| {
-                            let t = (rx - arrow.from_x) / (x2 - arrow.from_x);
-                            (rx, arrow.sent_y + (y2 - arrow.sent_y) * t)
-                        });
-                        let (lx, ly) = (arrow.from_x + (x2 - arrow.from_x) * 0.25, arrow.sent_y + (y2 - arrow.sent_y) * 0.25 - 5.0);
+                        let (x1, y1) = points[1];
+                        let (lx, ly) = (arrow.from_x + (x1 - arrow.from_x) * 0.25, arrow.sent_y + (y1 - arrow.sent_y) * 0.25 - 5.0);
+                        let points = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
+                        let path_name = match path {
+                            Path::Relayed => "relayed",
+                            Path::Direct => "direct",
+                        };
                         view! {
-                            <g class="arrow" data-kind="envelope" data-elsewhere=elsewhere.to_string() data-label=arrow.label.clone()>
+                            <g class="arrow" data-kind="envelope" data-path=path_name data-elsewhere=elsewhere.to_string() data-label=arrow.label.clone()>
                                 <title>{details(arrow.position)}</title>
-                                <line class="shaft" x1=arrow.from_x y1=arrow.sent_y x2=x2 y2=y2 marker-end="url(#room-arrowhead)" />
+                                <polyline class="shaft" fill="none" points=points marker-end="url(#room-arrowhead)" />
                                 {hop.map(|(hx, hy)| view! {
                                     <circle class="relay-hop" cx=hx cy=hy r="4"><title>"through the relay: a circuit"</title></circle>
                                 })}

@@ -51,8 +51,12 @@ pub enum Expectation {
     Reserved,
     /// A circuit to another tab of the room is open.
     RoomPeer,
-    /// A PONG came back from another tab, through the relay.
+    /// A PONG came back from another tab.
     RoomPong,
+    /// A direct WebRTC connection to another tab is open.
+    RoomDirect,
+    /// A PONG came back from another tab over a direct connection.
+    RoomPongDirect,
 }
 
 /// Where the trace stood when the learner's latest action ran: expectations about messages
@@ -115,7 +119,11 @@ impl Expectation {
             Expectation::Healed => "every record still held back on the closest live peers",
             Expectation::Reserved => "the relay's reservation, and this tab's circuit address",
             Expectation::RoomPeer => "another tab connected through the relay",
-            Expectation::RoomPong => "a PONG from another tab, drawn across the relay",
+            Expectation::RoomPong => "a PONG from another tab",
+            Expectation::RoomDirect => "a direct WebRTC connection to another tab",
+            Expectation::RoomPongDirect => {
+                "a PONG from another tab, straight, not through the relay"
+            }
         }
     }
 
@@ -123,7 +131,11 @@ impl Expectation {
     pub fn in_room(self) -> bool {
         matches!(
             self,
-            Expectation::Reserved | Expectation::RoomPeer | Expectation::RoomPong
+            Expectation::Reserved
+                | Expectation::RoomPeer
+                | Expectation::RoomPong
+                | Expectation::RoomDirect
+                | Expectation::RoomPongDirect
         )
     }
 
@@ -134,6 +146,16 @@ impl Expectation {
             Expectation::RoomPeer => members.connected().next().is_some(),
             Expectation::RoomPong => trace.messages().any(|m| {
                 m.label == "PONG" && m.received.is_some() && members.get(&m.from).is_some()
+            }),
+            Expectation::RoomDirect => members
+                .iter()
+                .any(|(_, m)| m.state == MemberState::Connected && m.path() == Path::Direct),
+            Expectation::RoomPongDirect => trace.messages().any(|m| {
+                m.label == "PONG"
+                    && m.received.is_some()
+                    && members
+                        .get(&m.from)
+                        .is_some_and(|member| member.path_at(m.sent.at_ms) == Path::Direct)
             }),
             _ => false,
         }
@@ -184,6 +206,8 @@ impl Expectation {
                 Expectation::Reserved
                 | Expectation::RoomPeer
                 | Expectation::RoomPong
+                | Expectation::RoomDirect
+                | Expectation::RoomPongDirect
                 | Expectation::Healed,
                 _,
             ) => false,

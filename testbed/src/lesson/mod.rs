@@ -46,7 +46,7 @@ pub use predict::*;
 use crate::dht::{lookup, DhtKey, LookupKind, LookupRequest};
 use crate::network::NetworkConfig;
 use crate::protocols::transfer;
-use crate::room::Members;
+use crate::room::{MemberState, Members, Path};
 use crate::snapshot::in_trace;
 use crate::trace::mark::MessageKind;
 use crate::trace::model::Message;

@@ -176,6 +176,8 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "reserved"] => step.expect = Some(Expectation::Reserved),
                 ["expect", "room-peer"] => step.expect = Some(Expectation::RoomPeer),
                 ["expect", "room-pong"] => step.expect = Some(Expectation::RoomPong),
+                ["expect", "room-direct"] => step.expect = Some(Expectation::RoomDirect),
+                ["expect", "room-pong-direct"] => step.expect = Some(Expectation::RoomPongDirect),
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),

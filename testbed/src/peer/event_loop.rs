@@ -7,7 +7,7 @@ use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
 use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
 
 use super::command::{Command, PeerError};
@@ -111,12 +111,10 @@ impl EventLoop {
             } => {
                 let opts = match peer {
                     // A direct WebRTC connection is dialed while the relayed one is up.
-                    Some(peer) if address.iter().any(|p| p == Protocol::WebRTC) => {
-                        DialOpts::peer_id(peer)
-                            .addresses(vec![address.clone()])
-                            .condition(PeerCondition::Always)
-                            .build()
-                    }
+                    Some(peer) if is_direct(&address) => DialOpts::peer_id(peer)
+                        .addresses(vec![address.clone()])
+                        .condition(PeerCondition::Always)
+                        .build(),
                     Some(peer) => DialOpts::peer_id(peer)
                         .addresses(vec![address.clone()])
                         .build(),
@@ -191,7 +189,7 @@ impl EventLoop {
                     libp2p::core::ConnectedPoint::Dialer { address, .. } => address,
                     libp2p::core::ConnectedPoint::Listener { local_addr, .. } => local_addr,
                 };
-                if address.iter().any(|p| p == Protocol::WebRTC) {
+                if is_direct(address) {
                     self.emit(EventKind::Room(RoomStep::DirectOpened {
                         remote: peer_id,
                         dialer: endpoint.is_dialer(),
@@ -217,12 +215,18 @@ impl EventLoop {
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 connection_id,
+                endpoint,
                 cause,
                 num_established,
-                ..
             } => {
                 if let Some(circuits) = self.circuits.get_mut(&peer_id) {
                     circuits.retain(|&c| c != connection_id);
+                }
+                if is_direct(endpoint.get_remote_address()) {
+                    self.emit(EventKind::Room(RoomStep::DirectClosed {
+                        remote: peer_id,
+                        reason: cause.as_ref().map(|c| c.to_string()),
+                    }));
                 }
                 if num_established == 0 {
                     self.room.on_connection_closed(peer_id);
@@ -243,7 +247,26 @@ impl EventLoop {
                     error: reason.clone(),
                 });
                 if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
+                    if let (true, Some(remote)) = (is_direct(&address), peer_id) {
+                        self.emit(EventKind::Room(RoomStep::DirectFailed {
+                            remote,
+                            reason: dial_failure(&error),
+                        }));
+                    }
                     let _ = reply.send(Err(PeerError::Dial { address, reason }));
+                }
+            }
+            // The side that answers an offer: its handshake failed (ICE found no route).
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } if is_direct(&send_back_addr) => {
+                if let Some(Protocol::P2p(remote)) = send_back_addr.iter().last() {
+                    self.emit(EventKind::Room(RoomStep::DirectFailed {
+                        remote,
+                        reason: innermost(&error),
+                    }));
                 }
             }
             SwarmEvent::ListenerClosed {
@@ -299,4 +322,30 @@ impl EventLoop {
             _ => {}
         }
     }
+}
+
+/// A direct WebRTC connection's address (`…/webrtc/…`), not a circuit's or the relay's.
+fn is_direct(address: &Multiaddr) -> bool {
+    address.iter().any(|p| p == Protocol::WebRTC)
+}
+
+/// Why a dial failed, in the transport's own words ("no route between the two browsers…"),
+/// not "Failed to negotiate transport protocol(s)".
+fn dial_failure(error: &DialError) -> String {
+    match error {
+        DialError::Transport(errors) => errors
+            .first()
+            .map(|(_, error)| innermost(error))
+            .unwrap_or_else(|| error.to_string()),
+        other => innermost(other),
+    }
+}
+
+/// The cause at the bottom of an error's chain.
+fn innermost(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }

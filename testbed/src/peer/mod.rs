@@ -79,6 +79,8 @@ pub struct Config {
     pub wire: Option<WireLog>,
     /// Run Kademlia with these parameters.
     pub dht: Option<dht::Config>,
+    /// Where direct WebRTC connections to other tabs look for a route (in a browser).
+    pub ice: crate::webrtc::ice::Ice,
 }
 
 impl Handle {
@@ -91,6 +93,7 @@ impl Handle {
             pace,
             wire,
             dht,
+            ice,
         } = config;
         let peer_id = keypair.public().to_peer_id();
         let (relay_transport, relay_client) = match transport {
@@ -126,7 +129,7 @@ impl Handle {
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(
-            build_transport(&keypair, transport, relay_transport, wire, signaling)?,
+            build_transport(&keypair, transport, relay_transport, wire, (signaling, ice))?,
             behaviour,
             peer_id,
             swarm_config,

@@ -41,8 +41,10 @@ pub(super) fn build_transport(
     kind: TransportKind,
     relay: Option<relay::client::Transport>,
     wire: Option<WireLog>,
-    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))]
-    streams: libp2p_stream::Control,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))] webrtc: (
+        libp2p_stream::Control,
+        crate::webrtc::ice::Ice,
+    ),
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
     use crate::wire::tap::{memory_transport, upgrade, Socket};
     if kind == TransportKind::Memory {
@@ -79,7 +81,7 @@ pub(super) fn build_transport(
     // Browser to browser: signaling over the relayed connection, then a direct one. First,
     // or the relay client would take `…/p2p-circuit/webrtc/p2p/B` for a circuit.
     #[cfg(target_arch = "wasm32")]
-    let upgraded = crate::webrtc::transport::Transport::new(streams, Vec::new())
+    let upgraded = crate::webrtc::transport::Transport::new(webrtc.0, webrtc.1)
         .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
         .or_transport(upgraded)
         .map(|either, _| either.into_inner())

@@ -16,7 +16,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize;
 
-use super::members::{MemberState, Members};
+use super::members::{MemberState, Members, Path};
 use super::tokens::{Outcome, RoomTokens};
 use super::{backoff, circuit_address, relay_of, RoomStep, REGISTRATION_TTL_SECONDS};
 use crate::dht::{LookupKind, LookupOutcome, LookupRequest};
@@ -99,8 +99,8 @@ pub struct State {
     pub relay: Option<PeerId>,
     /// The relay's address this tab reached it at, ending in `/p2p/RELAY`.
     pub address: Option<Multiaddr>,
-    /// Round trips of the pings to each peer of the room, in ms, oldest first.
-    pub round_trips: BTreeMap<PeerId, Vec<f64>>,
+    /// Round trips of the pings to each peer of the room by each path, in ms, oldest first.
+    pub round_trips: BTreeMap<(PeerId, Path), Vec<f64>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
     pub problem: Option<String>,
 }
@@ -228,17 +228,23 @@ impl Link {
         self.update(|state| state.room = room);
     }
 
-    /// Pings `remote` with the testbed's protocol, through the relay, and keeps the round
-    /// trip. A failure is in the peer's events, and so in the room's log.
+    /// Pings `remote` with the testbed's protocol, on the path its traffic takes now, and
+    /// keeps the round trip. A failure is in the peer's events, and so in the room's log.
     pub fn ping(&self, remote: PeerId) {
         let link = self.clone();
         let id = format!("tab-{}", self.pings.fetch_add(1, Ordering::Relaxed));
+        let path = self
+            .lock()
+            .state
+            .members
+            .get(&remote)
+            .map_or(Path::Relayed, |member| member.path());
         spawn(async move {
             let started = web_time::Instant::now();
             if link.peer.ping(remote, id).await.is_ok() {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 link.update(|state| {
-                    let samples = state.round_trips.entry(remote).or_default();
+                    let samples = state.round_trips.entry((remote, path)).or_default();
                     samples.push(ms);
                     if samples.len() > MAX_ROUND_TRIPS {
                         samples.remove(0);
@@ -460,9 +466,26 @@ impl Link {
             }
             state.members.apply(event);
         });
-        if let EventKind::Room(RoomStep::CircuitOpened { remote, .. }) = &event.kind {
-            // Each side opens its own channel to the other: one per direction.
-            let (tokens, remote) = (self.tokens.clone(), *remote);
+        // Each side opens its own channel to the other (one per direction) once the path to
+        // it is settled: a channel opened on a circuit would break, losing the tokens in
+        // flight, when the circuit closes for the direct connection. Natively there is no
+        // direct connection to wait for.
+        let settled = match &event.kind {
+            EventKind::Room(RoomStep::DirectOpened { remote, .. })
+            | EventKind::Room(RoomStep::DirectFailed { remote, .. })
+                if cfg!(target_arch = "wasm32") =>
+            {
+                Some(*remote)
+            }
+            EventKind::Room(RoomStep::CircuitOpened { remote, .. })
+                if !cfg!(target_arch = "wasm32") =>
+            {
+                Some(*remote)
+            }
+            _ => None,
+        };
+        if let Some(remote) = settled {
+            let tokens = self.tokens.clone();
             spawn(async move {
                 let _ = tokens.connect(remote).await;
             });

@@ -1,6 +1,6 @@
 //! Who is in the room, as this tab's peer has seen it: rebuilt from its events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use libp2p::{Multiaddr, PeerId};
 
@@ -20,15 +20,65 @@ pub enum MemberState {
     Left,
 }
 
+/// The spans of direct connections a member keeps: the diagram asks which path an old
+/// message took; a member that reconnects more often forgets its oldest spans.
+const MAX_DIRECT_SPANS: usize = 16;
+
+/// How this tab's traffic reaches another tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Path {
+    /// Through a circuit on the relay.
+    Relayed,
+    /// Over a direct WebRTC connection.
+    Direct,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     pub state: MemberState,
     /// Connections open to it: circuits and direct ones.
     connections: u32,
-    /// A direct WebRTC connection is open to it, so losing the relay does not lose it.
-    pub direct: bool,
+    /// When direct connections to it opened and closed, in the trace's ms; the last may be
+    /// open still.
+    direct: VecDeque<(f64, Option<f64>)>,
+    /// Why the last direct connection failed or closed, while traffic stays on the relay.
+    pub direct_problem: Option<String>,
     /// The last reason a dial or a connection failed.
     pub problem: Option<String>,
+}
+
+impl Member {
+    fn listed() -> Self {
+        Member {
+            state: MemberState::Listed,
+            connections: 0,
+            direct: VecDeque::new(),
+            direct_problem: None,
+            problem: None,
+        }
+    }
+
+    /// The path its traffic takes now.
+    pub fn path(&self) -> Path {
+        match self.direct.back() {
+            Some((_, None)) => Path::Direct,
+            _ => Path::Relayed,
+        }
+    }
+
+    /// The path a message sent at `at_ms` took: once a direct connection is up, the
+    /// circuits to the member close, so every stream goes direct.
+    pub fn path_at(&self, at_ms: f64) -> Path {
+        let direct = self
+            .direct
+            .iter()
+            .any(|&(from, until)| from <= at_ms && until.is_none_or(|until| at_ms < until));
+        if direct {
+            Path::Direct
+        } else {
+            Path::Relayed
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,21 +114,11 @@ impl Members {
             }
             EventKind::Room(RoomStep::Discovered { peers, .. }) => {
                 for peer in peers {
-                    self.members.entry(*peer).or_insert(Member {
-                        state: MemberState::Listed,
-                        connections: 0,
-                        direct: false,
-                        problem: None,
-                    });
+                    self.members.entry(*peer).or_insert_with(Member::listed);
                 }
             }
             EventKind::Room(RoomStep::CircuitOpened { remote, .. }) => {
-                let member = self.members.entry(*remote).or_insert(Member {
-                    state: MemberState::Listed,
-                    connections: 0,
-                    direct: false,
-                    problem: None,
-                });
+                let member = self.members.entry(*remote).or_insert_with(Member::listed);
                 member.connections += 1;
                 member.state = MemberState::Connected;
                 member.problem = None;
@@ -86,9 +126,29 @@ impl Members {
             EventKind::Room(RoomStep::DirectOpened { remote, .. }) => {
                 if let Some(member) = self.members.get_mut(remote) {
                     member.connections += 1;
-                    member.direct = true;
+                    if member.direct.len() == MAX_DIRECT_SPANS {
+                        member.direct.pop_front();
+                    }
+                    member.direct.push_back((event.at_ms, None));
+                    member.direct_problem = None;
                     member.state = MemberState::Connected;
                     member.problem = None;
+                }
+            }
+            EventKind::Room(RoomStep::DirectFailed { remote, reason }) => {
+                if let Some(member) = self.members.get_mut(remote) {
+                    member.direct_problem = Some(reason.clone());
+                }
+            }
+            EventKind::Room(RoomStep::DirectClosed { remote, reason }) => {
+                if let Some(member) = self.members.get_mut(remote) {
+                    if let Some((_, until @ None)) = member.direct.back_mut() {
+                        *until = Some(event.at_ms);
+                    }
+                    member.direct_problem = Some(format!(
+                        "closed ({})",
+                        reason.as_deref().unwrap_or("no reason")
+                    ));
                 }
             }
             EventKind::ConnectionClosed { remote, cause } if Some(*remote) != relay => {
@@ -104,7 +164,7 @@ impl Members {
                 // Circuits run inside the connection to the relay: they all end with it.
                 self.reservation = None;
                 for member in self.members.values_mut() {
-                    if member.state == MemberState::Connected && !member.direct {
+                    if member.state == MemberState::Connected && member.path() == Path::Relayed {
                         member.state = MemberState::Left;
                         member.connections = 0;
                         member.problem = Some("the relay is gone".into());
@@ -220,6 +280,67 @@ mod tests {
         }
         let alice_now = members.get(&alice).unwrap();
         assert_eq!(alice_now.state, MemberState::Connected);
-        assert!(alice_now.direct);
+        assert_eq!(alice_now.path(), Path::Direct);
+    }
+
+    #[test]
+    fn a_message_took_the_path_open_when_it_was_sent() {
+        let (relay, alice) = (PeerId::random(), PeerId::random());
+        let mut members = Members::default();
+        let at = |at_ms, kind| Event {
+            at_ms,
+            peer: PeerId::random(),
+            kind,
+        };
+        members.apply(&at(
+            1.0,
+            EventKind::Room(RoomStep::CircuitOpened {
+                relay,
+                remote: alice,
+                dialer: true,
+            }),
+        ));
+        members.apply(&at(
+            10.0,
+            EventKind::Room(RoomStep::DirectOpened {
+                remote: alice,
+                dialer: true,
+            }),
+        ));
+        members.apply(&at(
+            20.0,
+            EventKind::Room(RoomStep::DirectClosed {
+                remote: alice,
+                reason: Some("ICE disconnected".into()),
+            }),
+        ));
+        let alice_now = members.get(&alice).unwrap();
+        assert_eq!(alice_now.path_at(5.0), Path::Relayed);
+        assert_eq!(alice_now.path_at(15.0), Path::Direct);
+        assert_eq!(alice_now.path_at(25.0), Path::Relayed);
+        assert_eq!(alice_now.path(), Path::Relayed);
+        assert_eq!(
+            alice_now.direct_problem.as_deref(),
+            Some("closed (ICE disconnected)")
+        );
+    }
+
+    #[test]
+    fn a_failed_direct_connection_says_why_and_the_member_stays_on_the_relay() {
+        let (relay, alice) = (PeerId::random(), PeerId::random());
+        let mut members = Members::default();
+        members.apply(&event(EventKind::Room(RoomStep::CircuitOpened {
+            relay,
+            remote: alice,
+            dialer: true,
+        })));
+        members.apply(&event(EventKind::Room(RoomStep::DirectFailed {
+            remote: alice,
+            reason: "no route".into(),
+        })));
+        let alice_now = members.get(&alice).unwrap();
+        assert_eq!(alice_now.state, MemberState::Connected);
+        assert_eq!(alice_now.path(), Path::Relayed);
+        assert_eq!(alice_now.direct_problem.as_deref(), Some("no route"));
     }
 }

@@ -15,7 +15,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
 pub use client::{Client, Registration, RoomCommand};
-pub use members::{Member, MemberState, Members};
+pub use members::{Member, MemberState, Members, Path};
 
 /// How long a registration lasts unless renewed: a tab that closes leaves the room's list
 /// within this. The relay must accept TTLs this short.
@@ -41,6 +41,13 @@ pub enum RoomStep {
     },
     /// A direct WebRTC connection to or from `remote` is open: no relay in between.
     DirectOpened { remote: PeerId, dialer: bool },
+    /// The direct connection to `remote` could not be made: traffic stays on the relay.
+    DirectFailed { remote: PeerId, reason: String },
+    /// The direct connection to `remote` closed.
+    DirectClosed {
+        remote: PeerId,
+        reason: Option<String>,
+    },
     /// The relay refused: a limit, or a room it could not serve.
     Refused { what: &'static str, reason: String },
 }

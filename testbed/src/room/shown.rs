@@ -33,6 +33,24 @@ impl RoomStep {
                     names.peer(remote),
                 ),
             ),
+            RoomStep::DirectFailed { remote, reason } => (
+                Tone::Problem,
+                format!(
+                    "No direct connection to {}: {reason}. Its traffic stays on the relay",
+                    names.peer(remote)
+                ),
+            ),
+            RoomStep::DirectClosed { remote, reason } => (
+                Tone::Info,
+                format!(
+                    "The direct connection to {} closed{}",
+                    names.peer(remote),
+                    reason
+                        .as_ref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+            ),
             RoomStep::CircuitOpened {
                 relay,
                 remote,

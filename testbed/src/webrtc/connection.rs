@@ -4,16 +4,19 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures::channel::mpsc;
 use futures::stream::FuturesUnordered;
+use futures::task::AtomicWaker;
 use futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
 use libp2p_webrtc_utils::DropListener;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
-use web_sys::{RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection};
+use web_sys::{RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionState};
 
 use super::channel::DataChannel;
 
@@ -29,9 +32,18 @@ pub struct Connection {
     drop_listeners: FuturesUnordered<SendWrapper<DropListener<DataChannel>>>,
     /// Woken when a stream is handed out while there was none to poll.
     no_streams: Option<Waker>,
-    /// Kept while the peer connection may call it; taken off it first when dropped.
+    /// Set once the peer connection is over: the remote tab closed it or went away.
+    ended: Arc<Ended>,
+    /// Kept while the peer connection may call them; taken off it first when dropped.
     _on_data_channel: SendWrapper<Closure<dyn FnMut(RtcDataChannelEvent)>>,
+    _on_state: SendWrapper<Closure<dyn FnMut(web_sys::Event)>>,
     closed: bool,
+}
+
+#[derive(Default)]
+struct Ended {
+    yes: AtomicBool,
+    waker: AtomicWaker,
 }
 
 /// A stream of a WebRTC connection.
@@ -48,12 +60,31 @@ impl Connection {
             }
         });
         peer_connection.set_ondatachannel(Some(on_data_channel.as_ref().unchecked_ref()));
+        let ended = Arc::new(Ended::default());
+        let watched = peer_connection.clone();
+        let noticed = ended.clone();
+        // As js-libp2p does, "disconnected" ends the connection too: a closed tab's peer
+        // connection goes there first (consent checks stop), and may stay for long.
+        let on_state = Closure::new(move |_: web_sys::Event| {
+            if matches!(
+                watched.connection_state(),
+                RtcPeerConnectionState::Disconnected
+                    | RtcPeerConnectionState::Failed
+                    | RtcPeerConnectionState::Closed
+            ) {
+                noticed.yes.store(true, Ordering::Relaxed);
+                noticed.waker.wake();
+            }
+        });
+        peer_connection.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         Connection {
             peer_connection: SendWrapper::new(peer_connection),
             inbound: SendWrapper::new(inbound),
             drop_listeners: FuturesUnordered::new(),
             no_streams: None,
+            ended,
             _on_data_channel: SendWrapper::new(on_data_channel),
+            _on_state: SendWrapper::new(on_state),
             closed: false,
         }
     }
@@ -77,6 +108,7 @@ impl Drop for Connection {
     fn drop(&mut self) {
         // Off the connection before the closure is freed: a late event finds no handler.
         self.peer_connection.set_ondatachannel(None);
+        self.peer_connection.set_onconnectionstatechange(None);
         self.close();
     }
 }
@@ -116,6 +148,13 @@ impl StreamMuxer for Connection {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<StreamMuxerEvent, io::Error>> {
+        self.ended.waker.register(cx.waker());
+        if self.ended.yes.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the WebRTC peer connection ended",
+            )));
+        }
         loop {
             match futures::ready!(self.drop_listeners.poll_next_unpin(cx)) {
                 Some(Ok(())) => {}

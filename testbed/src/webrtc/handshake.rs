@@ -23,6 +23,10 @@ use crate::wire::webrtc::{Signal, SignalKind};
 /// Local candidates found before they are sent: a browser finds a handful per connection.
 const CANDIDATE_BACKLOG: usize = 64;
 
+/// How long ICE may try pairs of candidates. A browser with no usable candidate (UDP blocked,
+/// no TURN server) may never report "failed", so the handshake gives up itself.
+pub const ICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
     #[error("the browser refused: {0}")]
@@ -31,8 +35,8 @@ pub enum HandshakeError {
     Stream(String),
     #[error("the other side sent {0}")]
     Unexpected(String),
-    #[error("no route between the two browsers (ICE failed)")]
-    NoRoute,
+    #[error("no route between the two browsers: ICE {0}")]
+    NoRoute(String),
 }
 
 fn browser(error: JsValue) -> HandshakeError {
@@ -184,17 +188,27 @@ impl Peer {
             Remote(Result<Signal, HandshakeError>),
         }
         let mut remote_done = false;
+        let mut gave_up = futures_timer::Delay::new(ICE_TIMEOUT).fuse();
         loop {
             let step = futures::select! {
+                _ = gave_up => return Err(HandshakeError::NoRoute(format!(
+                    "found no working pair of candidates in {} s",
+                    ICE_TIMEOUT.as_secs()
+                ))),
                 state = self.states.next() => Step::State(state),
                 json = self.candidates.next() => Step::Local(json),
                 signal = incoming.next().fuse() => Step::Remote(signal),
             };
             match step {
                 Step::State(Some(RtcPeerConnectionState::Connected)) => break,
-                Step::State(
-                    Some(RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed) | None,
-                ) => return Err(HandshakeError::NoRoute),
+                Step::State(Some(RtcPeerConnectionState::Failed)) => {
+                    return Err(HandshakeError::NoRoute(
+                        "tried every pair of candidates".into(),
+                    ))
+                }
+                Step::State(Some(RtcPeerConnectionState::Closed) | None) => {
+                    return Err(HandshakeError::NoRoute("closed before connecting".into()))
+                }
                 Step::State(Some(_)) | Step::Local(None) => {}
                 Step::Local(Some(json)) => outgoing.send(SignalKind::IceCandidate, json).await?,
                 // The other side may close the stream once it is connected, before we are.
@@ -250,17 +264,23 @@ impl Peer {
     }
 
     fn into_connection(mut self) -> Connection {
+        self.take_handlers_off();
         self.handed_over = true;
+        // The connection sets handlers of its own.
         Connection::new(self.connection.clone())
+    }
+
+    /// Off the peer connection before their closures are freed.
+    fn take_handlers_off(&self) {
+        self.connection.set_onicecandidate(None);
+        self.connection.set_onconnectionstatechange(None);
     }
 }
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        // Off the peer connection before their closures are freed.
-        self.connection.set_onicecandidate(None);
-        self.connection.set_onconnectionstatechange(None);
         if !self.handed_over {
+            self.take_handlers_off();
             self.connection.close();
         }
     }

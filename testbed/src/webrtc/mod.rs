@@ -3,12 +3,14 @@
 //! an answer and ICE candidates on a `/webrtc-signaling/0.0.1` stream over that relayed
 //! connection (`wire/webrtc.rs`), then talk over their own `RTCPeerConnection`, each stream a
 //! data channel framed as the spec says (libp2p-webrtc-utils' `Stream`).
-//!
-//! Work in progress: data channels as streams, the connection as a libp2p muxer, the
-//! signaling handshake and the `Transport`; not yet composed into the peers' swarm, nor tried
-//! in a browser.
+//! Only `ice` (the settings) builds natively; the rest needs a browser.
 
+#[cfg(target_arch = "wasm32")]
 pub mod channel;
+#[cfg(target_arch = "wasm32")]
 pub mod connection;
+#[cfg(target_arch = "wasm32")]
 pub mod handshake;
+pub mod ice;
+#[cfg(target_arch = "wasm32")]
 pub mod transport;

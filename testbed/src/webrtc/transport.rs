@@ -14,18 +14,19 @@ use libp2p::core::multiaddr::Protocol;
 use libp2p::core::transport::{DialOpts, ListenerId, TransportError, TransportEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use send_wrapper::SendWrapper;
-use web_sys::{RtcConfiguration, RtcIceServer};
+use web_sys::{RtcConfiguration, RtcIceServer, RtcIceTransportPolicy};
 
 use super::connection::Connection;
 use super::handshake::{answer, offer, HandshakeError};
+use super::ice::Ice;
 use crate::wire::webrtc::SIGNALING_PROTOCOL;
 
 const SIGNALING: StreamProtocol = StreamProtocol::new(SIGNALING_PROTOCOL);
 
 pub struct Transport {
     streams: libp2p_stream::Control,
-    /// STUN (or TURN) servers for candidates beyond the machine and its LAN; none by default.
-    ice_servers: Vec<String>,
+    /// Where ICE looks for routes: STUN or TURN servers beyond the machine and its LAN.
+    ice: Ice,
     listener: Option<(ListenerId, libp2p_stream::IncomingStreams)>,
     /// The swarm has heard that the listener is up.
     announced: bool,
@@ -34,10 +35,10 @@ pub struct Transport {
 type Upgrade = BoxFuture<'static, Result<(PeerId, Connection), HandshakeError>>;
 
 impl Transport {
-    pub fn new(streams: libp2p_stream::Control, ice_servers: Vec<String>) -> Self {
+    pub fn new(streams: libp2p_stream::Control, ice: Ice) -> Self {
         Transport {
             streams,
-            ice_servers,
+            ice,
             listener: None,
             announced: false,
         }
@@ -56,16 +57,23 @@ fn webrtc_peer(address: &Multiaddr) -> Option<PeerId> {
 
 /// A peer connection's settings, made where it is used (a JS object cannot cross threads,
 /// and there is only one, but the swarm asks for `Send`).
-fn configuration(ice_servers: &[String]) -> RtcConfiguration {
+fn configuration(ice: &Ice) -> RtcConfiguration {
     let config = RtcConfiguration::new();
-    if !ice_servers.is_empty() {
-        let servers = js_sys::Array::new();
-        for url in ice_servers {
-            let server = RtcIceServer::new();
-            server.set_urls(&url.into());
-            servers.push(&server);
+    let servers = js_sys::Array::new();
+    for server in &ice.servers {
+        let entry = RtcIceServer::new();
+        entry.set_urls(&server.url.as_str().into());
+        if let Some(username) = &server.username {
+            entry.set_username(username);
         }
-        config.set_ice_servers(&servers);
+        if let Some(credential) = &server.credential {
+            entry.set_credential(credential);
+        }
+        servers.push(&entry);
+    }
+    config.set_ice_servers(&servers);
+    if ice.relay_only {
+        config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
     }
     config
 }
@@ -114,13 +122,13 @@ impl libp2p::Transport for Transport {
             return Err(TransportError::MultiaddrNotSupported(address));
         };
         let mut streams = self.streams.clone();
-        let ice_servers = self.ice_servers.clone();
+        let ice = self.ice.clone();
         Ok(SendWrapper::new(async move {
             let stream = streams
                 .open_stream(peer, SIGNALING)
                 .await
                 .map_err(|e| HandshakeError::Stream(e.to_string()))?;
-            let connection = offer(stream, &configuration(&ice_servers)).await?;
+            let connection = offer(stream, &configuration(&ice)).await?;
             Ok((peer, connection))
         })
         .boxed())
@@ -130,7 +138,7 @@ impl libp2p::Transport for Transport {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<TransportEvent<Upgrade, HandshakeError>> {
-        let ice_servers = self.ice_servers.clone();
+        let ice = self.ice.clone();
         let Some((listener_id, _)) = self.listener.as_ref() else {
             return Poll::Pending;
         };
@@ -149,7 +157,7 @@ impl libp2p::Transport for Transport {
             Poll::Ready(Some((peer, stream))) => Poll::Ready(TransportEvent::Incoming {
                 listener_id,
                 upgrade: SendWrapper::new(async move {
-                    let connection = answer(stream, &configuration(&ice_servers)).await?;
+                    let connection = answer(stream, &configuration(&ice)).await?;
                     Ok((peer, connection))
                 })
                 .boxed(),
