@@ -111,31 +111,55 @@ async function jsLibp2pFigures(dir) {
   }
 }
 
-/** The testbed's ping, 30 times: between two tabs through a real relay (loopback), and
- * between two peers inside one of those pages. Both timed from opening the stream to both
- * sides closing it. */
+/** The testbed's ping, 30 times each: between two tabs directly over WebRTC; between two tabs
+ * through the relay (one tab with `?ice=relay`, so ICE finds no route and they stay on the
+ * circuit); between two peers inside one page. All timed from opening the stream to both sides
+ * closing it. Also the time from "connected through the relay" to "connected directly". */
 async function roomFigures() {
   const pings = smoke ? 3 : 30;
   const relay = await startRelay();
-  const open = async () => {
+  const open = async (room, query = '') => {
     const page = await browser.context.newPage();
-    await page.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}#v=1&peers=2&room=bench`);
+    await page.goto(`${site.url}?relay=${encodeURIComponent(relay.infoUrl)}${query}#v=1&peers=2&room=${room}`);
     await page.click('#tab-room');
+    // When the other tab's row first says connected (through the relay), and when directly.
+    await page.evaluate(() => {
+      window.pathTimes = {};
+      const watch = () => {
+        const row = document.querySelector('.room-members tr[data-peer]');
+        if (row?.dataset.state === 'connected') window.pathTimes.relayed ??= performance.now();
+        if (row?.dataset.direct === 'true') window.pathTimes.direct ??= performance.now();
+      };
+      new MutationObserver(watch).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
     return page;
   };
-  try {
-    const a = await open();
-    const b = await open();
-    const row = await a.waitForSelector('.room-members tr[data-state="connected"]', { timeout: 60_000 });
+  /** Pings the other tab `pings` times once its row matches `settled`; the median on `path`. */
+  const pingOther = async (a, b, settled, path) => {
+    const row = await a.waitForSelector(`.room-members tr${settled}`, { timeout: 60_000 });
     const peer = await row.getAttribute('data-peer');
-    const cell = `.room-members tr[data-peer="${peer}"] .round-trip`;
-    await b.waitForSelector('.room-members tr[data-state="connected"]', { timeout: 60_000 });
+    await b.waitForSelector(`.room-members tr${settled}`, { timeout: 60_000 });
+    const cell = `.room-members tr[data-peer="${peer}"] .rtt[data-path="${path}"]`;
     for (let i = 0; i < pings; i++) {
       const before = Number(await a.getAttribute(cell, 'data-pings'));
       await a.click(`.room-members tr[data-peer="${peer}"] button`);
       await a.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.pings) > n, [cell, before]);
     }
-    const betweenTabs = Number(await a.getAttribute(cell, 'data-median-ms'));
+    return Number(await a.getAttribute(cell, 'data-median-ms'));
+  };
+  try {
+    let a = await open('bench-direct');
+    let b = await open('bench-direct');
+    const direct = await pingOther(a, b, '[data-direct="true"]', 'direct');
+    const times = await a.evaluate(() => window.pathTimes);
+    const toDirect = times.direct - times.relayed;
+    await b.close();
+    await a.close();
+
+    a = await open('bench-relayed', '&ice=relay');
+    b = await open('bench-relayed');
+    const relayed = await pingOther(a, b, '[data-direct-failed="true"]', 'relayed');
+    await b.close();
 
     await a.click('#tab-network');
     await a.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
@@ -146,9 +170,14 @@ async function roomFigures() {
       inPage.push(Number((await result.textContent()).match(/([\d.]+) ms/)[1]));
     }
     await a.close();
-    await b.close();
-    console.error(`ping between tabs through the relay ${betweenTabs.toFixed(1)} ms, in the page ${median(inPage).toFixed(1)} ms (medians of ${pings})`);
-    return { pings, between_tabs_median_ms: betweenTabs, in_page_median_ms: median(inPage) };
+    console.error(`ping between tabs: direct ${direct.toFixed(1)} ms, through the relay ${relayed.toFixed(1)} ms; in the page ${median(inPage).toFixed(1)} ms (medians of ${pings}); relayed to direct in ${toDirect.toFixed(0)} ms`);
+    return {
+      pings,
+      direct_median_ms: direct,
+      between_tabs_median_ms: relayed,
+      in_page_median_ms: median(inPage),
+      relayed_to_direct_ms: toDirect,
+    };
   } finally {
     await relay.stop();
   }

@@ -41,12 +41,13 @@ async function withRelayAndBrowser(options, body) {
   }
 }
 
-/** Opens `n` tabs in `room` and waits until each is connected to the n − 1 others. */
+/** Opens `n` tabs in `room` and waits until each is connected directly to the n − 1 others
+ * (the token channels open once the path to a tab is settled). */
 async function tabsInRoom(context, infoUrl, room, n) {
   const tabs = [];
   for (let i = 0; i < n; i += 1) tabs.push(await openInRoom(context, infoUrl, `v=1&peers=2&room=${room}`));
   for (const tab of tabs) {
-    await tab.waitForFunction((others) => document.querySelectorAll('.room-members tr[data-state="connected"]').length === others,
+    await tab.waitForFunction((others) => document.querySelectorAll('.room-members tr[data-state="connected"][data-direct="true"]').length === others,
       n - 1, { timeout: 60_000 });
   }
   return tabs;

@@ -322,10 +322,15 @@ impl Figures<'_> {
             ));
         }
         rows.push(format!(
-            "| the testbed's ping between two tabs through the relay; between two peers in one page (medians of {:.0}, stream opened to both sides closed) | {:.1} ms; {:.1} ms |",
+            "| the testbed's ping between two tabs directly (WebRTC); through the relay; between two peers in one page (medians of {:.0}, stream opened to both sides closed) | {:.1} ms; {:.1} ms; {:.1} ms |",
             boot("/rooms/pings")?,
+            boot("/rooms/direct_median_ms")?,
             boot("/rooms/between_tabs_median_ms")?,
             boot("/rooms/in_page_median_ms")?
+        ));
+        rows.push(format!(
+            "| two tabs: from connected through the relay to connected directly (WebRTC signaling and ICE) | {:.0} ms |",
+            boot("/rooms/relayed_to_direct_ms")?
         ));
         rows.push(format!(
             "| relay load: clients holding a reservation (of {:.0}); circuits; relay memory per client; relay CPU per 1,000 pings relayed; ping round trip through the relay (median) | {:.0}; {:.0}; {:.0} KiB; {:.0} ms; {:.2} ms |",

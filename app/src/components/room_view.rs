@@ -388,7 +388,7 @@ fn RoomDht(link: RelayLink) -> impl IntoView {
     let any_connected = move || link.members.with(|m| m.connected().next().is_some());
     view! {
         <h3>"A DHT across tabs"</h3>
-        <p class="hint">"Every tab's peer also runs Kademlia. Put a record here and get it in another tab: the lookup goes from tab to tab through the relay."</p>
+        <p class="hint">"Every tab's peer also runs Kademlia. Put a record here and get it in another tab: the lookup goes from tab to tab, directly or through the relay."</p>
         <form class="room-dht" on:submit=move |ev| ev.prevent_default()>
             <label for="room-dht-key">"Key"</label>
             <input id="room-dht-key" type="text" maxlength="40" prop:value=move || key.get()
@@ -414,8 +414,8 @@ fn peer_tail(peer: &PeerId) -> String {
     text[text.len().saturating_sub(4)..].to_owned()
 }
 
-/// Chandy-Lamport across the room's tabs: tokens moving over FIFO channels through the relay,
-/// and a snapshot that adds them up.
+/// Chandy-Lamport across the room's tabs: tokens moving over FIFO channels between them, and a
+/// snapshot that adds them up.
 #[component]
 fn RoomSnapshot(link: RelayLink) -> impl IntoView {
     let any_connected = move || link.members.with(|m| m.connected().next().is_some());
@@ -464,7 +464,7 @@ fn RoomSnapshot(link: RelayLink) -> impl IntoView {
     };
     view! {
         <h3>"A snapshot across tabs"</h3>
-        <p class="hint">"Every tab holds tokens (" {INITIAL_TOKENS} " to start) and sends some to the others over FIFO channels, one stream each way inside the circuits. A Chandy-Lamport snapshot started here records every tab's balance and the tokens still in flight, without stopping anything: markers follow the tokens down each channel, and each tab sends its part back to this one."</p>
+        <p class="hint">"Every tab holds tokens (" {INITIAL_TOKENS} " to start) and sends some to the others over FIFO channels, one stream each way, opened once the path to a tab is settled (direct, or the relay when going direct failed). A Chandy-Lamport snapshot started here records every tab's balance and the tokens still in flight, without stopping anything: markers follow the tokens down each channel, and each tab sends its part back to this one."</p>
         <p class="room-balance">"This tab holds " <strong class="balance">{move || link.balance.get()}</strong> " tokens."</p>
         <div class="room-snapshot-actions">
             <button type="button" class="move-tokens" disabled=move || !any_connected()

@@ -51,7 +51,7 @@ pub enum Expectation {
     Reserved,
     /// A circuit to another tab of the room is open.
     RoomPeer,
-    /// A PONG came back from another tab.
+    /// A PING or PONG from another tab arrived: one of the two tabs pinged the other.
     RoomPong,
     /// A direct WebRTC connection to another tab is open.
     RoomDirect,
@@ -119,7 +119,7 @@ impl Expectation {
             Expectation::Healed => "every record still held back on the closest live peers",
             Expectation::Reserved => "the relay's reservation, and this tab's circuit address",
             Expectation::RoomPeer => "another tab connected through the relay",
-            Expectation::RoomPong => "a PONG from another tab",
+            Expectation::RoomPong => "a ping between this tab and another",
             Expectation::RoomDirect => "a direct WebRTC connection to another tab",
             Expectation::RoomPongDirect => {
                 "a PONG from another tab, straight, not through the relay"
@@ -145,7 +145,9 @@ impl Expectation {
             Expectation::Reserved => members.reservation.is_some(),
             Expectation::RoomPeer => members.connected().next().is_some(),
             Expectation::RoomPong => trace.messages().any(|m| {
-                m.label == "PONG" && m.received.is_some() && members.get(&m.from).is_some()
+                (m.label == "PING" || m.label == "PONG")
+                    && m.received.is_some()
+                    && members.get(&m.from).is_some()
             }),
             Expectation::RoomDirect => members
                 .iter()

@@ -1,6 +1,6 @@
 //! Chandy-Lamport across tabs: the peers of a room's tabs hold tokens and move them to one
-//! another over FIFO channels (one long-lived stream per direction, inside the circuits through
-//! the relay, `/testbed/room-tokens/1.0.0`). Any tab starts a snapshot; every tab's part (its
+//! another over FIFO channels (one long-lived stream per direction, `/testbed/room-tokens/1.0.0`,
+//! on the direct connection, or the circuit through the relay when going direct failed). Any tab starts a snapshot; every tab's part (its
 //! balance and the tokens it recorded in flight) goes to the initiator over
 //! `/testbed/room-snapshot/1.0.0`, which adds them up. The snapshot machine is the page's own
 //! ([`crate::snapshot::machine`]), with peers named by PeerId.
