@@ -3,6 +3,9 @@
 // Chromium, and in two Chromium processes. The relay killed mid-lesson, then back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { serveDirectory, startRelay, launchBrowser, screenshotDir, freePort, unexpectedErrors } from './harness.mjs';
@@ -46,9 +49,13 @@ async function withRelayAndBrowser(options, body) {
 async function tabsInRoom(context, infoUrl, room, n) {
   const tabs = [];
   for (let i = 0; i < n; i += 1) tabs.push(await openInRoom(context, infoUrl, `v=1&peers=2&room=${room}`));
-  for (const tab of tabs) {
+  for (const [i, tab] of tabs.entries()) {
     await tab.waitForFunction((others) => document.querySelectorAll('.room-members tr[data-state="connected"][data-direct="true"]').length === others,
-      n - 1, { timeout: 60_000 });
+      n - 1, { timeout: 60_000 }).catch(async (error) => {
+      const rows = await Promise.all(tabs.map((t) => t.textContent('.room-members')));
+      const log = await tab.textContent('.room-log');
+      throw new Error(`tab ${i} is not directly connected to the ${n - 1} others: ${rows.join(' | ')}\n${log.slice(0, 3000)}\n${error}`);
+    });
   }
   return tabs;
 }
@@ -274,7 +281,15 @@ test('two tabs go direct over /webrtc, and keep pinging once the relay is killed
     const tabs = await tabsInRoom(context, relay.infoUrl, 'direct', 2);
     for (const tab of tabs) {
       await tab.waitForSelector('.room-members tr[data-direct="true"]', { timeout: 30_000 });
+      // The signaling crossed the relay's lifeline, each message labelled with what it carries.
+      const signals = await tab.$$eval('.room-diagram .arrow[data-kind="signal"]', (arrows) => arrows.map((a) => ({
+        label: a.dataset.label, path: a.dataset.path, hop: a.querySelector('.relay-hop') !== null,
+      })));
+      assert.ok(signals.some((s) => /^SDP (offer|answer) · fingerprint sha-256 [0-9A-F:]+…$/.test(s.label)), JSON.stringify(signals));
+      assert.ok(signals.some((s) => /^ICE candidate · /.test(s.label)), JSON.stringify(signals));
+      assert.ok(signals.every((s) => s.path === 'relayed' && s.hop), JSON.stringify(signals));
     }
+    await tabs[0].screenshot({ path: join(shots, 'room-signaling.png'), fullPage: true });
     await relay.stop();
     for (const tab of tabs) {
       await tab.waitForSelector('[data-relay="down"]', { timeout: 30_000 });
@@ -370,6 +385,8 @@ test('a relay limit reached: the refused tab says so, and the others go on', asy
 test('a Chandy-Lamport snapshot across three tabs adds up', async () => {
   await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const tabs = await tabsInRoom(context, relay.infoUrl, 'tokens', 3);
+    // Each tab's channels to the two others are open (once the circuits to them closed).
+    for (const tab of tabs) await tab.waitForSelector('.room-balance[data-channels="2"]', { timeout: 30_000 });
     // Tokens move between all three tabs while the first one takes the snapshot.
     for (const tab of tabs) await tab.click('.move-tokens');
     await tabs[0].waitForTimeout(500);
@@ -399,4 +416,60 @@ test('a room joined by name in the Room tab; a bad name is explained', async () 
     assert.match(page.url(), /room=class-7b/, 'the room joined is in the share link');
     assert.deepEqual(errors, []);
   });
+});
+
+/** e2e/js-libp2p/webrtc.js bundled with esbuild (installed by the set-up) into a page. */
+function jsLibp2pPage() {
+  const source = join(import.meta.dirname, 'js-libp2p');
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-testbed-js-webrtc-'));
+  copyFileSync(join(source, 'index.html'), join(dir, 'index.html'));
+  execFileSync(join(source, 'node_modules/.bin/esbuild'),
+    ['webrtc.js', '--bundle', '--format=esm', `--outfile=${join(dir, 'bundle.js')}`, '--log-level=warning'],
+    { cwd: source });
+  return dir;
+}
+
+test('our tab and a js-libp2p tab connect over /webrtc, each one dialing, and ping directly', async () => {
+  const jsSite = await serveDirectory(jsLibp2pPage());
+  try {
+    await withRelayAndBrowser(async ({ relay, context, errors }) => {
+      const ours = await openInRoom(context, relay.infoUrl, 'v=1&peers=2&room=interop');
+      const circuit = (await ours.textContent('.circuit-address', { timeout: 30_000 })).trim();
+      const ourId = circuit.split('/p2p/').pop();
+      const relayAddress = circuit.split('/p2p-circuit')[0];
+      const jsNode = async () => {
+        const page = await context.newPage();
+        await page.goto(jsSite.url);
+        await page.waitForFunction(() => window.jsNode);
+        return { page, ...(await page.evaluate((r) => window.jsNode.start(r), relayAddress)) };
+      };
+
+      // js-libp2p dials our tab: it offers, ours answers.
+      const first = await jsNode();
+      const fromJs = await first.page.evaluate((a) => window.jsNode.dialAndPing(a),
+        circuit.replace('/p2p-circuit/', '/p2p-circuit/webrtc/'));
+      assert.match(fromJs.remoteAddr, /\/p2p-circuit\/webrtc\/p2p\//);
+      assert.ok(fromJs.rttMs >= 0);
+      const firstRow = `.room-members tr[data-peer="${first.peerId}"]`;
+      await ours.waitForSelector(`${firstRow}[data-direct="true"]`, { timeout: 30_000 });
+
+      // Our tab dials a js-libp2p node by its address: ours offers, js-libp2p answers.
+      const second = await jsNode();
+      await ours.fill('#peer-address', second.address);
+      await ours.click('.connect-by-address button');
+      const secondRow = `.room-members tr[data-peer="${second.peerId}"]`;
+      await ours.waitForSelector(`${secondRow}[data-direct="true"]`, { timeout: 30_000 });
+      // Pinged with libp2p's ping (`/ipfs/ping/1.0.0`, which both speak; js-libp2p does not
+      // speak the testbed's own) over that direct connection.
+      const fromUs = await second.page.evaluate((id) => window.jsNode.pingWhenDirect(id), ourId);
+      assert.ok(fromUs.rttMs >= 0);
+      assert.match(await ours.textContent(secondRow), /connected directly \(WebRTC\)/);
+      await ours.screenshot({ path: join(shots, 'room-js-libp2p.png') });
+      console.log(`js-libp2p → ours: ${fromJs.rttMs} ms; ours → js-libp2p: ${fromUs.rttMs} ms (js-libp2p's ping)`);
+      for (const node of [first, second]) await node.page.evaluate(() => window.jsNode.stop());
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    jsSite.close();
+  }
 });

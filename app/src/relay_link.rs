@@ -56,6 +56,8 @@ pub struct RelayLink {
     /// it failed.
     pub dht_result: RwSignal<Option<Result<String, String>>>,
     pub balance: RwSignal<u64>,
+    /// Tabs this one has a token channel to.
+    pub channels: RwSignal<usize>,
     /// The last snapshot this tab started, once it ended.
     pub snapshot: RwSignal<Option<Outcome>>,
     link: StoredValue<Option<Link>, LocalStorage>,
@@ -83,6 +85,7 @@ impl RelayLink {
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
             balance: RwSignal::new(INITIAL_TOKENS),
+            channels: RwSignal::new(0),
             snapshot: RwSignal::new(None),
             link: StoredValue::new_local(None),
             ice: StoredValue::new(Ok(Ice::default())),
@@ -138,6 +141,13 @@ impl RelayLink {
 
     pub fn ping_everyone(self) {
         self.with_link(Link::ping_everyone);
+    }
+
+    /// Dials a peer by its circuit (or `/webrtc`) address; why not, if the address is wrong.
+    pub fn connect_to(self, address: &str) -> Result<(), String> {
+        let mut outcome = Err("this tab's peer did not start".to_owned());
+        self.with_link(|link| outcome = link.connect_to(address).map(drop));
+        outcome
     }
 
     /// Stores `value` under `key` in the DHT of the room's tabs.
@@ -243,11 +253,12 @@ impl RelayLink {
         }
     }
 
-    /// Snapshot outcomes, and the balance, as they change.
+    /// Snapshot outcomes, and the balance and channels, as they change.
     async fn follow_tokens(self, mut outcomes: mpsc::Receiver<Outcome>) {
         let watch_balance = async {
             while let Some(link) = self.link.get_value() {
                 self.balance.set(link.tokens().balance());
+                self.channels.set(link.tokens().channels().len());
                 Delay::new(BALANCE_EVERY).await;
             }
         };

@@ -97,6 +97,7 @@ impl EventKind {
             }),
             EventKind::Ping(step) => step.mark(),
             EventKind::Tokens(step) => step.mark(),
+            EventKind::Room(step) => step.mark(),
             _ => None,
         }
     }

@@ -194,11 +194,12 @@ fn install_debian_packages(packages: &[&str]) -> Result {
 
 /// `npm ci` where a locked package is not installed at its version: e2e/ (playwright-core,
 /// for the browser tests), e2e/js-libp2p/ (js-libp2p and esbuild, for the benchmark's
-/// side-by-side page) and xtask/wasm-opt/ (binaryen's wasm-opt, for the release page).
+/// side-by-side page and the `/webrtc` interop test; its newest package is checked) and
+/// xtask/wasm-opt/ (binaryen's wasm-opt, for the release page).
 fn install_npm_packages() -> Result {
     for (folder, package) in [
         ("e2e", "playwright-core"),
-        ("e2e/js-libp2p", "libp2p"),
+        ("e2e/js-libp2p", "@libp2p/webrtc"),
         ("xtask/wasm-opt", "binaryen"),
     ] {
         let folder = root().join(folder);

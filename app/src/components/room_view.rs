@@ -13,7 +13,7 @@ use testbed::trace::mark::MessageKind;
 use testbed::webrtc::ice::Ice;
 use testbed::PeerId;
 
-use crate::components::sequence_diagram::ArrowheadMarker;
+use crate::components::sequence_diagram::{kind_name, ArrowheadMarker};
 use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};
 
 const WIDTH: f64 = 800.0;
@@ -141,6 +141,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
         </table>
         <button type="button" class="ping-everyone" disabled=move || !any_connected()
             on:click=move |_| link.ping_everyone()>"Ping every tab"</button>
+        <ConnectByAddress link=link />
         <RoomDiagram link=link />
         <RoomDht link=link />
         <RoomSnapshot link=link />
@@ -150,6 +151,32 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                 <li data-tone=format!("{:?}", line.tone).to_lowercase()>{line.text.clone()}</li>
             }).collect_view())}
         </ol>
+    }
+}
+
+/// Any libp2p browser node reserved on a relay (a js-libp2p one, say) is reached by its
+/// address: through the relay, then directly.
+#[component]
+fn ConnectByAddress(link: RelayLink) -> impl IntoView {
+    let address = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let connect = move || match link.connect_to(&address.get_untracked()) {
+        Ok(()) => {
+            error.set(None);
+            address.set(String::new());
+        }
+        Err(problem) => error.set(Some(format!("Not dialed: {problem}."))),
+    };
+    view! {
+        <form class="connect-by-address" on:submit=move |ev| { ev.prevent_default(); connect(); }>
+            <label for="peer-address">"Or reach a peer outside the room by its address"</label>
+            <input id="peer-address" type="text" spellcheck="false"
+                placeholder="/ip4/…/ws/p2p/RELAY/p2p-circuit/webrtc/p2p/PEER"
+                prop:value=move || address.get()
+                on:input=move |ev| address.set(event_target_value(&ev)) />
+            <button type="submit">"Connect"</button>
+        </form>
+        {move || error.get().map(|e| view! { <p class="problem-text" role="alert">{e}</p> })}
     }
 }
 
@@ -297,7 +324,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
             mode: TimeMode::RealTime,
             zoom: ZOOM,
             lifelines: lifelines.with(|peers| peers.iter().map(|(p, ..)| *p).collect()),
-            kinds: HashSet::from([MessageKind::Envelope]),
+            kinds: HashSet::from([MessageKind::Envelope, MessageKind::Signal]),
             width: WIDTH,
             until_ms: None,
         };
@@ -331,11 +358,22 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                 {move || layout.with(|l| {
                     let relay_at = relay_x(l);
                     l.arrows.iter().map(|arrow| {
-                        let path = path_of(arrow.position);
+                        let signal = arrow.kind == MessageKind::Signal;
+                        // Signaling always crosses the circuit: it is what sets up the direct path.
+                        let path = if signal { Path::Relayed } else { path_of(arrow.position) };
                         let through = relay_at.filter(|_| path == Path::Relayed);
                         let start = (arrow.from_x, arrow.sent_y);
+                        // A signal that arrived: this tab never saw it sent, so it comes in
+                        // from the relay's lifeline, where the circuit delivered it.
+                        let arrived = signal && link.me.get_untracked().is_some_and(|me| {
+                            link.trace.with_untracked(|t| t.message(arrow.position).is_some_and(|m| m.to == me))
+                        });
                         // The points it passes, and where it crosses the relay.
                         let (points, hop, elsewhere) = match (arrow.received_y, through) {
+                            (Some(y), Some(rx)) if arrived => {
+                                let hop = (rx, y - 18.0);
+                                (vec![hop, (arrow.to_x, y)], Some(hop), false)
+                            }
                             (Some(y), Some(rx)) => {
                                 let hop = (rx, (arrow.sent_y + y) / 2.0);
                                 (vec![start, hop, (arrow.to_x, y)], Some(hop), false)
@@ -355,15 +393,15 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                         } else {
                             arrow.label.clone()
                         };
-                        let (x1, y1) = points[1];
-                        let (lx, ly) = (arrow.from_x + (x1 - arrow.from_x) * 0.25, arrow.sent_y + (y1 - arrow.sent_y) * 0.25 - 5.0);
+                        let ((x0, y0), (x1, y1)) = (points[0], points[1]);
+                        let (lx, ly) = (x0 + (x1 - x0) * 0.25, y0 + (y1 - y0) * 0.25 - 5.0);
                         let points = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
                         let path_name = match path {
                             Path::Relayed => "relayed",
                             Path::Direct => "direct",
                         };
                         view! {
-                            <g class="arrow" data-kind="envelope" data-path=path_name data-elsewhere=elsewhere.to_string() data-label=arrow.label.clone()>
+                            <g class="arrow" data-kind=kind_name(arrow.kind) data-path=path_name data-elsewhere=elsewhere.to_string() data-label=arrow.label.clone()>
                                 <title>{details(arrow.position)}</title>
                                 <polyline class="shaft" fill="none" points=points marker-end="url(#room-arrowhead)" />
                                 {hop.map(|(hx, hy)| view! {
@@ -465,7 +503,8 @@ fn RoomSnapshot(link: RelayLink) -> impl IntoView {
     view! {
         <h3>"A snapshot across tabs"</h3>
         <p class="hint">"Every tab holds tokens (" {INITIAL_TOKENS} " to start) and sends some to the others over FIFO channels, one stream each way, opened once the path to a tab is settled (direct, or the relay when going direct failed). A Chandy-Lamport snapshot started here records every tab's balance and the tokens still in flight, without stopping anything: markers follow the tokens down each channel, and each tab sends its part back to this one."</p>
-        <p class="room-balance">"This tab holds " <strong class="balance">{move || link.balance.get()}</strong> " tokens."</p>
+        <p class="room-balance" data-channels=move || link.channels.get().to_string()>"This tab holds " <strong class="balance">{move || link.balance.get()}</strong> " tokens, with a channel to "
+            {move || match link.channels.get() { 1 => "1 other tab".to_owned(), n => format!("{n} other tabs") }} "."</p>
         <div class="room-snapshot-actions">
             <button type="button" class="move-tokens" disabled=move || !any_connected()
                 on:click=move |_| link.move_tokens(30)>"Move tokens"</button>

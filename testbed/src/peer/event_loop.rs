@@ -28,6 +28,9 @@ pub(super) struct EventLoop {
     /// Circuits open to each peer: closed once a direct connection to it is up, so its
     /// streams go direct (it is dialed through the relay again if the direct one fails).
     circuits: HashMap<PeerId, Vec<ConnectionId>>,
+    /// Direct connections open to each peer: a circuit to a peer reached directly (the other
+    /// tab dialed one at the same moment) is closed as soon as it opens.
+    direct: HashMap<PeerId, u32>,
 }
 
 impl EventLoop {
@@ -44,6 +47,7 @@ impl EventLoop {
             dht: dht.map(dht_node::Node::new),
             room: room::Client::default(),
             circuits: HashMap::new(),
+            direct: HashMap::new(),
         }
     }
 
@@ -194,14 +198,19 @@ impl EventLoop {
                         remote: peer_id,
                         dialer: endpoint.is_dialer(),
                     }));
+                    *self.direct.entry(peer_id).or_default() += 1;
                     for circuit in self.circuits.remove(&peer_id).unwrap_or_default() {
                         self.swarm.close_connection(circuit);
                     }
                 } else if let Some(relay) = room::relay_in_circuit(address) {
-                    self.circuits
-                        .entry(peer_id)
-                        .or_default()
-                        .push(connection_id);
+                    if self.direct.contains_key(&peer_id) {
+                        self.swarm.close_connection(connection_id);
+                    } else {
+                        self.circuits
+                            .entry(peer_id)
+                            .or_default()
+                            .push(connection_id);
+                    }
                     self.emit(EventKind::Room(RoomStep::CircuitOpened {
                         relay,
                         remote: peer_id,
@@ -223,6 +232,12 @@ impl EventLoop {
                     circuits.retain(|&c| c != connection_id);
                 }
                 if is_direct(endpoint.get_remote_address()) {
+                    if let Some(open) = self.direct.get_mut(&peer_id) {
+                        *open -= 1;
+                        if *open == 0 {
+                            self.direct.remove(&peer_id);
+                        }
+                    }
                     self.emit(EventKind::Room(RoomStep::DirectClosed {
                         remote: peer_id,
                         reason: cause.as_ref().map(|c| c.to_string()),

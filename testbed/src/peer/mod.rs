@@ -129,7 +129,13 @@ impl Handle {
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(
-            build_transport(&keypair, transport, relay_transport, wire, (signaling, ice))?,
+            build_transport(
+                &keypair,
+                transport,
+                relay_transport,
+                wire,
+                (signaling, ice, events.clone()),
+            )?,
             behaviour,
             peer_id,
             swarm_config,

@@ -10,7 +10,10 @@ use libp2p::{identify, ping, relay, rendezvous, PeerId, Transport};
 
 use super::command::PeerError;
 use crate::dht::node::Kad;
+use crate::event::EventSink;
 use crate::wire::WireLog;
+#[cfg(target_arch = "wasm32")]
+use crate::{event::EventKind, room::RoomStep};
 
 /// How a peer reaches others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,7 @@ pub(super) fn build_transport(
     #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))] webrtc: (
         libp2p_stream::Control,
         crate::webrtc::ice::Ice,
+        EventSink,
     ),
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
     use crate::wire::tap::{memory_transport, upgrade, Socket};
@@ -81,10 +85,26 @@ pub(super) fn build_transport(
     // Browser to browser: signaling over the relayed connection, then a direct one. First,
     // or the relay client would take `…/p2p-circuit/webrtc/p2p/B` for a circuit.
     #[cfg(target_arch = "wasm32")]
-    let upgraded = crate::webrtc::transport::Transport::new(webrtc.0, webrtc.1)
-        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
-        .or_transport(upgraded)
-        .map(|either, _| either.into_inner())
-        .boxed();
+    let upgraded = {
+        let (streams, ice, events) = webrtc;
+        let me = keypair.public().to_peer_id();
+        // Each signaling message, as a room step: the arrows that cross the relay's lifeline.
+        let report: crate::webrtc::transport::Report =
+            std::sync::Arc::new(move |remote, sent, signal| {
+                events.emit(
+                    me,
+                    EventKind::Room(RoomStep::Signal {
+                        remote,
+                        sent,
+                        summary: signal.summary(),
+                    }),
+                )
+            });
+        crate::webrtc::transport::Transport::new(streams, ice, report)
+    }
+    .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+    .or_transport(upgraded)
+    .map(|either, _| either.into_inner())
+    .boxed();
     Ok(upgraded)
 }

@@ -25,6 +25,23 @@ use crate::labels::short_peer_id;
 use crate::peer;
 use crate::runtime::spawn;
 
+/// A peer's circuit address and PeerId, from its circuit address or its `/webrtc` one
+/// (`…/p2p/RELAY/p2p-circuit[/webrtc]/p2p/PEER`).
+pub fn circuit_and_peer(address: &str) -> Result<(Multiaddr, PeerId), String> {
+    let address: Multiaddr = address
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a multiaddr ({e})"))?;
+    let Some(Protocol::P2p(remote)) = address.iter().last() else {
+        return Err("the address must end with /p2p/<PeerId>".into());
+    };
+    if !address.iter().any(|p| p == Protocol::P2pCircuit) {
+        return Err("not a circuit address: it has no /p2p-circuit".into());
+    }
+    let circuit = address.iter().filter(|p| *p != Protocol::WebRTC).collect();
+    Ok((circuit, remote))
+}
+
 /// Port of the relay's info endpoint when the page is not told otherwise.
 pub const DEFAULT_INFO_PORT: u16 = 4002;
 
@@ -419,22 +436,48 @@ impl Link {
         if !matches!(state, None | Some(MemberState::Listed | MemberState::Left)) {
             return;
         }
-        let (link, address) = (self.clone(), circuit_address(relay_at, remote));
+        self.dial_circuit_then_direct(remote, circuit_address(relay_at, remote));
+    }
+
+    /// Dials a peer the learner names by its address (another libp2p browser node, e.g. a
+    /// js-libp2p one, reserved on a relay): through the relay, then directly.
+    pub fn connect_to(&self, address: &str) -> Result<PeerId, String> {
+        let (circuit, remote) = circuit_and_peer(address)?;
+        self.dial_circuit_then_direct(remote, circuit);
+        Ok(remote)
+    }
+
+    /// Dials `remote` at its circuit address and pings it once the circuit is up; then, in a
+    /// browser, dials it directly over WebRTC: the side that dialed through the relay offers
+    /// (the spec's A).
+    fn dial_circuit_then_direct(&self, remote: PeerId, circuit: Multiaddr) {
+        let link = self.clone();
         spawn(async move {
             // A failure is in the peer's events: the member shows as unreachable.
-            if link.peer.dial(Some(remote), address.clone()).await.is_ok() {
+            if link.peer.dial(Some(remote), circuit.clone()).await.is_ok() {
                 link.ping(remote);
-                // Then directly: the side that dialed through the relay offers (the spec's A).
                 #[cfg(target_arch = "wasm32")]
-                {
-                    let mut direct = address.clone();
-                    direct.pop();
-                    let direct = direct.with(Protocol::WebRTC).with(Protocol::P2p(remote));
-                    // A failure is in the peer's events; the traffic stays on the circuit.
-                    let _ = link.peer.dial(Some(remote), direct).await;
-                }
+                link.go_direct(remote, circuit).await;
             }
         });
+    }
+
+    /// Dials `remote` directly over WebRTC, unless the other side was quicker and the two
+    /// are connected directly already. A failure is in the peer's events; the traffic stays
+    /// on the circuit.
+    #[cfg(target_arch = "wasm32")]
+    async fn go_direct(&self, remote: PeerId, mut circuit: Multiaddr) {
+        let direct_already = self
+            .lock()
+            .state
+            .members
+            .get(&remote)
+            .is_some_and(|member| member.path() == Path::Direct);
+        if !direct_already {
+            circuit.pop();
+            let direct = circuit.with(Protocol::WebRTC).with(Protocol::P2p(remote));
+            let _ = self.peer.dial(Some(remote), direct).await;
+        }
     }
 
     /// Reads one of the peer's events: the relay's status, the room's members, channels
@@ -470,24 +513,30 @@ impl Link {
         // it is settled: a channel opened on a circuit would break, losing the tokens in
         // flight, when the circuit closes for the direct connection. Natively there is no
         // direct connection to wait for.
-        let settled = match &event.kind {
-            EventKind::Room(RoomStep::DirectOpened { remote, .. })
-            | EventKind::Room(RoomStep::DirectFailed { remote, .. })
-                if cfg!(target_arch = "wasm32") =>
-            {
-                Some(*remote)
-            }
-            EventKind::Room(RoomStep::CircuitOpened { remote, .. })
-                if !cfg!(target_arch = "wasm32") =>
-            {
-                Some(*remote)
-            }
+        let changed = match &event.kind {
+            EventKind::Room(
+                RoomStep::CircuitOpened { remote, .. }
+                | RoomStep::DirectOpened { remote, .. }
+                | RoomStep::DirectFailed { remote, .. },
+            )
+            | EventKind::ConnectionClosed { remote, .. } => Some(*remote),
             _ => None,
         };
+        let settled = changed.filter(|remote| {
+            self.lock().state.members.get(remote).is_some_and(|member| {
+                if cfg!(target_arch = "wasm32") {
+                    member.path_settled()
+                } else {
+                    member.state == MemberState::Connected
+                }
+            })
+        });
         if let Some(remote) = settled {
             let tokens = self.tokens.clone();
             spawn(async move {
-                let _ = tokens.connect(remote).await;
+                if let Err(error) = tokens.connect(remote).await {
+                    tracing::warn!("no token channel to {remote}: {error}");
+                }
             });
         }
     }
@@ -652,5 +701,32 @@ mod tests {
                 short_peer_id(&other)
             )
         );
+    }
+
+    #[test]
+    fn a_peer_named_by_its_address_is_dialed_through_its_circuit() {
+        const RELAY: &str =
+            "/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let peer = PeerId::random();
+        let circuit = format!("{RELAY}/p2p-circuit/p2p/{peer}");
+        for address in [
+            circuit.clone(),
+            format!("{RELAY}/p2p-circuit/webrtc/p2p/{peer}"),
+        ] {
+            let (dialed, remote) = circuit_and_peer(&address).unwrap();
+            assert_eq!((dialed.to_string(), remote), (circuit.clone(), peer));
+        }
+        for (address, said) in [
+            ("hello", "not a multiaddr"),
+            (
+                RELAY.trim_end_matches(char::is_alphanumeric),
+                "not a multiaddr",
+            ),
+            ("/ip4/127.0.0.1/tcp/4001/ws", "must end with /p2p/"),
+            (RELAY, "no /p2p-circuit"),
+        ] {
+            let error = circuit_and_peer(address).unwrap_err();
+            assert!(error.contains(said), "{address}: {error}");
+        }
     }
 }

@@ -38,6 +38,8 @@ pub struct Member {
     pub state: MemberState,
     /// Connections open to it: circuits and direct ones.
     connections: u32,
+    /// Of those, direct ones: two tabs that dial each other at once may get two.
+    direct_open: u32,
     /// When direct connections to it opened and closed, in the trace's ms; the last may be
     /// open still.
     direct: VecDeque<(f64, Option<f64>)>,
@@ -52,6 +54,7 @@ impl Member {
         Member {
             state: MemberState::Listed,
             connections: 0,
+            direct_open: 0,
             direct: VecDeque::new(),
             direct_problem: None,
             problem: None,
@@ -63,6 +66,16 @@ impl Member {
         match self.direct.back() {
             Some((_, None)) => Path::Direct,
             _ => Path::Relayed,
+        }
+    }
+
+    /// Whether the path to it is settled, so a long-lived stream (a token channel) can open
+    /// without breaking soon after: only the direct connection is left (its circuits closed),
+    /// or going direct failed and the traffic stays on the circuit.
+    pub fn path_settled(&self) -> bool {
+        match self.path() {
+            Path::Direct => self.connections == self.direct_open,
+            Path::Relayed => self.state == MemberState::Connected && self.direct_problem.is_some(),
         }
     }
 
@@ -126,10 +139,13 @@ impl Members {
             EventKind::Room(RoomStep::DirectOpened { remote, .. }) => {
                 if let Some(member) = self.members.get_mut(remote) {
                     member.connections += 1;
-                    if member.direct.len() == MAX_DIRECT_SPANS {
-                        member.direct.pop_front();
+                    member.direct_open += 1;
+                    if member.path() == Path::Relayed {
+                        if member.direct.len() == MAX_DIRECT_SPANS {
+                            member.direct.pop_front();
+                        }
+                        member.direct.push_back((event.at_ms, None));
                     }
-                    member.direct.push_back((event.at_ms, None));
                     member.direct_problem = None;
                     member.state = MemberState::Connected;
                     member.problem = None;
@@ -142,7 +158,10 @@ impl Members {
             }
             EventKind::Room(RoomStep::DirectClosed { remote, reason }) => {
                 if let Some(member) = self.members.get_mut(remote) {
-                    if let Some((_, until @ None)) = member.direct.back_mut() {
+                    member.direct_open = member.direct_open.saturating_sub(1);
+                    if let (0, Some((_, until @ None))) =
+                        (member.direct_open, member.direct.back_mut())
+                    {
                         *until = Some(event.at_ms);
                     }
                     member.direct_problem = Some(format!(
@@ -167,6 +186,7 @@ impl Members {
                     if member.state == MemberState::Connected && member.path() == Path::Relayed {
                         member.state = MemberState::Left;
                         member.connections = 0;
+                        member.direct_open = 0;
                         member.problem = Some("the relay is gone".into());
                     }
                 }
@@ -342,5 +362,39 @@ mod tests {
         assert_eq!(alice_now.state, MemberState::Connected);
         assert_eq!(alice_now.path(), Path::Relayed);
         assert_eq!(alice_now.direct_problem.as_deref(), Some("no route"));
+        assert!(alice_now.path_settled());
+    }
+
+    #[test]
+    fn the_path_is_settled_once_only_the_direct_connection_is_left() {
+        let (relay, alice) = (PeerId::random(), PeerId::random());
+        let mut members = Members::default();
+        members.apply(&event(EventKind::Room(RoomStep::CircuitOpened {
+            relay,
+            remote: alice,
+            dialer: true,
+        })));
+        assert!(!members.get(&alice).unwrap().path_settled(), "going direct");
+        members.apply(&event(EventKind::Room(RoomStep::DirectOpened {
+            remote: alice,
+            dialer: true,
+        })));
+        assert!(
+            !members.get(&alice).unwrap().path_settled(),
+            "the circuit still open"
+        );
+        members.apply(&event(EventKind::ConnectionClosed {
+            remote: alice,
+            cause: None,
+        }));
+        assert!(members.get(&alice).unwrap().path_settled());
+        // The two tabs dialed each other at once: a second direct connection changes nothing.
+        members.apply(&event(EventKind::Room(RoomStep::DirectOpened {
+            remote: alice,
+            dialer: false,
+        })));
+        let alice_now = members.get(&alice).unwrap();
+        assert!(alice_now.path_settled());
+        assert_eq!(alice_now.direct.len(), 1);
     }
 }

@@ -43,6 +43,13 @@ pub enum RoomStep {
     DirectOpened { remote: PeerId, dialer: bool },
     /// The direct connection to `remote` could not be made: traffic stays on the relay.
     DirectFailed { remote: PeerId, reason: String },
+    /// A WebRTC signaling message to (`sent`) or from `remote`, over the circuit: what
+    /// `summary` says it carries.
+    Signal {
+        remote: PeerId,
+        sent: bool,
+        summary: String,
+    },
     /// The direct connection to `remote` closed.
     DirectClosed {
         remote: PeerId,

@@ -1,9 +1,39 @@
-//! How a room's steps are shown in the log.
+//! How a room's steps are shown in the trace and the log.
 
 use super::RoomStep;
 use crate::labels::{Names, Tone};
+use crate::trace::mark::{Mark, MessageKind, Said};
+use crate::wire::webrtc::SIGNALING_PROTOCOL;
 
 impl RoomStep {
+    /// The signaling messages: sent ones wait for a receive that happens in the other tab;
+    /// received ones arrive with no send this tab saw.
+    pub fn mark(&self) -> Option<Mark> {
+        let RoomStep::Signal {
+            remote,
+            sent,
+            summary,
+        } = self
+        else {
+            return None;
+        };
+        let said = Said {
+            kind: MessageKind::Signal,
+            protocol: SIGNALING_PROTOCOL.to_owned(),
+            label: signal_label(summary),
+            payload: Some(summary.clone()),
+            stamp: None,
+        };
+        Some(if *sent {
+            Mark::Sent { to: *remote, said }
+        } else {
+            Mark::Arrived {
+                from: *remote,
+                said,
+            }
+        })
+    }
+
     /// The log's sentence.
     pub fn sentence(&self, names: &impl Names) -> (Tone, String) {
         match self {
@@ -31,6 +61,30 @@ impl RoomStep {
                     "Direct WebRTC connection {} {}: the relay is no longer in between",
                     if *dialer { "to" } else { "from" },
                     names.peer(remote),
+                ),
+            ),
+            RoomStep::Signal {
+                remote,
+                sent: true,
+                summary,
+            } => (
+                Tone::Info,
+                format!(
+                    "Sent {} to {} over the circuit",
+                    summary,
+                    names.peer(remote)
+                ),
+            ),
+            RoomStep::Signal {
+                remote,
+                sent: false,
+                summary,
+            } => (
+                Tone::Info,
+                format!(
+                    "Received {} from {} over the circuit",
+                    summary,
+                    names.peer(remote)
                 ),
             ),
             RoomStep::DirectFailed { remote, reason } => (
@@ -68,6 +122,56 @@ impl RoomStep {
                 Tone::Problem,
                 format!("The relay refused the {what}: {reason}"),
             ),
+        }
+    }
+}
+
+/// A signal's label on its arrow: a fingerprint's first bytes are enough to tell two apart
+/// (the whole one is in the arrow's details).
+fn signal_label(summary: &str) -> String {
+    const SHOWN: usize = "sha-256 4F:2A:91".len();
+    match summary.split_once(" · fingerprint ") {
+        Some((what, fingerprint)) if fingerprint.len() > SHOWN => {
+            format!("{what} · fingerprint {}…", &fingerprint[..SHOWN])
+        }
+        _ => summary.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libp2p::PeerId;
+
+    #[test]
+    fn a_signal_sent_waits_for_the_other_tab_and_one_received_arrives_from_it() {
+        let remote = PeerId::random();
+        let summary = "SDP offer · fingerprint sha-256 4F:2A:91:0C:DD:EE".to_owned();
+        let sent = RoomStep::Signal {
+            remote,
+            sent: true,
+            summary: summary.clone(),
+        };
+        match sent.mark() {
+            Some(Mark::Sent { to, said }) => {
+                assert_eq!(to, remote);
+                assert_eq!(said.kind, MessageKind::Signal);
+                assert_eq!(said.label, "SDP offer · fingerprint sha-256 4F:2A:91…");
+                assert_eq!(said.payload.as_deref(), Some(summary.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let received = RoomStep::Signal {
+            remote,
+            sent: false,
+            summary: "ICE candidate · host udp 10.0.0.2:5000".into(),
+        };
+        match received.mark() {
+            Some(Mark::Arrived { from, said }) => {
+                assert_eq!(from, remote);
+                assert_eq!(said.label, "ICE candidate · host udp 10.0.0.2:5000");
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

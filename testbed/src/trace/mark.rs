@@ -31,6 +31,9 @@ pub enum MessageKind {
     Kad,
     /// Kademlia traffic libp2p-kad makes on its own: its bootstrap and table refreshes.
     KadBackground,
+    /// WebRTC signaling between two tabs, over the circuit: an SDP offer or answer, an ICE
+    /// candidate.
+    Signal,
 }
 
 /// A message as its protocol describes it.
@@ -73,6 +76,9 @@ pub enum Mark {
         kind: MessageKind,
         in_flight: Option<String>,
     },
+    /// This peer received `said` from `from` in another tab, whose send it never sees: a
+    /// message of a format without trace context (WebRTC signaling, as the spec has it).
+    Arrived { from: PeerId, said: Said },
     /// This peer received the message of span `span`; `lamport` is its clock after.
     Received {
         span: SpanId,

@@ -123,6 +123,11 @@ impl Trace {
                     message.payload = Some(note);
                 }
             }
+            Mark::Arrived { from, said } => {
+                let mut arrived = message(from, me, said, stamp(None));
+                arrived.received = Some(stamp(None));
+                self.keep(arrived);
+            }
             Mark::Received {
                 span,
                 lamport,
@@ -241,6 +246,12 @@ impl Trace {
                 }
             }
         }
+        self.keep(message);
+    }
+
+    /// Keeps a message recorded, evicting the oldest past the limit.
+    fn keep(&mut self, mut message: Message) {
+        message.position = self.next_position();
         self.messages.push_back(message);
         while self.messages.len() > MAX_MESSAGES {
             if let Some(old) = self.messages.pop_front() {
@@ -400,6 +411,32 @@ mod tests {
             })
         );
         assert_eq!(trace.unreceived().count(), 0);
+    }
+
+    #[test]
+    fn a_signal_sent_waits_for_the_other_tab_and_one_received_arrives_whole() {
+        use crate::room::RoomStep;
+        let (me, other) = (peer(0), peer(1));
+        let signal = |sent, at_ms| Event {
+            at_ms,
+            peer: me,
+            kind: EventKind::Room(RoomStep::Signal {
+                remote: other,
+                sent,
+                summary: "ICE candidate · host udp 10.0.0.2:5000".into(),
+            }),
+        };
+        let mut trace = Trace::across_tabs(0.0);
+        trace.apply(&signal(true, 1.0));
+        trace.apply(&signal(false, 3.0));
+        let messages: Vec<&Message> = trace.messages().collect();
+        assert_eq!(messages.len(), 2);
+        assert_eq!((messages[0].from, messages[0].received), (me, None));
+        let arrived = messages[1];
+        assert_eq!((arrived.from, arrived.to), (other, me));
+        assert_eq!(arrived.kind, MessageKind::Signal);
+        assert_eq!(arrived.received.map(|r| r.at_ms), Some(3.0));
+        assert_eq!(arrived.position, 1);
     }
 
     #[test]

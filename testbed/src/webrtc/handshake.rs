@@ -20,6 +20,9 @@ use web_sys::{
 use super::connection::Connection;
 use crate::wire::webrtc::{Signal, SignalKind};
 
+/// Hears each signaling message: `true` for one sent, `false` for one received.
+pub type Report = std::sync::Arc<dyn Fn(bool, &Signal) + Send + Sync>;
+
 /// Local candidates found before they are sent: a browser finds a handful per connection.
 const CANDIDATE_BACKLOG: usize = 64;
 
@@ -52,8 +55,9 @@ fn browser(error: JsValue) -> HandshakeError {
 pub async fn offer(
     stream: impl AsyncRead + AsyncWrite,
     config: &RtcConfiguration,
+    report: Report,
 ) -> Result<Connection, HandshakeError> {
-    let (mut incoming, mut outgoing) = signals(stream);
+    let (mut incoming, mut outgoing) = signals(stream, report);
     let peer = Peer::new(config)?;
     // Something to negotiate: an offer without a data channel has no application section.
     let first_channel = peer.connection.create_data_channel("init");
@@ -63,7 +67,7 @@ pub async fn offer(
     let sdp = sdp_of(&offer)?;
     outgoing.send(SignalKind::SdpOffer, sdp.clone()).await?;
     peer.describe_local(RtcSdpType::Offer, &sdp).await?;
-    let answer = incoming.next().await?;
+    let answer = incoming.expect().await?;
     if answer.kind != SignalKind::SdpAnswer {
         return Err(HandshakeError::Unexpected(format!(
             "{:?}, not an SDP answer",
@@ -81,9 +85,10 @@ pub async fn offer(
 pub async fn answer(
     stream: impl AsyncRead + AsyncWrite,
     config: &RtcConfiguration,
+    report: Report,
 ) -> Result<Connection, HandshakeError> {
-    let (mut incoming, mut outgoing) = signals(stream);
-    let offer = incoming.next().await?;
+    let (mut incoming, mut outgoing) = signals(stream, report);
+    let offer = incoming.expect().await?;
     if offer.kind != SignalKind::SdpOffer {
         return Err(HandshakeError::Unexpected(format!(
             "{:?}, not an SDP offer",
@@ -185,19 +190,30 @@ impl Peer {
         enum Step {
             State(Option<RtcPeerConnectionState>),
             Local(Option<String>),
-            Remote(Result<Signal, HandshakeError>),
+            Remote(Result<Option<Signal>, HandshakeError>),
         }
-        let mut remote_done = false;
+        // The other side closes the stream once it is connected, which may be before we are:
+        // from then on only the peer connection's state is awaited (a closed stream, read
+        // again, would answer at once, and the loop would never let the browser run).
+        let mut remote_open = true;
         let mut gave_up = futures_timer::Delay::new(ICE_TIMEOUT).fuse();
         loop {
-            let step = futures::select! {
-                _ = gave_up => return Err(HandshakeError::NoRoute(format!(
-                    "found no working pair of candidates in {} s",
-                    ICE_TIMEOUT.as_secs()
-                ))),
-                state = self.states.next() => Step::State(state),
-                json = self.candidates.next() => Step::Local(json),
-                signal = incoming.next().fuse() => Step::Remote(signal),
+            let step = {
+                let remote = async {
+                    match remote_open {
+                        true => incoming.next().await,
+                        false => futures::future::pending().await,
+                    }
+                };
+                futures::select! {
+                    _ = gave_up => return Err(HandshakeError::NoRoute(format!(
+                        "found no working pair of candidates in {} s",
+                        ICE_TIMEOUT.as_secs()
+                    ))),
+                    state = self.states.next() => Step::State(state),
+                    json = self.candidates.next() => Step::Local(json),
+                    signal = remote.fuse() => Step::Remote(signal),
+                }
             };
             match step {
                 Step::State(Some(RtcPeerConnectionState::Connected)) => break,
@@ -210,29 +226,32 @@ impl Peer {
                     return Err(HandshakeError::NoRoute("closed before connecting".into()))
                 }
                 Step::State(Some(_)) | Step::Local(None) => {}
+                // Once the other side has closed, ours are sent for nothing, and not at all.
+                Step::Local(Some(_)) if !remote_open => {}
                 Step::Local(Some(json)) => outgoing.send(SignalKind::IceCandidate, json).await?,
-                // The other side may close the stream once it is connected, before we are.
-                Step::Remote(Err(_)) if remote_done => {}
+                Step::Remote(Ok(None)) => remote_open = false,
                 Step::Remote(Err(error)) => return Err(error),
-                Step::Remote(Ok(signal)) if signal.kind != SignalKind::IceCandidate => {
+                Step::Remote(Ok(Some(signal))) if signal.kind != SignalKind::IceCandidate => {
                     return Err(HandshakeError::Unexpected(format!(
                         "{:?}, not an ICE candidate",
                         signal.kind
                     )))
                 }
-                Step::Remote(Ok(signal)) => remote_done = self.add_candidate(&signal.data).await?,
+                Step::Remote(Ok(Some(signal))) => {
+                    self.add_candidate(&signal.data).await?;
+                }
             }
         }
         outgoing.close().await;
         Ok(self.into_connection())
     }
 
-    /// Adds a remote candidate; true when it says there are no more.
-    async fn add_candidate(&self, json: &str) -> Result<bool, HandshakeError> {
+    /// Adds a remote candidate; the end of candidates (`null`, or an empty one) adds none.
+    async fn add_candidate(&self, json: &str) -> Result<(), HandshakeError> {
         let value = js_sys::JSON::parse(json)
             .map_err(|_| HandshakeError::Unexpected("a candidate that is not JSON".into()))?;
         if value.is_null() || value.as_string().as_deref() == Some("") {
-            return Ok(true);
+            return Ok(());
         }
         let candidate = js_sys::Reflect::get(&value, &"candidate".into())
             .ok()
@@ -260,7 +279,7 @@ impl Peer {
         {
             tracing::debug!("a remote ICE candidate skipped: {:?}", browser(error));
         }
-        Ok(false)
+        Ok(())
     }
 
     fn into_connection(mut self) -> Connection {
@@ -287,35 +306,40 @@ impl Drop for Peer {
 }
 
 /// A signaling stream's two halves: the messages read, and those sent.
-fn signals<S: AsyncRead + AsyncWrite>(stream: S) -> (Incoming<S>, Outgoing<S>) {
+fn signals<S: AsyncRead + AsyncWrite>(stream: S, report: Report) -> (Incoming<S>, Outgoing<S>) {
     let (reader, writer) = stream.split();
     (
         Incoming {
             reader,
             received: Vec::new(),
+            report: report.clone(),
         },
-        Outgoing { writer },
+        Outgoing { writer, report },
     )
 }
 
 struct Incoming<S> {
     reader: ReadHalf<S>,
     received: Vec<u8>,
+    report: Report,
 }
 
 struct Outgoing<S> {
     writer: WriteHalf<S>,
+    report: Report,
 }
 
 impl<S: AsyncRead + AsyncWrite> Incoming<S> {
-    /// The next message; what a cancelled call had read stays in `received`.
-    async fn next(&mut self) -> Result<Signal, HandshakeError> {
+    /// The next message, or None once the other side closed the stream; what a cancelled
+    /// call had read stays in `received`.
+    async fn next(&mut self) -> Result<Option<Signal>, HandshakeError> {
         loop {
             if let Some((signal, used)) =
                 Signal::read(&self.received).map_err(HandshakeError::Unexpected)?
             {
                 self.received.drain(..used);
-                return Ok(signal);
+                (self.report)(false, &signal);
+                return Ok(Some(signal));
             }
             let mut chunk = [0u8; 4096];
             let n = self
@@ -324,18 +348,25 @@ impl<S: AsyncRead + AsyncWrite> Incoming<S> {
                 .await
                 .map_err(|e| HandshakeError::Stream(e.to_string()))?;
             if n == 0 {
-                return Err(HandshakeError::Stream(
-                    "closed before the connection was up".into(),
-                ));
+                return Ok(None);
             }
             self.received.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// The next message, which must come.
+    async fn expect(&mut self) -> Result<Signal, HandshakeError> {
+        self.next().await?.ok_or_else(|| {
+            HandshakeError::Stream("closed before the offer and answer were traded".into())
+        })
     }
 }
 
 impl<S: AsyncRead + AsyncWrite> Outgoing<S> {
     async fn send(&mut self, kind: SignalKind, data: String) -> Result<(), HandshakeError> {
-        let framed = Signal { kind, data }.framed();
+        let signal = Signal { kind, data };
+        (self.report)(true, &signal);
+        let framed = signal.framed();
         self.writer
             .write_all(&framed)
             .await

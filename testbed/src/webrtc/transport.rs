@@ -19,12 +19,22 @@ use web_sys::{RtcConfiguration, RtcIceServer, RtcIceTransportPolicy};
 use super::connection::Connection;
 use super::handshake::{answer, offer, HandshakeError};
 use super::ice::Ice;
-use crate::wire::webrtc::SIGNALING_PROTOCOL;
+use crate::wire::webrtc::{Signal, SIGNALING_PROTOCOL};
+
+/// The report of one handshake: `report` with the peer at its other end.
+fn reporting(report: &Report, peer: PeerId) -> super::handshake::Report {
+    let report = report.clone();
+    std::sync::Arc::new(move |sent, signal| report(peer, sent, signal))
+}
 
 const SIGNALING: StreamProtocol = StreamProtocol::new(SIGNALING_PROTOCOL);
 
+/// Hears each signaling message, with the peer at the other end: `true` for one sent.
+pub type Report = std::sync::Arc<dyn Fn(PeerId, bool, &Signal) + Send + Sync>;
+
 pub struct Transport {
     streams: libp2p_stream::Control,
+    report: Report,
     /// Where ICE looks for routes: STUN or TURN servers beyond the machine and its LAN.
     ice: Ice,
     listener: Option<(ListenerId, libp2p_stream::IncomingStreams)>,
@@ -35,9 +45,10 @@ pub struct Transport {
 type Upgrade = BoxFuture<'static, Result<(PeerId, Connection), HandshakeError>>;
 
 impl Transport {
-    pub fn new(streams: libp2p_stream::Control, ice: Ice) -> Self {
+    pub fn new(streams: libp2p_stream::Control, ice: Ice, report: Report) -> Self {
         Transport {
             streams,
+            report,
             ice,
             listener: None,
             announced: false,
@@ -123,12 +134,13 @@ impl libp2p::Transport for Transport {
         };
         let mut streams = self.streams.clone();
         let ice = self.ice.clone();
+        let report = reporting(&self.report, peer);
         Ok(SendWrapper::new(async move {
             let stream = streams
                 .open_stream(peer, SIGNALING)
                 .await
                 .map_err(|e| HandshakeError::Stream(e.to_string()))?;
-            let connection = offer(stream, &configuration(&ice)).await?;
+            let connection = offer(stream, &configuration(&ice), report).await?;
             Ok((peer, connection))
         })
         .boxed())
@@ -139,6 +151,7 @@ impl libp2p::Transport for Transport {
         cx: &mut Context<'_>,
     ) -> Poll<TransportEvent<Upgrade, HandshakeError>> {
         let ice = self.ice.clone();
+        let all_reports = self.report.clone();
         let Some((listener_id, _)) = self.listener.as_ref() else {
             return Poll::Pending;
         };
@@ -154,18 +167,21 @@ impl libp2p::Transport for Transport {
             return Poll::Pending;
         };
         match incoming.poll_next_unpin(cx) {
-            Poll::Ready(Some((peer, stream))) => Poll::Ready(TransportEvent::Incoming {
-                listener_id,
-                upgrade: SendWrapper::new(async move {
-                    let connection = answer(stream, &configuration(&ice)).await?;
-                    Ok((peer, connection))
+            Poll::Ready(Some((peer, stream))) => {
+                let report = reporting(&all_reports, peer);
+                Poll::Ready(TransportEvent::Incoming {
+                    listener_id,
+                    upgrade: SendWrapper::new(async move {
+                        let connection = answer(stream, &configuration(&ice), report).await?;
+                        Ok((peer, connection))
+                    })
+                    .boxed(),
+                    local_addr: Multiaddr::empty().with(Protocol::WebRTC),
+                    send_back_addr: Multiaddr::empty()
+                        .with(Protocol::WebRTC)
+                        .with(Protocol::P2p(peer)),
                 })
-                .boxed(),
-                local_addr: Multiaddr::empty().with(Protocol::WebRTC),
-                send_back_addr: Multiaddr::empty()
-                    .with(Protocol::WebRTC)
-                    .with(Protocol::P2p(peer)),
-            }),
+            }
             Poll::Ready(None) => {
                 self.listener = None;
                 Poll::Ready(TransportEvent::ListenerClosed {

@@ -83,6 +83,7 @@ pub fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Marker => "marker",
         MessageKind::Kad => "kad",
         MessageKind::KadBackground => "kad-background",
+        MessageKind::Signal => "signal",
     }
 }
 

@@ -20,8 +20,8 @@ mod toolbar;
 pub use drawing::ArrowheadMarker;
 use drawing::{Drawing, LifelineHeads};
 
-pub use filters::default_kinds;
-use filters::{kind_name, KindFilters};
+use filters::KindFilters;
+pub use filters::{default_kinds, kind_name};
 use scroll::Scroll;
 use toolbar::DiagramToolbar;
 
