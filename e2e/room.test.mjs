@@ -103,7 +103,7 @@ async function pingBothWays(a, b, name, path) {
         && whole.filter((g) => g.dataset.label === 'PONG').length >= 1;
     }, path, { timeout: 30_000 });
     // Hovering an arrow gives the ids and clocks that link its two ends across the tabs.
-    const title = await page.locator('.room-diagram .arrow[data-elsewhere="false"] > title').first().textContent();
+    const title = await page.locator('.room-diagram .arrow[data-kind="envelope"][data-elsewhere="false"] > title').first().textContent();
     assert.match(title, /trace id: [0-9a-f]{32}/);
     assert.match(title, /sent: .* Lamport \d+/);
     assert.match(title, /received: .* Lamport \d+/);
@@ -288,6 +288,10 @@ test('two tabs go direct over /webrtc, and keep pinging once the relay is killed
       assert.ok(signals.some((s) => /^SDP (offer|answer) · fingerprint sha-256 [0-9A-F:]+…$/.test(s.label)), JSON.stringify(signals));
       assert.ok(signals.some((s) => /^ICE candidate · /.test(s.label)), JSON.stringify(signals));
       assert.ok(signals.every((s) => s.path === 'relayed' && s.hop), JSON.stringify(signals));
+      // One received: its send happened in the other tab, and its details say so.
+      const arrived = await tab.locator('.room-diagram .arrow[data-kind="signal"][data-elsewhere="false"] > title').first().textContent();
+      assert.match(arrived, /sent: in the other tab, unseen from here/);
+      assert.match(arrived, /payload: (SDP (offer|answer)|ICE candidate) · /);
     }
     await tabs[0].screenshot({ path: join(shots, 'room-signaling.png'), fullPage: true });
     await relay.stop();

@@ -310,9 +310,12 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         };
         link.trace.with_untracked(|trace| {
             trace.message(position).map(|message| {
+                // A signal's payload says what it carries (the whole fingerprint); an
+                // envelope's JSON repeats the rows above.
+                let signal = message.kind == MessageKind::Signal;
                 details(message, name)
                     .into_iter()
-                    .filter(|(key, _)| key != "payload")
+                    .filter(|(key, _)| key != "payload" || signal)
                     .map(|(key, value)| format!("{key}: {value}"))
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -365,9 +368,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                         let start = (arrow.from_x, arrow.sent_y);
                         // A signal that arrived: this tab never saw it sent, so it comes in
                         // from the relay's lifeline, where the circuit delivered it.
-                        let arrived = signal && link.me.get_untracked().is_some_and(|me| {
-                            link.trace.with_untracked(|t| t.message(arrow.position).is_some_and(|m| m.to == me))
-                        });
+                        let arrived = link.trace.with_untracked(|t| t.message(arrow.position).is_some_and(|m| m.sent_unseen));
                         // The points it passes, and where it crosses the relay.
                         let (points, hop, elsewhere) = match (arrow.received_y, through) {
                             (Some(y), Some(rx)) if arrived => {

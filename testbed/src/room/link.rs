@@ -524,7 +524,10 @@ impl Link {
         };
         let settled = changed.filter(|remote| {
             self.lock().state.members.get(remote).is_some_and(|member| {
-                if cfg!(target_arch = "wasm32") {
+                // A peer outside the room does not play.
+                if !member.in_room {
+                    false
+                } else if cfg!(target_arch = "wasm32") {
                     member.path_settled()
                 } else {
                     member.state == MemberState::Connected

@@ -43,6 +43,8 @@ pub struct Member {
     /// When direct connections to it opened and closed, in the trace's ms; the last may be
     /// open still.
     direct: VecDeque<(f64, Option<f64>)>,
+    /// The room lists it; a peer reached by its address only (another libp2p node) is not.
+    pub in_room: bool,
     /// Why the last direct connection failed or closed, while traffic stays on the relay.
     pub direct_problem: Option<String>,
     /// The last reason a dial or a connection failed.
@@ -56,6 +58,7 @@ impl Member {
             connections: 0,
             direct_open: 0,
             direct: VecDeque::new(),
+            in_room: false,
             direct_problem: None,
             problem: None,
         }
@@ -127,7 +130,10 @@ impl Members {
             }
             EventKind::Room(RoomStep::Discovered { peers, .. }) => {
                 for peer in peers {
-                    self.members.entry(*peer).or_insert_with(Member::listed);
+                    self.members
+                        .entry(*peer)
+                        .or_insert_with(Member::listed)
+                        .in_room = true;
                 }
             }
             EventKind::Room(RoomStep::CircuitOpened { remote, .. }) => {

@@ -18,7 +18,14 @@ pub fn details(message: &Message, name: impl Fn(&PeerId) -> String) -> Vec<(Stri
             format!("{} → {}", name(&message.from), name(&message.to)),
         ),
         ("protocol".into(), message.protocol.clone()),
-        ("sent".into(), stamp(&message.sent)),
+        (
+            "sent".into(),
+            if message.sent_unseen {
+                "in the other tab, unseen from here (it carries no clock)".into()
+            } else {
+                stamp(&message.sent)
+            },
+        ),
         (
             "received".into(),
             message

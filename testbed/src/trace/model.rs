@@ -52,6 +52,9 @@ pub struct Message {
     /// The yamux frame's header, for frames.
     pub frame: Option<Header>,
     pub sent: Stamp,
+    /// Sent in another tab where this trace cannot see, with no clock of its own (WebRTC
+    /// signaling): `sent` is only when it arrived.
+    pub sent_unseen: bool,
     /// None while in flight, or if it never arrived.
     pub received: Option<Stamp>,
     /// Tokens a snapshot recorded as in flight on their channel.
@@ -124,9 +127,11 @@ impl Trace {
                 }
             }
             Mark::Arrived { from, said } => {
-                let mut arrived = message(from, me, said, stamp(None));
-                arrived.received = Some(stamp(None));
-                self.keep(arrived);
+                self.keep(Message {
+                    sent_unseen: true,
+                    received: Some(stamp(None)),
+                    ..message(from, me, said, stamp(None))
+                });
             }
             Mark::Received {
                 span,
@@ -347,6 +352,7 @@ fn message(from: PeerId, to: PeerId, said: Said, sent: Stamp) -> Message {
         payload: said.payload,
         frame: None,
         sent,
+        sent_unseen: false,
         received: None,
         recorded: false,
     }
@@ -436,6 +442,7 @@ mod tests {
         assert_eq!((arrived.from, arrived.to), (other, me));
         assert_eq!(arrived.kind, MessageKind::Signal);
         assert_eq!(arrived.received.map(|r| r.at_ms), Some(3.0));
+        assert!(arrived.sent_unseen && !messages[0].sent_unseen);
         assert_eq!(arrived.position, 1);
     }
 

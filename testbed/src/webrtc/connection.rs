@@ -16,7 +16,7 @@ use libp2p::core::muxing::{StreamMuxer, StreamMuxerEvent};
 use libp2p_webrtc_utils::DropListener;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
-use web_sys::{RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionState};
+use web_sys::{RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionState};
 
 use super::channel::DataChannel;
 
@@ -26,7 +26,9 @@ const INBOUND_BACKLOG: usize = 32;
 
 pub struct Connection {
     peer_connection: SendWrapper<RtcPeerConnection>,
-    inbound: SendWrapper<mpsc::Receiver<RtcDataChannel>>,
+    /// Channels the remote opened, their handlers set at once: the remote may send on one
+    /// (its multistream-select header) before the swarm takes it as a stream.
+    inbound: SendWrapper<mpsc::Receiver<DataChannel>>,
     /// One per stream handed out: resolves once the stream is dropped (resetting it if it
     /// was not closed), as long as the connection polls it.
     drop_listeners: FuturesUnordered<SendWrapper<DropListener<DataChannel>>>,
@@ -49,17 +51,40 @@ struct Ended {
 /// A stream of a WebRTC connection.
 pub struct Stream(SendWrapper<libp2p_webrtc_utils::Stream<DataChannel>>);
 
-impl Connection {
-    /// Takes over a peer connection whose offer and answer are done.
-    pub fn new(peer_connection: RtcPeerConnection) -> Self {
-        let (mut opened, inbound) = mpsc::channel(INBOUND_BACKLOG);
+/// The data channels the remote opens, caught from the start of the handshake: a remote that
+/// is connected before this side is opens its streams (and writes on them) at once.
+pub struct Inbound {
+    channels: mpsc::Receiver<DataChannel>,
+    on_data_channel: Closure<dyn FnMut(RtcDataChannelEvent)>,
+}
+
+impl Inbound {
+    pub fn catch(peer_connection: &RtcPeerConnection) -> Inbound {
+        let (mut opened, channels) = mpsc::channel(INBOUND_BACKLOG);
         let on_data_channel = Closure::new(move |event: RtcDataChannelEvent| {
-            if let Err(refused) = opened.try_send(event.channel()) {
+            let channel = event.channel();
+            // Its handlers set now: a message sent before the swarm takes it is kept.
+            if opened.try_send(DataChannel::new(channel.clone())).is_err() {
                 tracing::warn!("a WebRTC data channel refused: the remote opens too many at once");
-                refused.into_inner().close();
+                channel.close();
             }
         });
         peer_connection.set_ondatachannel(Some(on_data_channel.as_ref().unchecked_ref()));
+        Inbound {
+            channels,
+            on_data_channel,
+        }
+    }
+}
+
+impl Connection {
+    /// Takes over a peer connection whose offer and answer are done, with the channels the
+    /// remote opened so far.
+    pub fn new(peer_connection: RtcPeerConnection, inbound: Inbound) -> Self {
+        let Inbound {
+            channels: inbound,
+            on_data_channel,
+        } = inbound;
         let ended = Arc::new(Ended::default());
         let watched = peer_connection.clone();
         let noticed = ended.clone();
@@ -89,8 +114,8 @@ impl Connection {
         }
     }
 
-    fn stream(&mut self, channel: RtcDataChannel) -> Stream {
-        let (stream, drop_listener) = libp2p_webrtc_utils::Stream::new(DataChannel::new(channel));
+    fn stream(&mut self, channel: DataChannel) -> Stream {
+        let (stream, drop_listener) = libp2p_webrtc_utils::Stream::new(channel);
         self.drop_listeners.push(SendWrapper::new(drop_listener));
         self.no_streams.take().map(Waker::wake);
         Stream(SendWrapper::new(stream))
@@ -135,7 +160,7 @@ impl StreamMuxer for Connection {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         }
         // The label is not used: the protocol is negotiated on the stream.
-        let channel = self.peer_connection.create_data_channel("");
+        let channel = DataChannel::new(self.peer_connection.create_data_channel(""));
         Poll::Ready(Ok(self.stream(channel)))
     }
 

@@ -17,7 +17,7 @@ use web_sys::{
     RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
 };
 
-use super::connection::Connection;
+use super::connection::{Connection, Inbound};
 use crate::wire::webrtc::{Signal, SignalKind};
 
 /// Hears each signaling message: `true` for one sent, `false` for one received.
@@ -121,6 +121,8 @@ struct Peer {
     /// Kept while the peer connection may call them; taken off it first when dropped.
     _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_state: Closure<dyn FnMut(web_sys::Event)>,
+    /// The data channels the remote opens, caught before the connection is up.
+    inbound: Option<Inbound>,
     /// Set once the connection is up: a handshake that fails closes its peer connection.
     handed_over: bool,
 }
@@ -153,6 +155,7 @@ impl Peer {
         });
         connection.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         Ok(Peer {
+            inbound: Some(Inbound::catch(&connection)),
             connection,
             candidates,
             states,
@@ -285,11 +288,13 @@ impl Peer {
     fn into_connection(mut self) -> Connection {
         self.take_handlers_off();
         self.handed_over = true;
-        // The connection sets handlers of its own.
-        Connection::new(self.connection.clone())
+        // The connection sets handlers of its own, and keeps catching the remote's channels.
+        let inbound = self.inbound.take().expect("handed over once");
+        Connection::new(self.connection.clone(), inbound)
     }
 
-    /// Off the peer connection before their closures are freed.
+    /// Off the peer connection before their closures are freed (the data channels' one
+    /// goes on with the connection when it is handed over).
     fn take_handlers_off(&self) {
         self.connection.set_onicecandidate(None);
         self.connection.set_onconnectionstatechange(None);
@@ -300,6 +305,7 @@ impl Drop for Peer {
     fn drop(&mut self) {
         if !self.handed_over {
             self.take_handlers_off();
+            self.connection.set_ondatachannel(None);
             self.connection.close();
         }
     }
