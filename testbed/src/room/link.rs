@@ -513,28 +513,33 @@ impl Link {
         // it is settled: a channel opened on a circuit would break, losing the tokens in
         // flight, when the circuit closes for the direct connection. Natively there is no
         // direct connection to wait for.
-        let changed = match &event.kind {
+        let changed: Vec<PeerId> = match &event.kind {
             EventKind::Room(
                 RoomStep::CircuitOpened { remote, .. }
                 | RoomStep::DirectOpened { remote, .. }
                 | RoomStep::DirectFailed { remote, .. },
             )
-            | EventKind::ConnectionClosed { remote, .. } => Some(*remote),
-            _ => None,
+            | EventKind::ConnectionClosed { remote, .. } => vec![*remote],
+            // A tab that dialed this one before this one saw it listed joins the room now.
+            EventKind::Room(RoomStep::Discovered { peers, .. }) => peers.clone(),
+            _ => Vec::new(),
         };
-        let settled = changed.filter(|remote| {
-            self.lock().state.members.get(remote).is_some_and(|member| {
-                // A peer outside the room does not play.
-                if !member.in_room {
-                    false
-                } else if cfg!(target_arch = "wasm32") {
-                    member.path_settled()
-                } else {
-                    member.state == MemberState::Connected
-                }
+        let settled: Vec<PeerId> = changed
+            .into_iter()
+            .filter(|remote| {
+                self.lock().state.members.get(remote).is_some_and(|member| {
+                    // A peer outside the room does not play.
+                    if !member.in_room {
+                        false
+                    } else if cfg!(target_arch = "wasm32") {
+                        member.path_settled()
+                    } else {
+                        member.state == MemberState::Connected
+                    }
+                })
             })
-        });
-        if let Some(remote) = settled {
+            .collect();
+        for remote in settled {
             let tokens = self.tokens.clone();
             spawn(async move {
                 if let Err(error) = tokens.connect(remote).await {

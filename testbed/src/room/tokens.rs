@@ -131,6 +131,8 @@ struct State {
     balance: u64,
     machine: snapshot::Machine<u64, u64, PeerId>,
     outgoing: HashMap<PeerId, mpsc::Sender<Packet<PeerId>>>,
+    /// Channels being opened: asked twice meanwhile, a tab opens one, not two.
+    opening: BTreeSet<PeerId>,
     /// The one sender of outcomes (each clone of a sender would add a slot to the queue).
     outcomes: mpsc::Sender<Outcome>,
     sent: u64,
@@ -168,6 +170,7 @@ impl RoomTokens {
                 balance: INITIAL_TOKENS,
                 machine: snapshot::Machine::new(me, [], []),
                 outgoing: HashMap::new(),
+                opening: BTreeSet::new(),
                 sent: 0,
                 snapshots: 0,
                 collecting: BTreeMap::new(),
@@ -205,9 +208,19 @@ impl RoomTokens {
 
     /// Opens this tab's channel to `remote` (the other side opens its own back).
     pub async fn connect(&self, remote: PeerId) -> Result<(), TokensError> {
-        if self.lock().outgoing.contains_key(&remote) {
-            return Ok(());
+        {
+            let mut state = self.lock();
+            if state.outgoing.contains_key(&remote) || !state.opening.insert(remote) {
+                return Ok(());
+            }
         }
+        let opened = self.open_channel(remote).await;
+        self.lock().opening.remove(&remote);
+        opened
+    }
+
+    /// Opens the channel (retrying while libp2p-stream resets it) and starts its writer.
+    async fn open_channel(&self, remote: PeerId) -> Result<(), TokensError> {
         let mut attempt = 0;
         let mut stream = loop {
             let opened = async {
