@@ -111,6 +111,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                         let pings = move || link.round_trips.with(|r| {
                             [Path::Relayed, Path::Direct].iter().map(|p| r.get(&(peer, *p)).map_or(0, Vec::len)).sum::<usize>()
                         });
+                        let kind = member_kind(&member);
                         let state_text = match (state, member.problem) {
                             (MemberState::Listed, _) => "listed; dialing through the relay".to_owned(),
                             (MemberState::Connected, _) if path == Path::Direct => "connected directly (WebRTC)".to_owned(),
@@ -125,7 +126,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                             <tr data-peer=peer.to_string() data-state=format!("{state:?}").to_lowercase()
                                 data-direct=(path == Path::Direct).to_string()
                                 data-direct-failed=member.direct_problem.is_some().to_string()>
-                                <td title=peer.to_string()>"another tab " <code>"…"{peer_tail(&peer)}</code></td>
+                                <td title=peer.to_string()>{kind} " " <code>"…"{peer_tail(&peer)}</code></td>
                                 <td>{state_text}</td>
                                 <td class="round-trip" data-pings=move || pings().to_string()>
                                     <RoundTrips link=link peer=peer path=Path::Relayed />
@@ -268,7 +269,11 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         link.members.with(|m| {
             for (peer, member) in m.iter() {
                 let gone = matches!(member.state, MemberState::Left | MemberState::Unreachable);
-                peers.push((*peer, format!("another tab …{}", peer_tail(peer)), gone));
+                peers.push((
+                    *peer,
+                    format!("{} …{}", member_kind(member), peer_tail(peer)),
+                    gone,
+                ));
             }
         });
         if let Some(relay) = link.relay.get() {
@@ -372,7 +377,8 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                         // The points it passes, and where it crosses the relay.
                         let (points, hop, elsewhere) = match (arrow.received_y, through) {
                             (Some(y), Some(rx)) if arrived => {
-                                let hop = (rx, y - 18.0);
+                                // Kept below the top edge, with room for its label.
+                                let hop = (rx, (y - 18.0).max(16.0));
                                 (vec![hop, (arrow.to_x, y)], Some(hop), false)
                             }
                             (Some(y), Some(rx)) => {
@@ -448,6 +454,15 @@ fn RoomDht(link: RelayLink) -> impl IntoView {
 }
 
 /// The end of a PeerId: the start is the same for every Ed25519 key (`12D3KooW`).
+/// A tab of the room, or a peer reached by its address only (another libp2p node).
+fn member_kind(member: &Member) -> &'static str {
+    if member.in_room {
+        "another tab"
+    } else {
+        "a peer outside the room"
+    }
+}
+
 fn peer_tail(peer: &PeerId) -> String {
     let text = peer.to_string();
     text[text.len().saturating_sub(4)..].to_owned()
