@@ -454,12 +454,12 @@ fn RoomDht(link: RelayLink) -> impl IntoView {
 }
 
 /// The end of a PeerId: the start is the same for every Ed25519 key (`12D3KooW`).
-/// A tab of the room, or a peer reached by its address only (another libp2p node).
+/// A tab of the room, or a peer the learner reached by its address (another libp2p node).
 fn member_kind(member: &Member) -> &'static str {
-    if member.in_room {
-        "another tab"
-    } else {
+    if member.by_address {
         "a peer outside the room"
+    } else {
+        "another tab"
     }
 }
 

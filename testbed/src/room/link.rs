@@ -443,6 +443,7 @@ impl Link {
     /// js-libp2p one, reserved on a relay): through the relay, then directly.
     pub fn connect_to(&self, address: &str) -> Result<PeerId, String> {
         let (circuit, remote) = circuit_and_peer(address)?;
+        self.update(|state| state.members.dialing_by_address(remote));
         self.dial_circuit_then_direct(remote, circuit);
         Ok(remote)
     }

@@ -43,8 +43,11 @@ pub struct Member {
     /// When direct connections to it opened and closed, in the trace's ms; the last may be
     /// open still.
     direct: VecDeque<(f64, Option<f64>)>,
-    /// The room lists it; a peer reached by its address only (another libp2p node) is not.
+    /// The room lists it; a peer reached by its address only (another libp2p node) is not,
+    /// and a tab that dialed this one is not until this one's next look at the room.
     pub in_room: bool,
+    /// The learner dialed it by its address: a peer outside the room.
+    pub by_address: bool,
     /// Why the last direct connection failed or closed, while traffic stays on the relay.
     pub direct_problem: Option<String>,
     /// The last reason a dial or a connection failed.
@@ -59,6 +62,7 @@ impl Member {
             direct_open: 0,
             direct: VecDeque::new(),
             in_room: false,
+            by_address: false,
             direct_problem: None,
             problem: None,
         }
@@ -112,6 +116,14 @@ impl Members {
 
     pub fn get(&self, peer: &PeerId) -> Option<&Member> {
         self.members.get(peer)
+    }
+
+    /// Notes a peer the learner dials by its address.
+    pub fn dialing_by_address(&mut self, peer: PeerId) {
+        self.members
+            .entry(peer)
+            .or_insert_with(Member::listed)
+            .by_address = true;
     }
 
     pub fn connected(&self) -> impl Iterator<Item = PeerId> + '_ {
@@ -369,6 +381,20 @@ mod tests {
         assert_eq!(alice_now.path(), Path::Relayed);
         assert_eq!(alice_now.direct_problem.as_deref(), Some("no route"));
         assert!(alice_now.path_settled());
+    }
+
+    #[test]
+    fn a_peer_dialed_by_its_address_is_outside_the_room_and_a_listed_one_inside() {
+        let (alice, bob) = (PeerId::random(), PeerId::random());
+        let mut members = Members::default();
+        members.dialing_by_address(alice);
+        members.apply(&event(EventKind::Room(RoomStep::Discovered {
+            room: "blue".into(),
+            peers: vec![bob],
+        })));
+        let (alice_now, bob_now) = (members.get(&alice).unwrap(), members.get(&bob).unwrap());
+        assert!(alice_now.by_address && !alice_now.in_room);
+        assert!(bob_now.in_room && !bob_now.by_address);
     }
 
     #[test]
