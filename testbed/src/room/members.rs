@@ -229,6 +229,21 @@ impl Members {
 mod tests {
     use super::*;
 
+    fn circuit(relay: PeerId, remote: PeerId) -> Event {
+        event(EventKind::Room(RoomStep::CircuitOpened {
+            relay,
+            remote,
+            dialer: true,
+        }))
+    }
+
+    fn direct(remote: PeerId) -> Event {
+        event(EventKind::Room(RoomStep::DirectOpened {
+            remote,
+            dialer: true,
+        }))
+    }
+
     fn event(kind: EventKind) -> Event {
         Event {
             at_ms: 0.0,
@@ -300,15 +315,8 @@ mod tests {
     fn a_tab_reached_directly_stays_when_the_relay_goes() {
         let (relay, alice) = (PeerId::random(), PeerId::random());
         let mut members = Members::default();
-        members.apply(&event(EventKind::Room(RoomStep::CircuitOpened {
-            relay,
-            remote: alice,
-            dialer: true,
-        })));
-        members.apply(&event(EventKind::Room(RoomStep::DirectOpened {
-            remote: alice,
-            dialer: true,
-        })));
+        members.apply(&circuit(relay, alice));
+        members.apply(&direct(alice));
         // The relay goes, and the circuit inside it.
         for remote in [relay, alice] {
             members.apply(&event(EventKind::ConnectionClosed {
@@ -367,11 +375,7 @@ mod tests {
     fn a_failed_direct_connection_says_why_and_the_member_stays_on_the_relay() {
         let (relay, alice) = (PeerId::random(), PeerId::random());
         let mut members = Members::default();
-        members.apply(&event(EventKind::Room(RoomStep::CircuitOpened {
-            relay,
-            remote: alice,
-            dialer: true,
-        })));
+        members.apply(&circuit(relay, alice));
         members.apply(&event(EventKind::Room(RoomStep::DirectFailed {
             remote: alice,
             reason: "no route".into(),
@@ -401,16 +405,9 @@ mod tests {
     fn the_path_is_settled_once_only_the_direct_connection_is_left() {
         let (relay, alice) = (PeerId::random(), PeerId::random());
         let mut members = Members::default();
-        members.apply(&event(EventKind::Room(RoomStep::CircuitOpened {
-            relay,
-            remote: alice,
-            dialer: true,
-        })));
+        members.apply(&circuit(relay, alice));
         assert!(!members.get(&alice).unwrap().path_settled(), "going direct");
-        members.apply(&event(EventKind::Room(RoomStep::DirectOpened {
-            remote: alice,
-            dialer: true,
-        })));
+        members.apply(&direct(alice));
         assert!(
             !members.get(&alice).unwrap().path_settled(),
             "the circuit still open"
