@@ -113,6 +113,18 @@ fn sdp_of(description: &JsValue) -> Result<String, HandshakeError> {
         .ok_or_else(|| HandshakeError::Browser("a session description without its SDP".into()))
 }
 
+/// An SDP offer or answer, as the browser takes it.
+fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
+    let description = RtcSessionDescriptionInit::new(kind);
+    description.set_sdp(sdp);
+    description
+}
+
+/// Waits for a browser promise that resolves to nothing.
+async fn settle(promise: js_sys::Promise) -> Result<(), HandshakeError> {
+    JsFuture::from(promise).await.map(drop).map_err(browser)
+}
+
 /// A peer connection being set up, with the handlers that report its candidates and state.
 struct Peer {
     connection: RtcPeerConnection,
@@ -166,21 +178,19 @@ impl Peer {
     }
 
     async fn describe_local(&self, kind: RtcSdpType, sdp: &str) -> Result<(), HandshakeError> {
-        let description = RtcSessionDescriptionInit::new(kind);
-        description.set_sdp(sdp);
-        JsFuture::from(self.connection.set_local_description(&description))
-            .await
-            .map(drop)
-            .map_err(browser)
+        settle(
+            self.connection
+                .set_local_description(&description(kind, sdp)),
+        )
+        .await
     }
 
     async fn describe_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), HandshakeError> {
-        let description = RtcSessionDescriptionInit::new(kind);
-        description.set_sdp(sdp);
-        JsFuture::from(self.connection.set_remote_description(&description))
-            .await
-            .map(drop)
-            .map_err(browser)
+        settle(
+            self.connection
+                .set_remote_description(&description(kind, sdp)),
+        )
+        .await
     }
 
     /// Sends each local candidate and adds each remote one until the connection is up; then
