@@ -271,8 +271,20 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     await b.screenshot({ path: join(shots, 'relay-lesson-other-tab.png') });
     await a.click('.next');
     await a.click('.next');
+
+    // Without the relay: predict, stop the relay, ping; the run answers.
+    await a.check('.prediction input[value="yes"]');
+    await relay.stop();
+    await a.waitForSelector('.relay-badge[data-state="absent"]', { timeout: 30_000 });
+    await a.click('.step-action');
+    await a.waitForSelector('.prediction[data-state="right"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.prediction .verdict'), /Right.*the run shows “Yes: the direct connection/);
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    assert.match(await a.textContent('.room-members'), /connected directly \(WebRTC\)/);
+    await a.screenshot({ path: join(shots, 'relay-lesson-without-relay.png') });
+    await a.click('.next');
     assert.match(await a.textContent('.lesson'), /builds it, in Rust, to the libp2p spec/);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(unexpectedErrors(errors, { relayGone: true }), []);
   });
 });
 

@@ -91,12 +91,20 @@ impl Predictions {
         if session.actions_run.get() <= since {
             return None;
         }
-        let pair = session.last_ping_pair();
-        let observed = session.view.with(|view| {
-            session
-                .trace
-                .with(|trace| prediction.measure.observe(view, trace, pair))
-        })?;
+        let observed = if prediction.measure.in_room() {
+            let link = use_context::<RelayLink>()?;
+            link.members.with(|members| {
+                link.trace
+                    .with(|trace| prediction.measure.observe_in_room(members, trace))
+            })?
+        } else {
+            let pair = session.last_ping_pair();
+            session.view.with(|view| {
+                session
+                    .trace
+                    .with(|trace| prediction.measure.observe(view, trace, pair))
+            })?
+        };
         Some(Outcome { answer, observed })
     }
 }
@@ -152,6 +160,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
         Action::PingRoom => {
             if let Some(link) = use_context::<RelayLink>() {
                 link.ping_everyone();
+                session.action_ran();
             }
         }
         Action::PingClicked { .. } | Action::SnapshotClicked => {}

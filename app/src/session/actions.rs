@@ -74,7 +74,7 @@ impl Session {
     }
 
     /// Marks where the trace stands as an action starts, and counts it.
-    pub(super) fn action_ran(self) {
+    pub fn action_ran(self) {
         self.since_action.set(self.trace.with_untracked(Since::now));
         self.actions_run.update(|n| *n += 1);
     }

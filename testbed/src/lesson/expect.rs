@@ -57,6 +57,8 @@ pub enum Expectation {
     RoomDirect,
     /// A PONG came back from another tab over a direct connection.
     RoomPongDirect,
+    /// A PONG came back from another tab after the relay went away.
+    RoomPongWithoutRelay,
 }
 
 /// Where the trace stood when the learner's latest action ran: expectations about messages
@@ -124,6 +126,9 @@ impl Expectation {
             Expectation::RoomPongDirect => {
                 "a PONG from another tab, straight, not through the relay"
             }
+            Expectation::RoomPongWithoutRelay => {
+                "a PONG from another tab after the relay went away"
+            }
         }
     }
 
@@ -136,6 +141,7 @@ impl Expectation {
                 | Expectation::RoomPong
                 | Expectation::RoomDirect
                 | Expectation::RoomPongDirect
+                | Expectation::RoomPongWithoutRelay
         )
     }
 
@@ -159,6 +165,7 @@ impl Expectation {
                         .get(&m.from)
                         .is_some_and(|member| member.path_at(m.sent.at_ms) == Path::Direct)
             }),
+            Expectation::RoomPongWithoutRelay => pinged_without_relay(members, trace) == Some(true),
             _ => false,
         }
     }
@@ -210,6 +217,7 @@ impl Expectation {
                 | Expectation::RoomPong
                 | Expectation::RoomDirect
                 | Expectation::RoomPongDirect
+                | Expectation::RoomPongWithoutRelay
                 | Expectation::Healed,
                 _,
             ) => false,
@@ -299,4 +307,23 @@ fn window_update_after_data(trace: &Trace, since: Since) -> bool {
                 && had_data.contains(&(message.from, message.to, header.stream))
         }
     })
+}
+
+/// Once the relay has gone: `yes` when a PONG from another tab arrived after it went, `no`
+/// when no other tab is connected any more (its circuits went with the relay), None until
+/// one or the other shows.
+pub(super) fn pinged_without_relay(members: &Members, trace: &Trace) -> Option<bool> {
+    let lost = members.relay_lost_at?;
+    let pong_after = trace.messages().any(|m| {
+        m.label == "PONG"
+            && members.get(&m.from).is_some()
+            && m.received.is_some_and(|r| r.at_ms > lost)
+    });
+    if pong_after {
+        Some(true)
+    } else if members.connected().next().is_none() {
+        Some(false)
+    } else {
+        None
+    }
 }

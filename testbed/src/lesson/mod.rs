@@ -266,4 +266,105 @@ mod tests {
     fn an_unclosed_marker_stays_text() {
         assert_eq!(inlines("a `b"), vec![Inline::Text("a `b".into())]);
     }
+
+    /// The prediction "once the relay is gone, does the ping still work?", read off a tab's
+    /// room: no answer while the relay is up, `yes` once a PONG arrives after it went, `no`
+    /// when nobody is left to ping.
+    #[test]
+    fn a_ping_without_the_relay_is_answered_by_what_came_after_it_went() {
+        use crate::event::{Event, EventKind, PingStep};
+        use crate::protocols::ping::{Envelope, Receipt};
+        use crate::room::RoomStep;
+        use crate::trace::Tracer;
+
+        let (me, other, relay) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let event = |at_ms, kind| Event {
+            at_ms,
+            peer: me,
+            kind,
+        };
+        let reserved_then_circuit = [
+            (
+                1.0,
+                EventKind::Room(RoomStep::Reserved {
+                    relay,
+                    address: "/memory/1".parse().unwrap(),
+                }),
+            ),
+            (
+                2.0,
+                EventKind::Room(RoomStep::CircuitOpened {
+                    relay,
+                    remote: other,
+                    dialer: true,
+                }),
+            ),
+        ];
+        let relay_gone = (
+            10.0,
+            EventKind::ConnectionClosed {
+                remote: relay,
+                cause: None,
+            },
+        );
+        let members_after = |steps: &[(f64, EventKind)]| {
+            let mut members = Members::default();
+            for (at_ms, kind) in reserved_then_circuit.iter().chain(steps) {
+                members.apply(&event(*at_ms, kind.clone()));
+            }
+            members
+        };
+        let direct = (
+            3.0,
+            EventKind::Room(RoomStep::DirectOpened {
+                remote: other,
+                dialer: true,
+            }),
+        );
+        let mut trace = Trace::across_tabs(0.0);
+        let measure = predict::Measure::PingWithoutRelay;
+        let (mine, theirs) = (Tracer::new(&me), Tracer::new(&other));
+        let ping = Envelope::ping("1".into(), me, String::new(), mine.start_trace());
+        let pong = |at| {
+            let receipt = Receipt { at, lamport: 2 };
+            let pong = ping.pong(theirs.continue_trace(&ping.traceparent.unwrap()), receipt);
+            event(
+                at as f64,
+                EventKind::Ping(PingStep::Received {
+                    remote: other,
+                    envelope: pong,
+                    lamport: 3,
+                }),
+            )
+        };
+        trace.apply(&pong(4));
+        let members = members_after(std::slice::from_ref(&direct));
+        assert_eq!(
+            measure.observe_in_room(&members, &trace),
+            None,
+            "the relay is up"
+        );
+
+        let members = members_after(&[direct, relay_gone.clone()]);
+        assert_eq!(
+            measure.observe_in_room(&members, &trace),
+            None,
+            "the PONG came before the relay went"
+        );
+        assert!(!Expectation::RoomPongWithoutRelay.is_met_in_room(&members, &trace));
+        trace.apply(&pong(12));
+        assert_eq!(
+            measure.observe_in_room(&members, &trace).as_deref(),
+            Some("yes")
+        );
+        assert!(Expectation::RoomPongWithoutRelay.is_met_in_room(&members, &trace));
+
+        // Reached only through a circuit: the tab goes with the relay.
+        assert_eq!(
+            measure
+                .observe_in_room(&members_after(&[relay_gone]), &Trace::across_tabs(0.0))
+                .as_deref(),
+            Some("no")
+        );
+    }
 }

@@ -178,6 +178,9 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["expect", "room-pong"] => step.expect = Some(Expectation::RoomPong),
                 ["expect", "room-direct"] => step.expect = Some(Expectation::RoomDirect),
                 ["expect", "room-pong-direct"] => step.expect = Some(Expectation::RoomPongDirect),
+                ["expect", "room-pong-without-relay"] => {
+                    step.expect = Some(Expectation::RoomPongWithoutRelay)
+                }
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),

@@ -1,7 +1,7 @@
 //! Predictions: the question a step asks before its action, and the [`Measure`] that reads
 //! the answer from the real run.
 
-use super::expect::{carries_data, frames};
+use super::expect::{carries_data, frames, pinged_without_relay};
 use super::*;
 
 /// A question about what the peers are about to do.
@@ -44,6 +44,8 @@ pub enum Measure {
     LookupHops,
     /// Whether the last record lookup found the record: `yes` or `no`.
     RecordFound,
+    /// Whether another tab answered a ping after the relay went away: `yes` or `no`.
+    PingWithoutRelay,
 }
 
 impl Measure {
@@ -58,8 +60,24 @@ impl Measure {
             "markers" => Measure::Markers,
             "lookup-hops" => Measure::LookupHops,
             "record-found" => Measure::RecordFound,
+            "ping-without-relay" => Measure::PingWithoutRelay,
             _ => return None,
         })
+    }
+
+    /// Answered by what this tab's own peer saw in its room (see [`Measure::observe_in_room`]),
+    /// not by the in-page network.
+    pub fn in_room(self) -> bool {
+        self == Measure::PingWithoutRelay
+    }
+
+    /// The answer this tab's room gave, once it has given one.
+    pub fn observe_in_room(self, members: &Members, trace: &Trace) -> Option<String> {
+        match self {
+            Measure::PingWithoutRelay => pinged_without_relay(members, trace)
+                .map(|pinged| if pinged { "yes" } else { "no" }.to_owned()),
+            _ => None,
+        }
     }
 
     /// The answer the run gave, once it has given one.
@@ -167,7 +185,7 @@ impl Measure {
                 )
             }
             (Measure::PingsWaited, _) => pings_waited(trace),
-            (_, None) => None,
+            (Measure::PingWithoutRelay, _) | (_, None) => None,
         }
     }
 }

@@ -105,6 +105,8 @@ impl Member {
 pub struct Members {
     /// The relay and this peer's circuit address on it, once reserved.
     pub reservation: Option<(PeerId, Multiaddr)>,
+    /// When, in the trace's ms, the connection to the relay last closed; None while it is up.
+    pub relay_lost_at: Option<f64>,
     members: BTreeMap<PeerId, Member>,
 }
 
@@ -139,6 +141,7 @@ impl Members {
         match &event.kind {
             EventKind::Room(RoomStep::Reserved { relay, address }) => {
                 self.reservation = Some((*relay, address.clone()));
+                self.relay_lost_at = None;
             }
             EventKind::Room(RoomStep::Discovered { peers, .. }) => {
                 for peer in peers {
@@ -200,6 +203,7 @@ impl Members {
             EventKind::ConnectionClosed { remote, .. } if Some(*remote) == relay => {
                 // Circuits run inside the connection to the relay: they all end with it.
                 self.reservation = None;
+                self.relay_lost_at = Some(event.at_ms);
                 for member in self.members.values_mut() {
                     if member.state == MemberState::Connected && member.path() == Path::Relayed {
                         member.state = MemberState::Left;
