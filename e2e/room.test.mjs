@@ -413,6 +413,19 @@ test('a Chandy-Lamport snapshot across three tabs adds up', async () => {
     assert.equal(await tabs[0].locator('.room-snapshot tbody tr').count(), 3);
     await tabs[0].locator('.room-snapshot').scrollIntoViewIfNeeded();
     await tabs[0].screenshot({ path: join(shots, 'room-snapshot.png') });
+    // The diagram draws the tokens and the markers between the tabs, each received one from
+    // its send in the other tab, on the direct path.
+    for (const tab of tabs) {
+      await tab.waitForSelector('.room-diagram .arrow[data-kind="marker"][data-elsewhere="false"]', { timeout: 30_000 });
+      const drawn = await tab.$$eval('.room-diagram .arrow[data-elsewhere="false"]', (arrows) => arrows.map((a) => ({ kind: a.dataset.kind, path: a.dataset.path, label: a.dataset.label })));
+      assert.ok(drawn.some((a) => a.kind === 'tokens' && /^\d+ tokens?$/.test(a.label) && a.path === 'direct'), JSON.stringify(drawn.slice(0, 5)));
+      assert.ok(drawn.some((a) => a.kind === 'marker' && /^marker S…\w{4}\.1$/.test(a.label)), JSON.stringify(drawn.filter((a) => a.kind === 'marker')));
+      const title = await tab.locator('.room-diagram .arrow[data-kind="tokens"][data-elsewhere="false"] > title').first().textContent();
+      assert.match(title, /trace id: [0-9a-f]{32}/);
+      assert.match(title, /payload: TOKENS \d+ \d+ 00-/);
+    }
+    await tabs[1].locator('.room-diagram .arrow[data-kind="marker"][data-elsewhere="false"]').first().scrollIntoViewIfNeeded();
+    await tabs[1].screenshot({ path: join(shots, 'room-snapshot-diagram.png') });
     assert.deepEqual(errors, []);
   });
 });

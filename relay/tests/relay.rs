@@ -14,6 +14,7 @@ use testbed::dht;
 use testbed::peer;
 use testbed::peer::TransportKind;
 use testbed::room::RoomStep;
+use testbed::trace::mark::MessageKind;
 use testbed::{EventKind, EventSink};
 
 /// A hang guard, not a timing assertion.
@@ -1086,7 +1087,7 @@ async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (_relay, relay_at) = relay_with(&dir, &[]);
-    let tabs = reserved_tabs(&relay_at, 3).await;
+    let mut tabs = reserved_tabs(&relay_at, 3).await;
     for (i, (a, _)) in tabs.iter().enumerate() {
         for (b, _) in &tabs[i + 1..] {
             dial_circuit(a, b, &relay_at).await.unwrap();
@@ -1175,6 +1176,44 @@ async fn a_chandy_lamport_snapshot_across_tabs_adds_up() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let balances: u64 = apps.iter().map(|(app, _)| app.balance()).sum();
     assert_eq!(balances, 3 * INITIAL_TOKENS);
+
+    // Each tab sees only its own events, yet draws both ends of what came over its channels:
+    // each packet carries its send's trace context, Lamport time and clock.
+    let me = tabs[0].0.peer_id();
+    let mut trace = testbed::trace::Trace::across_tabs(0.0);
+    while let Ok(event) = tabs[0].1.try_recv() {
+        trace.apply(&event);
+    }
+    let from_others: Vec<_> = trace
+        .messages()
+        .filter(|m| m.to == me && m.from != me)
+        .collect();
+    let kinds = |kind| from_others.iter().filter(|m| m.kind == kind).count();
+    let received = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(tab, happened)| *tab == me && matches!(happened, Happened::Received { .. }))
+        .count();
+    assert_eq!(
+        kinds(MessageKind::Tokens),
+        received,
+        "every transfer this tab received is drawn, from its send in the other tab"
+    );
+    assert_eq!(
+        kinds(MessageKind::Marker),
+        2,
+        "a marker from each other tab"
+    );
+    assert!(from_others.iter().all(|m| m.received.is_some()
+        && m.sent.lamport.is_some_and(|sent| m
+            .received
+            .unwrap()
+            .lamport
+            .is_some_and(|got| got > sent))));
+    assert!(trace.messages().any(|m| m.from == me
+        && m.kind == MessageKind::Marker
+        && m.label.starts_with("marker S…")));
 }
 
 /// The relay's info endpoint read over a socket, as the page's fetch reads it.

@@ -315,13 +315,20 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
         };
         link.trace.with_untracked(|trace| {
             trace.message(position).map(|message| {
-                // A signal's payload says what it carries (the whole fingerprint); an
-                // envelope's JSON repeats the rows above.
-                let signal = message.kind == MessageKind::Signal;
+                // A signal's payload says what it carries (the whole fingerprint), a
+                // packet's shows its stamp on the wire; an envelope's JSON repeats the rows
+                // above.
+                let envelope = message.kind == MessageKind::Envelope;
                 details(message, name)
                     .into_iter()
-                    .filter(|(key, _)| key != "payload" || signal)
-                    .map(|(key, value)| format!("{key}: {value}"))
+                    .filter(|(key, _)| key != "payload" || !envelope)
+                    .map(|(key, value)| match (key.as_str(), message.received) {
+                        // Its arrow stops short: the receive happens in the other tab.
+                        ("received", None) => {
+                            "received: in the other tab, unseen from here".to_owned()
+                        }
+                        _ => format!("{key}: {value}"),
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -332,7 +339,12 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
             mode: TimeMode::RealTime,
             zoom: ZOOM,
             lifelines: lifelines.with(|peers| peers.iter().map(|(p, ..)| *p).collect()),
-            kinds: HashSet::from([MessageKind::Envelope, MessageKind::Signal]),
+            kinds: HashSet::from([
+                MessageKind::Envelope,
+                MessageKind::Signal,
+                MessageKind::Tokens,
+                MessageKind::Marker,
+            ]),
             width: WIDTH,
             until_ms: None,
         };
@@ -395,11 +407,6 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                                 (vec![start, end], None, true)
                             }
                         };
-                        let label = if elsewhere {
-                            format!("{} (arrives in the other tab)", arrow.label)
-                        } else {
-                            arrow.label.clone()
-                        };
                         let ((x0, y0), (x1, y1)) = (points[0], points[1]);
                         let (lx, ly) = (x0 + (x1 - x0) * 0.25, y0 + (y1 - y0) * 0.25 - 5.0);
                         let points = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
@@ -414,7 +421,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                                 {hop.map(|(hx, hy)| view! {
                                     <circle class="relay-hop" cx=hx cy=hy r="4"><title>"through the relay: a circuit"</title></circle>
                                 })}
-                                <text x=lx y=ly>{label}</text>
+                                <text x=lx y=ly>{arrow.label.clone()}</text>
                             </g>
                         }
                     }).collect_view()

@@ -180,6 +180,17 @@ impl Handle {
         self.peer_id
     }
 
+    /// The peer's trace context and Lamport clock, for protocols run outside the peer that
+    /// stamp their messages (the room's token channels).
+    pub fn tracer(&self) -> &Tracer {
+        &self.tracer
+    }
+
+    /// Reports a step of a protocol run outside the peer, as one of its events.
+    pub fn report(&self, kind: EventKind) {
+        self.events.emit(self.peer_id, kind);
+    }
+
     /// Starts listening and returns the address the transport actually assigned
     /// (`/memory/0` becomes a free port).
     pub async fn listen(&self, address: Multiaddr) -> Result<Multiaddr, PeerError> {

@@ -14,6 +14,8 @@ pub mod tokens;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
+use crate::snapshot::channel::{Packet, Stamp};
+
 pub use client::{Client, Registration, RoomCommand};
 pub use members::{Member, MemberState, Members, Path};
 
@@ -57,6 +59,14 @@ pub enum RoomStep {
     },
     /// The relay refused: a limit, or a room it could not serve.
     Refused { what: &'static str, reason: String },
+    /// Tokens or a marker on the token channel to `remote` (`received: None`), or from it
+    /// (`received`: this tab's Lamport time once it arrived).
+    Channel {
+        remote: PeerId,
+        packet: Packet<PeerId>,
+        stamp: Stamp,
+        received: Option<u64>,
+    },
 }
 
 /// A room name a learner can type and share: letters, digits, `-` and `_`.

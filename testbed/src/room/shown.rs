@@ -1,14 +1,54 @@
 //! How a room's steps are shown in the trace and the log.
 
+use libp2p::PeerId;
+
+use super::tokens::CHANNEL;
 use super::RoomStep;
 use crate::labels::{Names, Tone};
-use crate::trace::mark::{Mark, MessageKind, Said};
+use crate::snapshot::amount;
+use crate::snapshot::channel::Packet;
+use crate::trace::mark::{FromAnotherTab, Mark, MessageKind, Said};
 use crate::wire::webrtc::SIGNALING_PROTOCOL;
 
 impl RoomStep {
     /// The signaling messages: sent ones wait for a receive that happens in the other tab;
-    /// received ones arrive with no send this tab saw.
+    /// received ones arrive with no send this tab saw. Tokens and markers carry their send's
+    /// stamp: a received one is drawn from its send in the other tab.
     pub fn mark(&self) -> Option<Mark> {
+        if let RoomStep::Channel {
+            remote,
+            packet,
+            stamp,
+            received,
+        } = self
+        {
+            let (kind, label) = packet_label(packet);
+            let said = Said {
+                kind,
+                protocol: CHANNEL.to_string(),
+                label,
+                // The line on the wire, stamp included.
+                payload: Some(
+                    String::from_utf8_lossy(&packet.encode_stamped(Some(stamp)))
+                        .trim_end()
+                        .to_owned(),
+                ),
+                stamp: Some(stamp.send),
+            };
+            return Some(match received {
+                None => Mark::Sent { to: *remote, said },
+                Some(lamport) => Mark::Received {
+                    span: stamp.send.context.span_id,
+                    lamport: *lamport,
+                    from_another_tab: FromAnotherTab {
+                        from: *remote,
+                        said,
+                        sent_unix_ms: stamp.unix_ms,
+                        answers: None,
+                    },
+                },
+            });
+        }
         let RoomStep::Signal {
             remote,
             sent,
@@ -122,6 +162,48 @@ impl RoomStep {
                 Tone::Problem,
                 format!("The relay refused the {what}: {reason}"),
             ),
+            RoomStep::Channel {
+                remote,
+                packet,
+                received: None,
+                ..
+            } => (
+                Tone::Ping,
+                format!(
+                    "Sent {} to {} on its token channel",
+                    packet_label(packet).1,
+                    names.peer(remote)
+                ),
+            ),
+            RoomStep::Channel {
+                remote,
+                packet,
+                received: Some(_),
+                ..
+            } => (
+                Tone::Ping,
+                format!(
+                    "Received {} from {} on its token channel",
+                    packet_label(packet).1,
+                    names.peer(remote)
+                ),
+            ),
+        }
+    }
+}
+
+/// A packet's kind and its label on the arrow: `5 tokens`, or `marker S…XyZw.1` (snapshot 1
+/// of the tab whose PeerId ends in `XyZw`, as its lifeline is named).
+fn packet_label(packet: &Packet<PeerId>) -> (MessageKind, String) {
+    match packet {
+        Packet::Tokens(tokens) => (MessageKind::Tokens, amount(tokens.amount)),
+        Packet::Marker(id) => {
+            let initiator = id.initiator.to_base58();
+            let tail = &initiator[initiator.len().saturating_sub(4)..];
+            (
+                MessageKind::Marker,
+                format!("marker S…{tail}.{}", id.number + 1),
+            )
         }
     }
 }

@@ -17,11 +17,14 @@ use futures::channel::mpsc;
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::{PeerId, StreamProtocol};
 
+use super::RoomStep;
+use crate::event::EventKind;
 use crate::peer;
 use crate::runtime::spawn;
 use crate::snapshot;
-use crate::snapshot::channel::{self, Packet, TokensWire, BACKLOG};
+use crate::snapshot::channel::{self, Packet, Stamp, TokensWire, BACKLOG};
 use crate::snapshot::machine::{LocalPart, Output, SnapshotId};
+use crate::trace::clock::unix_ms;
 
 pub const CHANNEL: StreamProtocol = StreamProtocol::new("/testbed/room-tokens/1.0.0");
 pub const PARTS: StreamProtocol = StreamProtocol::new("/testbed/room-snapshot/1.0.0");
@@ -105,15 +108,33 @@ pub enum TokensError {
     Backlog(PeerId),
 }
 
-/// Queues `packet` on the channel to `remote`. A channel [`BACKLOG`] packets behind is
-/// dropped: its writer ends, and the channel closes as if broken.
-fn write(state: &mut State, remote: PeerId, packet: Packet<PeerId>) -> Result<(), TokensError> {
+/// Queues `packet` on the channel to `remote`, stamped so that the other tab can draw its
+/// send. A channel [`BACKLOG`] packets behind is dropped: its writer ends, and the channel
+/// closes as if broken.
+fn write(
+    peer: &peer::Handle,
+    state: &mut State,
+    remote: PeerId,
+    packet: Packet<PeerId>,
+) -> Result<(), TokensError> {
     let sender = state
         .outgoing
         .get_mut(&remote)
         .ok_or(TokensError::NoChannel(remote))?;
-    match sender.try_send(packet) {
-        Ok(()) => Ok(()),
+    let stamp = Stamp {
+        send: peer.tracer().start_trace(),
+        unix_ms: unix_ms(),
+    };
+    match sender.try_send((packet, stamp)) {
+        Ok(()) => {
+            peer.report(EventKind::Room(RoomStep::Channel {
+                remote,
+                packet,
+                stamp,
+                received: None,
+            }));
+            Ok(())
+        }
         Err(error) if error.is_full() => {
             state.outgoing.remove(&remote);
             Err(TokensError::Backlog(remote))
@@ -130,7 +151,7 @@ struct Collecting {
 struct State {
     balance: u64,
     machine: snapshot::Machine<u64, u64, PeerId>,
-    outgoing: HashMap<PeerId, mpsc::Sender<Packet<PeerId>>>,
+    outgoing: HashMap<PeerId, mpsc::Sender<(Packet<PeerId>, Stamp)>>,
     /// Channels being opened: asked twice meanwhile, a tab opens one, not two.
     opening: BTreeSet<PeerId>,
     /// The one sender of outcomes (each clone of a sender would add a slot to the queue).
@@ -249,7 +270,7 @@ impl RoomTokens {
                 }
             }
         };
-        let (sender, mut queue) = mpsc::channel::<Packet<PeerId>>(BACKLOG);
+        let (sender, mut queue) = mpsc::channel::<(Packet<PeerId>, Stamp)>(BACKLOG);
         {
             let mut state = self.lock();
             state.outgoing.insert(remote, sender);
@@ -258,8 +279,11 @@ impl RoomTokens {
         // One writer per channel, in queue order: FIFO, as the algorithm needs.
         let tokens = self.clone();
         spawn(async move {
-            while let Some(packet) = queue.next().await {
-                if channel::write_packet(&mut stream, &packet).await.is_err() {
+            while let Some((packet, stamp)) = queue.next().await {
+                if channel::write_packet(&mut stream, &packet, Some(&stamp))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -279,6 +303,7 @@ impl RoomTokens {
         }
         let id = state.sent;
         write(
+            &self.peer,
             &mut state,
             remote,
             Packet::Tokens(TokensWire { id, amount }),
@@ -323,7 +348,7 @@ impl RoomTokens {
             match output {
                 Output::SendMarker { to, id } => {
                     // A marker that cannot go closes its channel: the snapshot ends incomplete.
-                    let _ = write(&mut self.lock(), to, Packet::Marker(id));
+                    let _ = write(&self.peer, &mut self.lock(), to, Packet::Marker(id));
                 }
                 Output::Done { id, part } if id.initiator == self.me => self.gathered(id, part),
                 Output::Done { id, part } => {
@@ -401,7 +426,18 @@ impl RoomTokens {
                 tokens.lock().machine.peer_joined(remote);
                 // A channel that ends or carries something malformed closes: snapshots
                 // waiting for its marker end incomplete.
-                while let Ok(Some(packet)) = channel::read_packet::<PeerId, _>(&mut stream).await {
+                while let Ok(Some((packet, stamp))) =
+                    channel::read_stamped::<PeerId, _>(&mut stream).await
+                {
+                    if let Some(stamp) = stamp {
+                        let lamport = tokens.peer.tracer().receive(stamp.send.lamport);
+                        tokens.peer.report(EventKind::Room(RoomStep::Channel {
+                            remote,
+                            packet,
+                            stamp,
+                            received: Some(lamport),
+                        }));
+                    }
                     let outputs = tokens.on_packet(remote, packet);
                     tokens.carry_out(outputs);
                 }

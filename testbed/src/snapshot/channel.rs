@@ -6,16 +6,18 @@
 //!
 //! Each packet is one line of text: `TOKENS 3 5` (tokens number 3, an amount of 5) or
 //! `MARKER 2 0` (the marker of peer 2's snapshot number 0). Across tabs, peers are named by
-//! PeerId: `MARKER 12D3KooW… 0`.
+//! PeerId (`MARKER 12D3KooW… 0`) and each packet ends with its [`Stamp`]:
+//! `TOKENS 3 5 00-…-01 12 1764571234567`.
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
 use super::{SnapshotId, Tokens};
+use crate::trace::{SendStamp, TraceContext};
 
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/testbed/tokens/1.0.0");
 
-/// Longest packet line read; real ones are under 60 bytes.
+/// Longest packet line read; real ones are under 60 bytes, 170 with a [`Stamp`].
 pub const MAX_PACKET: usize = 256;
 
 /// The acknowledgement that makes a channel usable.
@@ -37,6 +39,16 @@ pub enum Packet<P = crate::PeerIndex> {
 pub struct TokensWire {
     pub id: u64,
     pub amount: u64,
+}
+
+/// What a packet carries across tabs besides itself: its send's trace context and Lamport
+/// time, and the sender's wall clock, so that the receiving tab can draw the send it never
+/// saw. In one page the trace links packets in channel order and needs none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub send: SendStamp,
+    /// Milliseconds since the Unix epoch.
+    pub unix_ms: u64,
 }
 
 impl<P> From<Tokens> for Packet<P> {
@@ -62,15 +74,31 @@ pub enum ChannelError {
 
 impl<P: std::fmt::Display + std::str::FromStr> Packet<P> {
     pub fn encode(&self) -> Vec<u8> {
-        match self {
-            Packet::Tokens(tokens) => format!("TOKENS {} {}\n", tokens.id, tokens.amount),
-            Packet::Marker(id) => format!("MARKER {} {}\n", id.initiator, id.number),
+        self.encode_stamped(None)
+    }
+
+    pub fn encode_stamped(&self, stamp: Option<&Stamp>) -> Vec<u8> {
+        let mut line = match self {
+            Packet::Tokens(tokens) => format!("TOKENS {} {}", tokens.id, tokens.amount),
+            Packet::Marker(id) => format!("MARKER {} {}", id.initiator, id.number),
+        };
+        if let Some(stamp) = stamp {
+            line += &format!(
+                " {} {} {}",
+                stamp.send.context, stamp.send.lamport, stamp.unix_ms
+            );
         }
-        .into_bytes()
+        line.push('\n');
+        line.into_bytes()
     }
 
     /// One line, without its newline.
     pub fn decode(line: &[u8]) -> Result<Packet<P>, ChannelError> {
+        Self::decode_stamped(line).map(|(packet, _)| packet)
+    }
+
+    /// One line, without its newline: the packet, and its stamp if it has one.
+    pub fn decode_stamped(line: &[u8]) -> Result<(Packet<P>, Option<Stamp>), ChannelError> {
         let malformed = || {
             let start = &line[..line.len().min(40)];
             ChannelError::Malformed(format!("{:?}", String::from_utf8_lossy(start)))
@@ -78,17 +106,31 @@ impl<P: std::fmt::Display + std::str::FromStr> Packet<P> {
         let text = std::str::from_utf8(line).map_err(|_| malformed())?;
         let words: Vec<&str> = text.split(' ').collect();
         let number = |word: &str| word.parse::<u64>().map_err(|_| malformed());
-        match words[..] {
-            ["TOKENS", id, amount] => Ok(Packet::Tokens(TokensWire {
+        let (words, stamp) = match words[..] {
+            [a, b, c, context, lamport, unix_ms] => (
+                vec![a, b, c],
+                Some(Stamp {
+                    send: SendStamp {
+                        context: context.parse::<TraceContext>().map_err(|_| malformed())?,
+                        lamport: number(lamport)?,
+                    },
+                    unix_ms: number(unix_ms)?,
+                }),
+            ),
+            _ => (words, None),
+        };
+        let packet = match words[..] {
+            ["TOKENS", id, amount] => Packet::Tokens(TokensWire {
                 id: number(id)?,
                 amount: number(amount)?,
-            })),
-            ["MARKER", initiator, number_of] => Ok(Packet::Marker(SnapshotId {
+            }),
+            ["MARKER", initiator, number_of] => Packet::Marker(SnapshotId {
                 initiator: initiator.parse().map_err(|_| malformed())?,
                 number: u32::try_from(number(number_of)?).map_err(|_| malformed())?,
-            })),
-            _ => Err(malformed()),
-        }
+            }),
+            _ => return Err(malformed()),
+        };
+        Ok((packet, stamp))
     }
 }
 
@@ -96,6 +138,13 @@ impl<P: std::fmt::Display + std::str::FromStr> Packet<P> {
 pub async fn read_packet<P: std::fmt::Display + std::str::FromStr, S: AsyncRead + Unpin>(
     stream: &mut S,
 ) -> Result<Option<Packet<P>>, ChannelError> {
+    Ok(read_stamped(stream).await?.map(|(packet, _)| packet))
+}
+
+/// Reads the next packet and its stamp, if it has one; None at the end of the stream.
+pub async fn read_stamped<P: std::fmt::Display + std::str::FromStr, S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<Option<(Packet<P>, Option<Stamp>)>, ChannelError> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
@@ -107,7 +156,7 @@ pub async fn read_packet<P: std::fmt::Display + std::str::FromStr, S: AsyncRead 
             };
         }
         if byte[0] == b'\n' {
-            return Packet::decode(&line).map(Some);
+            return Packet::decode_stamped(&line).map(Some);
         }
         if line.len() == MAX_PACKET {
             return Err(ChannelError::TooLong);
@@ -119,8 +168,9 @@ pub async fn read_packet<P: std::fmt::Display + std::str::FromStr, S: AsyncRead 
 pub async fn write_packet<P: std::fmt::Display + std::str::FromStr, S: AsyncWrite + Unpin>(
     stream: &mut S,
     packet: &Packet<P>,
+    stamp: Option<&Stamp>,
 ) -> Result<(), ChannelError> {
-    stream.write_all(&packet.encode()).await?;
+    stream.write_all(&packet.encode_stamped(stamp)).await?;
     stream.flush().await?;
     Ok(())
 }
@@ -183,6 +233,31 @@ mod tests {
         let line = across.encode();
         assert_eq!(Packet::decode(&line[..line.len() - 1]).unwrap(), across);
         assert!(Packet::<libp2p::PeerId>::decode(b"MARKER 7 0").is_err());
+        // Across tabs, each packet ends with its send's trace context, Lamport time and clock.
+        let stamp = Stamp {
+            send: SendStamp {
+                context: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                    .parse()
+                    .unwrap(),
+                lamport: 12,
+            },
+            unix_ms: 1_764_571_234_567,
+        };
+        let line = across.encode_stamped(Some(&stamp));
+        assert_eq!(
+            line,
+            format!("MARKER {initiator} 4 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 12 1764571234567\n").into_bytes()
+        );
+        assert!(line.len() < 170);
+        assert_eq!(
+            Packet::decode_stamped(&line[..line.len() - 1]).unwrap(),
+            (across, Some(stamp))
+        );
+        assert!(
+            Packet::<libp2p::PeerId>::decode(format!("MARKER {initiator} 4 00-zz 12 1").as_bytes())
+                .is_err(),
+            "a stamp that is not trace context"
+        );
         for bad in [
             "TOKENS 1",
             "MARKER 1 2 3",

@@ -6,6 +6,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// The wall clock, in milliseconds since the Unix epoch: what a message from another tab
+/// carries, since its trace's own times start with its page.
+pub fn unix_ms() -> u64 {
+    web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
 /// One peer's clock; clones share it.
 #[derive(Debug, Clone, Default)]
 pub struct LamportClock(Arc<AtomicU64>);

@@ -11,6 +11,7 @@ use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
 use crate::pace::Pace;
+use crate::trace::clock::unix_ms;
 use crate::trace::{SendStamp, TraceContext, Tracer};
 
 mod shown;
@@ -76,7 +77,7 @@ impl Envelope {
         Envelope {
             id,
             kind: MessageType::Ping,
-            created: now_ms(),
+            created: unix_ms(),
             initiator,
             payload,
             traceparent: Some(stamp.context),
@@ -90,7 +91,7 @@ impl Envelope {
     pub fn pong(&self, stamp: SendStamp, receipt: Receipt) -> Envelope {
         Envelope {
             kind: MessageType::Pong,
-            created: now_ms(),
+            created: unix_ms(),
             traceparent: Some(stamp.context),
             lamport: stamp.lamport,
             ping_received: Some(receipt),
@@ -111,13 +112,6 @@ impl Envelope {
         }
         serde_json::from_slice(line).map_err(|e| EnvelopeError::Malformed(e.to_string()))
     }
-}
-
-fn now_ms() -> u64 {
-    web_time::SystemTime::now()
-        .duration_since(web_time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -264,7 +258,7 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), PingError> {
     let ping = read_envelope(stream).await?;
     let receipt = Receipt {
-        at: now_ms(),
+        at: unix_ms(),
         lamport: tracer.receive(ping.lamport),
     };
     report(PingStep::Received {

@@ -158,7 +158,10 @@ impl TokenNetwork {
                 spawn(async move {
                     while let Some((queued, packet)) = queue.next().await {
                         pace.hold_since(queued).await;
-                        if channel::write_packet(&mut stream, &packet).await.is_err() {
+                        if channel::write_packet(&mut stream, &packet, None)
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
