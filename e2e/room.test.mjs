@@ -1,6 +1,7 @@
 // Tabs in one room, through a real relay the test starts: they discover each other at its
-// rendezvous point, dial through circuits and ping both ways; in two browser contexts of one
-// Chromium, and in two Chromium processes. The relay killed mid-lesson, then back.
+// rendezvous point, dial through circuits, go direct over WebRTC and ping both ways; in two
+// browser contexts of one Chromium, and in two Chromium processes. The relay killed
+// mid-lesson, then back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -147,6 +148,41 @@ test('two browser contexts in one room find each other, go direct over WebRTC an
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
+    await relay.stop();
+  }
+});
+
+/** Kills the relay; each tab says so, and pings the others again over its direct connections. */
+async function keepPingingWithoutRelay(relay, tabs) {
+  await relay.stop();
+  for (const tab of tabs) {
+    await tab.waitForSelector('[data-relay="down"]', { timeout: 30_000 });
+    const before = Number(await tab.getAttribute('.room-members .round-trip', 'data-pings'));
+    await tab.click('.ping-everyone');
+    await tab.waitForFunction((n) => Number(document.querySelector('.room-members .round-trip').dataset.pings) > n,
+      before, { timeout: 30_000 });
+    assert.match(await tab.textContent('.room-members'), /connected directly \(WebRTC\)/);
+    assert.ok(Number(await tab.getAttribute('.room-members .rtt[data-path="direct"]', 'data-pings')) > 0);
+  }
+}
+
+test('two Chromium processes in one room go direct over WebRTC, and keep pinging once the relay is killed', async () => {
+  const relay = await startRelay();
+  const first = await launchBrowser();
+  const second = await launchBrowser();
+  try {
+    // Each process names its host candidates with its own mDNS names: the other resolves them.
+    const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=processes-direct');
+    const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=processes-direct');
+    await pingBothWays(a, b, 'processes-direct', 'direct');
+    const candidates = await a.$$eval('.room-diagram .arrow[data-kind="signal"]', (arrows) => arrows.map((g) => g.dataset.label));
+    assert.ok(candidates.some((label) => /^ICE candidate · host \S+\.local:\d+ UDP$/.test(label)), candidates.join('\n'));
+    await keepPingingWithoutRelay(relay, [a, b]);
+    await a.screenshot({ path: join(shots, 'room-processes-direct-relay-gone.png') });
+    assert.deepEqual(unexpectedErrors([...first.errors, ...second.errors], { relayGone: true }), []);
+  } finally {
+    await first.context.close();
+    await second.context.close();
     await relay.stop();
   }
 });
@@ -306,16 +342,7 @@ test('two tabs go direct over /webrtc, and keep pinging once the relay is killed
       assert.match(arrived, /payload: (SDP (offer|answer)|ICE candidate) · /);
     }
     await tabs[0].screenshot({ path: join(shots, 'room-signaling.png'), fullPage: true });
-    await relay.stop();
-    for (const tab of tabs) {
-      await tab.waitForSelector('[data-relay="down"]', { timeout: 30_000 });
-      const before = Number(await tab.getAttribute('.room-members .round-trip', 'data-pings'));
-      await tab.click('.ping-everyone');
-      await tab.waitForFunction((n) => Number(document.querySelector('.room-members .round-trip').dataset.pings) > n,
-        before, { timeout: 30_000 });
-      assert.match(await tab.textContent('.room-members'), /connected directly \(WebRTC\)/);
-      assert.ok(Number(await tab.getAttribute('.room-members .rtt[data-path="direct"]', 'data-pings')) > 0);
-    }
+    await keepPingingWithoutRelay(relay, tabs);
     for (const [i, tab] of tabs.entries()) await tab.screenshot({ path: join(shots, `room-direct-${i}.png`) });
     // A tab closes: the other notices its peer connection end, with no relay to tell it.
     const closing = await peerListedIn(tabs[1]);
