@@ -114,7 +114,8 @@ async function jsLibp2pFigures(dir) {
 /** The testbed's ping, 30 times each: between two tabs directly over WebRTC; between two tabs
  * through the relay (one tab with `?ice=relay`, so ICE finds no route and they stay on the
  * circuit); between two peers inside one page. All timed from opening the stream to both sides
- * closing it. Also the time from "connected through the relay" to "connected directly". */
+ * closing it. Also the time from "connected through the relay" to "connected directly", and
+ * the throughput of the Room tab's 32 MiB transfer, directly and through the relay. */
 async function roomFigures() {
   const pings = smoke ? 3 : 30;
   const relay = await startRelay();
@@ -147,18 +148,26 @@ async function roomFigures() {
     }
     return Number(await a.getAttribute(cell, 'data-median-ms'));
   };
+  /** Sends the Room tab's bulk transfer to the other tab on `path`: MiB per second. */
+  const sendBulk = async (a, path) => {
+    await a.click('.room-members .send-bulk');
+    const done = await a.waitForSelector(`.room-members .throughput[data-path="${path}"][data-done="true"]`, { timeout: 120_000 });
+    return Number(await done.getAttribute('data-mib-per-s'));
+  };
   try {
     let a = await open('bench-direct');
     let b = await open('bench-direct');
     const direct = await pingOther(a, b, '[data-direct="true"]', 'direct');
     const times = await a.evaluate(() => window.pathTimes);
     const toDirect = times.direct - times.relayed;
+    const directMibPerS = await sendBulk(a, 'direct');
     await b.close();
     await a.close();
 
     a = await open('bench-relayed', '&ice=relay');
     b = await open('bench-relayed');
     const relayed = await pingOther(a, b, '[data-direct-failed="true"]', 'relayed');
+    const relayedMibPerS = await sendBulk(a, 'relayed');
     await b.close();
 
     await a.click('#tab-network');
@@ -171,12 +180,15 @@ async function roomFigures() {
     }
     await a.close();
     console.error(`ping between tabs: direct ${direct.toFixed(1)} ms, through the relay ${relayed.toFixed(1)} ms; in the page ${median(inPage).toFixed(1)} ms (medians of ${pings}); relayed to direct in ${toDirect.toFixed(0)} ms`);
+    console.error(`32 MiB between tabs: direct ${directMibPerS.toFixed(1)} MiB/s, through the relay ${relayedMibPerS.toFixed(1)} MiB/s`);
     return {
       pings,
       direct_median_ms: direct,
       between_tabs_median_ms: relayed,
       in_page_median_ms: median(inPage),
       relayed_to_direct_ms: toDirect,
+      bulk_direct_mib_per_s: directMibPerS,
+      bulk_relayed_mib_per_s: relayedMibPerS,
     };
   } finally {
     await relay.stop();

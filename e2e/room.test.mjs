@@ -342,6 +342,10 @@ test('two tabs go direct over /webrtc, and keep pinging once the relay is killed
       assert.match(arrived, /payload: (SDP (offer|answer)|ICE candidate) · /);
     }
     await tabs[0].screenshot({ path: join(shots, 'room-signaling.png'), fullPage: true });
+    // 32 MiB over the data channel, read to the last byte by the other tab, timed.
+    await tabs[0].click('.room-members .send-bulk');
+    const bulk = await tabs[0].waitForSelector('.room-members .throughput[data-path="direct"][data-done="true"]', { timeout: 120_000 });
+    assert.match(await bulk.textContent(), /^32 MiB direct in [\d.]+ s: [\d.]+ MiB\/s$/);
     await keepPingingWithoutRelay(relay, tabs);
     for (const [i, tab] of tabs.entries()) await tab.screenshot({ path: join(shots, `room-direct-${i}.png`) });
     // A tab closes: the other notices its peer connection end, with no relay to tell it.

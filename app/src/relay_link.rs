@@ -15,7 +15,7 @@ use testbed::dht;
 use testbed::dht::LookupRequest;
 use testbed::peer;
 use testbed::peer::TransportKind;
-use testbed::room::link::{Link, Runner, DEFAULT_INFO_PORT};
+use testbed::room::link::{Link, Runner, Throughput, DEFAULT_INFO_PORT};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{self, Members, Path};
 use testbed::trace::Trace;
@@ -50,6 +50,8 @@ pub struct RelayLink {
     pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
     pub round_trips: RwSignal<BTreeMap<(PeerId, Path), Vec<f64>>>,
+    /// The last bulk transfer to each peer of the room by each path.
+    pub throughputs: RwSignal<BTreeMap<(PeerId, Path), Throughput>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
     pub problem: RwSignal<Option<String>>,
     /// The last put or get of a record in the DHT the room's tabs form: a sentence, or why
@@ -82,6 +84,7 @@ impl RelayLink {
             relay: RwSignal::new(None),
             address: RwSignal::new(None),
             round_trips: RwSignal::new(BTreeMap::new()),
+            throughputs: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
             balance: RwSignal::new(INITIAL_TOKENS),
@@ -137,6 +140,11 @@ impl RelayLink {
 
     pub fn ping(self, remote: PeerId) {
         self.with_link(|link| link.ping(remote));
+    }
+
+    /// Sends a bulk transfer to `remote`, timed.
+    pub fn send_bulk(self, remote: PeerId) {
+        self.with_link(|link| link.send_bulk(remote));
     }
 
     pub fn ping_everyone(self) {
@@ -249,6 +257,7 @@ impl RelayLink {
             self.relay.set(state.relay);
             self.address.set(state.address);
             self.round_trips.set(state.round_trips);
+            self.throughputs.set(state.throughputs);
             self.problem.set(state.problem);
         }
     }

@@ -333,6 +333,11 @@ impl Figures<'_> {
             boot("/rooms/relayed_to_direct_ms")?
         ));
         rows.push(format!(
+            "| two tabs: 32 MiB on a new stream, directly (WebRTC data channel); through the relay (circuit) | {:.1} MiB/s; {:.1} MiB/s |",
+            boot("/rooms/bulk_direct_mib_per_s")?,
+            boot("/rooms/bulk_relayed_mib_per_s")?
+        ));
+        rows.push(format!(
             "| relay load: clients holding a reservation (of {:.0}); circuits; relay memory per client; relay CPU per 1,000 pings relayed; ping round trip through the relay (median) | {:.0}; {:.0}; {:.0} KiB; {:.0} ms; {:.2} ms |",
             load("/clients")?,
             load("/reserved")?,

@@ -15,6 +15,7 @@ use testbed::PeerId;
 
 use crate::components::sequence_diagram::{kind_name, ArrowheadMarker};
 use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};
+use testbed::room::link::Throughput;
 
 const WIDTH: f64 = 800.0;
 /// Pixels per millisecond: a ping between tabs takes a few ms.
@@ -96,7 +97,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
             }}
         </p>
         <table class="room-members">
-            <thead><tr><th scope="col">"Peer"</th><th scope="col">"Path"</th><th scope="col" title="From opening the stream to both sides closing it, by the path the ping took">"Round trips"</th><th scope="col"></th></tr></thead>
+            <thead><tr><th scope="col">"Peer"</th><th scope="col">"Path"</th><th scope="col" title="Pings: from opening the stream to both sides closing it. Transfers: until the other side has read every byte. By the path each took.">"Round trips, throughput"</th><th scope="col"></th></tr></thead>
             <tbody>
                 {move || {
                     let rows: Vec<(PeerId, Member)> = link.members.with(|m| {
@@ -131,9 +132,15 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                                 <td class="round-trip" data-pings=move || pings().to_string()>
                                     <RoundTrips link=link peer=peer path=Path::Relayed />
                                     <RoundTrips link=link peer=peer path=Path::Direct />
+                                    <Throughputs link=link peer=peer />
                                 </td>
-                                <td><button type="button" disabled=state != MemberState::Connected
-                                    on:click=move |_| link.ping(peer)>"Ping"</button></td>
+                                <td class="row-actions">
+                                    <button type="button" disabled=state != MemberState::Connected
+                                        on:click=move |_| link.ping(peer)>"Ping"</button>
+                                    <button type="button" class="send-bulk" disabled=state != MemberState::Connected
+                                        title="Send 32 MiB on a new stream and time it: the throughput of the path in use"
+                                        on:click=move |_| link.send_bulk(peer)>"Send 32 MiB"</button>
+                                </td>
                             </tr>
                         }
                     }).collect_view().into_any()
@@ -206,6 +213,38 @@ fn RoundTrips(link: RelayLink, peer: PeerId, path: Path) -> impl IntoView {
         <span class="rtt" data-path=name data-pings=move || samples().len().to_string()
             data-median-ms=move || median().map(|m| format!("{m:.2}")).unwrap_or_default()>{text}</span>
     }
+}
+
+/// The last bulk transfer to `peer` on each path: how long the other side took to read it.
+#[component]
+fn Throughputs(link: RelayLink, peer: PeerId) -> impl IntoView {
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let line = move |path: Path| {
+        let name = match path {
+            Path::Relayed => "relayed",
+            Path::Direct => "direct",
+        };
+        let throughput = link.throughputs.with(|t| t.get(&(peer, path)).cloned())?;
+        let mib_per_s = match throughput {
+            Throughput::Done { bytes, took_ms } => Some(mib(bytes) / (took_ms / 1000.0)),
+            _ => None,
+        };
+        let text = match throughput {
+            Throughput::Sending { bytes } => format!("sending {:.0} MiB {name}…", mib(bytes)),
+            Throughput::Done { bytes, took_ms } => format!(
+                "{:.0} MiB {name} in {:.2} s: {:.1} MiB/s",
+                mib(bytes),
+                took_ms / 1000.0,
+                mib_per_s.unwrap_or_default()
+            ),
+            Throughput::Failed(why) => format!("sending failed {name}: {why}"),
+        };
+        Some(view! {
+            <span class="throughput" data-path=name data-done=mib_per_s.is_some().to_string()
+                data-mib-per-s=mib_per_s.map(|m| format!("{m:.2}")).unwrap_or_default()>{text}</span>
+        })
+    };
+    view! { {move || line(Path::Relayed)} {move || line(Path::Direct)} }
 }
 
 /// How this tab reaches the relay, and a link to the same page over the other transport.

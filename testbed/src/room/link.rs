@@ -23,6 +23,7 @@ use crate::dht::{LookupKind, LookupOutcome, LookupRequest};
 use crate::event::{Event, EventKind, EventStream, EVENT_QUEUE};
 use crate::labels::short_peer_id;
 use crate::peer;
+use crate::protocols::transfer;
 use crate::runtime::spawn;
 
 /// A peer's circuit address and PeerId, from its circuit address or its `/webrtc` one
@@ -53,6 +54,24 @@ const REGISTER_EVERY: Duration = Duration::from_secs(REGISTRATION_TTL_SECONDS / 
 
 /// Round trips kept per peer of the room.
 const MAX_ROUND_TRIPS: usize = 100;
+
+/// What "send bytes" sends to another tab: enough for a throughput, little enough for a
+/// relay's default limits here (`--max-circuit-bytes`, 64 MiB).
+pub const BULK_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A bulk transfer to another tab, on the path its traffic took.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Throughput {
+    Sending {
+        bytes: u64,
+    },
+    /// The other side read all `bytes` in `took_ms`, from opening the stream.
+    Done {
+        bytes: u64,
+        took_ms: f64,
+    },
+    Failed(String),
+}
 
 /// Events passed on to the page: as many as the peer's own queue holds.
 const FORWARDED_EVENTS: usize = EVENT_QUEUE;
@@ -118,6 +137,8 @@ pub struct State {
     pub address: Option<Multiaddr>,
     /// Round trips of the pings to each peer of the room by each path, in ms, oldest first.
     pub round_trips: BTreeMap<(PeerId, Path), Vec<f64>>,
+    /// The last bulk transfer to each peer of the room by each path.
+    pub throughputs: BTreeMap<(PeerId, Path), Throughput>,
     /// What the relay refused last (a limit reached, a room it could not serve).
     pub problem: Option<String>,
 }
@@ -193,6 +214,7 @@ impl Link {
                     relay: None,
                     address: None,
                     round_trips: BTreeMap::new(),
+                    throughputs: BTreeMap::new(),
                     problem: None,
                 },
                 changed,
@@ -250,12 +272,7 @@ impl Link {
     pub fn ping(&self, remote: PeerId) {
         let link = self.clone();
         let id = format!("tab-{}", self.pings.fetch_add(1, Ordering::Relaxed));
-        let path = self
-            .lock()
-            .state
-            .members
-            .get(&remote)
-            .map_or(Path::Relayed, |member| member.path());
+        let path = self.path_to(remote);
         spawn(async move {
             let started = web_time::Instant::now();
             if link.peer.ping(remote, id).await.is_ok() {
@@ -268,6 +285,45 @@ impl Link {
                     }
                 });
             }
+        });
+    }
+
+    /// The path traffic to `remote` takes now.
+    fn path_to(&self, remote: PeerId) -> Path {
+        self.lock()
+            .state
+            .members
+            .get(&remote)
+            .map_or(Path::Relayed, |member| member.path())
+    }
+
+    /// Sends [`BULK_BYTES`] to `remote` on a new stream of the testbed's transfer protocol,
+    /// on the path its traffic takes now, and keeps how long the other side took to read
+    /// them.
+    pub fn send_bulk(&self, remote: PeerId) {
+        let link = self.clone();
+        let path = self.path_to(remote);
+        self.update(|state| {
+            state
+                .throughputs
+                .insert((remote, path), Throughput::Sending { bytes: BULK_BYTES });
+        });
+        spawn(async move {
+            let started = web_time::Instant::now();
+            let request = transfer::Request {
+                bytes: BULK_BYTES,
+                read_delay_ms: 0,
+            };
+            let outcome = match link.peer.transfer(remote, request, None).await {
+                Ok(bytes) => Throughput::Done {
+                    bytes,
+                    took_ms: started.elapsed().as_secs_f64() * 1000.0,
+                },
+                Err(error) => Throughput::Failed(error.to_string()),
+            };
+            link.update(|state| {
+                state.throughputs.insert((remote, path), outcome);
+            });
         });
     }
 
