@@ -369,6 +369,14 @@ test('a record put in one tab is found from another: Kademlia across tabs', asyn
     await c.click('.room-get');
     await c.waitForSelector('.room-dht-result[data-state="done"]', { timeout: 30_000 });
     assert.match(await c.textContent('.room-dht-result'), /Found "lesson" = "put by the first tab" at tab \w+/);
+    // The lookup's requests and answers between the tabs, read off the streams, drawn.
+    const kad = await c.$$eval('.room-diagram .arrow[data-kind="kad"]', (arrows) => arrows.map((g) => ({ label: g.dataset.label, path: g.dataset.path })));
+    assert.ok(kad.some((k) => k.label === 'GET_VALUE' && k.path === 'direct'), JSON.stringify(kad));
+    assert.ok(kad.some((k) => /^↩ record/.test(k.label)), JSON.stringify(kad));
+    const answers = await c.$$eval('.room-diagram .arrow[data-kind="kad"][data-label^="↩ record"] > title', (titles) => titles.map((t) => t.textContent));
+    assert.ok(answers.some((t) => /another tab …\w+ → this tab\nprotocol: \/ipfs\/kad\/1\.0\.0[\s\S]*payload: GET_VALUE\nkey: lesson\nrecord value: 20 bytes/.test(t)),
+      answers.join('\n\n'));
+    await c.locator('.room-diagram .arrow[data-kind="kad"][data-label="GET_VALUE"]').last().scrollIntoViewIfNeeded();
     await c.screenshot({ path: join(shots, 'room-dht.png') });
     assert.deepEqual(errors, []);
   });

@@ -831,6 +831,21 @@ async fn a_record_put_in_one_tab_is_found_from_another_through_the_relay() {
         "found at another tab: {got:?}"
     );
     assert!(got.requests >= 1, "{got:?}");
+
+    // Tab 2 read its GET_VALUE requests and their answers off the circuits' streams: the
+    // room's diagram draws them.
+    let mut kad = Vec::new();
+    while let Ok(event) = tabs[2].1.try_recv() {
+        if let EventKind::Room(RoomStep::Kad { sent, label, .. }) = event.kind {
+            kad.push((sent, label));
+        }
+    }
+    assert!(kad.contains(&(true, "GET_VALUE".to_owned())), "{kad:?}");
+    assert!(
+        kad.iter()
+            .any(|(sent, label)| !sent && label.starts_with("↩ record")),
+        "an answer with the record: {kad:?}"
+    );
 }
 
 #[tokio::test]

@@ -383,6 +383,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                 MessageKind::Signal,
                 MessageKind::Tokens,
                 MessageKind::Marker,
+                MessageKind::Kad,
             ]),
             width: WIDTH,
             until_ms: None,

@@ -12,7 +12,6 @@ use super::command::PeerError;
 use crate::dht::node::Kad;
 use crate::event::EventSink;
 use crate::wire::WireLog;
-#[cfg(target_arch = "wasm32")]
 use crate::{event::EventKind, room::RoomStep};
 
 /// How a peer reaches others.
@@ -47,13 +46,32 @@ pub(super) fn build_transport(
     #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))] webrtc: (
         libp2p_stream::Control,
         crate::webrtc::ice::Ice,
-        EventSink,
     ),
+    events: EventSink,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
+    use crate::wire::kad_tap::{KadSeen, KadTap, Report};
     use crate::wire::tap::{memory_transport, upgrade, Socket};
+    use crate::wire::Direction;
     if kind == TransportKind::Memory {
         return Ok(memory_transport(keypair, wire)?);
     }
+    let me = keypair.public().to_peer_id();
+    // Between tabs no wire tap runs: Kademlia's messages are read off each stream, so the
+    // room's diagram can draw them.
+    let kad_seen: Report = {
+        let events = events.clone();
+        std::sync::Arc::new(move |seen: KadSeen| {
+            events.emit(
+                me,
+                EventKind::Room(RoomStep::Kad {
+                    remote: seen.remote,
+                    sent: seen.direction == Direction::Sent,
+                    label: seen.message.label(seen.request),
+                    details: seen.message.details(),
+                }),
+            )
+        })
+    };
     #[cfg(target_arch = "wasm32")]
     let websocket = libp2p::websocket_websys::Transport::default().map(|s, _| Socket::WebSocket(s));
     #[cfg(not(target_arch = "wasm32"))]
@@ -86,8 +104,7 @@ pub(super) fn build_transport(
     // or the relay client would take `…/p2p-circuit/webrtc/p2p/B` for a circuit.
     #[cfg(target_arch = "wasm32")]
     let upgraded = {
-        let (streams, ice, events) = webrtc;
-        let me = keypair.public().to_peer_id();
+        let (streams, ice) = webrtc;
         // Each signaling message, as a room step: the arrows that cross the relay's lifeline.
         let report: crate::webrtc::transport::Report =
             std::sync::Arc::new(move |remote, sent, signal| {
@@ -104,7 +121,11 @@ pub(super) fn build_transport(
     }
     .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
     .or_transport(upgraded)
-    .map(|either, _| either.into_inner())
-    .boxed();
-    Ok(upgraded)
+    .map(|either, _| either.into_inner());
+    Ok(upgraded
+        .map(move |(peer, muxer), _| {
+            let tapped = KadTap::new(muxer, peer, kad_seen.clone());
+            (peer, StreamMuxerBox::new(tapped))
+        })
+        .boxed())
 }

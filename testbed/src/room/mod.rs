@@ -59,6 +59,14 @@ pub enum RoomStep {
     },
     /// The relay refused: a limit, or a room it could not serve.
     Refused { what: &'static str, reason: String },
+    /// A Kademlia request or answer to (`sent`) or from `remote`, read off the stream:
+    /// `label` for its arrow, `details` for its panel. It carries no trace context.
+    Kad {
+        remote: PeerId,
+        sent: bool,
+        label: String,
+        details: String,
+    },
     /// Tokens or a marker on the token channel to `remote` (`received: None`), or from it
     /// (`received`: this tab's Lamport time once it arrived).
     Channel {

@@ -8,11 +8,12 @@ use crate::labels::{Names, Tone};
 use crate::snapshot::amount;
 use crate::snapshot::channel::Packet;
 use crate::trace::mark::{FromAnotherTab, Mark, MessageKind, Said};
+use crate::wire::kad::PROTOCOL as KAD_PROTOCOL;
 use crate::wire::webrtc::SIGNALING_PROTOCOL;
 
 impl RoomStep {
-    /// The signaling messages: sent ones wait for a receive that happens in the other tab;
-    /// received ones arrive with no send this tab saw. Tokens and markers carry their send's
+    /// The signaling messages and Kademlia's: sent ones wait for a receive that happens in
+    /// the other tab; received ones arrive with no send this tab saw. Tokens and markers carry their send's
     /// stamp: a received one is drawn from its send in the other tab.
     pub fn mark(&self) -> Option<Mark> {
         if let RoomStep::Channel {
@@ -49,20 +50,36 @@ impl RoomStep {
                 },
             });
         }
-        let RoomStep::Signal {
-            remote,
-            sent,
-            summary,
-        } = self
-        else {
-            return None;
-        };
-        let said = Said {
-            kind: MessageKind::Signal,
-            protocol: SIGNALING_PROTOCOL.to_owned(),
-            label: signal_label(summary),
-            payload: Some(summary.clone()),
-            stamp: None,
+        let (remote, sent, said) = match self {
+            RoomStep::Signal {
+                remote,
+                sent,
+                summary,
+            } => (
+                remote,
+                sent,
+                Said {
+                    kind: MessageKind::Signal,
+                    protocol: SIGNALING_PROTOCOL.to_owned(),
+                    label: signal_label(summary),
+                    payload: Some(summary.clone()),
+                    stamp: None,
+                },
+            ),
+            RoomStep::Kad {
+                remote,
+                sent,
+                label,
+                details,
+            } => (
+                remote,
+                sent,
+                Said {
+                    payload: Some(details.clone()),
+                    ..Said::plain(MessageKind::Kad, KAD_PROTOCOL, label.clone())
+                },
+            ),
+            _ => return None,
         };
         Some(if *sent {
             Mark::Sent { to: *remote, said }
@@ -161,6 +178,20 @@ impl RoomStep {
             RoomStep::Refused { what, reason } => (
                 Tone::Problem,
                 format!("The relay refused the {what}: {reason}"),
+            ),
+            RoomStep::Kad {
+                remote,
+                sent,
+                label,
+                ..
+            } => (
+                Tone::Info,
+                format!(
+                    "Kademlia: {} {label} {} {}",
+                    if *sent { "sent" } else { "received" },
+                    if *sent { "to" } else { "from" },
+                    names.peer(remote)
+                ),
             ),
             RoomStep::Channel {
                 remote,

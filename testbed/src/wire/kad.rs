@@ -79,19 +79,28 @@ impl KadMessage {
         if self.record.is_some() {
             parts.push("record".to_owned());
         }
+        let count = |n: usize, what: &str| match n {
+            1 => format!("1 {what}"),
+            n => format!("{n} {what}s"),
+        };
         if !self.providers.is_empty() {
-            parts.push(format!("{} providers", self.providers.len()));
+            parts.push(count(self.providers.len(), "provider"));
         }
         if !self.closer.is_empty() || parts.is_empty() {
-            parts.push(format!("{} peers", self.closer.len()));
+            parts.push(count(self.closer.len(), "peer"));
         }
         format!("↩ {}", parts.join(", "))
     }
 
     /// The key, and each peer named with how many leading bits it shares with the key.
     pub fn details(&self) -> String {
-        let target = KeyPoint::of_bytes(&self.key);
-        let mut text = format!("{}\nkey: {}", self.kind.name(), key_label(&self.key, &[]));
+        // An answer that brings a record may leave its own key empty: the record names it.
+        let key = match (&self.record, self.key.is_empty()) {
+            (Some((key, _)), true) => key,
+            _ => &self.key,
+        };
+        let target = KeyPoint::of_bytes(key);
+        let mut text = format!("{}\nkey: {}", self.kind.name(), key_label(key, &[]));
         if let Some((_, value)) = &self.record {
             text.push_str(&format!("\nrecord value: {} bytes", value.len()));
         }
@@ -234,6 +243,25 @@ fn decode_peer(bytes: &[u8]) -> Result<KadPeer, String> {
 pub(crate) mod tests {
     use super::*;
     use crate::wire::protobuf::{put_bytes, put_varint};
+
+    #[test]
+    fn an_answer_is_labelled_by_what_it_brings_and_named_by_its_records_key() {
+        let answer = KadMessage {
+            kind: KadKind::GetValue,
+            key: Vec::new(),
+            record: Some((b"lesson".to_vec(), b"hello".to_vec())),
+            closer: vec![KadPeer {
+                id: PeerId::random(),
+                addresses: Vec::new(),
+            }],
+            providers: Vec::new(),
+            dropped_peers: 0,
+        };
+        assert_eq!(answer.label(false), "↩ record, 1 peer");
+        assert!(answer
+            .details()
+            .starts_with("GET_VALUE\nkey: lesson\nrecord value: 5 bytes"));
+    }
 
     /// A kad message as libp2p-kad writes it: its length, then the protobuf.
     pub(crate) fn framed(kind: u64, key: &[u8], closer: &[PeerId]) -> Vec<u8> {

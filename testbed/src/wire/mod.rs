@@ -9,6 +9,7 @@
 pub mod decode;
 pub mod in_trace;
 pub mod kad;
+pub mod kad_tap;
 pub mod multistream;
 pub(crate) mod protobuf;
 pub mod tap;
