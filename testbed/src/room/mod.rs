@@ -14,10 +14,14 @@ pub mod tokens;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
-use crate::snapshot::channel::{Packet, Stamp};
+use crate::trace::mark::MessageKind;
+use crate::trace::SendStamp;
 
 pub use client::{Client, Registration, RoomCommand};
 pub use members::{Member, MemberState, Members, Path};
+
+/// The protocol of the token channels between tabs (see [`tokens`]).
+pub const TOKEN_CHANNEL: &str = "/testbed/room-tokens/1.0.0";
 
 /// How long a registration lasts unless renewed: a tab that closes leaves the room's list
 /// within this. The relay must accept TTLs this short.
@@ -67,12 +71,17 @@ pub enum RoomStep {
         label: String,
         details: String,
     },
-    /// Tokens or a marker on the token channel to `remote` (`received: None`), or from it
-    /// (`received`: this tab's Lamport time once it arrived).
+    /// Tokens or a marker (`kind`) on the token channel to `remote` (`received: None`), or
+    /// from it (`received`: this tab's Lamport time once it arrived): `label` for its arrow,
+    /// `line` as it went on the wire, stamped with its send's trace context and Lamport time
+    /// and the sender's clock.
     Channel {
         remote: PeerId,
-        packet: Packet<PeerId>,
-        stamp: Stamp,
+        kind: MessageKind,
+        label: String,
+        line: String,
+        stamp: SendStamp,
+        sent_unix_ms: u64,
         received: Option<u64>,
     },
 }

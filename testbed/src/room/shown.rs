@@ -1,12 +1,7 @@
 //! How a room's steps are shown in the trace and the log.
 
-use libp2p::PeerId;
-
-use super::tokens::CHANNEL;
-use super::RoomStep;
+use super::{RoomStep, TOKEN_CHANNEL};
 use crate::labels::{Names, Tone};
-use crate::snapshot::amount;
-use crate::snapshot::channel::Packet;
 use crate::trace::mark::{FromAnotherTab, Mark, MessageKind, Said};
 use crate::wire::kad::PROTOCOL as KAD_PROTOCOL;
 use crate::wire::webrtc::SIGNALING_PROTOCOL;
@@ -18,33 +13,28 @@ impl RoomStep {
     pub fn mark(&self) -> Option<Mark> {
         if let RoomStep::Channel {
             remote,
-            packet,
+            kind,
+            label,
+            line,
             stamp,
+            sent_unix_ms,
             received,
         } = self
         {
-            let (kind, label) = packet_label(packet);
             let said = Said {
-                kind,
-                protocol: CHANNEL.to_string(),
-                label,
-                // The line on the wire, stamp included.
-                payload: Some(
-                    String::from_utf8_lossy(&packet.encode_stamped(Some(stamp)))
-                        .trim_end()
-                        .to_owned(),
-                ),
-                stamp: Some(stamp.send),
+                payload: Some(line.clone()),
+                stamp: Some(*stamp),
+                ..Said::plain(*kind, TOKEN_CHANNEL, label.clone())
             };
             return Some(match received {
                 None => Mark::Sent { to: *remote, said },
                 Some(lamport) => Mark::Received {
-                    span: stamp.send.context.span_id,
+                    span: stamp.context.span_id,
                     lamport: *lamport,
                     from_another_tab: FromAnotherTab {
                         from: *remote,
                         said,
-                        sent_unix_ms: stamp.unix_ms,
+                        sent_unix_ms: *sent_unix_ms,
                         answers: None,
                     },
                 },
@@ -195,46 +185,22 @@ impl RoomStep {
             ),
             RoomStep::Channel {
                 remote,
-                packet,
-                received: None,
+                label,
+                received,
                 ..
             } => (
                 Tone::Ping,
-                format!(
-                    "Sent {} to {} on its token channel",
-                    packet_label(packet).1,
-                    names.peer(remote)
-                ),
+                match received {
+                    None => format!(
+                        "Sent {label} to {} on its token channel",
+                        names.peer(remote)
+                    ),
+                    Some(_) => format!(
+                        "Received {label} from {} on its token channel",
+                        names.peer(remote)
+                    ),
+                },
             ),
-            RoomStep::Channel {
-                remote,
-                packet,
-                received: Some(_),
-                ..
-            } => (
-                Tone::Ping,
-                format!(
-                    "Received {} from {} on its token channel",
-                    packet_label(packet).1,
-                    names.peer(remote)
-                ),
-            ),
-        }
-    }
-}
-
-/// A packet's kind and its label on the arrow: `5 tokens`, or `marker S…XyZw.1` (snapshot 1
-/// of the tab whose PeerId ends in `XyZw`, as its lifeline is named).
-fn packet_label(packet: &Packet<PeerId>) -> (MessageKind, String) {
-    match packet {
-        Packet::Tokens(tokens) => (MessageKind::Tokens, amount(tokens.amount)),
-        Packet::Marker(id) => {
-            let initiator = id.initiator.to_base58();
-            let tail = &initiator[initiator.len().saturating_sub(4)..];
-            (
-                MessageKind::Marker,
-                format!("marker S…{tail}.{}", id.number + 1),
-            )
         }
     }
 }

@@ -25,8 +25,9 @@ use crate::snapshot;
 use crate::snapshot::channel::{self, Packet, Stamp, TokensWire, BACKLOG};
 use crate::snapshot::machine::{LocalPart, Output, SnapshotId};
 use crate::trace::clock::unix_ms;
+use crate::trace::mark::MessageKind;
 
-pub const CHANNEL: StreamProtocol = StreamProtocol::new("/testbed/room-tokens/1.0.0");
+pub const CHANNEL: StreamProtocol = StreamProtocol::new(super::TOKEN_CHANNEL);
 pub const PARTS: StreamProtocol = StreamProtocol::new("/testbed/room-snapshot/1.0.0");
 
 /// What each tab holds when it joins.
@@ -127,12 +128,7 @@ fn write(
     };
     match sender.try_send((packet, stamp)) {
         Ok(()) => {
-            peer.report(EventKind::Room(RoomStep::Channel {
-                remote,
-                packet,
-                stamp,
-                received: None,
-            }));
+            peer.report(channel_step(remote, packet, stamp, None));
             Ok(())
         }
         Err(error) if error.is_full() => {
@@ -141,6 +137,40 @@ fn write(
         }
         Err(_) => Err(TokensError::NoChannel(remote)),
     }
+}
+
+/// A packet sent to or received from `remote`, as the peer's event: the arrow's label is
+/// `5 tokens`, or `marker S…XyZw.1` (snapshot 1 of the tab whose PeerId ends in `XyZw`, as its
+/// lifeline is named).
+fn channel_step(
+    remote: PeerId,
+    packet: Packet<PeerId>,
+    stamp: Stamp,
+    received: Option<u64>,
+) -> EventKind {
+    let (kind, label) = match packet {
+        Packet::Tokens(tokens) => (MessageKind::Tokens, snapshot::amount(tokens.amount)),
+        Packet::Marker(id) => {
+            let initiator = id.initiator.to_base58();
+            let tail = &initiator[initiator.len().saturating_sub(4)..];
+            (
+                MessageKind::Marker,
+                format!("marker S…{tail}.{}", id.number + 1),
+            )
+        }
+    };
+    let line = String::from_utf8_lossy(&packet.encode_stamped(Some(&stamp)))
+        .trim_end()
+        .to_owned();
+    EventKind::Room(RoomStep::Channel {
+        remote,
+        kind,
+        label,
+        line,
+        stamp: stamp.send,
+        sent_unix_ms: stamp.unix_ms,
+        received,
+    })
 }
 
 struct Collecting {
@@ -431,12 +461,9 @@ impl RoomTokens {
                 {
                     if let Some(stamp) = stamp {
                         let lamport = tokens.peer.tracer().receive(stamp.send.lamport);
-                        tokens.peer.report(EventKind::Room(RoomStep::Channel {
-                            remote,
-                            packet,
-                            stamp,
-                            received: Some(lamport),
-                        }));
+                        tokens
+                            .peer
+                            .report(channel_step(remote, packet, stamp, Some(lamport)));
                     }
                     let outputs = tokens.on_packet(remote, packet);
                     tokens.carry_out(outputs);
