@@ -31,7 +31,7 @@ use crate::wire::WireLog;
 use command::Command;
 use event_loop::EventLoop;
 use responders::{answer_pings, answer_transfers, with_timeout};
-use swarm::{build_transport, Behaviour};
+use swarm::{browser_to_browser, build_transport, Behaviour};
 use tracing::Instrument;
 
 pub use command::PeerError;
@@ -104,6 +104,8 @@ impl Handle {
             TransportKind::Memory => (None, None),
         };
         let rooms = relay_client.is_some();
+        let (webrtc_transport, webrtc_behaviour) =
+            browser_to_browser(transport, ice, &events, peer_id);
         let mut identify_config = identify::Config::new("/testbed/1.0.0".into(), keypair.public())
             .with_agent_version(format!("p2p-testbed/{}", env!("CARGO_PKG_VERSION")));
         // Kademlia learns the address of a peer that dialed in only from identify. Repeated at
@@ -121,9 +123,9 @@ impl Handle {
             rendezvous: Toggle::from(
                 rooms.then(|| rendezvous::client::Behaviour::new(keypair.clone())),
             ),
+            webrtc: Toggle::from(webrtc_behaviour),
         };
         let mut streams = behaviour.streams.new_control();
-        let signaling = behaviour.streams.new_control();
         // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
         // its event-loop task: the same on tokio and in the browser.
         let swarm_config = libp2p::swarm::Config::without_executor()
@@ -134,7 +136,7 @@ impl Handle {
                 transport,
                 relay_transport,
                 wire,
-                (signaling, ice),
+                webrtc_transport,
                 events.clone(),
             )?,
             behaviour,

@@ -36,6 +36,45 @@ pub struct Behaviour {
     /// Circuit relay v2 client and rendezvous client, on a tab's peer that joins rooms.
     pub(super) relay: Toggle<relay::client::Behaviour>,
     pub(super) rendezvous: Toggle<rendezvous::client::Behaviour>,
+    /// `/webrtc`'s signaling, on a tab's peer in a browser.
+    pub(super) webrtc: Toggle<crate::webrtc::Behaviour>,
+}
+
+/// A transport, boxed for the swarm.
+pub(super) type BoxedTransport = Boxed<(PeerId, StreamMuxerBox)>;
+
+/// `/webrtc` between tabs, for a tab's peer in a browser: the transport, boxed, and the
+/// behaviour its signaling runs on. Each signaling message is reported as a room step: the
+/// arrows that cross the relay's lifeline. None natively, and for in-page peers.
+pub(super) fn browser_to_browser(
+    kind: TransportKind,
+    ice: crate::webrtc::ice::Ice,
+    events: &EventSink,
+    me: PeerId,
+) -> (Option<BoxedTransport>, Option<crate::webrtc::Behaviour>) {
+    #[cfg(target_arch = "wasm32")]
+    if kind == TransportKind::Remote {
+        let events = events.clone();
+        let report: crate::webrtc::transport::Report =
+            std::sync::Arc::new(move |remote, sent, signal| {
+                events.emit(
+                    me,
+                    EventKind::Room(RoomStep::Signal {
+                        remote,
+                        sent,
+                        summary: signal.summary(),
+                    }),
+                )
+            });
+        let (transport, behaviour) = crate::webrtc::transport::new(ice, report);
+        let transport = transport
+            .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+            .boxed();
+        return (Some(transport), Some(behaviour));
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (kind, ice, events, me);
+    (None, None)
 }
 
 pub(super) fn build_transport(
@@ -43,12 +82,9 @@ pub(super) fn build_transport(
     kind: TransportKind,
     relay: Option<relay::client::Transport>,
     wire: Option<WireLog>,
-    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))] webrtc: (
-        libp2p_stream::Control,
-        crate::webrtc::ice::Ice,
-    ),
+    browser_to_browser: Option<BoxedTransport>,
     events: EventSink,
-) -> Result<Boxed<(PeerId, StreamMuxerBox)>, PeerError> {
+) -> Result<BoxedTransport, PeerError> {
     use crate::wire::kad_tap::{KadSeen, KadTap, Report};
     use crate::wire::tap::{memory_transport, upgrade, Socket};
     use crate::wire::Direction;
@@ -102,26 +138,13 @@ pub(super) fn build_transport(
         .map(|either, _| either.into_inner());
     // Browser to browser: signaling over the relayed connection, then a direct one. First,
     // or the relay client would take `…/p2p-circuit/webrtc/p2p/B` for a circuit.
-    #[cfg(target_arch = "wasm32")]
-    let upgraded = {
-        let (streams, ice) = webrtc;
-        // Each signaling message, as a room step: the arrows that cross the relay's lifeline.
-        let report: crate::webrtc::transport::Report =
-            std::sync::Arc::new(move |remote, sent, signal| {
-                events.emit(
-                    me,
-                    EventKind::Room(RoomStep::Signal {
-                        remote,
-                        sent,
-                        summary: signal.summary(),
-                    }),
-                )
-            });
-        crate::webrtc::transport::Transport::new(streams, ice, report)
-    }
-    .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
-    .or_transport(upgraded)
-    .map(|either, _| either.into_inner());
+    let upgraded = match browser_to_browser {
+        Some(webrtc) => webrtc
+            .or_transport(upgraded)
+            .map(|either, _| either.into_inner())
+            .boxed(),
+        None => upgraded.boxed(),
+    };
     Ok(upgraded
         .map(move |(peer, muxer), _| {
             let tapped = KadTap::new(muxer, peer, kad_seen.clone());

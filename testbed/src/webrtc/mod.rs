@@ -4,6 +4,10 @@
 //! connection (`wire/webrtc.rs`), then talk over their own `RTCPeerConnection`, each stream a
 //! data channel framed as the spec says (libp2p-webrtc-utils' `Stream`).
 //! Only `ice` (the settings) builds natively; the rest needs a browser.
+//!
+//! Like libp2p's relay client, it comes as a pair made together ([`transport::new`]): the
+//! transport the swarm dials and listens with, and the behaviour its signaling streams run on,
+//! which the swarm composes like any other protocol.
 
 #[cfg(target_arch = "wasm32")]
 pub mod channel;
@@ -14,3 +18,7 @@ pub mod handshake;
 pub mod ice;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
+
+/// The behaviour `/webrtc`'s signaling runs on: a stream behaviour of its own, carrying only
+/// `/webrtc-signaling/0.0.1` streams.
+pub type Behaviour = libp2p_stream::Behaviour;

@@ -1,9 +1,9 @@
 //! `/webrtc` as a libp2p `Transport` that the swarm composes beside its others. It dials
 //! `<relayed address>/webrtc/p2p/<peer>`: over the relayed connection to that peer it opens
 //! a signaling stream and offers. Listening, it answers every signaling stream another tab
-//! opens. Both sides' streams go through libp2p-stream, on whatever connection the two
-//! already share (the relayed one); the `PeerId` of the direct connection is that
-//! connection's, authenticated by its Noise handshake.
+//! opens. Both sides' signaling streams go through the behaviour made with it ([`new`]), on
+//! whatever connection the two already share (the relayed one); the `PeerId` of the direct
+//! connection is that connection's, authenticated by its Noise handshake.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -44,16 +44,19 @@ pub struct Transport {
 
 type Upgrade = BoxFuture<'static, Result<(PeerId, Connection), HandshakeError>>;
 
-impl Transport {
-    pub fn new(streams: libp2p_stream::Control, ice: Ice, report: Report) -> Self {
-        Transport {
-            streams,
-            report,
-            ice,
-            listener: None,
-            announced: false,
-        }
-    }
+/// The `/webrtc` transport and the behaviour its signaling runs on, made together: the swarm
+/// takes the transport, and its behaviour holds the other. `ice` says where ICE looks for
+/// routes; `report` hears each signaling message.
+pub fn new(ice: Ice, report: Report) -> (Transport, super::Behaviour) {
+    let behaviour = super::Behaviour::new();
+    let transport = Transport {
+        streams: behaviour.new_control(),
+        report,
+        ice,
+        listener: None,
+        announced: false,
+    };
+    (transport, behaviour)
 }
 
 /// The peer a `/webrtc` address leads to: `…/p2p-circuit/webrtc/p2p/<peer>`.
