@@ -1,29 +1,16 @@
-//! The page: header, the lesson (or free-play controls) and log on the left, the network view
-//! and the sequence diagram on the right.
+//! The page: what the link asks for (a lesson, a network, a room) read and set up, then the
+//! header, the welcome, and the two columns (`side_column`, `views_column`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::lesson::View;
 use testbed::scenario::{self, Scenario};
-use testbed::NetworkConfig;
 use wasm_bindgen::JsCast;
 
-use crate::components::dht_controls::DhtControls;
-use crate::components::dht_view::DhtView;
-use crate::components::event_log::EventLog;
-use crate::components::lesson_panel::{LessonPanel, Place, Predictions};
-use crate::components::network_controls::NetworkControls;
-use crate::components::network_status::NetworkStatus;
-use crate::components::network_view::NetworkView;
+use crate::components::lesson_panel::{Place, Predictions};
 use crate::components::page_header::PageHeader;
-use crate::components::ping_controls::PingControls;
-use crate::components::room_view::RoomView;
-use crate::components::sequence_diagram::SequenceDiagram;
-use crate::components::snapshot_table::SnapshotTable;
-use crate::components::time_controls::TimeControls;
-use crate::components::token_controls::TokenControls;
-use crate::components::view_tabs::ViewTabs;
-use crate::components::wire_view::WireView;
+use crate::components::side_column::SideColumn;
+use crate::components::views_column::ViewsColumn;
 use crate::keys;
 use crate::peer_clicks::PeerClicks;
 use crate::relay_link::RelayLink;
@@ -74,11 +61,7 @@ pub fn App() -> impl IntoView {
     });
     let predictions = Predictions::new(scenario.answers.clone());
     let views = ViewChoice::new(lessons, place);
-    let ViewChoice {
-        tab,
-        only_last_ping,
-        kinds,
-    } = views;
+    let tab = views.tab;
     let show_in_diagram = views.show_in_diagram(session);
     let (show_me, can_show) = views.show_me(session);
 
@@ -97,11 +80,6 @@ pub fn App() -> impl IntoView {
 
     let from = RwSignal::new(0usize);
     let to = RwSignal::new(PingTarget::Random);
-    let start = Callback::new(move |config: NetworkConfig| {
-        from.set(0);
-        to.set(PingTarget::Random);
-        session.start(config);
-    });
 
     // Rebuild the run the link describes: free play starts its network at once; a lesson
     // waits for the learner unless the link carries actions to replay.
@@ -149,51 +127,10 @@ pub fn App() -> impl IntoView {
             <Welcome lessons=lessons choose_lesson=choose_lesson choose_free_play=choose_free_play />
         </Show>
         <main class="layout" hidden=move || welcome.get()>
-            <div class="side">
-                <LessonPanel session=session lessons=lessons place=place predictions=predictions show_me=show_me can_show=can_show />
-                <Show when=move || place.get().is_none()>
-                    <NetworkControls config=session.config on_start=start />
-                </Show>
-                <section class="panel">
-                    <NetworkStatus phase=session.phase view=session.view />
-                </section>
-                <Show when=move || place.get().is_none()>
-                    <PingControls session=session from=from to=to />
-                    <TokenControls session=session from=from />
-                    <Show when=move || session.config.with(|c| c.dht.is_some())>
-                        <DhtControls session=session from=from />
-                    </Show>
-                </Show>
-                <EventLog log=session.log scrub=session.scrub />
-            </div>
-            <div class="views">
-                <TimeControls session=session />
-                <SnapshotTable tokens=session.tokens running=session.running() />
-                <ViewTabs tab=tab dht=Signal::derive(move || session.config.with(|c| c.dht.is_some())) />
-                <div role="tabpanel" id="network-panel" aria-labelledby="tab-network" class="tab-panel" hidden=move || tab.get() != View::Network>
-                    <NetworkView session=session from=from to=to click_pings_from=clicks.pings_from
-                        peer_question_open=clicks.wanted
-                        answer_peer=clicks.answer predicted_peer=clicks.predicted />
-                </div>
-                <div role="tabpanel" id="diagram-panel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
-                    <SequenceDiagram session=session visible=Signal::derive(move || tab.get() == View::Diagram)
-                        only_last_ping=only_last_ping
-                        peer_question_open=clicks.wanted
-                        answer_peer=clicks.answer kinds=kinds />
-                </div>
-                <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
-                    <WireView wire=session.wire view=session.view last_ping=session.last_ping scrub=session.scrub
-                        show_in_diagram=show_in_diagram
-                        visible=Signal::derive(move || tab.get() == View::Wire) />
-                </div>
-                <div role="tabpanel" aria-labelledby="tab-room" class="tab-panel" hidden=move || tab.get() != View::Room>
-                    <RoomView link=link />
-                </div>
-                <div role="tabpanel" aria-labelledby="tab-dht" class="tab-panel" hidden=move || tab.get() != View::Dht>
-                    <DhtView dht=session.dht running=session.running() view=session.view replication=session.replication()
-                        visible=Signal::derive(move || tab.get() == View::Dht) />
-                </div>
-            </div>
+            <SideColumn session=session lessons=lessons place=place predictions=predictions
+                show_me=show_me can_show=can_show from=from to=to />
+            <ViewsColumn session=session views=views clicks=clicks link=link
+                show_in_diagram=show_in_diagram from=from to=to />
         </main>
     }
 }
