@@ -124,6 +124,21 @@ test('a chosen pair pings in a ring; a pair without a connection is explained', 
   await page.close();
 });
 
+test('200 peers connect as a ring, a star and a random graph, and stay readable', async () => {
+  for (const [topology, connections] of [['ring', 200], ['star', 199], ['random', null]]) {
+    const page = await open(`#v=1&peers=200&topology=${topology}&seed=1`);
+    await ready(page);
+    assert.match(await page.textContent('.status'), new RegExp(`All 200 peers connected by ${connections ?? '\\d+'} connections`));
+    // Numbers inside 200 circles would be unreadable: every tenth peer is numbered outside.
+    assert.equal(await page.locator('.network-view .peer text').count(), 20);
+    assert.equal(await page.locator('.network-view .peer .ring-number').count(), 20);
+    await page.click('text=Run ping');
+    await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
+    if (topology === 'random') await page.screenshot({ path: join(shots, 'peers-200-random.png') });
+    await page.close();
+  }
+});
+
 test('a broken scenario link gets a clear message and the defaults still run', async () => {
   const page = await open('#peers=abc&topology=ring&color=blue');
   await ready(page);

@@ -12,6 +12,10 @@ const SIZE: f64 = 600.0;
 const CENTER: f64 = SIZE / 2.0;
 const RADIUS: f64 = 250.0;
 
+/// Beyond this many peers a number inside each circle is too small to read: every tenth peer
+/// is numbered outside the ring instead, and each peer's number is in its tooltip.
+const NUMBERED_INSIDE: usize = 80;
+
 fn position(peer: usize, peers: usize) -> (f64, f64) {
     // Peer 0 at the top, the rest clockwise.
     let angle = TAU * peer as f64 / peers.max(1) as f64 - TAU / 4.0;
@@ -153,7 +157,14 @@ pub fn NetworkView(
                                 }>
                                 <title>{session.view.with_untracked(|v| v.peer_id(peer)).map(|id| format!("{label}\n{id}")).unwrap_or(label)}</title>
                                 <circle cx=x cy=y r=r />
-                                <text x=x y=y dy="0.35em" font-size=r * 0.95>{peer.to_string()}</text>
+                                {if peers.get() <= NUMBERED_INSIDE {
+                                    Some(view! { <text x=x y=y dy="0.35em" font-size=r * 0.95>{peer.to_string()}</text> }.into_any())
+                                } else if peer % 10 == 0 {
+                                    let (tx, ty) = (CENTER + (x - CENTER) * 1.08, CENTER + (y - CENTER) * 1.08);
+                                    Some(view! { <text class="ring-number" x=tx y=ty dy="0.35em" font-size="12">{peer.to_string()}</text> }.into_any())
+                                } else {
+                                    None
+                                }}
                             </g>
                         }
                     }).collect_view()}
