@@ -148,7 +148,7 @@ impl EventKind {
             EventKind::Transfer(step) => step.sentence(me, names),
             EventKind::Tokens(step) => return step.sentence(me, names),
             EventKind::Dht(step) => step.sentence(me, names),
-            EventKind::Room(step) => step.sentence(names),
+            EventKind::Room(step) => return step.sentence(names),
             EventKind::Listening { .. }
             | EventKind::Dialing { .. }
             | EventKind::ConnectionEstablished { dialer: false, .. }

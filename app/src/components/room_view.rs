@@ -417,6 +417,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                 }).collect_view())}
                 {move || layout.with(|l| {
                     let relay_at = relay_x(l);
+                    let mut labels = LabelSlots::default();
                     l.arrows.iter().map(|arrow| {
                         let signal = arrow.kind == MessageKind::Signal;
                         // Signaling always crosses the circuit: it is what sets up the direct path.
@@ -448,7 +449,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                             }
                         };
                         let ((x0, y0), (x1, y1)) = (points[0], points[1]);
-                        let (lx, ly) = (x0 + (x1 - x0) * 0.25, y0 + (y1 - y0) * 0.25 - 5.0);
+                        let (lx, ly) = labels.place(&arrow.label, x0 + (x1 - x0) * 0.25, y0 + (y1 - y0) * 0.25 - 5.0);
                         let points = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
                         let path_name = match path {
                             Path::Relayed => "relayed",
@@ -468,6 +469,37 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                 })}
             </svg>
         </div>
+    }
+}
+
+/// Where the room diagram's labels went: messages sent at the same moment (markers to every
+/// tab, a burst of ICE candidates) would write their labels over one another, so a label
+/// that would touch one already placed moves down a line.
+#[derive(Default)]
+struct LabelSlots {
+    /// Each label's left and right edge and its baseline.
+    placed: Vec<(f64, f64, f64)>,
+}
+
+impl LabelSlots {
+    const LINE: f64 = 12.0;
+    /// Roughly the width of a character of the diagram's labels.
+    const CHAR: f64 = 6.0;
+
+    /// The place for `text` centred at `x` with its baseline at `y`, or the first free line
+    /// below it.
+    fn place(&mut self, text: &str, x: f64, mut y: f64) -> (f64, f64) {
+        let half = text.chars().count() as f64 * Self::CHAR / 2.0;
+        let (left, right) = (x - half, x + half);
+        while self
+            .placed
+            .iter()
+            .any(|&(l, r, at)| (at - y).abs() < Self::LINE && l < right && left < r)
+        {
+            y += Self::LINE;
+        }
+        self.placed.push((left, right, y));
+        (x, y)
     }
 }
 

@@ -7,6 +7,8 @@ mod event_loop;
 mod responders;
 mod swarm;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
@@ -64,6 +66,9 @@ pub struct Handle {
     tracer: Tracer,
     /// Everything this peer does runs inside this span, which names the peer.
     span: tracing::Span,
+    /// Lookups asked for through this handle and not yet answered: Kademlia traffic between
+    /// tabs while none runs is libp2p-kad's own (see [`crate::room::RoomStep::Kad`]).
+    lookups_running: Arc<AtomicUsize>,
     pace: Pace,
 }
 
@@ -130,6 +135,7 @@ impl Handle {
         // its event-loop task: the same on tokio and in the browser.
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
+        let lookups_running = Arc::new(AtomicUsize::new(0));
         let swarm = Swarm::new(
             build_transport(
                 &keypair,
@@ -138,6 +144,7 @@ impl Handle {
                 wire,
                 webrtc_transport,
                 events.clone(),
+                lookups_running.clone(),
             )?,
             behaviour,
             peer_id,
@@ -176,6 +183,7 @@ impl Handle {
             tracer,
             span,
             pace,
+            lookups_running,
         })
     }
 
@@ -336,6 +344,7 @@ impl Handle {
 
     /// Runs a DHT lookup and waits for its outcome.
     pub async fn lookup(&self, request: LookupRequest) -> Result<LookupOutcome, PeerError> {
+        let _running = LookupRunning::new(&self.lookups_running);
         let (reply, answer) = oneshot::channel();
         self.send(Command::Dht(dht_node::Command::Lookup { request, reply }))
             .await?;
@@ -434,5 +443,21 @@ impl Handle {
             .send(command)
             .await
             .map_err(|_| PeerError::Stopped)
+    }
+}
+
+/// A lookup counted as running while it is alive.
+struct LookupRunning(Arc<AtomicUsize>);
+
+impl LookupRunning {
+    fn new(count: &Arc<AtomicUsize>) -> LookupRunning {
+        count.fetch_add(1, Ordering::SeqCst);
+        LookupRunning(count.clone())
+    }
+}
+
+impl Drop for LookupRunning {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -84,6 +84,7 @@ pub(super) fn build_transport(
     wire: Option<WireLog>,
     browser_to_browser: Option<BoxedTransport>,
     events: EventSink,
+    lookups_running: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) -> Result<BoxedTransport, PeerError> {
     use crate::wire::kad_tap::{KadSeen, KadTap, Report};
     use crate::wire::tap::{memory_transport, upgrade, Socket};
@@ -104,6 +105,7 @@ pub(super) fn build_transport(
                     sent: seen.direction == Direction::Sent,
                     label: seen.message.label(seen.request),
                     details: seen.message.details(),
+                    background: lookups_running.load(std::sync::atomic::Ordering::SeqCst) == 0,
                 }),
             )
         })

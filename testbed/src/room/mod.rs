@@ -65,11 +65,14 @@ pub enum RoomStep {
     Refused { what: &'static str, reason: String },
     /// A Kademlia request or answer to (`sent`) or from `remote`, read off the stream:
     /// `label` for its arrow, `details` for its panel. It carries no trace context.
+    /// `background` when no lookup of this tab's was running: libp2p-kad's own upkeep (its
+    /// bootstrap, each time a peer joins a small routing table), or another tab's lookup.
     Kad {
         remote: PeerId,
         sent: bool,
         label: String,
         details: String,
+        background: bool,
     },
     /// Tokens or a marker (`kind`) on the token channel to `remote` (`received: None`), or
     /// from it (`received`: this tab's Lamport time once it arrived): `label` for its arrow,

@@ -61,12 +61,21 @@ impl RoomStep {
                 sent,
                 label,
                 details,
+                background,
             } => (
                 remote,
                 sent,
                 Said {
                     payload: Some(details.clone()),
-                    ..Said::plain(MessageKind::Kad, KAD_PROTOCOL, label.clone())
+                    ..Said::plain(
+                        if *background {
+                            MessageKind::KadBackground
+                        } else {
+                            MessageKind::Kad
+                        },
+                        KAD_PROTOCOL,
+                        label.clone(),
+                    )
                 },
             ),
             _ => return None,
@@ -81,9 +90,9 @@ impl RoomStep {
         })
     }
 
-    /// The log's sentence.
-    pub fn sentence(&self, names: &impl Names) -> (Tone, String) {
-        match self {
+    /// The log's sentence, for the steps worth one: Kademlia's upkeep is left to the diagram.
+    pub fn sentence(&self, names: &impl Names) -> Option<(Tone, String)> {
+        Some(match self {
             RoomStep::Reserved { relay, address } => (
                 Tone::Info,
                 format!(
@@ -170,6 +179,9 @@ impl RoomStep {
                 format!("The relay refused the {what}: {reason}"),
             ),
             RoomStep::Kad {
+                background: true, ..
+            } => return None,
+            RoomStep::Kad {
                 remote,
                 sent,
                 label,
@@ -201,7 +213,7 @@ impl RoomStep {
                     ),
                 },
             ),
-        }
+        })
     }
 }
 
