@@ -121,7 +121,7 @@ impl EventKind {
             EventKind::ConnectionClosed { remote, cause } => (
                 Tone::Info,
                 format!(
-                    "{me} lost its connection to {}{}",
+                    "{me}'s connection to {} closed{}",
                     names.peer(remote),
                     cause
                         .as_ref()

@@ -1,7 +1,7 @@
 //! A peer's event loop: the one task that owns its swarm, runs the handle's commands and
 //! reports what the swarm does as events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
@@ -31,6 +31,9 @@ pub(super) struct EventLoop {
     /// Direct connections open to each peer: a circuit to a peer reached directly (the other
     /// tab dialed one at the same moment) is closed as soon as it opens.
     direct: HashMap<PeerId, u32>,
+    /// Circuits this peer closed because a direct connection replaces them: their close is
+    /// told as such, not as a loss.
+    replaced: HashSet<ConnectionId>,
 }
 
 impl EventLoop {
@@ -48,6 +51,7 @@ impl EventLoop {
             room: room::Client::default(),
             circuits: HashMap::new(),
             direct: HashMap::new(),
+            replaced: HashSet::new(),
         }
     }
 
@@ -71,6 +75,13 @@ impl EventLoop {
 
     fn emit(&self, kind: EventKind) {
         self.events.emit(*self.swarm.local_peer_id(), kind);
+    }
+
+    /// Closes a circuit to a peer now reached directly.
+    fn close_replaced(&mut self, circuit: ConnectionId) {
+        if self.swarm.close_connection(circuit) {
+            self.replaced.insert(circuit);
+        }
     }
 
     /// Break: the peer stops, closing all connections.
@@ -200,11 +211,11 @@ impl EventLoop {
                     }));
                     *self.direct.entry(peer_id).or_default() += 1;
                     for circuit in self.circuits.remove(&peer_id).unwrap_or_default() {
-                        self.swarm.close_connection(circuit);
+                        self.close_replaced(circuit);
                     }
                 } else if let Some(relay) = room::relay_in_circuit(address) {
                     if self.direct.contains_key(&peer_id) {
-                        self.swarm.close_connection(connection_id);
+                        self.close_replaced(connection_id);
                     } else {
                         self.circuits
                             .entry(peer_id)
@@ -246,9 +257,16 @@ impl EventLoop {
                 if num_established == 0 {
                     self.room.on_connection_closed(peer_id);
                 }
+                let cause = match self.replaced.remove(&connection_id) {
+                    true => Some(
+                        "a circuit, closed by this tab: the direct connection replaces it"
+                            .to_owned(),
+                    ),
+                    false => cause.map(|c| c.to_string()),
+                };
                 self.emit(EventKind::ConnectionClosed {
                     remote: peer_id,
-                    cause: cause.map(|c| c.to_string()),
+                    cause,
                 });
             }
             SwarmEvent::OutgoingConnectionError {
