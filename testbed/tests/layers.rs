@@ -64,7 +64,7 @@ const FLOORS: &[(&str, &[&str])] = &[
         "what runs on peers: settling, token systems, a tab's room",
         &[
             "dht/settle.rs",
-            "room/link.rs",
+            "room/link/",
             "room/members.rs",
             "room/tokens.rs",
             "snapshot/live/",
