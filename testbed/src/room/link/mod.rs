@@ -458,9 +458,10 @@ impl Link {
                     // What failed while the relay went is not the relay refusing.
                     state.problem = None;
                     state.status = Status::Lost {
-                        reason: cause
-                            .clone()
-                            .unwrap_or_else(|| "the connection closed".into()),
+                        reason: cause.as_deref().map_or_else(
+                            || "its connection closed".to_owned(),
+                            |cause| format!("its connection broke: {}", innermost(cause)),
+                        ),
                         retry_in: 1,
                     };
                 }
@@ -573,6 +574,12 @@ pub fn choose_address(
 }
 
 /// `text` as a sentence on its own: capitalised.
+/// The last of a chain of errors ("Connection error: I/O error: … broken pipe" → "broken
+/// pipe"): what a learner can read; the chain says only how libp2p wrapped it.
+fn innermost(cause: &str) -> &str {
+    cause.rsplit(": ").next().unwrap_or(cause)
+}
+
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -617,6 +624,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(bad.contains("bad address"), "{bad}");
+    }
+
+    #[test]
+    fn a_broken_connection_is_told_by_its_innermost_cause() {
+        assert_eq!(
+            innermost("Connection error: I/O error: decode error: i/o error: broken pipe"),
+            "broken pipe"
+        );
+        assert_eq!(innermost("timed out"), "timed out");
     }
 
     #[test]
