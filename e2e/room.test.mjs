@@ -284,9 +284,15 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
     await a.click('.next');
 
-    // The first ping, through the relay: its arrows bend at the relay's lifeline.
+    // The first ping, through the relay: its arrows bend at the relay's lifeline. By now the
+    // tabs may have gone direct and the diagram followed on: "Show me" brings the PING back.
     await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
     assert.ok(await a.locator('.room-diagram .arrow[data-path="relayed"] .relay-hop').count() >= 1);
+    await a.click('.expectation .show-me');
+    const shown = a.locator('.room-diagram .arrow[data-shown="true"]');
+    assert.equal(await shown.getAttribute('data-kind'), 'envelope');
+    assert.equal(await shown.getAttribute('data-path'), 'relayed');
+    assert.ok(await shown.isVisible());
     await a.screenshot({ path: join(shots, 'relay-lesson-ping.png') });
     await a.click('.next');
 

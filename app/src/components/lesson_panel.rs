@@ -167,6 +167,49 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
     }
 }
 
+/// The arrow of the room's diagram a room step is about: a selector, and whether the first
+/// or the last match (the room's diagram follows the newest arrows, so the first PING may be
+/// far above by the time the learner reads about it).
+fn room_arrow(expect: Expectation) -> Option<(&'static str, bool)> {
+    Some(match expect {
+        Expectation::RoomPong => (
+            ".room-diagram .arrow[data-kind=\"envelope\"][data-path=\"relayed\"]",
+            true,
+        ),
+        Expectation::RoomDirect => (".room-diagram .arrow[data-kind=\"signal\"]", true),
+        Expectation::RoomPongDirect | Expectation::RoomPongWithoutRelay => (
+            ".room-diagram .arrow[data-kind=\"envelope\"][data-path=\"direct\"][data-label=\"PONG\"]",
+            false,
+        ),
+        _ => return None,
+    })
+}
+
+/// Scrolls the room's diagram (and the page) to the arrow a room step is about.
+fn show_in_room(expect: Expectation) {
+    let Some((selector, first)) = room_arrow(expect) else {
+        return;
+    };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(found) = document.query_selector_all(selector) else {
+        return;
+    };
+    let index = if first {
+        0
+    } else {
+        found.length().saturating_sub(1)
+    };
+    if let Some(arrow) = found
+        .item(index)
+        .and_then(|node| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(node).ok())
+    {
+        arrow.scroll_into_view_with_bool(false);
+        let _ = arrow.set_attribute("data-shown", "true");
+    }
+}
+
 #[component]
 pub fn LessonPanel(
     session: Session,
@@ -363,6 +406,11 @@ pub fn LessonPanel(
                                 " "
                                 <button type="button" class="quiet show-me" title="The first arrow this step drew, picked in the sequence diagram"
                                     on:click=move |_| show_me.run(())>"Show me"</button>
+                            })}
+                            {move || (met.get() && room_arrow(expect).is_some()).then(|| view! {
+                                " "
+                                <button type="button" class="quiet show-me" title="The arrow this step is about, in the room's diagram"
+                                    on:click=move |_| show_in_room(expect)>"Show me"</button>
                             })}
                         </p>
                     })}
