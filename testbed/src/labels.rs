@@ -9,6 +9,13 @@ pub fn short_peer_id(peer: &PeerId) -> String {
     format!("{}…", &text[..text.len().min(12)])
 }
 
+/// `XyZw`: the last four characters of a PeerId, as the room names another tab ("another tab
+/// …XyZw") and a snapshot it started (`marker S…XyZw.1`).
+pub fn peer_tail(peer: &PeerId) -> String {
+    let text = peer.to_base58();
+    text[text.len().saturating_sub(4)..].to_owned()
+}
+
 /// How the learner names a key: a peer's index (`peer 7`) or a text key (`cat.jpg`).
 pub fn key_label(key: &[u8], peers: &[PeerId]) -> String {
     if let Ok(peer) = PeerId::from_bytes(key) {

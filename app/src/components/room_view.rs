@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
+use testbed::labels::peer_tail;
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{check_room_name, Member, MemberState, Path};
 use testbed::trace::details::details;
@@ -540,11 +541,6 @@ fn member_kind(member: &Member) -> &'static str {
     } else {
         "another tab"
     }
-}
-
-fn peer_tail(peer: &PeerId) -> String {
-    let text = peer.to_string();
-    text[text.len().saturating_sub(4)..].to_owned()
 }
 
 /// Chandy-Lamport across the room's tabs: tokens moving over FIFO channels between them, and a

@@ -19,6 +19,7 @@ use libp2p::{PeerId, StreamProtocol};
 
 use super::RoomStep;
 use crate::event::EventKind;
+use crate::labels::peer_tail;
 use crate::peer;
 use crate::runtime::spawn;
 use crate::snapshot;
@@ -150,14 +151,10 @@ fn channel_step(
 ) -> EventKind {
     let (kind, label) = match packet {
         Packet::Tokens(tokens) => (MessageKind::Tokens, snapshot::amount(tokens.amount)),
-        Packet::Marker(id) => {
-            let initiator = id.initiator.to_base58();
-            let tail = &initiator[initiator.len().saturating_sub(4)..];
-            (
-                MessageKind::Marker,
-                format!("marker S…{tail}.{}", id.number + 1),
-            )
-        }
+        Packet::Marker(id) => (
+            MessageKind::Marker,
+            format!("marker S…{}.{}", peer_tail(&id.initiator), id.number + 1),
+        ),
     };
     let line = String::from_utf8_lossy(&packet.encode_stamped(Some(&stamp)))
         .trim_end()
