@@ -62,6 +62,12 @@ pub fn App() -> impl IntoView {
     let predictions = Predictions::new(scenario.answers.clone());
     let views = ViewChoice::new(lessons, place);
     let tab = views.tab;
+    // Rooms are first used when the Room tab opens.
+    Effect::new(move || {
+        if tab.get() == View::Room {
+            link.wake();
+        }
+    });
     let show_in_diagram = views.show_in_diagram(session);
     let (show_me, can_show) = views.show_me(session);
 

@@ -7,6 +7,7 @@ mod dom;
 mod download;
 mod frame;
 mod keys;
+mod lazy;
 mod peer_clicks;
 mod relay_link;
 mod running;

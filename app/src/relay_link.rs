@@ -14,7 +14,6 @@ use leptos::task::spawn_local;
 use testbed::dht;
 use testbed::dht::LookupRequest;
 use testbed::peer;
-use testbed::peer::TransportKind;
 use testbed::room::link::{Link, Runner, Throughput, DEFAULT_INFO_PORT};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{self, Members, Path};
@@ -23,6 +22,8 @@ use testbed::view::{LogLine, NetworkView};
 use testbed::webrtc::ice::Ice;
 use testbed::{EventSink, Keypair, Multiaddr, PeerId};
 use wasm_bindgen::JsCast;
+
+use crate::lazy;
 use wasm_bindgen_futures::JsFuture;
 
 pub use testbed::room::link::{Status as RelayStatus, Transport as RelayTransport};
@@ -69,14 +70,13 @@ pub struct RelayLink {
 }
 
 impl RelayLink {
-    /// Starts this tab's peer and keeps it connected to the relay, in `room` if given.
+    /// This tab's link, started at once when `room` is given; otherwise when rooms are first
+    /// used (a room is set, or [`RelayLink::wake`]): the tab's peer is a kind of its own
+    /// (relay, rendezvous, WebRTC, Kademlia), whose code then comes in a chunk of its own.
     pub fn start(room: Option<String>) -> RelayLink {
-        let info_url = info_url();
         let page = RelayLink {
-            status: RwSignal::new(RelayStatus::Looking {
-                info_url: info_url.clone(),
-            }),
-            room: RwSignal::new(room.clone()),
+            status: RwSignal::new(RelayStatus::NotStarted),
+            room: RwSignal::new(room),
             members: RwSignal::new(Members::default()),
             trace: RwSignal::new(Trace::across_tabs(js_sys::Date::now())),
             log: RwSignal::new(Vec::new()),
@@ -93,41 +93,68 @@ impl RelayLink {
             link: StoredValue::new_local(None),
             ice: StoredValue::new(Ok(Ice::default())),
         };
-        let ice = Ice::from_query(query_parameter);
-        page.ice.set_value(ice.clone());
+        page.ice.set_value(Ice::from_query(query_parameter));
+        Effect::new(move |_| {
+            let room = page.room.get();
+            if room.is_some() {
+                page.wake();
+            }
+            page.with_link(|link| link.set_room(room));
+        });
+        page
+    }
+
+    /// Starts this tab's peer unless it has started: downloads its code, then joins the
+    /// relay.
+    pub fn wake(self) {
+        if self.status.get_untracked() != RelayStatus::NotStarted {
+            return;
+        }
+        let info_url = info_url();
+        self.status.set(RelayStatus::Looking {
+            info_url: info_url.clone(),
+        });
+        let ice = self.ice.get_value().unwrap_or_default();
+        spawn_local(async move {
+            match lazy::room_peer().await {
+                Ok(start) => self.start_peer(start, ice, info_url),
+                Err(error) => self.status.set(RelayStatus::Absent {
+                    reason: error.to_string(),
+                    retry_in: 0,
+                }),
+            }
+        });
+    }
+
+    fn start_peer(self, start: peer::Start, ice: Ice, info_url: String) {
         let (sink, events) = EventSink::new();
         let config = peer::Config {
             keypair: Keypair::generate_ed25519(),
-            transport: TransportKind::Remote,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,
             // The room's tabs form a Kademlia DHT of their own, over the circuits.
             dht: Some(dht::Config::default()),
-            ice: ice.unwrap_or_default(),
+            ice,
         };
-        let peer = match peer::Handle::start(config, sink) {
+        let peer = match start(config, sink) {
             Ok(peer) => peer,
             Err(error) => {
-                page.status.set(RelayStatus::Absent {
+                self.status.set(RelayStatus::Absent {
                     reason: error.to_string(),
                     retry_in: 0,
                 });
-                return page;
+                return;
             }
         };
-        page.me.set(Some(peer.peer_id()));
+        self.me.set(Some(peer.peer_id()));
+        let room = self.room.get_untracked();
         let (link, updates, runner) = Link::start(peer, events, room, info_url, transport());
-        page.link.set_value(Some(link.clone()));
-        Effect::new(move |_| {
-            let room = page.room.get();
-            page.with_link(|link| link.set_room(room));
-        });
-        spawn_local(page.follow_events(updates.events));
-        spawn_local(page.follow_state(updates.changed));
-        spawn_local(page.follow_tokens(updates.outcomes));
+        self.link.set_value(Some(link));
+        spawn_local(self.follow_events(updates.events));
+        spawn_local(self.follow_state(updates.changed));
+        spawn_local(self.follow_tokens(updates.outcomes));
         spawn_local(run(runner));
-        page
     }
 
     fn with_link(self, act: impl FnOnce(&Link)) {

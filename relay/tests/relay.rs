@@ -12,7 +12,7 @@ use libp2p::identity::Keypair;
 use libp2p::Multiaddr;
 use testbed::dht;
 use testbed::peer;
-use testbed::peer::TransportKind;
+use testbed::room::peer::RoomPeer;
 use testbed::room::RoomStep;
 use testbed::trace::mark::MessageKind;
 use testbed::{EventKind, EventSink};
@@ -196,10 +196,9 @@ fn websocket_peer() -> (peer::Handle, testbed::EventStream) {
 /// A tab's peer that also runs Kademlia with `dht`.
 fn websocket_peer_with(dht: Option<testbed::dht::Config>) -> (peer::Handle, testbed::EventStream) {
     let (sink, events) = EventSink::new();
-    let peer = peer::Handle::start(
+    let peer = peer::Handle::start::<RoomPeer>(
         peer::Config {
             keypair: Keypair::generate_ed25519(),
-            transport: TransportKind::Remote,
             measure_round_trips: true,
             pace: testbed::pace::Pace::default(),
             wire: None,

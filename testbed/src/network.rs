@@ -11,11 +11,12 @@ use rand::RngExt;
 use rand::SeedableRng;
 
 use crate::dht;
+use crate::dht::peer::DhtPeer;
 use crate::event::{EventSink, PeerIndex};
 use crate::identity;
 use crate::pace::Pace;
 use crate::peer;
-use crate::peer::{PeerError, TransportKind};
+use crate::peer::{InPage, PeerError};
 use crate::protocols::ping::{Envelope, PingError};
 use crate::protocols::transfer;
 use crate::topology::{self, Topology};
@@ -139,15 +140,33 @@ pub struct Network {
     events: EventSink,
 }
 
+/// The kind of peer a network of `config` runs: DHT peers where it runs the DHT.
+fn kind_of_peer(config: &NetworkConfig) -> peer::Start {
+    match config.dht {
+        Some(_) => peer::Handle::start::<DhtPeer>,
+        None => peer::Handle::start::<InPage>,
+    }
+}
+
 impl Network {
     /// Starts every peer and waits until each listens on its `/memory` address. Nothing is
     /// connected yet: [`Network::connect`] dials the topology.
     /// Peers of networks up to [`MAX_TAPPED_PEERS`] record what their connections carry.
     pub async fn start(config: NetworkConfig, events: EventSink) -> Result<Network, NetworkError> {
+        Network::start_with(config, events, kind_of_peer(&config)).await
+    }
+
+    /// [`Network::start`] with peers started by `start`, the kind the config asks for: the
+    /// page passes it once that kind's code has loaded (see [`peer::Start`]).
+    pub async fn start_with(
+        config: NetworkConfig,
+        events: EventSink,
+        start: peer::Start,
+    ) -> Result<Network, NetworkError> {
         // A DHT network is always tapped: its lookups' hops are read from the wire.
         let tapped = config.peers <= MAX_TAPPED_PEERS || config.dht.is_some();
         let wire = tapped.then(|| WireLog::new(events.started()));
-        Network::launch(config, events, wire).await
+        Network::launch(config, events, wire, start).await
     }
 
     /// Like [`Network::start`] without the wire tap: to measure what tapping costs.
@@ -155,13 +174,14 @@ impl Network {
         config: NetworkConfig,
         events: EventSink,
     ) -> Result<Network, NetworkError> {
-        Network::launch(config, events, None).await
+        Network::launch(config, events, None, kind_of_peer(&config)).await
     }
 
     async fn launch(
         config: NetworkConfig,
         events: EventSink,
         wire: Option<WireLog>,
+        start: peer::Start,
     ) -> Result<Network, NetworkError> {
         if !(2..=MAX_PEERS).contains(&config.peers) {
             return Err(NetworkError::PeerCount(config.peers));
@@ -171,14 +191,13 @@ impl Network {
             .map(|index| {
                 let config = peer::Config {
                     keypair: identity::keypair(config.seed, index),
-                    transport: TransportKind::Memory,
                     measure_round_trips: false,
                     pace: pace.clone(),
                     wire: wire.clone(),
                     dht: config.dht,
                     ice: Default::default(),
                 };
-                peer::Handle::start(config, events.clone()).map_err(|source| NetworkError::Peer {
+                start(config, events.clone()).map_err(|source| NetworkError::Peer {
                     peer: index,
                     source,
                 })

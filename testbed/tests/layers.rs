@@ -59,6 +59,10 @@ const FLOORS: &[(&str, &[&str])] = &[
         &["event.rs"],
     ),
     ("a peer: one libp2p swarm", &["peer/"]),
+    (
+        "kinds of peers: what each runs beyond what every peer runs",
+        &["dht/peer.rs", "room/peer.rs"],
+    ),
     ("a network of peers", &["network.rs"]),
     (
         "what runs on peers: settling, token systems, a tab's room",

@@ -8,10 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::build;
 use crate::command::{cmd, root, run, step, Result};
 use crate::compress;
 use crate::setup::{self, native_cargo, CHROMIUM};
+use crate::{build, bundle};
 
 /// How much a run measures.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +66,7 @@ pub fn main(size: Size) -> Result {
     } else {
         let dist = root().join("target/bench/dist");
         step("release build of the page", || {
-            run(&mut toolchain.trunk_release(&dist))
+            bundle::build(&toolchain, "release", &dist)
         })?;
         step("release build of the relay", || {
             run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))
@@ -474,7 +474,7 @@ fn side_by_side(boot: &Value, sizes: &[(String, u64)], js_sizes: &Value) -> Resu
     let size = |encoding: &str| {
         sizes
             .iter()
-            .find(|(name, _)| name.starts_with("wasm + JS glue, ") && name.contains(encoding))
+            .find(|(name, _)| name == &format!("wasm + JS glue, {encoding}, in all"))
             .map(|(_, bytes)| *bytes as f64 / 1000.0)
             .ok_or_else(|| format!("no {encoding} size of the page"))
     };
@@ -482,7 +482,7 @@ fn side_by_side(boot: &Value, sizes: &[(String, u64)], js_sizes: &Value) -> Resu
         figure("js-libp2p bundle", js_sizes, &format!("/{encoding}")).map(|b| b / 1000.0)
     };
     let mut rows = vec![format!(
-        "| the page's code: gzip; brotli (ours: wasm + JS glue; js-libp2p: its bundle of the same protocols, without any page) | {:.0} / {:.0} KB; {:.0} / {:.0} KB |",
+        "| the page's code: gzip; brotli (ours: wasm + JS glue in all, first download and chunks; js-libp2p: its bundle of the same protocols, without any page) | {:.0} / {:.0} KB; {:.0} / {:.0} KB |",
         size("gzip")?,
         js_size("gzip")?,
         size("brotli")?,
@@ -529,34 +529,53 @@ fn paired_runs(boot: &Value, ours: &str, theirs: &str) -> Result<Vec<(f64, usize
         .collect()
 }
 
-/// Raw and gzip sizes of the wasm module and its JS glue.
+/// Raw, gzip and brotli sizes of the page's code: the first download (the main wasm and every
+/// script: what a page needs before its first lesson starts) and the chunks fetched when
+/// first used (the DHT's, the rooms', and those they share), in all and each.
 fn bundle_sizes(dist: &Path) -> Result<Vec<(String, u64)>> {
-    let mut sizes = Vec::new();
     let entries = std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
     let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     files.sort();
-    let mut total_gzip = 0;
-    let mut total_brotli = 0;
+    let mut sizes = Vec::new();
+    let mut first = [0u64; 3];
+    let mut later = [0u64; 3];
     for file in files {
-        let kind = match file.extension().and_then(|e| e.to_str()) {
-            Some("wasm") => "wasm",
-            Some("js") => "JS glue",
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let total = match file.extension().and_then(|e| e.to_str()) {
+            Some("wasm") if name == bundle::MAIN_WASM => &mut first,
+            Some("wasm") => &mut later,
+            Some("js") => &mut first,
             _ => continue,
         };
         let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
-        let gzip = compress::compress("gzip", &bytes).len() as u64;
-        let brotli = compress::compress("br", &bytes).len() as u64;
-        total_gzip += gzip;
-        total_brotli += brotli;
-        sizes.push((format!("{kind}, raw"), bytes.len() as u64));
-        sizes.push((format!("{kind}, gzip"), gzip));
-        sizes.push((format!("{kind}, brotli"), brotli));
+        let each = [
+            bytes.len() as u64,
+            compress::compress("gzip", &bytes).len() as u64,
+            compress::compress("br", &bytes).len() as u64,
+        ];
+        for (sum, size) in total.iter_mut().zip(each) {
+            *sum += size;
+        }
+        sizes.push((format!("{name}, brotli"), each[2]));
     }
-    sizes.push(("wasm + JS glue, gzip".into(), total_gzip));
-    sizes.push((
-        "wasm + JS glue, brotli (what `serve` sends)".into(),
-        total_brotli,
-    ));
+    for (what, total) in [
+        ("first download", first),
+        ("chunks loaded when first used", later),
+    ] {
+        for (encoding, bytes) in ["raw", "gzip", "brotli"].iter().zip(total) {
+            sizes.push((format!("{what} (wasm + JS), {encoding}"), bytes));
+        }
+    }
+    for (encoding, i) in [("gzip", 1), ("brotli", 2)] {
+        sizes.push((
+            format!("wasm + JS glue, {encoding}, in all"),
+            first[i] + later[i],
+        ));
+    }
     Ok(sizes)
 }
 

@@ -1,10 +1,11 @@
 //! Building the page: `cargo xtask build`, the release page in `dist/` (the smallest build, see
-//! `Toolchain::trunk_release`) for any static host; and the page `serve` serves and the browser
+//! `Toolchain::wasm_build`) for any static host; and the page `serve` serves and the browser
 //! tests test (the `page` profile: optimized, quick to rebuild). Both are precompressed.
 
 use std::path::PathBuf;
 
-use crate::command::{root, run, step, Result};
+use crate::bundle;
+use crate::command::{root, step, Result};
 use crate::compress;
 use crate::setup::{self, Toolchain};
 
@@ -12,7 +13,7 @@ pub fn main() -> Result {
     let toolchain = setup::main()?;
     let dist = root().join("dist");
     step("release build of the page", || {
-        run(&mut toolchain.trunk_release(&dist))
+        bundle::build(&toolchain, "release", &dist)
     })?;
     step("compress the page (brotli, gzip)", || {
         compress::precompress(&dist)
@@ -26,12 +27,7 @@ pub fn page(toolchain: &Toolchain) -> Result<PathBuf> {
     let dist = root().join("target/page/dist");
     step(
         "build the page (optimized; a first build takes a few minutes, a rebuild seconds)",
-        || {
-            run(toolchain
-                .trunk()
-                .args(["build", "--cargo-profile", "page", "--dist"])
-                .arg(&dist))
-        },
+        || bundle::build(toolchain, "page", &dist),
     )?;
     step("compress the page (brotli, gzip)", || {
         compress::precompress(&dist)

@@ -3,6 +3,7 @@
 
 mod bench;
 mod build;
+mod bundle;
 mod command;
 mod compress;
 mod serve;

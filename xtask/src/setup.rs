@@ -4,7 +4,7 @@
 //! js-libp2p page, binaryen's wasm-opt).
 
 use std::env;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::command::{cmd, output, root, run, step, Result};
@@ -83,23 +83,36 @@ impl Toolchain {
         command
     }
 
-    /// `trunk build --release` into `dist`, as small as it gets: where std is built from
-    /// source, panics abort at once without formatting a message (that machinery is ~40 KB of
-    /// the gzipped page), and std picks its smaller implementations (`optimize_for_size`,
-    /// ~10 KB). Its own target dir, so dev and test builds keep their messages.
+    /// `cargo` building the page with cargo profile `profile`. The release build is as small
+    /// as it gets: where std is built from source, panics abort at once without formatting a
+    /// message (that machinery is ~40 KB of the gzipped page), and std picks its smaller
+    /// implementations (`optimize_for_size`, ~10 KB). Its own target dir, so dev and test
+    /// builds keep their messages.
     ///
     /// Leptos's `erase_components` would save ~20 KB more, but the page then took three times
     /// as long to show a scrubbed moment (99 ms instead of 33 ms): not worth it.
-    pub fn trunk_release(&self, dist: &Path) -> Command {
-        let mut command = self.trunk();
-        command.args(["build", "--release", "--dist"]).arg(dist);
-        if self.debian_wasm {
+    pub fn wasm_build(&self, profile: &str) -> Command {
+        let mut command = self.with_wasm_env(cmd("cargo"));
+        command.env("CARGO_TARGET_DIR", self.wasm_target_dir(profile));
+        if self.debian_wasm && profile == "release" {
             command
                 .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
-                .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size")
-                .env("CARGO_TARGET_DIR", root().join("target/wasm-release"));
+                .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size");
         }
         command
+    }
+
+    /// Where [`Toolchain::wasm_build`] builds with `profile`.
+    pub fn wasm_target_dir(&self, profile: &str) -> PathBuf {
+        match (self.debian_wasm, profile) {
+            (true, "release") => root().join("target/wasm-release"),
+            _ => root().join("target"),
+        }
+    }
+
+    /// The installed `wasm-bindgen`, matching the pinned crate.
+    pub fn wasm_bindgen(&self) -> Command {
+        cmd(&self.tools.join("bin/wasm-bindgen").to_string_lossy())
     }
 
     fn with_wasm_env(&self, mut command: Command) -> Command {

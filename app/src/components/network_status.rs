@@ -12,6 +12,7 @@ pub fn NetworkStatus(phase: RwSignal<Phase>, view: RwSignal<NetworkView>) -> imp
     let progress = move || {
         view.with(|view| match phase.get() {
             Phase::Idle => "No in-page network yet.".to_owned(),
+            Phase::Loading(what) => format!("Downloading {what}…"),
             Phase::Starting => "Starting peers…".to_owned(),
             Phase::Connecting => format!(
                 "Connecting: {} of {} up",
@@ -43,6 +44,7 @@ pub fn NetworkStatus(phase: RwSignal<Phase>, view: RwSignal<NetworkView>) -> imp
             </div>
             <p class="status" data-phase=move || match phase.get() {
                     Phase::Idle => "idle",
+                    Phase::Loading(_) => "loading",
                     Phase::Starting => "starting",
                     Phase::Connecting => "connecting",
                     Phase::Ready { .. } => "ready",

@@ -7,11 +7,13 @@ use crate::relay_link::RelayStatus;
 #[component]
 pub fn RelayBadge(status: RwSignal<RelayStatus>) -> impl IntoView {
     let state = move || match status.get() {
+        RelayStatus::NotStarted => "idle",
         RelayStatus::Looking { .. } | RelayStatus::Connecting { .. } => "pending",
         RelayStatus::Connected { .. } => "connected",
         RelayStatus::Absent { .. } | RelayStatus::Lost { .. } => "absent",
     };
     let text = move || match status.get() {
+        RelayStatus::NotStarted => "Relay: not needed yet".to_owned(),
         RelayStatus::Looking { info_url } => format!("Relay: looking at {info_url}…"),
         RelayStatus::Connecting { .. } => "Relay: connecting over WebSocket…".to_owned(),
         RelayStatus::Connected {
@@ -29,6 +31,10 @@ pub fn RelayBadge(status: RwSignal<RelayStatus>) -> impl IntoView {
             format!("{reason}. Trying again in {retry_in} s.")
         }
         RelayStatus::Connecting { address } => address,
+        RelayStatus::NotStarted => {
+            "This tab's own peer starts when you open the Room tab or a lesson about tabs."
+                .to_owned()
+        }
         RelayStatus::Looking { info_url } => info_url,
         RelayStatus::Connected { .. } => {
             "This tab's own peer is connected to the native relay.".to_owned()

@@ -67,7 +67,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
     let relay_line = move || {
         match link.status.get() {
         RelayStatus::Connected { .. } => None,
-        RelayStatus::Looking { .. } | RelayStatus::Connecting { .. } => {
+        RelayStatus::NotStarted | RelayStatus::Looking { .. } | RelayStatus::Connecting { .. } => {
             Some("Reaching the relay…".to_owned())
         }
         RelayStatus::Absent { reason, retry_in } => Some(format!(

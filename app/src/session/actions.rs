@@ -27,7 +27,7 @@ impl Session {
         loop {
             let starting = matches!(
                 self.phase.get_untracked(),
-                Phase::Starting | Phase::Connecting
+                Phase::Loading(_) | Phase::Starting | Phase::Connecting
             );
             let pinging = self
                 .last_ping

@@ -13,6 +13,7 @@ use testbed::diagram::Bar;
 use testbed::lesson::{Action, Since};
 use testbed::network::MAX_TAPPED_PEERS;
 use testbed::pace::Pace;
+use testbed::peer::{Handle, InPage};
 use testbed::timeline::Timeline;
 use testbed::trace::layer::{Recorder, PEER_SPAN};
 use testbed::trace::Trace;
@@ -22,6 +23,7 @@ use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerI
 
 use crate::dht_app::DhtApp;
 use crate::frame::{next_animation_frame, now_ms};
+use crate::lazy;
 use crate::running::Running;
 
 mod actions;
@@ -51,6 +53,8 @@ const MAX_LOG_LINES: usize = 600;
 pub enum Phase {
     /// No network runs yet.
     Idle,
+    /// Downloading the code of this kind of peer (see `crate::lazy`): what it is.
+    Loading(&'static str),
     Starting,
     Connecting,
     /// Every connection of the topology is up.
@@ -291,7 +295,24 @@ impl Session {
             let (sink, events) = EventSink::new();
             self.started_unix_ms.set_value(js_sys::Date::now());
             self.started.set_value(Some(sink.started()));
-            let network = match Network::start(config, sink).await {
+            let start = match config.dht {
+                None => Handle::start::<InPage>,
+                Some(_) => {
+                    self.phase
+                        .set(Phase::Loading("the DHT's code (libp2p-kad)"));
+                    match lazy::dht_peers().await {
+                        Ok(start) => start,
+                        Err(error) => {
+                            return self.fail(format!("The network did not start: {error}"))
+                        }
+                    }
+                }
+            };
+            if self.running.generation() != generation {
+                return;
+            }
+            self.phase.set(Phase::Starting);
+            let network = match Network::start_with(config, sink, start).await {
                 Ok(network) => Rc::new(network),
                 Err(error) => {
                     self.fail(format!("The network did not start: {error}"));

@@ -6,6 +6,7 @@
 pub mod key;
 pub mod lookup;
 pub mod node;
+pub mod peer;
 pub mod settle;
 mod shown;
 

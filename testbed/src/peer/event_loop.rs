@@ -11,20 +11,22 @@ use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
 use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
 
 use super::command::{Command, PeerError};
+use super::protocols::Protocols;
 use super::swarm::{Behaviour, BehaviourEvent};
-use crate::dht;
-use crate::dht::node as dht_node;
 use crate::event::{EventKind, EventSink};
 use crate::room::{self, RoomStep};
 
-pub(super) struct EventLoop {
-    swarm: Swarm<Behaviour>,
+pub(super) struct EventLoop<P: Protocols> {
+    swarm: Swarm<Behaviour<P>>,
+    /// What the peer's kind keeps for its own protocols.
+    state: P::State,
     events: EventSink,
     pending_listens:
         HashMap<libp2p::core::transport::ListenerId, oneshot::Sender<Result<Multiaddr, PeerError>>>,
     pending_dials: HashMap<ConnectionId, (Multiaddr, oneshot::Sender<Result<PeerId, PeerError>>)>,
-    dht: Option<dht_node::Node>,
-    room: room::Client,
+    /// Relays holding a slot for this peer: a reservation lists one circuit address per
+    /// address of the relay, reported once.
+    reserved_on: HashSet<PeerId>,
     /// Circuits open to each peer: closed once a direct connection to it is up, so its
     /// streams go direct (it is dialed through the relay again if the direct one fails).
     circuits: HashMap<PeerId, Vec<ConnectionId>>,
@@ -36,19 +38,15 @@ pub(super) struct EventLoop {
     replaced: HashSet<ConnectionId>,
 }
 
-impl EventLoop {
-    pub(super) fn new(
-        swarm: Swarm<Behaviour>,
-        events: EventSink,
-        dht: Option<dht::Config>,
-    ) -> EventLoop {
+impl<P: Protocols> EventLoop<P> {
+    pub(super) fn new(swarm: Swarm<Behaviour<P>>, events: EventSink, state: P::State) -> Self {
         EventLoop {
             swarm,
+            state,
             events,
             pending_listens: HashMap::new(),
             pending_dials: HashMap::new(),
-            dht: dht.map(dht_node::Node::new),
-            room: room::Client::default(),
+            reserved_on: HashSet::new(),
             circuits: HashMap::new(),
             direct: HashMap::new(),
             replaced: HashSet::new(),
@@ -77,6 +75,12 @@ impl EventLoop {
         self.events.emit(*self.swarm.local_peer_id(), kind);
     }
 
+    fn emit_all(&self, kinds: Vec<EventKind>) {
+        for kind in kinds {
+            self.emit(kind);
+        }
+    }
+
     /// Closes a circuit to a peer now reached directly.
     fn close_replaced(&mut self, circuit: ConnectionId) {
         if self.swarm.close_connection(circuit) {
@@ -91,22 +95,15 @@ impl EventLoop {
                 self.emit(EventKind::Left);
                 return std::ops::ControlFlow::Break(());
             }
-            // Without the DHT the command's reply is dropped: the handle says so.
             Command::Dht(command) => {
-                if let (Some(node), Some(kad)) =
-                    (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
-                {
-                    for step in node.on_command(kad, command) {
-                        self.emit(EventKind::Dht(step));
-                    }
-                }
+                let steps =
+                    (self.swarm.behaviour_mut().kind).on_dht_command(&mut self.state, command);
+                self.emit_all(steps);
             }
             Command::Room(command) => {
-                if let Some(rendezvous) = self.swarm.behaviour_mut().rendezvous.as_mut() {
-                    for step in self.room.on_command(rendezvous, command) {
-                        self.emit(EventKind::Room(step));
-                    }
-                }
+                let steps =
+                    (self.swarm.behaviour_mut().kind).on_room_command(&mut self.state, command);
+                self.emit_all(steps);
             }
             Command::Listen { address, reply } => match self.swarm.listen_on(address.clone()) {
                 Ok(listener) => {
@@ -157,26 +154,20 @@ impl EventLoop {
         std::ops::ControlFlow::Continue(())
     }
 
-    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent<P>>) {
         match event {
             SwarmEvent::NewListenAddr {
                 listener_id,
                 address,
             } => {
-                // Every in-page peer can reach a `/memory` address: it is external. kad hands
-                // it out in provider records, which are useless without an address.
-                if self.swarm.behaviour().kad.is_enabled()
-                    && address
-                        .iter()
-                        .any(|p| matches!(p, libp2p::multiaddr::Protocol::Memory(_)))
-                {
+                if self.swarm.behaviour().kind.is_external(&address) {
                     self.swarm.add_external_address(address.clone());
                 }
                 // A circuit address is how the peers of other tabs reach this one: it is
                 // what a room lists.
                 if let Some(relay) = room::relay_in_circuit(&address) {
                     self.swarm.add_external_address(address.clone());
-                    if self.room.is_new_reservation(relay) {
+                    if self.reserved_on.insert(relay) {
                         self.emit(EventKind::Room(RoomStep::Reserved {
                             relay,
                             address: address.clone(),
@@ -254,8 +245,9 @@ impl EventLoop {
                         reason: cause.as_ref().map(|c| c.to_string()),
                     }));
                 }
+                // A reservation on a relay goes with the last connection to it.
                 if num_established == 0 {
-                    self.room.on_connection_closed(peer_id);
+                    self.reserved_on.remove(&peer_id);
                 }
                 let cause = match self.replaced.remove(&connection_id) {
                     true => Some(
@@ -320,29 +312,18 @@ impl EventLoop {
                 info,
                 ..
             })) => {
-                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
-                    dht_node::Node::on_identified(kad, peer_id, &info);
-                }
+                (self.swarm.behaviour_mut().kind).on_identified(peer_id, &info);
                 self.emit(EventKind::Identified {
                     remote: peer_id,
                     agent: info.agent_version,
                     protocols: info.protocols.iter().map(ToString::to_string).collect(),
                 })
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Rendezvous(event)) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Kind(event)) => {
                 let local = *self.swarm.local_peer_id();
-                for step in self.room.on_rendezvous(local, event) {
-                    self.emit(EventKind::Room(step));
-                }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
-                if let (Some(node), Some(kad)) =
-                    (self.dht.as_mut(), self.swarm.behaviour_mut().kad.as_mut())
-                {
-                    for step in node.on_event(kad, event) {
-                        self.emit(EventKind::Dht(step));
-                    }
-                }
+                let steps =
+                    (self.swarm.behaviour_mut().kind).on_event(&mut self.state, local, event);
+                self.emit_all(steps);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,

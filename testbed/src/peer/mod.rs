@@ -4,6 +4,7 @@
 
 mod command;
 mod event_loop;
+mod protocols;
 mod responders;
 mod swarm;
 
@@ -16,7 +17,7 @@ use futures::SinkExt;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{identify, ping, relay, rendezvous, Multiaddr, PeerId, Swarm};
+use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
 
 use crate::dht;
 use crate::dht::node::{self as dht_node, Stored};
@@ -33,12 +34,13 @@ use crate::wire::WireLog;
 use command::Command;
 use event_loop::EventLoop;
 use responders::{answer_pings, answer_transfers, with_timeout};
-use swarm::{browser_to_browser, build_transport, Behaviour};
+use swarm::Behaviour;
 use tracing::Instrument;
 
 pub use command::PeerError;
+pub use protocols::{InPage, Protocols, Start};
 pub use responders::PING_TIMEOUT;
-pub use swarm::TransportKind;
+pub use swarm::BoxedTransport;
 
 /// Commands waiting for the event loop; a handle's `send` waits when this many are queued.
 const COMMAND_QUEUE: usize = 64;
@@ -75,42 +77,33 @@ pub struct Handle {
 /// Options for [`Handle::start`].
 pub struct Config {
     pub keypair: Keypair,
-    pub transport: TransportKind,
     /// Run libp2p's ping on every connection and report round-trip times.
     pub measure_round_trips: bool,
     /// Holds each of the testbed's messages before it is written (injected latency, pause).
     pub pace: Pace,
     /// Where in-page connections record what they carry (see [`crate::wire`]); None: untapped.
     pub wire: Option<WireLog>,
-    /// Run Kademlia with these parameters.
+    /// Kademlia's parameters, for the kinds of peers that run it.
     pub dht: Option<dht::Config>,
-    /// Where direct WebRTC connections to other tabs look for a route (in a browser).
+    /// Where direct WebRTC connections to other tabs look for a route (a tab's peer in a
+    /// browser).
     pub ice: crate::webrtc::ice::Ice,
 }
 
 impl Handle {
-    /// Builds the swarm, starts its event loop and the ping responder, and returns the handle.
-    pub fn start(config: Config, events: EventSink) -> Result<Handle, PeerError> {
+    /// Builds a swarm of kind `P`, starts its event loop and the ping responder, and returns
+    /// the handle. `Handle::start::<P>` is that kind's [`Start`].
+    pub fn start<P: Protocols>(config: Config, events: EventSink) -> Result<Handle, PeerError> {
+        let peer_id = config.keypair.public().to_peer_id();
+        let lookups_running = Arc::new(AtomicUsize::new(0));
+        let (transport, kind, state) = P::build(&config, &events, &lookups_running)?;
         let Config {
             keypair,
-            transport,
             measure_round_trips,
             pace,
-            wire,
             dht,
-            ice,
+            ..
         } = config;
-        let peer_id = keypair.public().to_peer_id();
-        let (relay_transport, relay_client) = match transport {
-            TransportKind::Remote => {
-                let (transport, behaviour) = relay::client::new(peer_id);
-                (Some(transport), Some(behaviour))
-            }
-            TransportKind::Memory => (None, None),
-        };
-        let rooms = relay_client.is_some();
-        let (webrtc_transport, webrtc_behaviour) =
-            browser_to_browser(transport, ice, &events, peer_id);
         let mut identify_config = identify::Config::new("/testbed/1.0.0".into(), keypair.public())
             .with_agent_version(format!("p2p-testbed/{}", env!("CARGO_PKG_VERSION")));
         // Kademlia learns the address of a peer that dialed in only from identify. Repeated at
@@ -123,36 +116,17 @@ impl Handle {
             identify: identify::Behaviour::new(identify_config),
             ping: Toggle::from(measure_round_trips.then(ping::Behaviour::default)),
             streams: libp2p_stream::Behaviour::new(),
-            kad: Toggle::from(dht.map(|config| dht_node::behaviour(peer_id, config))),
-            relay: Toggle::from(relay_client),
-            rendezvous: Toggle::from(
-                rooms.then(|| rendezvous::client::Behaviour::new(keypair.clone())),
-            ),
-            webrtc: Toggle::from(webrtc_behaviour),
+            kind,
         };
         let mut streams = behaviour.streams.new_control();
         // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
         // its event-loop task: the same on tokio and in the browser.
         let swarm_config = libp2p::swarm::Config::without_executor()
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
-        let lookups_running = Arc::new(AtomicUsize::new(0));
-        let swarm = Swarm::new(
-            build_transport(
-                &keypair,
-                transport,
-                relay_transport,
-                wire,
-                webrtc_transport,
-                events.clone(),
-                lookups_running.clone(),
-            )?,
-            behaviour,
-            peer_id,
-            swarm_config,
-        );
+        let swarm = Swarm::new(transport, behaviour, peer_id, swarm_config);
 
         let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);
-        let event_loop = EventLoop::new(swarm, events.clone(), dht);
+        let event_loop = EventLoop::new(swarm, events.clone(), state);
         let span = tracing::info_span!(PEER_SPAN, peer = %peer_id);
         spawn(event_loop.run(command_queue).instrument(span.clone()));
 

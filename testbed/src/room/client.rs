@@ -1,7 +1,7 @@
 //! The room side of a peer's event loop: registering and discovering through the relay's
 //! rendezvous point, and what the relay client reports.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use futures::channel::oneshot;
 use libp2p::rendezvous::{self, Namespace};
@@ -28,11 +28,9 @@ pub enum RoomCommand {
     },
 }
 
-/// Requests waiting for the relay's answer, and the relays holding a slot for this peer.
+/// Requests waiting for the relay's answer.
 #[derive(Default)]
 pub struct Client {
-    /// A reservation lists one circuit address per address of the relay: reported once.
-    reserved_on: HashSet<PeerId>,
     registering: Vec<(Namespace, String, RegisterReply)>,
     /// The rendezvous client's answers to discovery name no namespace: they come in order.
     discovering: VecDeque<(String, DiscoverReply)>,
@@ -127,16 +125,6 @@ impl Client {
             }
             Event::Expired { .. } => vec![],
         }
-    }
-
-    /// Whether this circuit address is the first of a new reservation on `relay`.
-    pub fn is_new_reservation(&mut self, relay: PeerId) -> bool {
-        self.reserved_on.insert(relay)
-    }
-
-    /// The connection to `peer` closed: a reservation on it is gone too.
-    pub fn on_connection_closed(&mut self, peer: PeerId) {
-        self.reserved_on.remove(&peer);
     }
 
     fn take_registering(&mut self, space: &Namespace) -> Option<(String, RegisterReply)> {

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod link;
 pub mod members;
+pub mod peer;
 mod shown;
 pub mod tokens;
 

@@ -156,13 +156,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
 /// compiled for one stream type (in the page, each copy is tens of kilobytes).
 pub enum Socket {
     Memory(<MemoryTransport as Transport>::Output),
-    #[cfg(target_arch = "wasm32")]
-    WebSocket(libp2p::websocket_websys::Connection),
-    #[cfg(not(target_arch = "wasm32"))]
-    WebSocket(<libp2p::websocket::Config<libp2p::tcp::tokio::Transport> as Transport>::Output),
-    /// A circuit through a relay to a peer in another tab (circuit relay v2).
-    Circuit(libp2p::relay::client::Connection),
+    /// A WebSocket to the relay, or a circuit through it to another tab: boxed, so that their
+    /// code is reached only from the tab's own kind of peer (`room::peer`), which the page
+    /// loads when rooms are first used.
+    Remote(Box<dyn RemoteSocket>),
 }
+
+/// A byte stream of a connection between tabs or to the relay.
+pub trait RemoteSocket: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<S: AsyncRead + AsyncWrite + Send + Unpin> RemoteSocket for S {}
 
 impl AsyncRead for Socket {
     fn poll_read(
@@ -172,8 +175,7 @@ impl AsyncRead for Socket {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_read(cx, buf),
-            Socket::WebSocket(s) => Pin::new(s).poll_read(cx, buf),
-            Socket::Circuit(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Remote(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -186,24 +188,21 @@ impl AsyncWrite for Socket {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_write(cx, buf),
-            Socket::WebSocket(s) => Pin::new(s).poll_write(cx, buf),
-            Socket::Circuit(s) => Pin::new(s).poll_write(cx, buf),
+            Socket::Remote(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_flush(cx),
-            Socket::WebSocket(s) => Pin::new(s).poll_flush(cx),
-            Socket::Circuit(s) => Pin::new(s).poll_flush(cx),
+            Socket::Remote(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Memory(s) => Pin::new(s).poll_close(cx),
-            Socket::WebSocket(s) => Pin::new(s).poll_close(cx),
-            Socket::Circuit(s) => Pin::new(s).poll_close(cx),
+            Socket::Remote(s) => Pin::new(s).poll_close(cx),
         }
     }
 }

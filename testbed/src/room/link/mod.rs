@@ -59,6 +59,8 @@ const FORWARDED_EVENTS: usize = EVENT_QUEUE;
 /// Where the link is with the relay.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
+    /// The page has not started this tab's peer: it does when rooms are first used.
+    NotStarted,
     Looking {
         info_url: String,
     },

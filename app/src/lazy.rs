@@ -1,0 +1,61 @@
+//! Code the page downloads when it is first used: the kinds of peers beyond the in-page one
+//! (the DHT's, with libp2p-kad; a tab's in rooms, with the relay and rendezvous clients and
+//! WebRTC). `cargo xtask` builds with the `split` feature: each function here is then a split
+//! point, and what only it reaches is cut into a chunk of its own that the first call
+//! fetches. Without the feature (`trunk serve`, tests) they are plain functions.
+
+use testbed::dht::peer::DhtPeer;
+use testbed::peer::{Handle, Start};
+use testbed::room::peer::RoomPeer;
+
+/// A chunk of the page could not be downloaded (the server is gone, the network dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotLoaded;
+
+impl std::fmt::Display for NotLoaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "this part of the page could not be downloaded: check that the page's server still \
+             runs, then try again",
+        )
+    }
+}
+
+#[cfg(feature = "split")]
+impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
+    fn from(_: wasm_split_helpers::SplitLoaderError) -> NotLoaded {
+        NotLoaded
+    }
+}
+
+/// `async fn $name() -> Result<$ret, NotLoaded>`, its body in chunk `$chunk` when split.
+macro_rules! loaded_when_first_used {
+    ($chunk:ident: $(#[$meta:meta])* pub fn $name:ident() -> $ret:ty $body:block) => {
+        $(#[$meta])*
+        #[cfg(feature = "split")]
+        #[wasm_split_helpers::wasm_split($chunk, fallible)]
+        pub fn $name() -> Result<$ret, NotLoaded> {
+            Ok($body)
+        }
+
+        $(#[$meta])*
+        #[cfg(not(feature = "split"))]
+        pub async fn $name() -> Result<$ret, NotLoaded> {
+            Ok($body)
+        }
+    };
+}
+
+loaded_when_first_used! { dht:
+    /// Starts the peers of a DHT network.
+    pub fn dht_peers() -> Start {
+        Handle::start::<DhtPeer>
+    }
+}
+
+loaded_when_first_used! { rooms:
+    /// Starts this tab's peer in rooms.
+    pub fn room_peer() -> Start {
+        Handle::start::<RoomPeer>
+    }
+}
