@@ -26,7 +26,7 @@ pub fn main() -> Result {
 pub fn page(toolchain: &Toolchain) -> Result<PathBuf> {
     let dist = root().join("target/page/dist");
     step(
-        "build the page (optimized; a first build takes a few minutes, a rebuild seconds)",
+        "build the page (optimized; a first build takes a few minutes, a rebuild a minute or two)",
         || bundle::build(toolchain, "page", &dist),
     )?;
     step("compress the page (brotli, gzip)", || {

@@ -181,7 +181,8 @@ fn build_transport(
         )
     });
     #[cfg(target_arch = "wasm32")]
-    let websocket = libp2p::websocket_websys::Transport::default().map(|s, _| Socket::Remote(Box::new(s)));
+    let websocket =
+        libp2p::websocket_websys::Transport::default().map(|s, _| Socket::Remote(Box::new(s)));
     #[cfg(not(target_arch = "wasm32"))]
     let websocket = libp2p::websocket::Config::new(libp2p::tcp::tokio::Transport::new(
         libp2p::tcp::Config::default(),
