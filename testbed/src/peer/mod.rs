@@ -3,6 +3,7 @@
 //! (the Client / EventLoop shape of rust-libp2p's file-sharing example).
 
 mod command;
+mod config;
 mod event_loop;
 mod protocols;
 mod responders;
@@ -14,12 +15,10 @@ use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::SinkExt;
-use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{identify, ping, Multiaddr, PeerId, Swarm};
 
-use crate::dht;
 use crate::dht::node::{self as dht_node, Stored};
 use crate::dht::{LookupOutcome, LookupRequest, RoutingTable};
 use crate::event::{EventKind, EventSink, PingStep, TransferStep};
@@ -30,7 +29,6 @@ use crate::room::{Registration, RoomCommand};
 use crate::runtime::spawn;
 use crate::trace::layer::PEER_SPAN;
 use crate::trace::Tracer;
-use crate::wire::WireLog;
 use command::Command;
 use event_loop::EventLoop;
 use responders::{answer_pings, answer_transfers, with_timeout};
@@ -38,9 +36,9 @@ use swarm::Behaviour;
 use tracing::Instrument;
 
 pub use command::PeerError;
-pub use protocols::{InPage, Protocols, Start};
+pub use config::Config;
+pub use protocols::{BoxedTransport, InPage, Protocols};
 pub use responders::PING_TIMEOUT;
-pub use swarm::BoxedTransport;
 
 /// Commands waiting for the event loop; a handle's `send` waits when this many are queued.
 const COMMAND_QUEUE: usize = 64;
@@ -74,21 +72,8 @@ pub struct Handle {
     pace: Pace,
 }
 
-/// Options for [`Handle::start`].
-pub struct Config {
-    pub keypair: Keypair,
-    /// Run libp2p's ping on every connection and report round-trip times.
-    pub measure_round_trips: bool,
-    /// Holds each of the testbed's messages before it is written (injected latency, pause).
-    pub pace: Pace,
-    /// Where in-page connections record what they carry (see [`crate::wire`]); None: untapped.
-    pub wire: Option<WireLog>,
-    /// Kademlia's parameters, for the kinds of peers that run it.
-    pub dht: Option<dht::Config>,
-    /// Where direct WebRTC connections to other tabs look for a route (a tab's peer in a
-    /// browser).
-    pub ice: crate::webrtc::ice::Ice,
-}
+/// Starts one peer of a kind: `Handle::start::<Kind>`, as a plain function pointer.
+pub type Start = fn(Config, EventSink) -> Result<Handle, PeerError>;
 
 impl Handle {
     /// Builds a swarm of kind `P`, starts its event loop and the ping responder, and returns

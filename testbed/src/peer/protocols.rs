@@ -1,27 +1,28 @@
 //! What a kind of peer runs beyond what every peer runs (identify, libp2p's ping, the
 //! testbed's streams), put together per kind: in-page peers ([`InPage`]), DHT peers
 //! (`dht::peer`), a tab's peer in rooms (`room::peer`). A kind's code is reached only through
-//! its own [`super::Handle::start`], so a page that has started no DHT and joined no room
+//! its own `Handle::start`, so a page that has started no DHT and joined no room
 //! carries no Kademlia, relay or WebRTC code until it does (the page loads each kind's
-//! [`Start`] when first used).
+//! `Start` when first used).
 
 use std::convert::Infallible;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::Boxed;
 use libp2p::swarm::{dummy, NetworkBehaviour};
 use libp2p::{identify, Multiaddr, PeerId};
 
 use super::command::PeerError;
-use super::swarm::BoxedTransport;
-use super::{Config, Handle};
+use super::config::Config;
 use crate::dht::node as dht_node;
 use crate::event::{EventKind, EventSink};
 use crate::room::RoomCommand;
 use crate::wire::tap::memory_transport;
 
-/// Starts one peer of a kind: `Handle::start::<Kind>`, as a plain function pointer.
-pub type Start = fn(Config, EventSink) -> Result<Handle, PeerError>;
+/// A transport, boxed for the swarm.
+pub type BoxedTransport = Boxed<(PeerId, StreamMuxerBox)>;
 
 /// A kind of peer's own protocols: their behaviour, the state the event loop keeps for them,
 /// and what they do with commands and events. Reported steps are returned, in order.

@@ -1,11 +1,9 @@
 //! What a peer's swarm is made of: what every peer runs (identify, libp2p's ping where a
 //! round-trip time is shown, the testbed's streams) and its kind's own protocols.
 
-use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::Boxed;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{identify, ping, PeerId};
+use libp2p::{identify, ping};
 
 use super::protocols::Protocols;
 
@@ -17,6 +15,3 @@ pub struct Behaviour<P: Protocols> {
     pub(super) streams: libp2p_stream::Behaviour,
     pub(super) kind: P,
 }
-
-/// A transport, boxed for the swarm.
-pub type BoxedTransport = Boxed<(PeerId, StreamMuxerBox)>;
