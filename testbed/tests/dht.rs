@@ -235,8 +235,11 @@ async fn a_record_is_stored_on_the_r_closest_peers() {
     }
 }
 
-/// Puts `key` from `origin`. A put that timed out is tried again, twice at most: on a busy
-/// machine, hundreds of peers refreshing at once can hold a lookup past its 20 s.
+const PUT_TRIES: usize = 5;
+
+/// Puts `key` from `origin`. A put that timed out is tried again: hundreds of peers still
+/// dialing the peers their last lookups named (their handshakes outlast the lookups, and
+/// settling) can hold a lookup past its 20 s.
 async fn put(network: &Network, origin: usize, key: &[u8]) {
     let mut tries = 0;
     let outcome = loop {
@@ -251,7 +254,7 @@ async fn put(network: &Network, origin: usize, key: &[u8]) {
             .await
             .unwrap();
         match &outcome.error {
-            Some(error) if error.contains("timed out") && tries < 3 => continue,
+            Some(error) if error.contains("timed out") && tries < PUT_TRIES => continue,
             _ => break outcome,
         }
     };
@@ -476,9 +479,13 @@ async fn records_heal_after_churn_among_100_peers() {
     records_heal_after_churn(100, 4, 10).await;
 }
 
+/// Each refresh, every peer runs a lookup per bucket (about 8 among 200 peers) and dials the
+/// peers they name: on one core the handshakes of one refresh take longer than 20 s, and a
+/// network refreshing that often has its puts time out again and again. Once a minute leaves
+/// room between refreshes.
 #[tokio::test]
 async fn records_heal_after_churn_among_200_peers() {
-    records_heal_after_churn(200, 5, 20).await;
+    records_heal_after_churn(200, 5, 60).await;
 }
 
 #[tokio::test]
