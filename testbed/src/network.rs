@@ -20,7 +20,7 @@ use crate::peer::{InPage, PeerError};
 use crate::protocols::ping::{Envelope, PingError};
 use crate::protocols::transfer;
 use crate::topology::{self, Topology};
-use crate::wire::WireLog;
+use crate::wire::{Depth, WireLog};
 
 /// Most peers one page runs: a full mesh of 200 is 19,900 connections, about what a laptop's
 /// browser tab holds comfortably.
@@ -34,8 +34,9 @@ pub const MAX_CONNECTIONS: usize = 5_000;
 /// the thread that draws it, so after each this many dials done the page gets a turn to draw.
 const DIALS_IN_FLIGHT: usize = 32;
 
-/// Networks up to this size (and DHT networks of any size) are started with the wire tap. Beyond it a network has thousands
-/// of connections, whose every frame would bury the rest of the trace.
+/// Networks up to this size are started with the wire tap at every depth. Beyond it a network
+/// has thousands of connections, whose every frame would bury the rest of the trace: a bigger
+/// DHT network records its Kademlia messages only, and any other none.
 pub const MAX_TAPPED_PEERS: usize = 30;
 
 /// Most latency a scenario may add to each message: slow enough to watch a message in
@@ -151,7 +152,8 @@ fn kind_of_peer(config: &NetworkConfig) -> peer::Start {
 impl Network {
     /// Starts every peer and waits until each listens on its `/memory` address. Nothing is
     /// connected yet: [`Network::connect`] dials the topology.
-    /// Peers of networks up to [`MAX_TAPPED_PEERS`] record what their connections carry.
+    /// Peers of networks up to [`MAX_TAPPED_PEERS`] record what their connections carry; of
+    /// bigger DHT networks, their Kademlia messages.
     pub async fn start(config: NetworkConfig, events: EventSink) -> Result<Network, NetworkError> {
         Network::start_with(config, events, kind_of_peer(&config)).await
     }
@@ -164,8 +166,12 @@ impl Network {
         start: peer::Start,
     ) -> Result<Network, NetworkError> {
         // A DHT network is always tapped: its lookups' hops are read from the wire.
-        let tapped = config.peers <= MAX_TAPPED_PEERS || config.dht.is_some();
-        let wire = tapped.then(|| WireLog::new(events.started()));
+        let depth = if config.peers <= MAX_TAPPED_PEERS {
+            Some(Depth::Everything)
+        } else {
+            config.dht.map(|_| Depth::KadOnly)
+        };
+        let wire = depth.map(|depth| WireLog::new(events.started(), depth));
         Network::launch(config, events, wire, start).await
     }
 

@@ -12,6 +12,7 @@ use testbed::dht;
 use testbed::dht::lookup::progress;
 use testbed::dht::settle::settle;
 use testbed::dht::{KeyPoint, LookupKind, LookupRequest, Lookups};
+use testbed::network::MAX_TAPPED_PEERS;
 use testbed::trace::mark::MessageKind;
 use testbed::trace::Trace;
 use testbed::wire::{Direction, WireItem};
@@ -145,7 +146,17 @@ async fn lookups_find_the_k_closest_peers_and_their_hops_are_the_requests_on_the
 
 #[tokio::test]
 async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
-    let (network, mut events) = settled_network(30, 11, dht::Config::default()).await;
+    hops_shown_equal_kad_requests(MAX_TAPPED_PEERS).await;
+}
+
+/// Beyond the fully tapped size only Kademlia's messages are recorded, read off the streams.
+#[tokio::test]
+async fn the_hops_shown_equal_the_kad_requests_when_only_kad_is_tapped() {
+    hops_shown_equal_kad_requests(MAX_TAPPED_PEERS + 10).await;
+}
+
+async fn hops_shown_equal_kad_requests(peers: usize) {
+    let (network, mut events) = settled_network(peers, 11, dht::Config::default()).await;
     let ids = network.peer_ids();
     let mut lookups = Lookups::default();
     collect(&network, &mut events, &mut lookups);
@@ -159,6 +170,14 @@ async fn the_hops_shown_equal_the_kad_requests_sent_on_the_wire() {
     // Requests handed to connections still being dialed go out a little later.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let records = network.wire().unwrap().drain().0;
+    if peers > MAX_TAPPED_PEERS {
+        assert!(
+            records
+                .iter()
+                .all(|r| matches!(r.item, WireItem::Kad { .. })),
+            "only Kademlia's messages are recorded"
+        );
+    }
     // Counted straight off the wire, at both ends: requests peer 3 wrote with this key, and
     // requests with this key that other peers read from peer 3.
     let is_request = |item: &WireItem| matches!(item, WireItem::Kad { request: true, message: Ok(m), .. } if m.key == key);

@@ -11,14 +11,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::diagram::Bar;
 use testbed::lesson::{Action, Since};
-use testbed::network::MAX_TAPPED_PEERS;
 use testbed::pace::Pace;
 use testbed::peer::{Handle, InPage};
 use testbed::timeline::Timeline;
 use testbed::trace::layer::{Recorder, PEER_SPAN};
 use testbed::trace::Trace;
 use testbed::view::LogLine;
-use testbed::wire::{WireItem, WireRecord};
+use testbed::wire::WireRecord;
 use testbed::{EventSink, EventStream, Network, NetworkConfig, NetworkView, PeerIndex};
 
 use crate::dht_app::DhtApp;
@@ -428,15 +427,9 @@ impl Session {
         if records.is_empty() {
             return;
         }
-        // A DHT network beyond the tapped size is tapped for its kad messages only: every
-        // frame of its thousands of connections would bury the rest of the trace.
-        let kad_only = network.config().peers > MAX_TAPPED_PEERS;
         let mut kept = Vec::new();
         self.trace.update(|trace| {
             for record in records {
-                if kad_only && !matches!(record.item, WireItem::Kad { .. }) {
-                    continue;
-                }
                 let position = trace.apply_wire(&record);
                 if record.dialer {
                     kept.push(WireEntry { record, position });

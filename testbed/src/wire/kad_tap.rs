@@ -1,5 +1,6 @@
 //! Kademlia messages read off a connection's streams, for connections the wire tap does not
-//! see (between tabs: circuits and WebRTC). A wrapper around the connection's muxer hands
+//! see (between tabs: circuits and WebRTC) and for in-page ones tapped for Kademlia only
+//! ([`super::Depth::KadOnly`]). A wrapper around the connection's muxer hands
 //! every chunk each stream reads or writes to that direction's reader: multistream-select
 //! first, then, on a stream that agreed on `/ipfs/kad/1.0.0`, libp2p-kad's messages. Any other
 //! protocol's bytes pass untouched and unread.
@@ -21,6 +22,9 @@ use super::Direction;
 #[derive(Debug, Clone, PartialEq)]
 pub struct KadSeen {
     pub remote: PeerId,
+    /// Numbers the stream among this connection's, at this end, in the order they opened
+    /// (the muxer does not tell its own stream ids): a request and its answer share it.
+    pub stream: u32,
     pub direction: Direction,
     /// A request (the stream's opener speaks first) or its answer.
     pub request: bool,
@@ -35,6 +39,7 @@ pub struct KadTap {
     inner: StreamMuxerBox,
     remote: PeerId,
     report: Report,
+    streams: u32,
 }
 
 impl KadTap {
@@ -43,13 +48,16 @@ impl KadTap {
             inner,
             remote,
             report,
+            streams: 0,
         }
     }
 
-    fn watch(&self, inner: SubstreamBox, opened_here: bool) -> Watched {
+    fn watch(&mut self, inner: SubstreamBox, opened_here: bool) -> Watched {
+        self.streams += 1;
         Watched {
             inner,
             remote: self.remote,
+            stream: self.streams,
             report: self.report.clone(),
             opened_here,
             sent: Reader::default(),
@@ -137,6 +145,7 @@ impl Reader {
 pub struct Watched {
     inner: SubstreamBox,
     remote: PeerId,
+    stream: u32,
     report: Report,
     /// This side opened the stream: what it writes are requests.
     opened_here: bool,
@@ -153,6 +162,7 @@ impl Watched {
         for message in reader.push(bytes) {
             (self.report)(KadSeen {
                 remote: self.remote,
+                stream: self.stream,
                 direction,
                 request,
                 message,

@@ -76,6 +76,19 @@ impl WireRecord {
 pub struct WireLog {
     inner: Arc<Mutex<Inner>>,
     origin: Instant,
+    depth: Depth,
+}
+
+/// How much of each connection a [`WireLog`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Every layer: negotiation, the noise handshake, ciphertext, yamux frames, and the
+    /// protocols' messages.
+    Everything,
+    /// Only Kademlia's messages, read off each stream (see [`kad_tap`]). A big DHT network
+    /// needs no more (its lookups' hops are read from them), and reading every byte at every
+    /// layer took a large share of its start-up's time.
+    KadOnly,
 }
 
 #[derive(Debug, Default)]
@@ -87,11 +100,16 @@ struct Inner {
 
 impl WireLog {
     /// Times are counted from `origin` (the network's start).
-    pub fn new(origin: Instant) -> WireLog {
+    pub fn new(origin: Instant, depth: Depth) -> WireLog {
         WireLog {
             inner: Arc::default(),
             origin,
+            depth,
         }
+    }
+
+    pub fn depth(&self) -> Depth {
+        self.depth
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -20,7 +20,8 @@ use libp2p::{noise, yamux, PeerId};
 use multistream_select::Version;
 
 use super::decode::{PlainDecoder, RawDecoder, WireItem};
-use super::{Direction, Layer, WireLog, WireRecord};
+use super::kad_tap::{self, KadSeen, KadTap};
+use super::{Depth, Direction, Layer, WireLog, WireRecord};
 
 /// One end of one connection: its four decoders (two depths, two directions).
 #[derive(Debug)]
@@ -207,8 +208,8 @@ impl AsyncWrite for Socket {
     }
 }
 
-/// `transport` upgraded the way libp2p's builder does it (noise, then yamux), with both taps
-/// when there is a `log`.
+/// `transport` upgraded the way libp2p's builder does it (noise, then yamux), tapped as deep
+/// as the `log` asks, if there is one.
 pub fn upgrade<T>(
     transport: T,
     keypair: &Keypair,
@@ -223,11 +224,16 @@ where
     let local = keypair.public().to_peer_id();
     let noise = noise::Config::new(keypair)?;
     let yamux = yamux::Config::default();
+    let (log, kad_log) = match log {
+        Some(log) if log.depth() == Depth::KadOnly => (None, Some(log)),
+        log => (log, None),
+    };
     Ok(transport
         .and_then(move |socket, endpoint: ConnectedPoint| {
             let tap = log
                 .as_ref()
                 .map(|log| ConnectionTap::new(log, local, endpoint.is_dialer()));
+            let kad_log = kad_log.clone();
             async move {
                 let raw = Tapped {
                     inner: socket,
@@ -243,11 +249,41 @@ where
                     tap,
                     layer: Layer::Plain,
                 };
-                let muxer = negotiate_and_upgrade(plain, yamux, &endpoint).await?;
-                Ok::<_, io::Error>((remote, StreamMuxerBox::new(muxer)))
+                let muxer =
+                    StreamMuxerBox::new(negotiate_and_upgrade(plain, yamux, &endpoint).await?);
+                let muxer = match kad_log {
+                    Some(log) => {
+                        let report = kad_records(log, local, remote, endpoint.is_dialer());
+                        StreamMuxerBox::new(KadTap::new(muxer, remote, report))
+                    }
+                    None => muxer,
+                };
+                Ok::<_, io::Error>((remote, muxer))
             }
         })
         .boxed())
+}
+
+/// Writes each Kademlia message a [`KadTap`] sees on one end of one connection to `log`, as
+/// the full tap would have recorded it.
+fn kad_records(log: WireLog, local: PeerId, remote: PeerId, dialer: bool) -> kad_tap::Report {
+    let connection = log.next_connection();
+    Arc::new(move |seen: KadSeen| {
+        log.push([WireRecord {
+            at_ms: log.now_ms(),
+            connection,
+            local,
+            remote: Some(remote),
+            dialer,
+            direction: seen.direction,
+            layer: Layer::Plain,
+            item: WireItem::Kad {
+                stream: seen.stream,
+                request: seen.request,
+                message: Ok(seen.message),
+            },
+        }])
+    })
 }
 
 /// In-page connections: `MemoryTransport`, noise, yamux, tapped when there is a `log`.
