@@ -30,6 +30,6 @@ pub use libp2p::{Multiaddr, PeerId};
 pub use event::{
     DhtStep, Event, EventKind, EventSink, EventStream, PeerIndex, PingStep, TokenStep, TransferStep,
 };
-pub use network::{Network, NetworkConfig, NetworkError, MAX_CONNECTIONS, MAX_PEERS};
+pub use network::{Network, NetworkConfig, NetworkError, MAX_PEERS};
 pub use topology::Topology;
 pub use view::NetworkView;

@@ -470,34 +470,23 @@ async fn predictions_are_checked_against_what_the_real_peers_did() {
 }
 
 #[test]
-fn a_network_too_big_for_a_page_is_refused_with_what_works_instead() {
-    use testbed::{NetworkConfig, Topology, MAX_CONNECTIONS};
-    let big = NetworkConfig {
-        peers: 200,
-        ..NetworkConfig::default()
-    };
-    let why = big.too_big().expect("19,900 connections are refused");
-    assert!(why.contains("19900 connections"), "{why}");
-    assert!(why.contains("ring, star, line or random"), "{why}");
+fn a_learner_waiting_for_many_connections_is_told_why_and_what_is_quicker() {
+    use testbed::network::slow_to_connect;
+    let every_pair_of_200 = Topology::Original.dials(200, 0).len();
+    let note = slow_to_connect(200, every_pair_of_200).expect("19,900 connections are slow");
+    assert!(note.contains("19900 connections"), "{note}");
+    assert!(note.contains("ring, star, line or random"), "{note}");
     for topology in [
         Topology::Ring,
         Topology::Star,
         Topology::Line,
         Topology::Random,
     ] {
-        let sparse = NetworkConfig { topology, ..big };
-        assert_eq!(sparse.too_big(), None, "{topology:?}");
+        let connections = topology.dials(200, 0).len();
+        assert_eq!(slow_to_connect(200, connections), None, "{topology:?}");
     }
-    let hundred = NetworkConfig {
-        peers: 100,
-        ..NetworkConfig::default()
-    };
-    assert_eq!(hundred.too_big(), None);
-    // 101 peers in the original topology: 5,050 connections, just over.
-    let just_over = NetworkConfig {
-        peers: 101,
-        ..NetworkConfig::default()
-    };
-    assert!(Topology::Original.dials(101, 0).len() > MAX_CONNECTIONS);
-    assert!(just_over.too_big().is_some());
+    assert_eq!(
+        slow_to_connect(100, Topology::Original.dials(100, 0).len()),
+        None
+    );
 }

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use testbed::network::slow_to_connect;
 use testbed::NetworkView;
 
 use crate::session::Phase;
@@ -14,11 +15,18 @@ pub fn NetworkStatus(phase: RwSignal<Phase>, view: RwSignal<NetworkView>) -> imp
             Phase::Idle => "No in-page network yet.".to_owned(),
             Phase::Loading(what) => format!("Downloading {what}…"),
             Phase::Starting => "Starting peers…".to_owned(),
-            Phase::Connecting => format!(
-                "Connecting: {} of {} up",
-                view.connection_count(),
-                testbed::view::counted(view.expected_connections(), "connection", "connections")
-            ),
+            Phase::Connecting => {
+                let expected = view.expected_connections();
+                let line = format!(
+                    "Connecting: {} of {} up.",
+                    view.connection_count(),
+                    testbed::view::counted(expected, "connection", "connections")
+                );
+                match slow_to_connect(view.peer_count(), expected) {
+                    Some(note) => format!("{line} {note}"),
+                    None => line,
+                }
+            }
             Phase::Ready { at_ms, took_ms } => format!(
                 "{}. Connected in {:.2} s ({:.2} s after the page opened).",
                 view.summary(),

@@ -282,10 +282,6 @@ impl Session {
         self.stop();
         let generation = self.running.generation();
         self.config.set(config);
-        if let Some(why) = config.too_big() {
-            self.fail(why);
-            return;
-        }
         self.actions.set(vec![Action::StartNetwork]);
         self.action_ran();
         self.phase.set(Phase::Starting);
