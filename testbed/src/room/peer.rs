@@ -169,13 +169,17 @@ fn build_transport(
     // Between tabs no wire tap runs: Kademlia's messages are read off each stream, so the
     // room's diagram can draw them.
     let kad_seen: Report = Arc::new(move |seen: KadSeen| {
+        let (label, details) = match &seen.message {
+            Ok(message) => (message.label(seen.request), message.details()),
+            Err(error) => ("malformed kad message".to_owned(), error.clone()),
+        };
         events.emit(
             me,
             EventKind::Room(RoomStep::Kad {
                 remote: seen.remote,
                 sent: seen.direction == Direction::Sent,
-                label: seen.message.label(seen.request),
-                details: seen.message.details(),
+                label,
+                details,
                 background: lookups_running.load(Ordering::SeqCst) == 0,
             }),
         )

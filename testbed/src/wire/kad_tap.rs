@@ -28,7 +28,8 @@ pub struct KadSeen {
     pub direction: Direction,
     /// A request (the stream's opener speaks first) or its answer.
     pub request: bool,
-    pub message: KadMessage,
+    /// The message, or why it could not be read (nothing more of that stream is read).
+    pub message: Result<KadMessage, String>,
 }
 
 /// Hears each Kademlia message the tapped connections carry.
@@ -99,7 +100,7 @@ impl StreamMuxer for KadTap {
 }
 
 /// One direction of one stream: its negotiation, then its Kademlia messages, or nothing
-/// once another protocol (or a message that does not decode) shows up.
+/// once another protocol shows up (or after a message that does not decode).
 #[derive(Default)]
 struct Reader {
     negotiation: Negotiation,
@@ -108,7 +109,7 @@ struct Reader {
 }
 
 impl Reader {
-    fn push(&mut self, bytes: &[u8]) -> Vec<KadMessage> {
+    fn push(&mut self, bytes: &[u8]) -> Vec<Result<KadMessage, String>> {
         if self.done || bytes.is_empty() {
             return Vec::new();
         }
@@ -130,14 +131,8 @@ impl Reader {
                 }
             }
         };
-        let reader = self.kad.get_or_insert_with(KadReader::default);
-        let mut messages = Vec::new();
-        for message in reader.push(&rest) {
-            match message {
-                Ok(message) => messages.push(message),
-                Err(_) => self.done = true,
-            }
-        }
+        let messages = self.kad.get_or_insert_with(KadReader::default).push(&rest);
+        self.done = messages.iter().any(Result::is_err);
         messages
     }
 }
@@ -229,7 +224,7 @@ mod tests {
             let keys: Vec<Vec<u8>> = bytes
                 .chunks(chunk)
                 .flat_map(|piece| reader.push(piece))
-                .map(|m| m.key)
+                .map(|m| m.expect("reads").key)
                 .collect();
             assert_eq!(
                 keys,
@@ -251,5 +246,18 @@ mod tests {
         let mut reader = Reader::default();
         assert!(reader.push(&[0xff; 64]).is_empty());
         assert!(reader.done);
+    }
+
+    #[test]
+    fn a_malformed_message_is_told_and_ends_the_reading() {
+        let mut bytes = encode(HEADER);
+        bytes.extend(encode(PROTOCOL));
+        bytes.extend(find_node(b"cat"));
+        bytes.extend([3, 0x08, 0xff, 0xff]); // a message type that never ends
+        let mut reader = Reader::default();
+        let read = reader.push(&bytes);
+        assert_eq!(read[0].as_ref().map(|m| m.key.clone()), Ok(b"cat".to_vec()));
+        assert!(read[1].is_err(), "{read:?}");
+        assert!(reader.push(&find_node(b"eel")).is_empty());
     }
 }

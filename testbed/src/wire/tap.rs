@@ -280,7 +280,7 @@ fn kad_records(log: WireLog, local: PeerId, remote: PeerId, dialer: bool) -> kad
             item: WireItem::Kad {
                 stream: seen.stream,
                 request: seen.request,
-                message: Ok(seen.message),
+                message: seen.message,
             },
         }])
     })
