@@ -284,8 +284,9 @@ fn table_node(table: &TablePanel) -> Node {
         el("li")
             .attr("data-bucket", bucket.index)
             .child(el("span").attr("class", "bucket-name").text(format!(
-                "bucket {} · shares {} bits",
-                bucket.index, bucket.shared
+                "bucket {} · shares {}",
+                bucket.index,
+                testbed::view::counted(bucket.shared, "bit", "bits")
             )))
             .children(bucket.entries.iter().flat_map(|(name, same, rest)| {
                 [
