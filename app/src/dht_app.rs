@@ -66,6 +66,7 @@ impl DhtApp {
     pub fn expect_settling(self, peers: usize) {
         self.settling.set(Some(Settling {
             busy: peers,
+            done: 0,
             peers,
             entries: 0,
         }));

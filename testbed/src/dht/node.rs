@@ -119,6 +119,8 @@ impl RoutingTable {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Status {
     pub running: usize,
+    /// Every lookup libp2p-kad is running, its own bootstraps and refreshes included.
+    pub lookups: usize,
     pub table_size: usize,
     /// Since libp2p-kad last reported anything that counts (a request answered, a lookup's
     /// progress, a table change).
@@ -195,6 +197,7 @@ impl Node {
                 };
                 let _ = reply.send(Status {
                     running,
+                    lookups: kad.iter_queries().count(),
                     table_size: kad.kbuckets().map(|b| b.num_entries()).sum(),
                     quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
                 });

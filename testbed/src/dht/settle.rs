@@ -19,6 +19,9 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct Settling {
     /// Peers still running a lookup (their bootstrap) or answering requests.
     pub busy: usize,
+    /// Peers whose own lookups are over: each bootstraps at start-up (a lookup of its own
+    /// key, then one for each bucket farther out), then only answers.
+    pub done: usize,
     pub peers: usize,
     /// Routing-table entries over all peers.
     pub entries: usize,
@@ -33,16 +36,24 @@ pub async fn settle(
     mut progress: impl FnMut(Settling),
 ) -> Result<(), PeerError> {
     let peers = network.peers();
+    // A peer's bootstrap begins a moment after its first connection: before that it is not
+    // done, only not started.
+    let mut started = vec![false; peers.len()];
     loop {
         let statuses = join_all(peers.iter().map(peer::Handle::dht_status)).await;
         let mut settling = Settling {
             busy: 0,
+            done: 0,
             peers: peers.len(),
             entries: 0,
         };
-        for status in statuses {
+        for (status, started) in statuses.into_iter().zip(&mut started) {
             let status = status?;
             settling.entries += status.table_size;
+            *started |= status.lookups > 0;
+            if *started && status.lookups == 0 {
+                settling.done += 1;
+            }
             if status.running > 0 || status.quiet_ms < quiet.as_secs_f64() * 1000.0 {
                 settling.busy += 1;
             }

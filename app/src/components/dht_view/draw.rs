@@ -11,12 +11,12 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
         return Vec::new();
     }
     let status = picture.status.as_ref().map(|status| match status {
-        Status::Settling { busy, peers, entries } => el("p")
+        Status::Settling { done, peers, entries } => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "false")
             .attr("role", "status")
-            .text(format!("Settling: libp2p-kad's start-up lookups are filling the routing tables ({busy} of {peers} peers still busy, {entries} table entries so far). "))
-            .child(el("progress").attr("max", peers).attr("value", peers - busy)),
+            .text(format!("Settling: each peer bootstraps, looking up its own key and then a key in each farther bucket, and so fills its routing table ({done} of {peers} peers done, {entries} table entries so far). "))
+            .child(el("progress").attr("max", peers).attr("value", done)),
         Status::Settled => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "true")

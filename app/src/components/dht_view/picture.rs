@@ -54,7 +54,7 @@ pub(super) struct Picture {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Status {
     Settling {
-        busy: usize,
+        done: usize,
         peers: usize,
         entries: usize,
     },
@@ -173,7 +173,7 @@ pub(super) fn of(
             Picture {
                 status: match settling {
                     Some(s) => Some(Status::Settling {
-                        busy: s.busy,
+                        done: s.done,
                         peers: s.peers,
                         entries: s.entries,
                     }),
