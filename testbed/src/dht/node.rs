@@ -190,14 +190,15 @@ impl Node {
     pub fn on_command(&mut self, kad: &mut Kad, command: Command) -> Vec<DhtStep> {
         match command {
             Command::Status { reply } => {
+                let lookups = kad.iter_queries().count();
                 let running = if self.refreshing {
                     self.running.len()
                 } else {
-                    kad.iter_queries().count()
+                    lookups
                 };
                 let _ = reply.send(Status {
                     running,
-                    lookups: kad.iter_queries().count(),
+                    lookups,
                     table_size: kad.kbuckets().map(|b| b.num_entries()).sum(),
                     quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
                 });
