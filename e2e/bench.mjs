@@ -1,7 +1,8 @@
 // Browser figures, printed as one JSON object on stdout for `cargo xtask bench`:
-// - time from navigation until every connection of the original topology is up, for several
-//   peer counts, read from the page's own clock (performance.now() when the last one came up),
-//   and the longest task that kept the page from drawing meanwhile (Long Tasks API);
+// - time from navigation until every connection is up, in the original topology and in a ring,
+//   for several peer counts, read from the page's own clock (performance.now() when the last
+//   one came up), and the longest task that kept the page from drawing meanwhile (Long Tasks
+//   API);
 // - with 20 peers pinging continuously: frames per second while the diagram follows, and the
 //   time to draw the diagram once the trace holds 1,000 and 10,000 messages, and at 10,000 the
 //   time to show a random earlier moment with the time scrubber;
@@ -17,24 +18,28 @@ const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number)
 const runs = Number(process.env.RUNS ?? 5);
 /** `cargo xtask bench --smoke`: the smallest sizes once, to see that every figure comes out. */
 const smoke = Boolean(process.env.BENCH_SMOKE);
+/** 200 peers in the original topology make 19,900 connections and take over a minute a load:
+ * measured once. */
+const runsOf = (peers, topology) => (topology === 'original' && peers >= 200 ? 1 : runs);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const site = await serveDirectory(process.env.DIST_DIR);
 const browser = await launchBrowser();
-const results = [];
+const results = { original: [], ring: [] };
 let diagram = {};
 let snapshots = [];
 let dht = [];
 let rooms = {};
 let jsLibp2p = null;
 try {
-  for (const peers of counts) {
+  for (const [topology, peers] of ['original', 'ring'].flatMap((t) => counts.map((n) => [t, n]))) {
     const readyAt = [];
     const took = [];
     const longest = [];
     let over200 = 0;
     let connections = 0;
-    for (let i = 0; i < runs; i++) {
+    const loads = runsOf(peers, topology);
+    for (let i = 0; i < loads; i++) {
       const page = await browser.context.newPage();
       await page.addInitScript(() => {
         window.longTasks = [];
@@ -42,7 +47,7 @@ try {
           .observe({ type: 'longtask', buffered: true });
       });
       // No relay: the figure is the in-page network alone.
-      await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=${peers}&topology=original&seed=${i + 1}`);
+      await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=${peers}&topology=${topology}&seed=${i + 1}`);
       const status = await page.waitForSelector('.status[data-phase="ready"]', { timeout: 300_000 });
       readyAt.push(Number(await status.getAttribute('data-ready-at-ms')));
       took.push(Number(await status.getAttribute('data-took-ms')));
@@ -53,10 +58,10 @@ try {
       longest.push(Math.max(0, ...tasks.map(([, duration]) => duration)));
       over200 += tasks.filter(([, duration]) => duration > 200).length;
       await page.close();
-      console.error(`${peers} peers, run ${i + 1}: all ${connections} connections up at ${readyAt.at(-1).toFixed(0)} ms`);
+      console.error(`${peers} peers, ${topology}, run ${i + 1}: all ${connections} connections up at ${readyAt.at(-1).toFixed(0)} ms`);
     }
-    results.push({
-      peers, connections, runs,
+    results[topology].push({
+      peers, connections, runs: loads,
       median_ready_at_ms: median(readyAt), worst_ready_at_ms: Math.max(...readyAt),
       median_took_ms: median(took), worst_took_ms: Math.max(...took),
       longest_task_while_connecting_ms: Math.max(...longest), tasks_over_200_ms: over200,
@@ -71,7 +76,7 @@ try {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results, diagram, snapshots, dht, rooms, js_libp2p: jsLibp2p }));
+console.log(JSON.stringify({ runs: results.original, ring_runs: results.ring, diagram, snapshots, dht, rooms, js_libp2p: jsLibp2p }));
 
 /** js-libp2p doing what the testbed's page does, in the same Chromium: the peer counts above
  * connected in the original topology (median of the same number of runs), the ping on a new

@@ -16,7 +16,7 @@ use crate::{build, bundle};
 /// How much a run measures.
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
-    /// Peer counts whose time to full connection is measured (original topology).
+    /// Peer counts whose time to full connection is measured (original topology and ring).
     peer_counts: &'static [usize],
     /// Page loads per peer count; the table shows their median.
     runs: usize,
@@ -27,7 +27,7 @@ pub struct Size {
 
 impl Size {
     pub const FULL: Size = Size {
-        peer_counts: &[5, 20, 50, 100],
+        peer_counts: &[5, 20, 50, 100, 200],
         runs: 5,
         smoke: false,
     };
@@ -130,7 +130,6 @@ pub fn main(size: Size) -> Result {
         snapshots: &snapshots,
         dht: &dht,
         load: &load,
-        runs: size.runs,
     };
     println!("\n| figure | value |\n| --- | --- |");
     for (name, bytes) in &sizes {
@@ -171,7 +170,6 @@ struct Figures<'a> {
     snapshots: &'a Value,
     dht: &'a Value,
     load: &'a Value,
-    runs: usize,
 }
 
 /// The figure at `pointer` (a JSON pointer) in `value`, from the benchmark `source`; one that
@@ -203,26 +201,27 @@ impl Figures<'_> {
             |p: &str| figure("Kademlia", self.dht, p),
             |p: &str| figure("relay load", self.load, p),
         );
-        let runs = self.runs;
         let mut rows = Vec::new();
-        for i in 0..entries("page", self.boot, "/runs")? {
-            let at = |name: &str| boot(&format!("/runs/{i}/{name}"));
-            let peers = at("peers")?;
-            rows.push(format!(
-                "| {peers} peers, {:.0} connections: all connected, from navigation (median of {runs}) | {:.0} ms |",
-                at("connections")?,
-                at("median_ready_at_ms")?
-            ));
-            rows.push(format!(
-                "| {peers} peers: from network start to all connected (median; worst) | {:.0} ms; {:.0} ms |",
-                at("median_took_ms")?,
-                at("worst_took_ms")?
-            ));
-            rows.push(format!(
-                "| {peers} peers: longest task while connecting (worst of {runs}); tasks over 200 ms | {:.0} ms; {:.0} |",
-                at("longest_task_while_connecting_ms")?,
-                at("tasks_over_200_ms")?
-            ));
+        for (runs_at, topology) in [("/runs", "original topology"), ("/ring_runs", "ring")] {
+            for i in 0..entries("page", self.boot, runs_at)? {
+                let at = |name: &str| boot(&format!("{runs_at}/{i}/{name}"));
+                let (peers, runs) = (at("peers")?, at("runs")?);
+                rows.push(format!(
+                    "| {peers} peers, {topology}, {:.0} connections: all connected, from navigation (median of {runs}) | {:.0} ms |",
+                    at("connections")?,
+                    at("median_ready_at_ms")?
+                ));
+                rows.push(format!(
+                    "| {peers} peers, {topology}: from network start to all connected (median; worst) | {:.0} ms; {:.0} ms |",
+                    at("median_took_ms")?,
+                    at("worst_took_ms")?
+                ));
+                rows.push(format!(
+                    "| {peers} peers, {topology}: longest task while connecting (worst of {runs}); tasks over 200 ms | {:.0} ms; {:.0} |",
+                    at("longest_task_while_connecting_ms")?,
+                    at("tasks_over_200_ms")?
+                ));
+            }
         }
         rows.push(format!(
             "| frames per second, 20 peers pinging continuously, diagram following | {:.0} |",
