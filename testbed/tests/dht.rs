@@ -256,9 +256,9 @@ async fn a_record_is_stored_on_the_r_closest_peers() {
 
 const PUT_TRIES: usize = 5;
 
-/// Puts `key` from `origin`. A put that timed out is tried again: hundreds of peers still
-/// dialing the peers their last lookups named (their handshakes outlast the lookups, and
-/// settling) can hold a lookup past its 20 s.
+/// Puts `key` from `origin`. A put that timed out, or that a closest peer did not answer, is
+/// tried again: hundreds of peers still dialing the peers their last lookups named (their
+/// handshakes outlast the lookups, and settling) can hold a request past its timeout.
 async fn put(network: &Network, origin: usize, key: &[u8]) {
     let mut tries = 0;
     let outcome = loop {
@@ -273,7 +273,12 @@ async fn put(network: &Network, origin: usize, key: &[u8]) {
             .await
             .unwrap();
         match &outcome.error {
-            Some(error) if error.contains("timed out") && tries < PUT_TRIES => continue,
+            Some(error)
+                if (error.contains("timed out") || error.contains("did not answer"))
+                    && tries < PUT_TRIES =>
+            {
+                continue
+            }
             _ => break outcome,
         }
     };

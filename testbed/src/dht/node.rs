@@ -237,9 +237,15 @@ impl Node {
         let record_key = kad::RecordKey::new(&key);
         let started = match &request {
             LookupRequest::ClosestPeers { key } => Ok(kad.get_n_closest_peers(key.clone(), self.k)),
-            LookupRequest::PutRecord { value, .. } => kad
-                .put_record(Record::new(record_key, value.clone()), Quorum::One)
-                .map_err(|e| e.to_string()),
+            LookupRequest::PutRecord { value, .. } => {
+                // Done once every closest peer found holds a copy, as the page then shows:
+                // with a quorum of one the put would end at the first copy, the others still
+                // on their way. A network smaller than r cannot give r copies.
+                let known = kad.kbuckets().map(|b| b.num_entries()).sum();
+                let quorum = NonZeroUsize::new(known).map_or(Quorum::One, Quorum::N);
+                kad.put_record(Record::new(record_key, value.clone()), quorum)
+                    .map_err(|e| e.to_string())
+            }
             LookupRequest::GetRecord { .. } => Ok(kad.get_record(record_key)),
             LookupRequest::Provide { .. } => {
                 kad.start_providing(record_key).map_err(|e| e.to_string())
@@ -370,10 +376,21 @@ fn record_progress(outcome: &mut LookupOutcome, result: QueryResult) -> bool {
             false
         }
         QueryResult::PutRecord(result) => {
-            match result {
-                Ok(_) => {}
-                Err(error) => outcome.error = Some(error.to_string()),
-            }
+            outcome.error = match result {
+                Ok(_) => None,
+                Err(kad::PutRecordError::QuorumFailed {
+                    success, quorum, ..
+                }) => Some(format!(
+                    "stored on {} of the {quorum} closest peers: the others did not answer",
+                    success.len()
+                )),
+                Err(kad::PutRecordError::Timeout {
+                    success, quorum, ..
+                }) => Some(format!(
+                    "the put timed out: stored on {} of the {quorum} closest peers",
+                    success.len()
+                )),
+            };
             false
         }
         QueryResult::GetRecord(result) => match result {
