@@ -42,7 +42,8 @@ pub enum Expectation {
     Provided,
     /// A providers lookup finished.
     Providers,
-    /// Some peers have left: their connections are gone.
+    /// The peers chosen to leave have left, and their connections are gone (see
+    /// [`crate::dht::churned`]; the page knows who left).
     Churned,
     /// Every record a live peer still holds is back on the r closest live peers (see
     /// [`crate::dht::healed`]; the page reads the stores).
@@ -210,7 +211,6 @@ impl Expectation {
                 .is_some(),
             (Expectation::Provided, _) => finished(LookupKind::Provide),
             (Expectation::Providers, _) => finished(LookupKind::FindProviders),
-            (Expectation::Churned, _) => view.connected_peer_count() < view.peer_count(),
             (
                 Expectation::Reserved
                 | Expectation::RoomPeer
@@ -218,6 +218,7 @@ impl Expectation {
                 | Expectation::RoomDirect
                 | Expectation::RoomPongDirect
                 | Expectation::RoomPongWithoutRelay
+                | Expectation::Churned
                 | Expectation::Healed,
                 _,
             ) => false,
