@@ -245,10 +245,11 @@ pub fn LessonPanel(
         }
         if expect == Expectation::Churned {
             // Met once the last leaver has stopped: the first one gone is not the churn.
-            return session
-                .dht
-                .left
-                .with(|left| session.view.with(|view| testbed::dht::churned(view, left)));
+            return session.dht.left.with(|left| {
+                session
+                    .view
+                    .with(|view| testbed::lesson::churn_is_over(view, left))
+            });
         }
         if expect == Expectation::Healed {
             let replication = session.replication().get();

@@ -263,12 +263,6 @@ pub fn healed(
         })
 }
 
-/// Whether a churn is over: peers have left (`left`, filled once the last of them has
-/// stopped), and none of them has a connection up any more.
-pub fn churned(view: &crate::view::NetworkView, left: &[crate::PeerIndex]) -> bool {
-    !left.is_empty() && left.iter().all(|&peer| view.neighbours(peer).is_empty())
-}
-
 /// What a peer's DHT side reports ([`node`]); the hops of a lookup come from the wire.
 #[derive(Debug, Clone)]
 pub enum DhtStep {
@@ -300,31 +294,6 @@ mod tests {
         assert!(!leavers.contains(&0));
         assert_eq!(leavers, churn(30, 5, 30));
         assert_ne!(leavers, churn(30, 6, 30));
-    }
-
-    #[test]
-    fn a_churn_is_over_once_every_leaver_has_lost_its_connections() {
-        use crate::event::{Event, EventKind};
-        let peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
-        let mut view = crate::view::NetworkView::new(peers.clone(), 3);
-        let event = |peer, kind| Event {
-            at_ms: 0.0,
-            peer,
-            kind,
-        };
-        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
-            for (local, remote, dialer) in [(a, b, true), (b, a, false)] {
-                let remote = peers[remote];
-                view.apply(&event(
-                    peers[local],
-                    EventKind::ConnectionEstablished { remote, dialer },
-                ));
-            }
-        }
-        assert!(!churned(&view, &[]), "nobody left yet");
-        assert!(!churned(&view, &[2]), "peer 2 still has its connections");
-        view.apply(&event(peers[2], EventKind::Left));
-        assert!(churned(&view, &[2]));
     }
 
     #[test]

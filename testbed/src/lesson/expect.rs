@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// Whether a churn is over: peers have left (`left`, filled once the last of them has
+/// stopped), and none of them has a connection up any more.
+pub fn churn_is_over(view: &NetworkView, left: &[PeerIndex]) -> bool {
+    !left.is_empty() && left.iter().all(|&peer| view.neighbours(peer).is_empty())
+}
+
 /// What the trace must show before the step is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expectation {
@@ -43,7 +49,7 @@ pub enum Expectation {
     /// A providers lookup finished.
     Providers,
     /// The peers chosen to leave have left, and their connections are gone (see
-    /// [`crate::dht::churned`]; the page knows who left).
+    /// [`churn_is_over`]; the page knows who left).
     Churned,
     /// Every record a live peer still holds is back on the r closest live peers (see
     /// [`crate::dht::healed`]; the page reads the stores).

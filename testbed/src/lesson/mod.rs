@@ -367,4 +367,32 @@ mod tests {
             Some("no")
         );
     }
+
+    #[test]
+    fn a_churn_is_over_once_every_leaver_has_lost_its_connections() {
+        use crate::event::{Event, EventKind};
+        let peers: Vec<libp2p::PeerId> = (0..3).map(|_| libp2p::PeerId::random()).collect();
+        let mut view = NetworkView::new(peers.clone(), 3);
+        let event = |peer, kind| Event {
+            at_ms: 0.0,
+            peer,
+            kind,
+        };
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            for (local, remote, dialer) in [(a, b, true), (b, a, false)] {
+                let remote = peers[remote];
+                view.apply(&event(
+                    peers[local],
+                    EventKind::ConnectionEstablished { remote, dialer },
+                ));
+            }
+        }
+        assert!(!churn_is_over(&view, &[]), "nobody left yet");
+        assert!(
+            !churn_is_over(&view, &[2]),
+            "peer 2 still has its connections"
+        );
+        view.apply(&event(peers[2], EventKind::Left));
+        assert!(churn_is_over(&view, &[2]));
+    }
 }
