@@ -199,7 +199,7 @@ impl Node {
                 let _ = reply.send(Status {
                     running,
                     lookups,
-                    table_size: kad.kbuckets().map(|b| b.num_entries()).sum(),
+                    table_size: table_size(kad),
                     quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
                 });
                 Vec::new()
@@ -241,8 +241,7 @@ impl Node {
                 // Done once every closest peer found holds a copy, as the page then shows:
                 // with a quorum of one the put would end at the first copy, the others still
                 // on their way. A network smaller than r cannot give r copies.
-                let known = kad.kbuckets().map(|b| b.num_entries()).sum();
-                let quorum = NonZeroUsize::new(known).map_or(Quorum::One, Quorum::N);
+                let quorum = NonZeroUsize::new(table_size(kad)).map_or(Quorum::One, Quorum::N);
                 kad.put_record(Record::new(record_key, value.clone()), quorum)
                     .map_err(|e| e.to_string())
             }
@@ -362,6 +361,11 @@ impl Node {
 }
 
 /// Folds one progress report into the outcome; true once a record was found.
+/// How many peers the routing table holds.
+fn table_size(kad: &mut Kad) -> usize {
+    kad.kbuckets().map(|b| b.num_entries()).sum()
+}
+
 fn record_progress(outcome: &mut LookupOutcome, result: QueryResult) -> bool {
     match result {
         QueryResult::GetClosestPeers(result) => {

@@ -370,22 +370,12 @@ mod tests {
 
     #[test]
     fn a_churn_is_over_once_every_leaver_has_lost_its_connections() {
-        use crate::event::{Event, EventKind};
+        use crate::event::EventKind;
+        use crate::view::test_events::{connect, event};
         let peers: Vec<libp2p::PeerId> = (0..3).map(|_| libp2p::PeerId::random()).collect();
         let mut view = NetworkView::new(peers.clone(), 3);
-        let event = |peer, kind| Event {
-            at_ms: 0.0,
-            peer,
-            kind,
-        };
         for (a, b) in [(0, 1), (0, 2), (1, 2)] {
-            for (local, remote, dialer) in [(a, b, true), (b, a, false)] {
-                let remote = peers[remote];
-                view.apply(&event(
-                    peers[local],
-                    EventKind::ConnectionEstablished { remote, dialer },
-                ));
-            }
+            connect(&mut view, peers[a], peers[b]);
         }
         assert!(!churn_is_over(&view, &[]), "nobody left yet");
         assert!(

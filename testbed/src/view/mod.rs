@@ -235,11 +235,12 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Events for tests that build a view by hand.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_events {
     use super::*;
 
-    fn event(peer: PeerId, kind: EventKind) -> Event {
+    pub fn event(peer: PeerId, kind: EventKind) -> Event {
         Event {
             at_ms: 0.0,
             peer,
@@ -248,7 +249,7 @@ mod tests {
     }
 
     /// Both ends of a connection between `a` and `b` report it up.
-    fn connect(view: &mut NetworkView, a: PeerId, b: PeerId) {
+    pub fn connect(view: &mut NetworkView, a: PeerId, b: PeerId) {
         for (local, remote, dialer) in [(a, b, true), (b, a, false)] {
             view.apply(&event(
                 local,
@@ -256,6 +257,12 @@ mod tests {
             ));
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_events::{connect, event};
+    use super::*;
 
     #[test]
     fn the_status_says_what_is_true_now() {
