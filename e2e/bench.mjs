@@ -1,4 +1,5 @@
 // Browser figures, printed as one JSON object on stdout for `cargo xtask bench`:
+// - time from navigation until the first lesson can start (its first step's action on screen);
 // - time from navigation until every connection is up, in the original topology and in a ring,
 //   for several peer counts, read from the page's own clock (performance.now() when the last
 //   one came up), and the longest task that kept the page from drawing meanwhile (Long Tasks
@@ -32,7 +33,9 @@ let snapshots = [];
 let dht = [];
 let rooms = {};
 let jsLibp2p = null;
+let firstLesson = {};
 try {
+  firstLesson = await firstLessonFigures();
   for (const [topology, peers] of ['original', 'ring'].flatMap((t) => counts.map((n) => [t, n]))) {
     const readyAt = [];
     const took = [];
@@ -77,7 +80,30 @@ try {
   await browser.context.close();
   site.close();
 }
-console.log(JSON.stringify({ runs: results.original, ring_runs: results.ring, diagram, snapshots, dht, rooms, js_libp2p: jsLibp2p }));
+console.log(JSON.stringify({ first_lesson: firstLesson, runs: results.original, ring_runs: results.ring, diagram, snapshots, dht, rooms, js_libp2p: jsLibp2p }));
+
+/** From navigation until the first lesson's first step can be acted on: its action button is in
+ * the page (median of the runs, each a fresh page). */
+async function firstLessonFigures() {
+  const shownAt = [];
+  for (let i = 0; i < runs; i++) {
+    const page = await browser.context.newPage();
+    await page.addInitScript(() => {
+      new MutationObserver((_, observer) => {
+        if (document.querySelector('.step-action')) {
+          window.stepActionAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { childList: true, subtree: true });
+    });
+    await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&lesson=original-testbed&step=1`);
+    await page.waitForSelector('.step-action');
+    shownAt.push(await page.evaluate(() => window.stepActionAt));
+    await page.close();
+  }
+  console.error(`first lesson: its first step can start at ${median(shownAt).toFixed(0)} ms`);
+  return { runs, median_ms: median(shownAt), worst_ms: Math.max(...shownAt) };
+}
 
 /** js-libp2p doing what the testbed's page does, in the same Chromium: the peer counts above
  * (but 200) connected in the original topology (median of the same number of runs), the ping on a new

@@ -18,19 +18,25 @@ mod welcome;
 
 use leptos::prelude::provide_context;
 use testbed::trace::layer::Recorder;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 fn main() {
     console_error_panic_hook::set_once();
-    // The console gets what tracing-wasm writes; the diagram gets what the recorder keeps.
+    // The console gets the events tracing-wasm writes; the diagram gets what the recorder keeps.
     let recorder = Recorder::default();
     let console = tracing_wasm::WASMLayer::new(
         tracing_wasm::WASMLayerConfigBuilder::new()
-            // libp2p is chatty below INFO; the console would drown.
-            .set_max_level(tracing::Level::INFO)
+            .set_report_logs_in_timings(false)
             .build(),
-    );
+    )
+    // Not spans: tracing-wasm writes a mark and a measure into the browser's performance
+    // timeline at every enter and exit of a span, each time a peer's task is polled; the
+    // diagram's bars already show the spans.
+    .with_filter(filter_fn(|meta| meta.is_event()));
     let subscriber = tracing_subscriber::registry()
+        // libp2p is chatty below INFO; the console would drown.
+        .with(LevelFilter::INFO)
         .with(console)
         .with(recorder.layer());
     let _ = tracing::subscriber::set_global_default(subscriber);

@@ -201,7 +201,12 @@ impl Figures<'_> {
             |p: &str| figure("Kademlia", self.dht, p),
             |p: &str| figure("relay load", self.load, p),
         );
-        let mut rows = Vec::new();
+        let mut rows = vec![format!(
+            "| first lesson can start (its first step's action on screen), from navigation (median; worst of {:.0}) | {:.0} ms; {:.0} ms |",
+            boot("/first_lesson/runs")?,
+            boot("/first_lesson/median_ms")?,
+            boot("/first_lesson/worst_ms")?
+        )];
         for (runs_at, topology) in [("/runs", "original topology"), ("/ring_runs", "ring")] {
             for i in 0..entries("page", self.boot, runs_at)? {
                 let at = |name: &str| boot(&format!("{runs_at}/{i}/{name}"));

@@ -164,13 +164,14 @@ impl Trace {
             WireItem::Frame { header, .. } => Some(*header),
             _ => None,
         };
-        let said = record.said(asked == Some(true))?;
+        let asked = asked == Some(true);
         let stamp = Stamp {
             at_ms: record.at_ms,
             lamport: None,
         };
         match record.direction {
             Direction::Sent => {
+                let said = record.said(asked)?;
                 let position = self.next_position();
                 self.record_send(Message {
                     frame,
@@ -178,7 +179,8 @@ impl Trace {
                 });
                 Some(position)
             }
-            Direction::Received => self.record_receive_on((from, to, said.kind), stamp),
+            // Its send carries the words: a receive is matched by kind alone.
+            Direction::Received => self.record_receive_on((from, to, record.kind(asked)?), stamp),
         }
     }
 

@@ -9,15 +9,28 @@ use super::{Layer, WireRecord};
 use crate::trace::mark::{MessageKind, Said};
 
 impl WireRecord {
+    /// The kind of message this record is in the trace, None when it draws no arrow: all a
+    /// receive needs, without writing out what was said.
     /// `asked`: a Kademlia message belongs to a lookup the page asked for, not to libp2p-kad's
     /// own upkeep.
-    pub fn said(&self, asked: bool) -> Option<Said> {
+    pub fn kind(&self, asked: bool) -> Option<MessageKind> {
         Some(match &self.item {
-            WireItem::Negotiation {
-                stream: None,
-                message,
-            } => Said::plain(
-                MessageKind::Handshake,
+            WireItem::Negotiation { stream: None, .. } | WireItem::NoiseHandshake { .. } => {
+                MessageKind::Handshake
+            }
+            WireItem::Kad { message: Ok(_), .. } if asked => MessageKind::Kad,
+            WireItem::Kad { message: Ok(_), .. } => MessageKind::KadBackground,
+            WireItem::Frame { .. } => MessageKind::Frame,
+            _ => return None,
+        })
+    }
+
+    /// What a sent record said, as the diagram labels its arrow (see [`WireRecord::kind`]).
+    pub fn said(&self, asked: bool) -> Option<Said> {
+        let kind = self.kind(asked)?;
+        Some(match &self.item {
+            WireItem::Negotiation { message, .. } => Said::plain(
+                kind,
                 match self.layer {
                     Layer::Raw => "multistream-select",
                     Layer::Plain => "multistream-select, inside noise",
@@ -27,7 +40,7 @@ impl WireRecord {
             WireItem::NoiseHandshake { message, len } => Said {
                 payload: Some(format!("Noise XX message {message} of 3, {len} bytes")),
                 ..Said::plain(
-                    MessageKind::Handshake,
+                    kind,
                     "/noise (Noise XX)",
                     format!("noise {}", WireItem::noise_tokens(*message)),
                 )
@@ -38,15 +51,7 @@ impl WireRecord {
                 ..
             } => Said {
                 payload: Some(message.details()),
-                ..Said::plain(
-                    if asked {
-                        MessageKind::Kad
-                    } else {
-                        MessageKind::KadBackground
-                    },
-                    KAD,
-                    message.label(*request),
-                )
+                ..Said::plain(kind, KAD, message.label(*request))
             },
             WireItem::Frame {
                 header,
@@ -55,12 +60,71 @@ impl WireRecord {
             } => Said {
                 payload: Some(frame_details(header, data)),
                 ..Said::plain(
-                    MessageKind::Frame,
+                    kind,
                     protocol.as_deref().unwrap_or("yamux"),
                     frame_label(header),
                 )
             },
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use libp2p::PeerId;
+
+    use super::*;
+    use crate::wire::Direction;
+
+    fn record(item: WireItem) -> WireRecord {
+        WireRecord {
+            at_ms: 0.0,
+            connection: 0,
+            local: PeerId::random(),
+            remote: Some(PeerId::random()),
+            dialer: true,
+            direction: Direction::Received,
+            layer: Layer::Raw,
+            item,
+        }
+    }
+
+    #[test]
+    fn a_receive_has_the_kind_its_send_is_said_with() {
+        let items = [
+            WireItem::Negotiation {
+                stream: None,
+                message: "/noise".into(),
+            },
+            WireItem::Negotiation {
+                stream: Some(1),
+                message: "/ipfs/id/1.0.0".into(),
+            },
+            WireItem::NoiseHandshake {
+                message: 2,
+                len: 200,
+            },
+            WireItem::Ciphertext { len: 40 },
+            WireItem::Kad {
+                stream: 3,
+                request: true,
+                message: Err("not protobuf".into()),
+            },
+            WireItem::Undecodable {
+                error: "garbage".into(),
+            },
+        ];
+        for item in items {
+            let record = record(item);
+            for asked in [false, true] {
+                assert_eq!(
+                    record.kind(asked),
+                    record.said(asked).map(|said| said.kind),
+                    "{:?}",
+                    record.item
+                );
+            }
+        }
     }
 }
