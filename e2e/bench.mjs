@@ -13,7 +13,7 @@
 //   5, 20 and 50 peers, full mesh and ring;
 // - with JS_LIBP2P_DIR (a built e2e/js-libp2p page): the same work done by js-libp2p in the same
 //   browser, for the side-by-side rows.
-import { serveDirectory, launchBrowser, startRelay } from './harness.mjs';
+import { serveDirectory, launchBrowser, startRelay, NO_RELAY } from './harness.mjs';
 
 const counts = (process.env.PEER_COUNTS ?? '5,20,50,100').split(',').map(Number);
 const runs = Number(process.env.RUNS ?? 5);
@@ -51,7 +51,7 @@ try {
           .observe({ type: 'longtask', buffered: true });
       });
       // No relay: the figure is the in-page network alone.
-      await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=${peers}&topology=${topology}&seed=${i + 1}`);
+      await page.goto(`${site.url}${NO_RELAY}#peers=${peers}&topology=${topology}&seed=${i + 1}`);
       const status = await page.waitForSelector('.status[data-phase="ready"]', { timeout: 300_000 });
       readyAt.push(Number(await status.getAttribute('data-ready-at-ms')));
       took.push(Number(await status.getAttribute('data-took-ms')));
@@ -96,7 +96,7 @@ async function firstLessonFigures() {
         }
       }).observe(document, { childList: true, subtree: true });
     });
-    await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&lesson=original-testbed&step=1`);
+    await page.goto(`${site.url}${NO_RELAY}#v=1&lesson=original-testbed&step=1`);
     await page.waitForSelector('.step-action');
     shownAt.push(await page.evaluate(() => window.stepActionAt));
     await page.close();
@@ -234,7 +234,7 @@ async function dhtFigures() {
   for (const peers of smoke ? [10] : [30, 100]) {
     const page = await browser.context.newPage();
     const started = Date.now();
-    await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&peers=${peers}&topology=star&seed=1&dht=k3-a3-r3&actions=start.lookup-0-peer-7`);
+    await page.goto(`${site.url}${NO_RELAY}#v=1&peers=${peers}&topology=star&seed=1&dht=k3-a3-r3&actions=start.lookup-0-peer-7`);
     await page.click('#tab-dht');
     const fps = await page.evaluate(() => new Promise((resolve) => {
       let frames = 0;
@@ -272,7 +272,7 @@ async function snapshotFigures() {
       const took = [];
       for (let i = 0; i < (smoke ? 1 : 3); i++) {
         const page = await browser.context.newPage();
-        await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#v=1&peers=${peers}&topology=${topology}&seed=${i + 1}&latency=0&actions=start.snapshot-0`);
+        await page.goto(`${site.url}${NO_RELAY}#v=1&peers=${peers}&topology=${topology}&seed=${i + 1}&latency=0&actions=start.snapshot-0`);
         const report = await page.waitForSelector('.snapshot-report[data-recording="S0.1"][data-took-ms]', { state: 'attached', timeout: 300_000 });
         if (await report.getAttribute('data-adds-up') !== 'true') throw new Error(`the ${peers}-peer ${name} snapshot does not add up`);
         took.push(Number(await report.getAttribute('data-took-ms')));
@@ -308,7 +308,7 @@ async function scrubFigures(page) {
 
 async function diagramFigures() {
   const page = await browser.context.newPage();
-  await page.goto(`${site.url}?relay=${encodeURIComponent('http://127.0.0.1:9/')}#peers=20`);
+  await page.goto(`${site.url}${NO_RELAY}#peers=20`);
   await page.waitForSelector('.status[data-phase="ready"]', { timeout: 300_000 });
   await page.click('#tab-diagram');
   const messages = async () => Number((await page.textContent('.diagram-filters .hint')).match(/^(\d+)/)[1]);
