@@ -75,6 +75,8 @@ mod tests {
     use libp2p::PeerId;
 
     use super::*;
+    use crate::wire::kad::{KadKind, KadMessage};
+    use crate::wire::yamux::{Flags, FrameType, Header};
     use crate::wire::Direction;
 
     fn record(item: WireItem) -> WireRecord {
@@ -106,6 +108,29 @@ mod tests {
                 len: 200,
             },
             WireItem::Ciphertext { len: 40 },
+            WireItem::Frame {
+                header: Header {
+                    version: 0,
+                    kind: FrameType::Data,
+                    flags: Flags::SYN,
+                    stream: 1,
+                    length: 5,
+                },
+                protocol: Some("/testbed/ping/1.0.0".into()),
+                data: b"PING\n".to_vec(),
+            },
+            WireItem::Kad {
+                stream: 3,
+                request: false,
+                message: Ok(KadMessage {
+                    kind: KadKind::GetValue,
+                    key: b"hello".to_vec(),
+                    record: Some((b"hello".to_vec(), b"world".to_vec())),
+                    closer: Vec::new(),
+                    providers: Vec::new(),
+                    dropped_peers: 0,
+                }),
+            },
             WireItem::Kad {
                 stream: 3,
                 request: true,
@@ -117,6 +142,20 @@ mod tests {
         ];
         for item in items {
             let record = record(item);
+            let draws = !matches!(
+                record.item,
+                WireItem::Ciphertext { .. }
+                    | WireItem::Undecodable { .. }
+                    | WireItem::Negotiation {
+                        stream: Some(_),
+                        ..
+                    }
+                    | WireItem::Kad {
+                        message: Err(_),
+                        ..
+                    }
+            );
+            assert_eq!(record.kind(false).is_some(), draws, "{:?}", record.item);
             for asked in [false, true] {
                 assert_eq!(
                     record.kind(asked),
