@@ -1,6 +1,7 @@
 // The page loads in pieces: the first download (app_bg.wasm) carries the page and the in-page
-// peers of the first lessons, and no Kademlia, relay-client or WebRTC code; the DHT's peers
-// and a tab's peer in rooms come in chunks of their own, fetched when first used, and work.
+// peers of the first lessons, and no Kademlia, relay-client or WebRTC code; the DHT's peers,
+// a tab's peer in rooms with the Room tab's view of a room, and the snapshot lessons' token
+// application come in chunks of their own, fetched when first used, and work.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ const dist = process.env.DIST_DIR;
 const MAIN = 'app_bg.wasm';
 /** Source paths the compiler leaves in the wasm (panic locations): one per crate of code that
  * must wait for its first use. */
-const LATER = ['libp2p-kad-', 'libp2p-relay-', 'libp2p-rendezvous-', 'libp2p-webrtc-websys-', 'testbed/src/webrtc/transport.rs'];
+const LATER = ['libp2p-kad-', 'libp2p-relay-', 'libp2p-rendezvous-', 'libp2p-webrtc-websys-', 'testbed/src/webrtc/transport.rs',
+  'testbed/src/room/link/mod.rs'];
 
 const wasmFiles = () => readdirSync(dist).filter((f) => f.endsWith('.wasm'));
 const text = (file) => readFileSync(join(dist, file)).toString('latin1');
@@ -57,6 +59,23 @@ test('in-page peers need only the first download; the Room tab fetches the rooms
     assert.equal(await page.getAttribute('.relay-badge', 'data-state'), 'idle');
     await page.click('#tab-room');
     await page.waitForSelector('.relay-badge[data-state="absent"]', { timeout: 30_000 });
+    assert.ok(fetched.length > 1, `fetched ${fetched}`);
+    assert.deepEqual(unexpectedErrors(errors), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the snapshot lesson fetches the snapshots chunk when tokens first move, and they move', async () => {
+  const { context, errors } = await launchBrowser();
+  try {
+    const { page, fetched } = await recordingPage(context);
+    await page.goto(`${site.url}${NO_RELAY}#v=1&lesson=chandy-lamport&step=1`);
+    await act(page);
+    assert.deepEqual(fetched, [MAIN], 'starting the network needs only the first download');
+    await page.click('.next');
+    await act(page);
+    assert.ok(await page.locator('.arrow[data-kind="tokens"]').count() > 0);
     assert.ok(fetched.length > 1, `fetched ${fetched}`);
     assert.deepEqual(unexpectedErrors(errors), []);
   } finally {

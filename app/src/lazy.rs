@@ -1,12 +1,23 @@
 //! Code the page downloads when it is first used: the kinds of peers beyond the in-page one
 //! (the DHT's, with libp2p-kad; a tab's in rooms, with the relay and rendezvous clients and
-//! WebRTC). `cargo xtask` builds with the `split` feature: each function here is then a split
-//! point, and what only it reaches is cut into a chunk of its own that the first call
-//! fetches. Without the feature (`trunk serve`, tests) they are plain functions.
+//! WebRTC), what only rooms need (the link that runs the tab's peer, the Room tab's view of
+//! a room) and the snapshot lessons' token application. `cargo xtask` builds with the `split`
+//! feature: each function here is then a split point, and what only it reaches is cut into a
+//! chunk of its own that the first call fetches. Without the feature (`trunk serve`, tests) they are plain functions.
 
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use leptos::prelude::AnyView;
 use testbed::dht::peer::DhtPeer;
+use testbed::lesson::Action;
 use testbed::peer::{Handle, Start};
 use testbed::room::peer::RoomPeer;
+use testbed::webrtc::ice::Ice;
+use testbed::Network;
+
+use crate::relay_link::RelayLink;
+use crate::token_app::TokenApp;
 
 /// A chunk of the page could not be downloaded (the server is gone, the network dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +65,28 @@ loaded_when_first_used! { dht:
 }
 
 loaded_when_first_used! { rooms:
-    /// Starts this tab's peer in rooms.
-    pub fn room_peer() -> Start {
-        Handle::start::<RoomPeer>
+    /// Starts this tab's peer in rooms and the link that runs it: given where ICE looks for
+    /// routes and the relay's info URL.
+    pub fn room_link() -> fn(RelayLink, Ice, String) {
+        |link, ice, info_url| link.start_peer(Handle::start::<RoomPeer>, ice, info_url)
+    }
+}
+
+loaded_when_first_used! { rooms:
+    /// Draws the room this tab is in (the Room tab once a room is named).
+    pub fn room_state() -> fn(RelayLink, String) -> AnyView {
+        crate::components::room_view::room_state
+    }
+}
+
+/// Runs a token action: opens the application's channels if need be, then moves tokens or
+/// takes snapshots.
+pub type TokenActions =
+    fn(TokenApp, Rc<Network>, Action) -> LocalBoxFuture<'static, Result<(), String>>;
+
+loaded_when_first_used! { snapshots:
+    /// The token application of the snapshot lessons.
+    pub fn token_actions() -> TokenActions {
+        TokenApp::act
     }
 }

@@ -116,8 +116,8 @@ impl RelayLink {
         });
         let ice = self.ice.get_value().unwrap_or_default();
         spawn_local(async move {
-            match lazy::room_peer().await {
-                Ok(start) => self.start_peer(start, ice, info_url),
+            match lazy::room_link().await {
+                Ok(start) => start(self, ice, info_url),
                 Err(error) => self.status.set(RelayStatus::Absent {
                     reason: error.to_string(),
                     retry_in: 0,
@@ -126,7 +126,8 @@ impl RelayLink {
         });
     }
 
-    fn start_peer(self, start: peer::Start, ice: Ice, info_url: String) {
+    /// Reached only from [`lazy::room_link`], so it and what it runs come in the rooms' chunk.
+    pub(crate) fn start_peer(self, start: peer::Start, ice: Ice, info_url: String) {
         let (sink, events) = EventSink::new();
         let config = peer::Config {
             keypair: Keypair::generate_ed25519(),

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::future::{self, Either};
+use futures::future::{self, Either, LocalBoxFuture};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::lesson::Action;
@@ -14,6 +14,7 @@ use testbed::snapshot::report::{self, Report};
 use testbed::snapshot::SnapshotId;
 use testbed::Network;
 
+use crate::lazy;
 use crate::running::Running;
 
 /// Tokens each peer holds when the application starts.
@@ -97,9 +98,9 @@ impl TokenApp {
                 }
                 futures_timer::Delay::new(REPORT_POLL).await;
             }
-            let result = match self.open(&network).await {
-                Ok(tokens) => self.execute(&tokens, &network, action).await,
-                Err(error) => Err(error),
+            let result = match lazy::token_actions().await {
+                Ok(act) => act(self, network, action).await,
+                Err(error) => Err(error.to_string()),
             };
             if running.generation() != generation {
                 return;
@@ -110,6 +111,19 @@ impl TokenApp {
                 running.problem.set(Some(error));
             }
         });
+    }
+
+    /// Opens the application if need be, then runs `action`. Reached only from
+    /// [`lazy::token_actions`], so the snapshot machinery comes in a chunk of its own.
+    pub(crate) fn act(
+        self,
+        network: Rc<Network>,
+        action: Action,
+    ) -> LocalBoxFuture<'static, Result<(), String>> {
+        Box::pin(async move {
+            let tokens = self.open(&network).await?;
+            self.execute(&tokens, &network, action).await
+        })
     }
 
     async fn execute(

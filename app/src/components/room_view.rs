@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::labels::peer_tail;
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
@@ -15,6 +16,7 @@ use testbed::webrtc::ice::Ice;
 use testbed::PeerId;
 
 use crate::components::sequence_diagram::{kind_name, ArrowheadMarker};
+use crate::lazy::{self, NotLoaded};
 use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};
 use testbed::room::link::Throughput;
 
@@ -22,16 +24,40 @@ const WIDTH: f64 = 800.0;
 /// Pixels per millisecond: a ping between tabs takes a few ms.
 const ZOOM: f64 = 4.0;
 
+/// How a room is drawn: [`room_state`], once the rooms' chunk has come.
+type DrawRoom = fn(RelayLink, String) -> AnyView;
+
 #[component]
 pub fn RoomView(link: RelayLink) -> impl IntoView {
+    // The view of a room comes with the rooms' chunk, fetched when a room is first named.
+    let draw_room = RwSignal::new(None::<Result<DrawRoom, NotLoaded>>);
+    let fetching = StoredValue::new(false);
+    let fetch = move || {
+        if !fetching.get_value() {
+            fetching.set_value(true);
+            spawn_local(async move { draw_room.set(Some(lazy::room_state().await)) });
+        }
+    };
     view! {
         <section class="panel room" aria-label="Room">
-            {move || match link.room.get() {
-                None => view! { <JoinRoom link=link /> }.into_any(),
-                Some(name) => view! { <RoomState link=link name=name /> }.into_any(),
+            {move || match (link.room.get(), draw_room.get()) {
+                (None, _) => view! { <JoinRoom link=link /> }.into_any(),
+                (Some(name), Some(Ok(draw))) => draw(link, name),
+                (Some(_), Some(Err(error))) => {
+                    view! { <p class="problem-text" role="alert">{error.to_string()}</p> }.into_any()
+                }
+                (Some(_), None) => {
+                    fetch();
+                    view! { <p class="hint" role="status">"Downloading the rooms' code…"</p> }.into_any()
+                }
             }}
         </section>
     }
+}
+
+/// The Room tab once a room is named; reached only from [`lazy::room_state`].
+pub fn room_state(link: RelayLink, name: String) -> AnyView {
+    view! { <RoomState link=link name=name /> }.into_any()
 }
 
 #[component]
