@@ -360,12 +360,12 @@ impl Node {
     }
 }
 
-/// Folds one progress report into the outcome; true once a record was found.
 /// How many peers the routing table holds.
 fn table_size(kad: &mut Kad) -> usize {
     kad.kbuckets().map(|b| b.num_entries()).sum()
 }
 
+/// Folds one progress report into the outcome; true once a record was found.
 fn record_progress(outcome: &mut LookupOutcome, result: QueryResult) -> bool {
     match result {
         QueryResult::GetClosestPeers(result) => {
