@@ -3,12 +3,12 @@
 //! WebRTC), what only rooms need (the link that runs the tab's peer, the Room tab's view of
 //! a room) and the snapshot lessons' token application. `cargo xtask` builds with the `split`
 //! feature: each function here is then a split point, and what only it reaches is cut into a
-//! chunk of its own that the first call fetches. Without the feature (`trunk serve`, tests) they are plain functions.
+//! chunk of its own that the first call fetches. Without the feature (`trunk serve`, tests)
+//! they are plain functions.
 
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
-use leptos::prelude::AnyView;
 use testbed::dht::peer::DhtPeer;
 use testbed::lesson::Action;
 use testbed::peer::{Handle, Start};
@@ -16,6 +16,7 @@ use testbed::room::peer::RoomPeer;
 use testbed::webrtc::ice::Ice;
 use testbed::Network;
 
+use crate::components::room_view::DrawRoom;
 use crate::relay_link::RelayLink;
 use crate::token_app::TokenApp;
 
@@ -74,7 +75,7 @@ loaded_when_first_used! { rooms:
 
 loaded_when_first_used! { rooms:
     /// Draws the room this tab is in (the Room tab once a room is named).
-    pub fn room_state() -> fn(RelayLink, String) -> AnyView {
+    pub fn room_state() -> DrawRoom {
         crate::components::room_view::room_state
     }
 }

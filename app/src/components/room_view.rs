@@ -25,7 +25,7 @@ const WIDTH: f64 = 800.0;
 const ZOOM: f64 = 4.0;
 
 /// How a room is drawn: [`room_state`], once the rooms' chunk has come.
-type DrawRoom = fn(RelayLink, String) -> AnyView;
+pub type DrawRoom = fn(RelayLink, String) -> AnyView;
 
 #[component]
 pub fn RoomView(link: RelayLink) -> impl IntoView {
