@@ -1,7 +1,8 @@
 // The page loads in pieces: the first download (app_bg.wasm) carries the page and the in-page
-// peers of the first lessons, and no Kademlia, relay-client or WebRTC code; the DHT's peers,
-// a tab's peer in rooms with the Room tab's view of a room, and the snapshot lessons' token
-// application come in chunks of their own, fetched when first used, and work.
+// peers of the first lessons, and no Kademlia, relay-client or WebRTC code; the DHT's peers
+// with the DHT tab's drawing, a tab's peer in rooms with the Room tab's view of a room, and the
+// snapshot lessons' token application come in chunks of their own, fetched when first used,
+// and work.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ const MAIN = 'app_bg.wasm';
 /** Source paths the compiler leaves in the wasm (panic locations): one per crate of code that
  * must wait for its first use. */
 const LATER = ['libp2p-kad-', 'libp2p-relay-', 'libp2p-rendezvous-', 'libp2p-webrtc-websys-', 'testbed/src/webrtc/transport.rs',
-  'testbed/src/room/link/mod.rs'];
+  'testbed/src/room/link/mod.rs', 'app/src/components/dht_view/picture.rs'];
 
 const wasmFiles = () => readdirSync(dist).filter((f) => f.endsWith('.wasm'));
 const text = (file) => readFileSync(join(dist, file)).toString('latin1');

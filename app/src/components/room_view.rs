@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::labels::peer_tail;
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
@@ -16,7 +15,7 @@ use testbed::webrtc::ice::Ice;
 use testbed::PeerId;
 
 use crate::components::sequence_diagram::{kind_name, ArrowheadMarker};
-use crate::lazy::{self, NotLoaded};
+use crate::lazy::{self, Fetched};
 use crate::relay_link::{transport, RelayLink, RelayStatus, RelayTransport};
 use testbed::room::link::Throughput;
 
@@ -30,26 +29,12 @@ pub type DrawRoom = fn(RelayLink, String) -> AnyView;
 #[component]
 pub fn RoomView(link: RelayLink) -> impl IntoView {
     // The view of a room comes with the rooms' chunk, fetched when a room is first named.
-    let draw_room = RwSignal::new(None::<Result<DrawRoom, NotLoaded>>);
-    let fetching = StoredValue::new(false);
-    let fetch = move || {
-        if !fetching.get_value() {
-            fetching.set_value(true);
-            spawn_local(async move { draw_room.set(Some(lazy::room_state().await)) });
-        }
-    };
+    let drawing = Fetched::<DrawRoom>::default();
     view! {
         <section class="panel room" aria-label="Room">
-            {move || match (link.room.get(), draw_room.get()) {
-                (None, _) => view! { <JoinRoom link=link /> }.into_any(),
-                (Some(name), Some(Ok(draw))) => draw(link, name),
-                (Some(_), Some(Err(error))) => {
-                    view! { <p class="problem-text" role="alert">{error.to_string()}</p> }.into_any()
-                }
-                (Some(_), None) => {
-                    fetch();
-                    view! { <p class="hint" role="status">"Downloading the rooms' code…"</p> }.into_any()
-                }
+            {move || match link.room.get() {
+                None => view! { <JoinRoom link=link /> }.into_any(),
+                Some(name) => drawing.draw(lazy::room_state, "the rooms'", |draw| draw(link, name)),
             }}
         </section>
     }

@@ -3,9 +3,10 @@
 //! peer's routing table as its buckets, and which peers hold each record. A click on a peer
 //! shows its routing table.
 //!
-//! What is drawn is first computed as a [`Picture`], in a memo: the trace changes with every
-//! kad message, the picture far less often, and an unchanged picture leaves the page (and the
-//! focused peer) alone.
+//! The drawing comes in the DHT's chunk (`lazy`), with the DHT's peers. What is drawn is
+//! first computed as a [`Picture`], in a memo: the trace changes with every kad message, the
+//! picture far less often, and an unchanged picture leaves the page (and the focused peer)
+//! alone.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -15,6 +16,7 @@ use crate::dom::draw_into;
 use testbed::NetworkView;
 
 use crate::dht_app::DhtApp;
+use crate::lazy::{self, Fetched};
 use crate::running::Running;
 
 mod draw;
@@ -22,6 +24,10 @@ mod picture;
 
 use draw::picture_nodes;
 use picture::Picture;
+
+/// How the DHT tab is drawn: [`dht_state`], once the DHT's chunk has come.
+pub type DrawDht =
+    fn(DhtApp, Running, RwSignal<NetworkView>, Signal<usize>, Signal<bool>) -> AnyView;
 
 #[component]
 pub fn DhtView(
@@ -32,6 +38,25 @@ pub fn DhtView(
     replication: Signal<usize>,
     visible: Signal<bool>,
 ) -> impl IntoView {
+    // The drawing comes with the DHT's chunk, fetched when the tab is first shown.
+    let drawing = Fetched::<DrawDht>::default();
+    let shown = Memo::new(move |before: Option<&bool>| before == Some(&true) || visible.get());
+    move || match shown.get() {
+        false => ().into_any(),
+        true => drawing.draw(lazy::dht_view, "the DHT's", |draw| {
+            draw(dht, running, view, replication, visible)
+        }),
+    }
+}
+
+/// The DHT tab once shown; reached only from [`lazy::dht_view`].
+pub fn dht_state(
+    dht: DhtApp,
+    running: Running,
+    view: RwSignal<NetworkView>,
+    replication: Signal<usize>,
+    visible: Signal<bool>,
+) -> AnyView {
     let picture = Memo::new(move |_| match visible.get() {
         true => picture::of(dht, running.trace, view, replication.get()),
         false => Picture::default(),
@@ -65,4 +90,5 @@ pub fn DhtView(
     view! {
         <div class="dht" node_ref=container on:click=on_click on:keydown=on_key></div>
     }
+    .into_any()
 }
