@@ -11,10 +11,11 @@ pub fn PingControls(
     from: RwSignal<usize>,
     to: RwSignal<PingTarget>,
 ) -> impl IntoView {
-    let peer_count = move || session.view.with(|v| v.peer_count());
+    // Memos: the network view changes with every connection, the lists far less often.
+    let peer_count = Memo::new(move |_| session.view.with(|v| v.peer_count()));
     // A stream needs a connection: offer the peers `from` is connected to, plus a peer picked
     // in the network view that is not (pinging it explains why it cannot work).
-    let targets = move || {
+    let targets = Memo::new(move |_| {
         let mut targets = session.view.with(|v| v.neighbours(from.get()));
         if let PingTarget::Peer(picked) = to.get() {
             if !targets.contains(&picked) {
@@ -22,7 +23,7 @@ pub fn PingControls(
             }
         }
         targets
-    };
+    });
     let ready = move || matches!(session.phase.get(), Phase::Ready { .. });
     let to_value = move || match to.get() {
         PingTarget::Random => "random".to_owned(),
@@ -62,7 +63,7 @@ pub fn PingControls(
                         on:change=move |ev| {
                             if let Ok(p) = event_target_value(&ev).parse() { from.set(p) }
                         }>
-                        {move || (0..peer_count()).map(|p| view! {
+                        {move || (0..peer_count.get()).map(|p| view! {
                             <option value=p.to_string() selected=move || from.get() == p>{format!("peer {p}")}</option>
                         }).collect_view()}
                     </select>
@@ -75,7 +76,7 @@ pub fn PingControls(
                             to.set(value.parse().map_or(PingTarget::Random, PingTarget::Peer));
                         }>
                         <option value="random">"a random neighbour"</option>
-                        {move || targets().into_iter().map(|p| view! {
+                        {move || targets.get().into_iter().map(|p| view! {
                             <option value=p.to_string() selected=move || to.get() == PingTarget::Peer(p)>{format!("peer {p}")}</option>
                         }).collect_view()}
                     </select>
