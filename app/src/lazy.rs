@@ -1,10 +1,10 @@
 //! Code the page downloads when it is first used: the kinds of peers beyond the in-page one
 //! (the DHT's, with libp2p-kad; a tab's in rooms, with the relay and rendezvous clients and
 //! WebRTC), the DHT tab's drawing, what only rooms need (the link that runs the tab's peer,
-//! the Room tab's view of a room) and the snapshot lessons' token application. `cargo xtask` builds with the `split`
-//! feature: each function here is then a split point, and what only it reaches is cut into a
-//! chunk of its own that the first call fetches. Without the feature (`trunk serve`, tests)
-//! they are plain functions.
+//! the Room tab's view of a room) and the snapshot lessons' token application. `cargo xtask`
+//! builds with the `split` feature: each function here is then a split point, and what only it
+//! reaches is cut into a chunk of its own that the first call fetches. Without the feature
+//! (`trunk serve`, tests) they are plain functions.
 
 use std::future::Future;
 use std::rc::Rc;

@@ -38,6 +38,12 @@ pub fn NetworkView(
     let peers = Memo::new(move |_| session.with_shown_view(|v| v.peer_count()));
     let connections =
         Memo::new(move |_| session.with_shown_view(|v| v.connections().collect::<Vec<_>>()));
+    // Each line with the peer count it was placed for, so its ends are plain values (a hundred
+    // peers have 4,950 lines, and an effect per end was a cost of its own).
+    let lines = move || {
+        let n = peers.get();
+        connections.get().into_iter().map(move |pair| (pair, n))
+    };
     let streams = Memo::new(move |_| session.with_shown_view(|v| v.streams().collect::<Vec<_>>()));
     let open_streams = move || streams.with(|s| s.iter().map(|(.., n)| n).sum::<u32>());
     let node_radius = move || (16.0 - peers.get() as f64 / 12.0).clamp(5.0, 16.0);
@@ -101,10 +107,7 @@ pub fn NetworkView(
             <svg viewBox=format!("0 0 {SIZE} {SIZE}") role="img"
                 aria-label=move || format!("{} peers and {} connections", peers.get(), connections.get().len())>
                 <g class="connections">
-                    // Keyed by the peer count too, so each line's ends are plain values: a
-                    // hundred peers have 4,950 lines, and an effect per end was a cost of its own.
-                    <For each=move || { let n = peers.get(); connections.get().into_iter().map(move |pair| (pair, n)) }
-                        key=|line| *line let:line>
+                    <For each=lines key=|line| *line let:line>
                         {
                             let ((a, b), n) = line;
                             let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
