@@ -8,7 +8,10 @@ import { inPageSuite, NO_RELAY as noRelay, act, arrowLabels } from './harness.mj
 // In-page peers only: no relay.
 const suite = inPageSuite();
 
+/** What the page shows of the run, read in the diagram's tab: a hidden diagram keeps the layout
+ * it had when it was hidden. */
 async function seen(page) {
+  await page.click('#tab-diagram');
   const peerZero = await page.locator('.peer[aria-label^="peer 0:"] title').textContent();
   return {
     step: await page.textContent('.step-count'),
@@ -77,6 +80,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
     null,
     { timeout: 60_000 },
   );
+  await again.click('#tab-diagram');
   await again.waitForFunction(
     (arrows) => JSON.stringify([...document.querySelectorAll('.arrow')].map((a) => a.dataset.label)) === arrows,
     JSON.stringify(before.arrows),

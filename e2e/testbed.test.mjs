@@ -140,6 +140,24 @@ test('200 peers connect as a ring, a star and a random graph, and stay readable'
   }
 });
 
+test('too many connections to draw are summed up per peer, and a peer pointed at draws its own', async () => {
+  // 64 peers in the original topology: 2,016 connections, past what is drawn one by one.
+  const page = await open('#v=1&peers=64&topology=original&seed=1');
+  await ready(page);
+  assert.equal(await page.locator('.network-view .connections line').count(), 0);
+  assert.match(await page.textContent('.aggregate-note'), /^2016 connections/);
+  // Every peer's bar is full: all 63 of its connections are up.
+  const bars = await page.getAttribute('.degree-up', 'd');
+  assert.equal(bars.match(/M/g).length, 64);
+  assert.equal(bars, await page.getAttribute('.degree-track', 'd'));
+  // By keyboard: focus a peer, and its connections are drawn.
+  await page.focus('.peer[aria-label^="peer 3:"]');
+  assert.equal(await page.locator('.network-view .connections line.pointed').count(), 63);
+  assert.match(await page.textContent('.aggregate-note'), /peer 3\s*63 of its 63 connections up/);
+  await page.screenshot({ path: join(shots, 'peers-64-summed-up.png') });
+  await page.close();
+});
+
 test('a broken scenario link gets a clear message and the defaults still run', async () => {
   const page = await open('#peers=abc&topology=ring&color=blue');
   await ready(page);

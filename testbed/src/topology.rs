@@ -116,6 +116,19 @@ pub fn neighbours(pairs: impl Iterator<Item = (usize, usize)>, peer: usize) -> V
     neighbours
 }
 
+/// How many of `pairs` each of `peers` peers is part of.
+pub fn degrees(pairs: impl Iterator<Item = (usize, usize)>, peers: usize) -> Vec<usize> {
+    let mut degrees = vec![0; peers];
+    for (a, b) in pairs {
+        for end in [a, b] {
+            if let Some(degree) = degrees.get_mut(end) {
+                *degree += 1;
+            }
+        }
+    }
+    degrees
+}
+
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -194,6 +207,20 @@ mod tests {
     fn random_topology_follows_the_seed() {
         assert_eq!(Topology::Random.dials(30, 7), Topology::Random.dials(30, 7));
         assert_ne!(Topology::Random.dials(30, 7), Topology::Random.dials(30, 8));
+    }
+
+    #[test]
+    fn degrees_count_both_ends_of_each_pair() {
+        assert_eq!(
+            degrees(Topology::Star.dials(4, 0).into_iter(), 4),
+            [3, 1, 1, 1]
+        );
+        assert_eq!(
+            degrees(Topology::Original.dials(5, 0).into_iter(), 5),
+            [4; 5]
+        );
+        // A pair naming a peer beyond the count (a view of fewer peers) is not counted there.
+        assert_eq!(degrees([(0, 1), (1, 7)].into_iter(), 2), [1, 2]);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The peers on a circle, their connections and the streams open on them, live or at the
 //! moment the scrubber shows; the last ping's pair is highlighted. Click a peer to ping it,
-//! shift-click to ping from it, or to answer a lesson's question.
+//! shift-click to ping from it, or to answer a lesson's question. Too many connections to draw
+//! one by one are summed up per peer.
 
 use std::f64::consts::TAU;
 
 use leptos::prelude::*;
+
+use testbed::topology;
 
 use crate::session::{PingState, PingTarget, Session};
 
@@ -16,10 +19,35 @@ const RADIUS: f64 = 250.0;
 /// is numbered outside the ring instead, and each peer's number is in its tooltip.
 const NUMBERED_INSIDE: usize = 80;
 
+/// Beyond this many connections a line for each is a solid disc (a hundred peers in the
+/// original topology have 4,950): each peer gets a bar for the share of its connections that
+/// are up, and only the lines of the peer pointed at are drawn.
+const DRAWN_ONE_BY_ONE: usize = 2_000;
+/// A bar's length when all of a peer's connections are up.
+const FULL_BAR: f64 = 40.0;
+
 fn position(peer: usize, peers: usize) -> (f64, f64) {
+    at_radius(peer, peers, RADIUS)
+}
+
+fn at_radius(peer: usize, peers: usize, radius: f64) -> (f64, f64) {
     // Peer 0 at the top, the rest clockwise.
     let angle = TAU * peer as f64 / peers.max(1) as f64 - TAU / 4.0;
-    (CENTER + RADIUS * angle.cos(), CENTER + RADIUS * angle.sin())
+    (CENTER + radius * angle.cos(), CENTER + radius * angle.sin())
+}
+
+/// One SVG path of a bar per peer, from just inside its circle towards the centre, each
+/// `share(peer)` (0 to 1) of a full bar long.
+fn bars(peers: usize, node_radius: f64, share: impl Fn(usize) -> f64) -> String {
+    let start = RADIUS - node_radius - 3.0;
+    (0..peers)
+        .filter(|&peer| share(peer) > 0.0)
+        .map(|peer| {
+            let (x1, y1) = at_radius(peer, peers, start);
+            let (x2, y2) = at_radius(peer, peers, start - FULL_BAR * share(peer).min(1.0));
+            format!("M{x1:.1} {y1:.1}L{x2:.1} {y2:.1}")
+        })
+        .collect()
 }
 
 #[component]
@@ -43,6 +71,68 @@ pub fn NetworkView(
     let lines = move || {
         let n = peers.get();
         connections.get().into_iter().map(move |pair| (pair, n))
+    };
+    let aggregate = Memo::new(move |_| {
+        let expected = session.with_shown_view(|v| v.expected_connections());
+        expected.max(connections.with(Vec::len)) > DRAWN_ONE_BY_ONE
+    });
+    // Each peer's connections up, and how many the topology dials for it.
+    let degrees =
+        Memo::new(move |_| connections.with(|c| topology::degrees(c.iter().copied(), peers.get())));
+    let dialed = Memo::new(move |_| {
+        let n = peers.get();
+        session
+            .config
+            .with(|c| topology::degrees(c.topology.dials(n, c.seed).into_iter(), n))
+    });
+    let share_up = move |peer: usize| {
+        let up = degrees.with(|d| d.get(peer).copied().unwrap_or(0));
+        match dialed.with(|d| d.get(peer).copied().unwrap_or(0)) {
+            0 => f64::from(u8::from(up > 0)),
+            dialed => up as f64 / dialed as f64,
+        }
+    };
+    // The peer under the pointer or focused, whose lines are drawn when the others' are not.
+    let pointed = RwSignal::new(None::<usize>);
+    let pointed_lines = move || {
+        let peer = pointed.get().filter(|_| aggregate.get())?;
+        let n = peers.get();
+        Some(connections.with(|c| {
+            c.iter()
+                .filter(|(a, b)| *a == peer || *b == peer)
+                .map(|&(a, b)| {
+                    let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
+                    view! { <line class="pointed" x1=x1 y1=y1 x2=x2 y2=y2 /> }
+                })
+                .collect_view()
+        }))
+    };
+    let aggregate_note = move || {
+        if !aggregate.get() {
+            return None;
+        }
+        let (first, second) = match pointed.get() {
+            Some(peer) => {
+                let up = degrees.with(|d| d.get(peer).copied().unwrap_or(0));
+                let dialed = dialed.with(|d| d.get(peer).copied().unwrap_or(0));
+                let second = if up <= dialed {
+                    format!("{up} of its {dialed} connections up")
+                } else {
+                    format!("{up} connections up, {dialed} from the topology")
+                };
+                (format!("peer {peer}"), second)
+            }
+            None => (
+                testbed::view::counted(connections.with(Vec::len), "connection", "connections"),
+                "Point at a peer to draw its own".to_owned(),
+            ),
+        };
+        Some(view! {
+            <text class="aggregate-note" x=CENTER y=CENTER>
+                <tspan class="first" x=CENTER dy="-0.4em">{first}</tspan>
+                <tspan x=CENTER dy="1.5em">{second}</tspan>
+            </text>
+        })
     };
     let streams = Memo::new(move |_| session.with_shown_view(|v| v.streams().collect::<Vec<_>>()));
     let open_streams = move || streams.with(|s| s.iter().map(|(.., n)| n).sum::<u32>());
@@ -107,14 +197,24 @@ pub fn NetworkView(
             <svg viewBox=format!("0 0 {SIZE} {SIZE}") role="img"
                 aria-label=move || format!("{} peers and {} connections", peers.get(), connections.get().len())>
                 <g class="connections">
-                    <For each=lines key=|line| *line let:line>
-                        {
-                            let ((a, b), n) = line;
-                            let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
-                            view! { <line x1=x1 y1=y1 x2=x2 y2=y2 /> }
-                        }
-                    </For>
+                    <Show when=move || !aggregate.get()>
+                        <For each=lines key=|line| *line let:line>
+                            {
+                                let ((a, b), n) = line;
+                                let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
+                                view! { <line x1=x1 y1=y1 x2=x2 y2=y2 /> }
+                            }
+                        </For>
+                    </Show>
+                    {pointed_lines}
                 </g>
+                <Show when=move || aggregate.get()>
+                    <g class="degrees">
+                        <path class="degree-track" d=move || bars(peers.get(), node_radius(), |_| 1.0) />
+                        <path class="degree-up" d=move || bars(peers.get(), node_radius(), share_up) />
+                    </g>
+                </Show>
+                {aggregate_note}
                 <g class="streams">
                     {move || streams.get().into_iter().map(|(a, b, open)| {
                         let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
@@ -153,6 +253,10 @@ pub fn NetworkView(
                             <g class="peer" data-role=move || role(peer) tabindex="0" role="button"
                                 class:predicted=move || predicted_peer.get() == Some(peer)
                                 aria-label=aria_label
+                                on:mouseenter=move |_| pointed.set(Some(peer))
+                                on:focus=move |_| pointed.set(Some(peer))
+                                on:mouseleave=move |_| pointed.set(None)
+                                on:blur=move |_| pointed.set(None)
                                 on:click=move |ev| pick(peer, ev.shift_key())
                                 on:keydown=move |ev| if ev.key() == "Enter" || ev.key() == " " {
                                     ev.prevent_default();
@@ -188,6 +292,9 @@ pub fn NetworkView(
                 <span class="legend"><span class="swatch initiator"></span>"initiator"
                 <span class="swatch responder"></span>"responder"
                 <span class="swatch stream"></span>"stream open"</span>
+                {move || aggregate.get().then(|| view! {
+                    <span class="legend"><span class="swatch degree"></span>"connections up, per peer"</span>
+                })}
                 <span class="hint">"Click a peer to ping it; shift-click to ping from it."</span>
             </figcaption>
         </figure>

@@ -71,7 +71,12 @@ pub fn SequenceDiagram(
         width: available_width.get(),
         until_ms: session.scrub.get(),
     });
-    let layout = Memo::new(move |_| {
+    // A hidden diagram keeps its last layout: laying out a screen of a trace that grows with
+    // every message took part of each frame while a hundred peers connected on another tab.
+    let layout = Memo::new(move |before: Option<&diagram::Layout>| {
+        if let (false, Some(before)) = (visible.get(), before) {
+            return before.clone();
+        }
         let options = options.get();
         let (top, bottom) = scroll.window();
         session.trace.with(|trace| {
