@@ -43,9 +43,25 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   assert.match(await page.textContent('.status'), /All 20 peers connected by 190 connections/);
   assert.match(await page.textContent('figcaption'), /20 peers · 190 connections up/);
   assert.equal(await page.locator('.connections line').count(), 190);
+  // The log follows its newest line...
+  assert.ok(await page.$eval('.log-scroller', (scroller) => {
+    const box = scroller.getBoundingClientRect();
+    const newest = scroller.querySelector('li:last-child').getBoundingClientRect();
+    return scroller.scrollHeight > scroller.clientHeight && newest.bottom <= box.bottom + 1 && newest.top >= box.top - 1;
+  }), 'the log shows its newest line');
+  // ...until the learner scrolls up to read: then the lines they read stay where they are.
+  const reading = () => page.$eval('.log-scroller', (scroller) => {
+    const box = scroller.getBoundingClientRect();
+    const line = [...scroller.querySelectorAll('li')].find((li) => li.getBoundingClientRect().top >= box.top);
+    // Where it is in the scroller: the panel itself moves down as the ping's result shows above it.
+    return { text: line.textContent, top: Math.round(line.getBoundingClientRect().top - box.top) };
+  });
+  await page.$eval('.log-scroller', (scroller) => { scroller.scrollTop -= 300; });
+  const read = await reading();
 
   await page.click('text=Run ping');
   await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
+  assert.deepEqual(await reading(), read, 'the lines being read stay put as new ones come');
   const result = await page.textContent('.ping-result');
   assert.match(result, /PONG from peer \d+ to peer 0/);
   const target = result.match(/PONG from peer (\d+)/)[1];
@@ -146,14 +162,14 @@ test('too many connections to draw are summed up per peer, and a peer pointed at
   await ready(page);
   assert.equal(await page.locator('.network-view .connections line').count(), 0);
   assert.match(await page.textContent('.aggregate-note'), /^2016 connections/);
-  // Every peer's bar is full: all 63 of its connections are up.
+  // Every peer's bar is full: each is connected to all 63 others.
   const bars = await page.getAttribute('.degree-up', 'd');
   assert.equal(bars.match(/M/g).length, 64);
   assert.equal(bars, await page.getAttribute('.degree-track', 'd'));
   // By keyboard: focus a peer, and its connections are drawn.
   await page.focus('.peer[aria-label^="peer 3:"]');
   assert.equal(await page.locator('.network-view .connections line.pointed').count(), 63);
-  assert.match(await page.textContent('.aggregate-note'), /peer 3\s*63 of its 63 connections up/);
+  assert.match(await page.textContent('.aggregate-note'), /peer 3\s*connected to 63 of the 63 others/);
   await page.screenshot({ path: join(shots, 'peers-64-summed-up.png') });
   await page.close();
 });

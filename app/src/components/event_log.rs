@@ -2,7 +2,6 @@
 
 use std::collections::VecDeque;
 
-use leptos::html::Ol;
 use leptos::prelude::*;
 use testbed::view::Tone;
 
@@ -15,16 +14,7 @@ pub fn EventLog(
     /// The moment the scrubber shows, or None for live.
     scrub: RwSignal<Option<f64>>,
 ) -> impl IntoView {
-    let list = NodeRef::<Ol>::new();
     let pings_only = RwSignal::new(false);
-    // Follow the newest line.
-    Effect::new(move || {
-        log.track();
-        pings_only.track();
-        if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
-        }
-    });
     // At a scrubbed moment, only what had happened by then.
     let lines = move || {
         let until = scrub.get().unwrap_or(f64::INFINITY);
@@ -42,18 +32,23 @@ pub fn EventLog(
                 <h2 id="log-heading">"What happened"</h2>
                 <Toggle name="pings-only" text="Only pings and problems" value=pings_only />
             </div>
-            <ol class="event-log" node_ref=list aria-live="polite">
-                <For each=lines key=|l| l.number let:entry>
-                    <li data-tone=match entry.line.tone {
-                        Tone::Info => "info",
-                        Tone::Ping => "ping",
-                        Tone::Problem => "problem",
-                    }>
-                        <time>{format!("{:>7.1} ms", entry.line.at_ms)}</time>
-                        <span>{entry.line.text}</span>
-                    </li>
-                </For>
-            </ol>
+            // The scroller stacks from the bottom (style.css), so it follows the newest line
+            // with no script reading the layout after every batch, and stays where the learner
+            // scrolled to read.
+            <div class="log-scroller" tabindex="0" aria-labelledby="log-heading">
+                <ol class="event-log" aria-live="polite">
+                    <For each=lines key=|l| l.number let:entry>
+                        <li data-tone=match entry.line.tone {
+                            Tone::Info => "info",
+                            Tone::Ping => "ping",
+                            Tone::Problem => "problem",
+                        }>
+                            <time>{format!("{:>7.1} ms", entry.line.at_ms)}</time>
+                            <span>{entry.line.text}</span>
+                        </li>
+                    </For>
+                </ol>
+            </div>
         </section>
     }
 }

@@ -20,8 +20,8 @@ const RADIUS: f64 = 250.0;
 const NUMBERED_INSIDE: usize = 80;
 
 /// Beyond this many connections a line for each is a solid disc (a hundred peers in the
-/// original topology have 4,950): each peer gets a bar for the share of its connections that
-/// are up, and only the lines of the peer pointed at are drawn.
+/// original topology have 4,950): each peer gets a bar for the share of the other peers it is
+/// connected to, and only the lines of the peer pointed at are drawn.
 const DRAWN_ONE_BY_ONE: usize = 2_000;
 /// A bar's length when all of a peer's connections are up.
 const FULL_BAR: f64 = 40.0;
@@ -76,22 +76,13 @@ pub fn NetworkView(
         let expected = session.with_shown_view(|v| v.expected_connections());
         expected.max(connections.with(Vec::len)) > DRAWN_ONE_BY_ONE
     });
-    // Each peer's connections up, and how many the topology dials for it.
+    // How many of the other peers each peer is connected to: all of them in the original
+    // topology once it is up, and Kademlia's own connections in a DHT network.
     let degrees =
         Memo::new(move |_| connections.with(|c| topology::degrees(c.iter().copied(), peers.get())));
-    let dialed = Memo::new(move |_| {
-        let n = peers.get();
-        session
-            .config
-            .with(|c| topology::degrees(c.topology.dials(n, c.seed).into_iter(), n))
-    });
-    let share_up = move |peer: usize| {
-        let up = degrees.with(|d| d.get(peer).copied().unwrap_or(0));
-        match dialed.with(|d| d.get(peer).copied().unwrap_or(0)) {
-            0 => f64::from(u8::from(up > 0)),
-            dialed => up as f64 / dialed as f64,
-        }
-    };
+    let degree = move |peer: usize| degrees.with(|d| d.get(peer).copied().unwrap_or(0));
+    let share_connected =
+        move |peer: usize| degree(peer) as f64 / peers.get().saturating_sub(1).max(1) as f64;
     // The peer under the pointer or focused, whose lines are drawn when the others' are not.
     let pointed = RwSignal::new(None::<usize>);
     let pointed_lines = move || {
@@ -112,16 +103,14 @@ pub fn NetworkView(
             return None;
         }
         let (first, second) = match pointed.get() {
-            Some(peer) => {
-                let up = degrees.with(|d| d.get(peer).copied().unwrap_or(0));
-                let dialed = dialed.with(|d| d.get(peer).copied().unwrap_or(0));
-                let second = if up <= dialed {
-                    format!("{up} of its {dialed} connections up")
-                } else {
-                    format!("{up} connections up, {dialed} from the topology")
-                };
-                (format!("peer {peer}"), second)
-            }
+            Some(peer) => (
+                format!("peer {peer}"),
+                format!(
+                    "connected to {} of the {} others",
+                    degree(peer),
+                    peers.get().saturating_sub(1)
+                ),
+            ),
             None => (
                 testbed::view::counted(connections.with(Vec::len), "connection", "connections"),
                 "Point at a peer to draw its own".to_owned(),
@@ -211,7 +200,7 @@ pub fn NetworkView(
                 <Show when=move || aggregate.get()>
                     <g class="degrees">
                         <path class="degree-track" d=move || bars(peers.get(), node_radius(), |_| 1.0) />
-                        <path class="degree-up" d=move || bars(peers.get(), node_radius(), share_up) />
+                        <path class="degree-up" d=move || bars(peers.get(), node_radius(), share_connected) />
                     </g>
                 </Show>
                 {aggregate_note}
@@ -293,7 +282,7 @@ pub fn NetworkView(
                 <span class="swatch responder"></span>"responder"
                 <span class="swatch stream"></span>"stream open"</span>
                 {move || aggregate.get().then(|| view! {
-                    <span class="legend"><span class="swatch degree"></span>"connections up, per peer"</span>
+                    <span class="legend"><span class="swatch degree"></span>"share of the others connected, per peer"</span>
                 })}
                 <span class="hint">"Click a peer to ping it; shift-click to ping from it."</span>
             </figcaption>
