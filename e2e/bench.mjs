@@ -2,8 +2,8 @@
 // - time from navigation until the first lesson can start (its first step's action on screen);
 // - time from navigation until every connection is up, in the original topology and in a ring,
 //   for several peer counts, read from the page's own clock (performance.now() when the last
-//   one came up), and the longest task that kept the page from drawing meanwhile (Long Tasks
-//   API);
+//   one came up), the frames the page drew meanwhile (requestAnimationFrame) and the longest
+//   task that kept it from drawing (Long Tasks API);
 // - with 20 peers pinging continuously: frames per second while the diagram follows, and the
 //   time to draw the diagram once the trace holds 1,000 and 10,000 messages, and at 10,000 the
 //   time to show a random earlier moment with the time scrubber;
@@ -40,6 +40,7 @@ try {
     const readyAt = [];
     const took = [];
     const longest = [];
+    const fps = [];
     let over200 = 0;
     let connections = 0;
     const loads = runsOf(peers, topology);
@@ -49,6 +50,9 @@ try {
         window.longTasks = [];
         new PerformanceObserver((list) => list.getEntries().forEach((e) => window.longTasks.push([e.startTime, e.duration])))
           .observe({ type: 'longtask', buffered: true });
+        window.drawnAt = [];
+        const frame = (at) => { window.drawnAt.push(at); requestAnimationFrame(frame); };
+        requestAnimationFrame(frame);
       });
       // No relay: the figure is the in-page network alone.
       await page.goto(`${site.url}${NO_RELAY}#peers=${peers}&topology=${topology}&seed=${i + 1}`);
@@ -61,6 +65,8 @@ try {
       const [from, to] = [readyAt.at(-1) - took.at(-1), readyAt.at(-1)];
       const tasks = (await page.evaluate(() => window.longTasks)).filter(([start]) => start >= from && start <= to);
       longest.push(Math.max(0, ...tasks.map(([, duration]) => duration)));
+      const frames = (await page.evaluate(() => window.drawnAt)).filter((at) => at >= from && at <= to).length;
+      fps.push(frames / (took.at(-1) / 1000));
       over200 += tasks.filter(([, duration]) => duration > 200).length;
       await page.close();
       console.error(`${peers} peers, ${topology}, run ${i + 1}: all ${connections} connections up at ${readyAt.at(-1).toFixed(0)} ms`);
@@ -70,6 +76,7 @@ try {
       median_ready_at_ms: median(readyAt), worst_ready_at_ms: Math.max(...readyAt),
       median_took_ms: median(took), worst_took_ms: Math.max(...took),
       longest_task_while_connecting_ms: Math.max(...longest), tasks_over_200_ms: over200,
+      median_fps_while_connecting: median(fps),
     });
   }
   diagram = await diagramFigures();

@@ -222,7 +222,8 @@ impl Figures<'_> {
                     at("worst_took_ms")?
                 ));
                 rows.push(format!(
-                    "| {peers} peers, {topology}: longest task while connecting (worst of {runs}); tasks over 200 ms | {:.0} ms; {:.0} |",
+                    "| {peers} peers, {topology}: frames per second while connecting (median); longest task (worst of {runs}); tasks over 200 ms | {:.0}; {:.0} ms; {:.0} |",
+                    at("median_fps_while_connecting")?,
                     at("longest_task_while_connecting_ms")?,
                     at("tasks_over_200_ms")?
                 ));
