@@ -41,11 +41,13 @@ fn at_radius(peer: usize, peers: usize, radius: f64) -> (f64, f64) {
 fn bars(peers: usize, node_radius: f64, share: impl Fn(usize) -> f64) -> String {
     let start = RADIUS - node_radius - 3.0;
     (0..peers)
-        .filter(|&peer| share(peer) > 0.0)
-        .map(|peer| {
-            let (x1, y1) = at_radius(peer, peers, start);
-            let (x2, y2) = at_radius(peer, peers, start - FULL_BAR * share(peer).min(1.0));
-            format!("M{x1:.1} {y1:.1}L{x2:.1} {y2:.1}")
+        .filter_map(|peer| {
+            let share = share(peer).min(1.0);
+            (share > 0.0).then(|| {
+                let (x1, y1) = at_radius(peer, peers, start);
+                let (x2, y2) = at_radius(peer, peers, start - FULL_BAR * share);
+                format!("M{x1:.1} {y1:.1}L{x2:.1} {y2:.1}")
+            })
         })
         .collect()
 }
@@ -184,7 +186,7 @@ pub fn NetworkView(
     view! {
         <figure class="network-view" aria-labelledby="network-view-caption">
             <svg viewBox=format!("0 0 {SIZE} {SIZE}") role="img"
-                aria-label=move || format!("{} peers and {} connections", peers.get(), connections.get().len())>
+                aria-label=move || format!("{} peers and {} connections", peers.get(), connections.with(Vec::len))>
                 <g class="connections">
                     <Show when=move || !aggregate.get()>
                         <For each=lines key=|line| *line let:line>
@@ -273,7 +275,7 @@ pub fn NetworkView(
                         1 => " · 1 stream open".to_owned(),
                         n => format!(" · {n} streams open"),
                     };
-                    format!("{} peers · {} connections up{streams}", peers.get(), connections.get().len())
+                    format!("{} peers · {} connections up{streams}", peers.get(), connections.with(Vec::len))
                 }}</span>
                 {move || session.scrub.get().map(|at| view! {
                     <span class="as-of">{format!(" (as it was at {:.2} s)", at / 1000.0)}</span>
