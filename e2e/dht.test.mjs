@@ -41,7 +41,12 @@ async function lastLookup(page) {
 test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   const page = await open('dht-distance');
   await act(page);
-  await page.waitForSelector('.dht-status[data-settled="true"]');
+  const status = await page.waitForSelector('.dht-status[data-settled="true"]');
+  // Settled says when the tables stopped changing: a time, not later than now.
+  const steadyMs = Number(await status.getAttribute('data-tables-steady-ms'));
+  const sinceNavigation = await page.evaluate(() => performance.now());
+  assert.ok(steadyMs >= 0 && steadyMs <= sinceNavigation, `tables steady ${steadyMs} ms`);
+  assert.match(await status.textContent(), /stopped changing \d+\.\d s before the last lookup ended/);
   assert.equal(await page.locator('.keyspace .peer').count(), 20);
   await page.click('.next');
   await page.click('.next');

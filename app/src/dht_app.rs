@@ -69,6 +69,7 @@ impl DhtApp {
             done: 0,
             peers,
             entries: 0,
+            tables_steady_ms: 0,
         }));
     }
 

@@ -108,8 +108,9 @@ pub struct Lookups {
     pub seen: u64,
     /// Lookups ever started.
     pub started: u64,
-    /// The network's start-up bootstrap is over.
-    pub settled: bool,
+    /// Once the network's start-up bootstrap is over: how long its routing tables had been
+    /// unchanged then, in ms.
+    pub settled: Option<u64>,
 }
 
 /// Streams whose request is remembered until its answer; beyond this they are forgotten.
@@ -148,7 +149,9 @@ impl Lookups {
                     found.outcome = Some(outcome.clone());
                 }
             }
-            DhtStep::Settled { .. } => self.settled = true,
+            DhtStep::Settled {
+                tables_steady_ms, ..
+            } => self.settled = Some(*tables_steady_ms),
         }
     }
 

@@ -277,9 +277,11 @@ pub enum DhtStep {
         outcome: LookupOutcome,
     },
     /// Every peer's DHT side has been quiet for a while: libp2p-kad's start-up bootstrap is
-    /// over (reported once, by peer 0, for the network). `entries`: over all routing tables.
+    /// over (reported once, by peer 0, for the network). `entries`: over all routing tables;
+    /// `tables_steady_ms`: how long before this no table had changed size.
     Settled {
         entries: usize,
+        tables_steady_ms: u64,
     },
 }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use web_time::Instant;
 
 use crate::event::{DhtStep, EventKind};
 use crate::network::Network;
@@ -25,6 +26,9 @@ pub struct Settling {
     pub peers: usize,
     /// Routing-table entries over all peers.
     pub entries: usize,
+    /// How long no peer's routing table has changed size: once the tables are full, the
+    /// bootstrap's later lookups find no one new, yet run to the end.
+    pub tables_steady_ms: u64,
 }
 
 /// Waits until every peer has no lookup running and has heard no kad request for `quiet`,
@@ -39,6 +43,7 @@ pub async fn settle(
     // A peer's bootstrap begins a moment after its first connection: before that it is not
     // done, only not started.
     let mut started = vec![false; peers.len()];
+    let mut tables = TableWatch::default();
     loop {
         let statuses = join_all(peers.iter().map(peer::Handle::dht_status)).await;
         let mut settling = Settling {
@@ -46,10 +51,13 @@ pub async fn settle(
             done: 0,
             peers: peers.len(),
             entries: 0,
+            tables_steady_ms: 0,
         };
+        let mut sizes = Vec::with_capacity(peers.len());
         for (status, started) in statuses.into_iter().zip(&mut started) {
             let status = status?;
             settling.entries += status.table_size;
+            sizes.push(status.table_size);
             *started |= status.lookups > 0;
             if *started && status.lookups == 0 {
                 settling.done += 1;
@@ -58,16 +66,60 @@ pub async fn settle(
                 settling.busy += 1;
             }
         }
+        settling.tables_steady_ms = tables.look(sizes, Instant::now()).as_millis() as u64;
         progress(settling);
         if settling.busy == 0 {
             network.events().emit(
                 peers[0].peer_id(),
                 EventKind::Dht(DhtStep::Settled {
                     entries: settling.entries,
+                    tables_steady_ms: settling.tables_steady_ms,
                 }),
             );
             return Ok(());
         }
         futures_timer::Delay::new(POLL).await;
+    }
+}
+
+/// When the routing tables last changed, as seen by looking at each peer's table size (what
+/// js-libp2p's bench reads too: with no refresh, a full bucket takes no one new, so a table
+/// changes only by growing).
+#[derive(Debug, Default)]
+struct TableWatch {
+    sizes: Vec<usize>,
+    changed: Option<Instant>,
+}
+
+impl TableWatch {
+    /// Takes in the sizes seen at `now`; returns how long they have been as they are.
+    fn look(&mut self, sizes: Vec<usize>, now: Instant) -> Duration {
+        if self.changed.is_none() || sizes != self.sizes {
+            self.sizes = sizes;
+            self.changed = Some(now);
+        }
+        now - self.changed.unwrap_or(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_count_as_steady_from_the_last_look_that_saw_a_size_change() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut watch = TableWatch::default();
+        assert_eq!(watch.look(vec![0, 0], at(0)), Duration::ZERO);
+        assert_eq!(watch.look(vec![0, 0], at(100)), Duration::from_millis(100));
+        assert_eq!(watch.look(vec![1, 0], at(200)), Duration::ZERO);
+        assert_eq!(watch.look(vec![1, 0], at(300)), Duration::from_millis(100));
+        // The same total in other tables is still a change.
+        assert_eq!(watch.look(vec![0, 1], at(400)), Duration::ZERO);
+        assert_eq!(
+            watch.look(vec![0, 1], at(1400)),
+            Duration::from_millis(1000)
+        );
     }
 }

@@ -30,10 +30,14 @@ impl DhtStep {
                     ),
                 }
             }
-            DhtStep::Settled { entries } => (
+            DhtStep::Settled {
+                entries,
+                tables_steady_ms,
+            } => (
                 Tone::Info,
                 format!(
-                    "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all"
+                    "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all and stopped changing {:.1} s before",
+                    *tables_steady_ms as f64 / 1000.0
                 ),
             ),
         }

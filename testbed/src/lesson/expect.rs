@@ -209,7 +209,7 @@ impl Expectation {
                 .is_some_and(|l| l.outcome.as_ref().is_some_and(|o| o.error.is_none()))
         };
         match (self, last_ping) {
-            (Expectation::Settled, _) => lookups.settled,
+            (Expectation::Settled, _) => lookups.settled.is_some(),
             (Expectation::Lookup, _) => finished(LookupKind::ClosestPeers),
             (Expectation::Stored, _) => finished(LookupKind::PutRecord),
             (Expectation::Got, _) => lookups

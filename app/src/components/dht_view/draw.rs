@@ -11,17 +11,29 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
         return Vec::new();
     }
     let status = picture.status.as_ref().map(|status| match status {
-        Status::Settling { done, peers, entries } => el("p")
+        Status::Settling {
+            done,
+            peers,
+            entries,
+            tables_steady_ms,
+        } => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "false")
             .attr("role", "status")
-            .text(format!("Settling: each peer bootstraps, looking up its own key and then a key in each farther bucket, and so fills its routing table ({done} of {peers} peers done, {entries} table entries so far). "))
+            .text(format!(
+                "Settling: each peer bootstraps, looking up its own key and then a key in each farther bucket, and so fills its routing table ({done} of {peers} peers done, {entries} table entries so far{}). ",
+                steady_note(*tables_steady_ms)
+            ))
             .child(el("progress").attr("max", peers).attr("value", done)),
-        Status::Settled => el("p")
+        Status::Settled { tables_steady_ms } => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "true")
+            .attr("data-tables-steady-ms", tables_steady_ms)
             .attr("role", "status")
-            .text("Settled: the start-up lookups are over and the routing tables are filled."),
+            .text(format!(
+                "Settled: the start-up lookups are over and the routing tables are filled (they stopped changing {} s before the last lookup ended).",
+                seconds(*tables_steady_ms)
+            )),
     });
     let lookup = match &picture.lookup {
         Some(panel) => lookup_node(panel),
@@ -53,6 +65,22 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
             .child(side)])
         .chain(errors)
         .collect()
+}
+
+/// While the tables have not changed for a while, says so: the bootstrap's last lookups find
+/// no one new, and the learner sees why settling still goes on.
+fn steady_note(tables_steady_ms: u64) -> String {
+    if tables_steady_ms < 2_000 {
+        return String::new();
+    }
+    format!(
+        "; the tables have not changed for {} s, but libp2p-kad runs each bootstrap to its end",
+        seconds(tables_steady_ms)
+    )
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1}", ms as f64 / 1000.0)
 }
 
 /// One decimal: SVG coordinates need no more.

@@ -57,8 +57,11 @@ pub(super) enum Status {
         done: usize,
         peers: usize,
         entries: usize,
+        tables_steady_ms: u64,
     },
-    Settled,
+    Settled {
+        tables_steady_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -176,9 +179,11 @@ pub(super) fn of(
                         done: s.done,
                         peers: s.peers,
                         entries: s.entries,
+                        tables_steady_ms: s.tables_steady_ms,
                     }),
-                    None if lookups.settled => Some(Status::Settled),
-                    None => None,
+                    None => lookups
+                        .settled
+                        .map(|tables_steady_ms| Status::Settled { tables_steady_ms }),
                 },
                 key_space: key_space(&names, last, &hops, chosen, &holdings),
                 lookup: last.map(|lookup| lookup_panel(&names, lookups, lookup, &hops)),
