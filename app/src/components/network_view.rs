@@ -30,6 +30,11 @@ fn position(peer: usize, peers: usize) -> (f64, f64) {
     at_radius(peer, peers, RADIUS)
 }
 
+/// Where a line between peers `a` and `b` starts and ends.
+fn ends(a: usize, b: usize, peers: usize) -> ((f64, f64), (f64, f64)) {
+    (position(a, peers), position(b, peers))
+}
+
 fn at_radius(peer: usize, peers: usize, radius: f64) -> (f64, f64) {
     // Peer 0 at the top, the rest clockwise.
     let angle = TAU * peer as f64 / peers.max(1) as f64 - TAU / 4.0;
@@ -94,7 +99,7 @@ pub fn NetworkView(
             c.iter()
                 .filter(|(a, b)| *a == peer || *b == peer)
                 .map(|&(a, b)| {
-                    let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
+                    let ((x1, y1), (x2, y2)) = ends(a, b, n);
                     view! { <line class="pointed" x1=x1 y1=y1 x2=x2 y2=y2 /> }
                 })
                 .collect_view()
@@ -192,7 +197,7 @@ pub fn NetworkView(
                         <For each=lines key=|line| *line let:line>
                             {
                                 let ((a, b), n) = line;
-                                let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
+                                let ((x1, y1), (x2, y2)) = ends(a, b, n);
                                 view! { <line x1=x1 y1=y1 x2=x2 y2=y2 /> }
                             }
                         </For>
@@ -208,7 +213,7 @@ pub fn NetworkView(
                 {aggregate_note}
                 <g class="streams">
                     {move || streams.get().into_iter().map(|(a, b, open)| {
-                        let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
+                        let ((x1, y1), (x2, y2)) = ends(a, b, peers.get());
                         let title = format!("peer {a} → peer {b}: {open} stream{} open", if open == 1 { "" } else { "s" });
                         view! {
                             <line class="stream" x1=x1 y1=y1 x2=x2 y2=y2><title>{title}</title></line>
@@ -217,7 +222,7 @@ pub fn NetworkView(
                 </g>
                 <g class="lookup-hops">
                     {move || lookup_hops.get().into_iter().map(|(a, b, depth)| {
-                        let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
+                        let ((x1, y1), (x2, y2)) = ends(a, b, peers.get());
                         view! {
                             <line class="lookup-hop" data-depth=depth.min(4) x1=x1 y1=y1 x2=x2 y2=y2>
                                 <title>{format!("hop {depth}: peer {a} asked peer {b}")}</title>
@@ -226,7 +231,7 @@ pub fn NetworkView(
                     }).collect_view()}
                 </g>
                 {move || ping_pair().map(|(a, b, state)| {
-                    let ((x1, y1), (x2, y2)) = (position(a, peers.get()), position(b, peers.get()));
+                    let ((x1, y1), (x2, y2)) = ends(a, b, peers.get());
                     let state = match state {
                         PingState::Running => "running",
                         PingState::Answered { .. } => "answered",
