@@ -18,12 +18,13 @@ mod welcome;
 
 use leptos::prelude::provide_context;
 use testbed::trace::layer::Recorder;
+use tracing::Level;
 use tracing_subscriber::filter::{filter_fn, LevelFilter};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 fn main() {
     console_error_panic_hook::set_once();
-    // The console gets the events tracing-wasm writes; the diagram gets what the recorder keeps.
+    // The console gets warnings and errors; the diagram gets everything the recorder keeps.
     let recorder = Recorder::default();
     let console = tracing_wasm::WASMLayer::new(
         tracing_wasm::WASMLayerConfigBuilder::new()
@@ -32,8 +33,11 @@ fn main() {
     )
     // Not spans: tracing-wasm writes a mark and a measure into the browser's performance
     // timeline at every enter and exit of a span, each time a peer's task is polled; the
-    // diagram's bars already show the spans.
-    .with_filter(filter_fn(|meta| meta.is_event()));
+    // diagram's bars already show the spans. Nor INFO events: one line per peer started
+    // (200 at 200 peers) and per PONG, which the diagram already draws.
+    .with_filter(filter_fn(|meta| {
+        meta.is_event() && *meta.level() <= Level::WARN
+    }));
     let subscriber = tracing_subscriber::registry()
         // libp2p is chatty below INFO; the console would drown.
         .with(LevelFilter::INFO)
