@@ -48,7 +48,7 @@ pub fn NetworkStatus(phase: RwSignal<Phase>, view: RwSignal<NetworkView>) -> imp
             <div class="progress" role="progressbar" aria-label="Connections up"
                 aria-valuemin="0" aria-valuemax="100"
                 aria-valuenow=move || format!("{:.0}", fraction() * 100.0)>
-                <div class="bar" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
+                <div class="bar" style:transform=move || format!("scaleX({:.3})", fraction())></div>
             </div>
             <p class="status" data-phase=move || match phase.get() {
                     Phase::Idle => "idle",

@@ -31,6 +31,12 @@ use crate::token_app::TokenApp;
 /// How often finished spans are collected when no event wakes the page.
 const SPAN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// A batch of at least this many events means the peers are busy (a network connecting, a
+/// DHT settling): the next batch is then drawn no sooner than `BUSY_DRAW_INTERVAL_MS` after
+/// this one. A ping's few events are still drawn on the next frame.
+const BUSY_BATCH: usize = 20;
+const BUSY_DRAW_INTERVAL_MS: f64 = 100.0;
+
 /// Span bars kept for the diagram: thousands of pings' worth.
 const MAX_BARS: usize = 10_000;
 
@@ -285,8 +291,9 @@ impl Session {
         self.actions.set(vec![Action::StartNetwork]);
         self.action_ran();
         self.phase.set(Phase::Starting);
-        let started_at = now_ms();
         spawn_local(async move {
+            // Events count their time from here.
+            let started_at = now_ms();
             let (sink, events) = EventSink::new();
             self.started_unix_ms.set_value(js_sys::Date::now());
             self.started.set_value(Some(sink.started()));
@@ -375,13 +382,22 @@ impl Session {
                 self.collect_wire();
                 continue;
             };
+            let drained_at = now_ms();
             let mut batch = vec![first];
             while let Ok(event) = events.try_recv() {
                 batch.push(event);
             }
             let mut lines = Vec::new();
+            let connecting = self.phase.with_untracked(|p| *p == Phase::Connecting);
+            // When the last connection came up, not when the page got round to drawing it.
+            let mut connected_at_ms = None;
             self.view.update(|view| {
-                lines.extend(batch.iter().filter_map(|event| view.apply(event)));
+                for event in &batch {
+                    lines.extend(view.apply(event));
+                    if connecting && connected_at_ms.is_none() && view.all_connected() {
+                        connected_at_ms = Some(event.at_ms);
+                    }
+                }
             });
             self.trace
                 .update(|trace| batch.iter().for_each(|event| trace.apply(event)));
@@ -398,14 +414,23 @@ impl Session {
                 self.timeline_end.set(end);
             }
             self.append_log(lines);
-            if self.phase.with_untracked(|p| *p == Phase::Connecting)
-                && self.view.with_untracked(NetworkView::all_connected)
-            {
-                let at_ms = now_ms();
+            if let Some(took_ms) = connected_at_ms {
                 self.phase.set(Phase::Ready {
-                    at_ms,
-                    took_ms: at_ms - started_at,
+                    at_ms: started_at + took_ms,
+                    took_ms,
                 });
+            }
+            // Drawing a batch costs the page about the same whatever its size (the views are
+            // laid out, styled and painted again), and the peers run on the same thread: while
+            // they are busy, fewer, larger batches leave them more of it.
+            if batch.len() >= BUSY_BATCH {
+                let since_ms = now_ms() - drained_at;
+                if since_ms < BUSY_DRAW_INTERVAL_MS {
+                    futures_timer::Delay::new(std::time::Duration::from_secs_f64(
+                        (BUSY_DRAW_INTERVAL_MS - since_ms) / 1000.0,
+                    ))
+                    .await;
+                }
             }
             next_animation_frame().await;
         }
