@@ -83,6 +83,33 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   assert.ok(found.chart.length >= 1);
   assert.ok(found.chart.every((bits, i) => i === 0 || bits >= found.chart[i - 1]), found.chart.join());
   assert.match(found.text, /Closest found: peer 23/);
+  // Each number sits straight out from its own dot; one pushed past the nearest ring has a
+  // leader line back to it.
+  const labels = await lookup.evaluate(() => {
+    const ring = document.querySelector('.keyspace .ring');
+    const [ox, oy] = ['cx', 'cy'].map((a) => Number(ring.getAttribute(a)));
+    const angle = (x, y) => Math.atan2(y - oy, x - ox);
+    const apart = (a, b) => Math.abs(Math.atan2(Math.sin(a - b), Math.cos(a - b)));
+    return [...document.querySelectorAll('.keyspace .peer')].filter((g) => g.querySelector('text')).map((g) => {
+      const dot = g.querySelector('circle'), text = g.querySelector('text'), leader = g.querySelector('.leader');
+      const [dx, dy] = ['cx', 'cy'].map((a) => Number(dot.getAttribute(a)));
+      const [tx, ty] = [Number(text.getAttribute('x')), Number(text.getAttribute('y')) - 4];
+      const ends = leader && [['x1', 'y1'], ['x2', 'y2']].map(([x, y]) => [Number(leader.getAttribute(x)), Number(leader.getAttribute(y))]);
+      return {
+        peer: g.dataset.peer,
+        off: Math.hypot(tx - dx, ty - dy),
+        turn: apart(angle(tx, ty), angle(dx, dy)),
+        leaderTurn: ends ? Math.max(...ends.map(([x, y]) => apart(angle(x, y), angle(dx, dy)))) : null,
+      };
+    });
+  });
+  assert.ok(labels.length >= 20, `${labels.length} numbers on the circle`);
+  for (const { peer, off, turn, leaderTurn } of labels) {
+    assert.ok(turn < 0.01, `peer ${peer}'s number is not straight out from its dot`);
+    assert.equal(leaderTurn !== null, off > 20, `peer ${peer}: number ${off.toFixed(0)} px out, leader ${leaderTurn !== null}`);
+    assert.ok(leaderTurn === null || leaderTurn < 0.01, `peer ${peer}'s leader line points elsewhere`);
+  }
+  assert.ok(labels.some(({ off }) => off > 20), 'a crowded circle pushes some numbers out');
   await lookup.screenshot({ path: join(suite.shots, 'dht-lookup.png') });
   // The network view draws the same lookup: a line to each peer asked.
   await lookup.click('#tab-network');

@@ -145,10 +145,15 @@ fn key_space_node(space: &KeySpace) -> Node {
                     .attr("cy", fixed(dot.at.1))
                     .attr("r", "5"),
             )
-            .children(dot.label.map(|(x, y)| {
+            .children(
+                dot.label
+                    .and_then(|label| label.leader)
+                    .map(|(from, to)| line("leader", from, to)),
+            )
+            .children(dot.label.map(|label| {
                 el("text")
-                    .attr("x", fixed(x))
-                    .attr("y", fixed(y + 4.0))
+                    .attr("x", fixed(label.at.0))
+                    .attr("y", fixed(label.at.1 + 4.0))
                     .text(dot.index.to_string())
             }))
     });

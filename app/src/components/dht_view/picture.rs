@@ -23,6 +23,8 @@ pub(super) const LABELLED: usize = 40;
 /// numbers' centres must be (two digits at the keyspace's font size).
 pub(super) const LABEL_RINGS: [f64; 3] = [13.0, 25.0, 37.0];
 pub(super) const LABEL_CLEARANCE: f64 = 15.0;
+/// A leader line stops this far from the dot's centre and from the number's.
+const LEADER_GAP: f64 = 7.0;
 
 /// The distance chart's size and margins.
 pub(super) const CHART_WIDTH: f64 = 280.0;
@@ -89,7 +91,15 @@ pub(super) struct Dot {
     /// `, shares 3 leading bits with the key`, when a lookup has a key.
     pub(super) share: String,
     pub(super) at: (f64, f64),
-    pub(super) label: Option<(f64, f64)>,
+    pub(super) label: Option<Label>,
+}
+
+/// A peer's number outside the circle, straight out from its dot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Label {
+    pub(super) at: (f64, f64),
+    /// From the dot to a number pushed past the nearest ring, so it still points at its peer.
+    pub(super) leader: Option<((f64, f64), (f64, f64))>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -340,7 +350,7 @@ pub(super) fn key_space(
 /// Where each peer's number goes outside the circle: the nearest of a few rings out where it
 /// covers no number placed before it (peers in key order); None where all are taken (the
 /// number is still in the dot's tooltip).
-pub(super) fn label_spots(ids: &[PeerId]) -> Vec<Option<(f64, f64)>> {
+pub(super) fn label_spots(ids: &[PeerId]) -> Vec<Option<Label>> {
     let mut order: Vec<(usize, f64)> = ids
         .iter()
         .enumerate()
@@ -350,17 +360,24 @@ pub(super) fn label_spots(ids: &[PeerId]) -> Vec<Option<(f64, f64)>> {
     let mut spots = vec![None; ids.len()];
     let mut placed: Vec<(f64, f64)> = Vec::new();
     for (index, fraction) in order {
-        let free = LABEL_RINGS
-            .iter()
-            .map(|out| point(fraction, RADIUS + out))
-            .find(|&(x, y)| {
-                placed
-                    .iter()
-                    .all(|&(px, py)| (px - x).hypot(py - y) >= LABEL_CLEARANCE)
+        let free = LABEL_RINGS.iter().enumerate().find_map(|(ring, out)| {
+            let (x, y) = point(fraction, RADIUS + out);
+            placed
+                .iter()
+                .all(|&(px, py)| (px - x).hypot(py - y) >= LABEL_CLEARANCE)
+                .then_some((ring, out, (x, y)))
+        });
+        if let Some((ring, out, at)) = free {
+            placed.push(at);
+            spots[index] = Some(Label {
+                at,
+                leader: (ring > 0).then(|| {
+                    (
+                        point(fraction, RADIUS + LEADER_GAP),
+                        point(fraction, RADIUS + out - LEADER_GAP),
+                    )
+                }),
             });
-        if let Some(spot) = free {
-            placed.push(spot);
-            spots[index] = Some(spot);
         }
     }
     spots
