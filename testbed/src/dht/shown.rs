@@ -1,5 +1,6 @@
 //! How the DHT's steps are shown in the log (its messages reach the trace from the wire).
 
+use super::settle::steady_before;
 use super::DhtStep;
 use crate::labels::{Names, Tone};
 
@@ -36,8 +37,8 @@ impl DhtStep {
             } => (
                 Tone::Info,
                 format!(
-                    "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all and stopped changing {:.1} s before",
-                    *tables_steady_ms as f64 / 1000.0
+                    "The DHT has settled: libp2p-kad's start-up lookups are over; the routing tables hold {entries} entries in all and {}",
+                    steady_before(*tables_steady_ms)
                 ),
             ),
         }

@@ -5,6 +5,7 @@ use super::picture::{
     CHART_BOTTOM, CHART_HEIGHT, CHART_LEFT, CHART_WIDTH, RADIUS, SIZE,
 };
 use crate::dom::{el, text, Node};
+use testbed::dht::settle::steady_before;
 
 pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
     if picture == &Picture::default() {
@@ -31,8 +32,8 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
             .attr("data-tables-steady-ms", tables_steady_ms)
             .attr("role", "status")
             .text(format!(
-                "Settled: the start-up lookups are over and the routing tables are filled (they stopped changing {} s before the last lookup ended).",
-                seconds(*tables_steady_ms)
+                "Settled: the start-up lookups are over and the routing tables are filled (they {}).",
+                steady_before(*tables_steady_ms)
             )),
     });
     let lookup = match &picture.lookup {
@@ -74,13 +75,9 @@ fn steady_note(tables_steady_ms: u64) -> String {
         return String::new();
     }
     format!(
-        "; the tables have not changed for {} s, but libp2p-kad runs each bootstrap to its end",
-        seconds(tables_steady_ms)
+        "; the tables have not changed for {:.1} s, but libp2p-kad runs each bootstrap to its end",
+        tables_steady_ms as f64 / 1000.0
     )
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{:.1}", ms as f64 / 1000.0)
 }
 
 /// One decimal: SVG coordinates need no more.
