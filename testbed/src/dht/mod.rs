@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use key::{Distance, KeyPoint};
 pub use lookup::{Hop, Lookup, Lookups};
 pub use node::{LookupRequest, RoutingTable};
+pub use shown::steady_before;
 
 /// Kademlia's parameters, from the scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -31,15 +31,6 @@ pub struct Settling {
     pub tables_steady_ms: u64,
 }
 
-/// How long before settling the routing tables stopped changing, as the DHT tab and the log
-/// both say it.
-pub fn steady_before(tables_steady_ms: u64) -> String {
-    format!(
-        "stopped changing {:.1} s before the last lookup ended",
-        tables_steady_ms as f64 / 1000.0
-    )
-}
-
 /// Waits until every peer has no lookup running and has heard no kad request for `quiet`,
 /// then reports it (`DhtStep::Settled`, from peer 0); `progress` hears how it stands after
 /// each look.

@@ -1,8 +1,16 @@
 //! How the DHT's steps are shown in the log (its messages reach the trace from the wire).
 
-use super::settle::steady_before;
 use super::DhtStep;
 use crate::labels::{Names, Tone};
+
+/// How long before settling the routing tables stopped changing, as the DHT tab and the log
+/// both say it.
+pub fn steady_before(tables_steady_ms: u64) -> String {
+    format!(
+        "stopped changing {:.1} s before the last lookup ended",
+        tables_steady_ms as f64 / 1000.0
+    )
+}
 
 impl DhtStep {
     /// The log's sentence; `me` names the peer that saw the step.

@@ -5,7 +5,7 @@ use super::picture::{
     CHART_BOTTOM, CHART_HEIGHT, CHART_LEFT, CHART_WIDTH, RADIUS, SIZE,
 };
 use crate::dom::{el, text, Node};
-use testbed::dht::settle::steady_before;
+use testbed::dht::steady_before;
 
 pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
     if picture == &Picture::default() {
