@@ -40,7 +40,17 @@ async function lastLookup(page) {
 
 test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   const page = await open('dht-distance');
-  await act(page);
+  await act(page, async () => {
+    await page.click('.step-action');
+    // While the DHT settles the tab draws a new picture several times a second: a peer in
+    // focus keeps its focus (the picture changes in place; its elements are not drawn anew).
+    await page.click('#tab-dht');
+    await page.waitForSelector('.dht-status[data-settled="false"]');
+    await page.focus('.keyspace .peer[data-peer="3"]');
+    const said = await page.textContent('.dht-status');
+    await page.waitForFunction((before) => document.querySelector('.dht-status').textContent !== before, said);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.peer), '3');
+  });
   const status = await page.waitForSelector('.dht-status[data-settled="true"]');
   // Settled says when the tables stopped changing: a time, not later than now.
   const steadyMs = Number(await status.getAttribute('data-tables-steady-ms'));

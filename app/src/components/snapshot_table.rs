@@ -77,6 +77,7 @@ fn report_node(report: &Report, took_ms: Option<f64>, newest: bool) -> Node {
             }))
     });
     el("details")
+        .key(report.recording)
         .attr("class", "snapshot-report")
         .attr_if("open", newest.then_some(""))
         .attr("data-recording", report.recording)

@@ -183,10 +183,13 @@ pub fn WireView(
         let pair = shown_pair();
         let dialer = pair.map(|(a, _)| name(&a)).unwrap_or_default();
         let listener = pair.map(|(_, b)| name(&b)).unwrap_or_default();
-        entries.with(|(_, newest)| {
+        entries.with(|(total, newest)| {
+            // A record's place among all those shown names it as newer ones push it along.
+            let first = total - newest.len();
             newest
                 .iter()
-                .map(|entry| record_node(entry, &dialer, &listener))
+                .enumerate()
+                .map(|(i, entry)| record_node(entry, &dialer, &listener).key(first + i))
                 .collect::<Vec<_>>()
         })
     });

@@ -5,8 +5,8 @@
 //!
 //! The drawing comes in the DHT's chunk (`lazy`), with the DHT's peers. What is drawn is
 //! first computed as a [`Picture`], in a memo: the trace changes with every kad message, the
-//! picture far less often, and an unchanged picture leaves the page (and the focused peer)
-//! alone.
+//! picture far less often; an unchanged picture leaves the page alone, and a changed one
+//! touches only what changed (`dom::draw_into`), so the focused peer keeps its focus.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -85,7 +85,6 @@ pub fn dht_state(
         }
     };
     let container = NodeRef::<Div>::new();
-    // The picture is a memo: an unchanged one draws nothing again.
     draw_into(container, move || picture.with(picture_nodes));
     view! {
         <div class="dht" node_ref=container on:click=on_click on:keydown=on_key></div>
