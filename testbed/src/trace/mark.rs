@@ -36,6 +36,17 @@ pub enum MessageKind {
     Signal,
 }
 
+impl MessageKind {
+    /// Wire-level detail: many per step of a protocol (a 30-peer DHT's handshakes, frames and
+    /// libp2p-kad's own requests come at thousands a second), drawn only on request.
+    pub fn is_detail(self) -> bool {
+        matches!(
+            self,
+            MessageKind::Handshake | MessageKind::Frame | MessageKind::KadBackground
+        )
+    }
+}
+
 /// A message as its protocol describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Said {

@@ -3,9 +3,10 @@
 //! connection and a stream go through (dial, open, close) carry none on the wire, and are
 //! linked in order, first sent to first received, per pair of peers. Built from the peers'
 //! events and from the wire tap's records (the connection's handshakes and yamux frames,
-//! linked the same way); bounded.
+//! linked the same way); bounded, with the wire's detail kept apart so its volume never
+//! pushes out the steps a lesson is about.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{vec_deque, HashMap, HashSet, VecDeque};
 
 use libp2p::PeerId;
 
@@ -18,9 +19,13 @@ use crate::wire::decode::WireItem;
 use crate::wire::yamux::Header;
 use crate::wire::{Direction, WireRecord};
 
-/// Messages kept: a long session of pings and lessons stays far below, and at about 150 bytes
-/// each the trace stays under ~15 MB. The oldest go first.
+/// Messages kept, besides the detail: a long session of pings and lessons stays far below,
+/// and at about 150 bytes each they stay under ~15 MB. The oldest go first.
 pub const MAX_MESSAGES: usize = 100_000;
+
+/// Detail messages kept (see [`MessageKind::is_detail`]): a settling 30-peer DHT makes this
+/// many in a few seconds, so they are bounded on their own and the oldest go first.
+pub const MAX_DETAIL: usize = 50_000;
 
 /// Receives whose send has not been seen yet (the receiver's report overtook the sender's),
 /// and sends without trace context waiting for their receive.
@@ -65,9 +70,14 @@ type Route = (PeerId, PeerId, MessageKind);
 
 #[derive(Debug, Default)]
 pub struct Trace {
-    messages: VecDeque<Message>,
-    /// The number of messages ever evicted: positions below it are gone.
-    evicted: u64,
+    /// Messages of the kinds that are not detail, oldest first.
+    story: VecDeque<Message>,
+    /// Detail messages, oldest first.
+    detail: VecDeque<Message>,
+    /// The number of messages ever recorded: the next one's position.
+    recorded: u64,
+    /// Every kind of message recorded so far, evicted ones included.
+    kinds: HashSet<MessageKind>,
     by_span: HashMap<SpanId, u64>,
     early_by_span: HashMap<SpanId, Stamp>,
     /// Untraced sends waiting for their receive, oldest first, per route.
@@ -185,7 +195,7 @@ impl Trace {
     }
 
     fn next_position(&self) -> u64 {
-        self.evicted + self.messages.len() as u64
+        self.recorded
     }
 
     fn receive_from_another_tab(
@@ -197,7 +207,7 @@ impl Trace {
     ) {
         let local = |unix_ms: u64| unix_ms as f64 - since_unix_ms;
         if let Some((trace, at_unix_ms, lamport)) = message_from.answers {
-            let answered = self.messages.iter().rev().find(|m| {
+            let answered = self.messages().rev().find(|m| {
                 m.from == me
                     && m.to == message_from.from
                     && m.received.is_none()
@@ -256,16 +266,19 @@ impl Trace {
         self.keep(message);
     }
 
-    /// Keeps a message recorded, evicting the oldest past the limit.
+    /// Keeps a message recorded, evicting the oldest of its tier past the tier's limit.
     fn keep(&mut self, mut message: Message) {
         message.position = self.next_position();
-        self.messages.push_back(message);
-        while self.messages.len() > MAX_MESSAGES {
-            if let Some(old) = self.messages.pop_front() {
-                if let Some((_, span)) = old.context {
-                    self.by_span.remove(&span);
-                }
-                self.evicted += 1;
+        self.recorded += 1;
+        self.kinds.insert(message.kind);
+        let (tier, limit) = match message.kind.is_detail() {
+            true => (&mut self.detail, MAX_DETAIL),
+            false => (&mut self.story, MAX_MESSAGES),
+        };
+        tier.push_back(message);
+        while tier.len() > limit {
+            if let Some((_, span)) = tier.pop_front().and_then(|old| old.context) {
+                self.by_span.remove(&span);
             }
         }
     }
@@ -312,34 +325,93 @@ impl Trace {
     }
 
     fn message_mut(&mut self, position: u64) -> Option<&mut Message> {
-        let index = usize::try_from(position.checked_sub(self.evicted)?).ok()?;
-        self.messages.get_mut(index)
+        let in_story = index_of(&self.story, position);
+        match in_story {
+            Some(index) => self.story.get_mut(index),
+            None => index_of(&self.detail, position).and_then(|i| self.detail.get_mut(i)),
+        }
     }
 
     /// The message at `position`, while it is kept.
     pub fn message(&self, position: u64) -> Option<&Message> {
-        let index = usize::try_from(position.checked_sub(self.evicted)?).ok()?;
-        self.messages.get(index)
+        index_of(&self.story, position)
+            .and_then(|i| self.story.get(i))
+            .or_else(|| index_of(&self.detail, position).and_then(|i| self.detail.get(i)))
     }
 
     /// Every message kept, in the order they were sent.
-    pub fn messages(&self) -> impl DoubleEndedIterator<Item = &Message> + ExactSizeIterator {
-        self.messages.iter()
+    pub fn messages(&self) -> Messages<'_> {
+        Messages {
+            story: self.story.iter(),
+            detail: self.detail.iter(),
+        }
     }
 
     /// Messages sent and not (or not yet) received.
     pub fn unreceived(&self) -> impl Iterator<Item = &Message> {
-        self.messages.iter().filter(|m| m.received.is_none())
+        self.messages().filter(|m| m.received.is_none())
+    }
+
+    /// Whether a message of `kind` was ever recorded: the page offers to show or hide only
+    /// the kinds this run has.
+    pub fn has_kind(&self, kind: MessageKind) -> bool {
+        self.kinds.contains(&kind)
     }
 
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.story.len() + self.detail.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.story.is_empty() && self.detail.is_empty()
     }
 }
+
+/// Where the message at `position` is in `tier`, ordered by position.
+fn index_of(tier: &VecDeque<Message>, position: u64) -> Option<usize> {
+    tier.binary_search_by_key(&position, |m| m.position).ok()
+}
+
+/// The trace's messages in the order they were sent: its two tiers merged by position.
+#[derive(Clone)]
+pub struct Messages<'a> {
+    story: vec_deque::Iter<'a, Message>,
+    detail: vec_deque::Iter<'a, Message>,
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = &'a Message;
+
+    fn next(&mut self) -> Option<&'a Message> {
+        match (self.story.clone().next(), self.detail.clone().next()) {
+            (Some(story), Some(detail)) if detail.position < story.position => self.detail.next(),
+            (Some(_), _) => self.story.next(),
+            (None, _) => self.detail.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.story.len() + self.detail.len();
+        (len, Some(len))
+    }
+}
+
+impl DoubleEndedIterator for Messages<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match (
+            self.story.clone().next_back(),
+            self.detail.clone().next_back(),
+        ) {
+            (Some(story), Some(detail)) if detail.position > story.position => {
+                self.detail.next_back()
+            }
+            (Some(_), _) => self.story.next_back(),
+            (None, _) => self.detail.next_back(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Messages<'_> {}
 
 /// A message as sent, not yet received; its position is given as it is recorded.
 fn message(from: PeerId, to: PeerId, said: Said, sent: Stamp) -> Message {
@@ -526,7 +598,7 @@ mod tests {
         assert_eq!(trace.messages().count(), MAX_MESSAGES);
         let last = pings.last().unwrap();
         trace.apply(&received(b, a, last, 1, 1.0));
-        let newest = trace.messages().last().unwrap();
+        let newest = trace.messages().next_back().unwrap();
         assert_eq!(
             newest.context.map(|(_, span)| span),
             last.traceparent.map(|c| c.span_id)
@@ -535,6 +607,49 @@ mod tests {
         // A receive of an evicted message is ignored, not misattributed.
         trace.apply(&received(b, a, &pings[0], 1, 1.0));
         assert_eq!(trace.unreceived().count(), MAX_MESSAGES - 1);
+    }
+
+    #[test]
+    fn the_wire_s_detail_never_pushes_out_the_story() {
+        let (a, b) = (peer(0), peer(1));
+        let at = |at_ms| Stamp {
+            at_ms,
+            lamport: None,
+        };
+        let mut trace = Trace::default();
+        let said = |kind, label| Said::plain(kind, "/test", label);
+        trace.keep(message(a, b, said(MessageKind::Connect, "dial"), at(0.0)));
+        for i in 0..MAX_DETAIL + 5 {
+            trace.keep(message(
+                a,
+                b,
+                said(MessageKind::Frame, "DATA"),
+                at(i as f64),
+            ));
+        }
+        trace.keep(message(b, a, said(MessageKind::Close, "close"), at(1e9)));
+
+        assert_eq!(trace.len(), MAX_DETAIL + 2);
+        let dial = trace.message(0).expect("the dial is kept");
+        assert_eq!(dial.label, "dial");
+        assert!(trace.message(1).is_none(), "the oldest frames went");
+        let positions: Vec<u64> = trace.messages().map(|m| m.position).collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "in the order sent"
+        );
+        assert_eq!(positions.len(), trace.messages().len());
+        let backwards: Vec<u64> = trace.messages().rev().map(|m| m.position).collect();
+        assert!(backwards.iter().rev().eq(positions.iter()));
+        assert_eq!(
+            trace.messages().next_back().map(|m| m.label.as_str()),
+            Some("close")
+        );
+        let last_position = positions[positions.len() - 1];
+        assert_eq!(
+            trace.message(last_position).map(|m| m.kind),
+            Some(MessageKind::Close)
+        );
     }
 
     fn step(peer: PeerId, step: PingStep, at_ms: f64) -> Event {
@@ -609,5 +724,7 @@ mod tests {
             ]
         );
         assert!(trace.messages().all(|m| m.sent.lamport.is_none()));
+        assert!(trace.has_kind(MessageKind::Close));
+        assert!(!trace.has_kind(MessageKind::Envelope));
     }
 }
