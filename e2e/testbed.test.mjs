@@ -161,7 +161,7 @@ test('too many connections to draw are summed up per peer, and a peer pointed at
   const page = await open('#v=1&peers=64&topology=original&seed=1');
   await ready(page);
   assert.equal(await page.locator('.network-view .connections line').count(), 0);
-  assert.match(await page.textContent('.aggregate-note'), /^2016 connections/);
+  assert.match(await page.textContent('.middle-note'), /^2016 connections/);
   // Every peer's bar is full: each is connected to all 63 others.
   const bars = await page.getAttribute('.degree-up', 'd');
   assert.equal(bars.match(/M/g).length, 64);
@@ -169,7 +169,7 @@ test('too many connections to draw are summed up per peer, and a peer pointed at
   // By keyboard: focus a peer, and its connections are drawn.
   await page.focus('.peer[aria-label^="peer 3:"]');
   assert.equal(await page.locator('.network-view .connections line.pointed').count(), 63);
-  assert.match(await page.textContent('.aggregate-note'), /peer 3\s*connected to 63 of the 63 others/);
+  assert.match(await page.textContent('.middle-note'), /peer 3\s*connected to 63 of the 63 others/);
   await page.screenshot({ path: join(shots, 'peers-64-summed-up.png') });
   await page.close();
 });

@@ -9,7 +9,7 @@ use testbed::lesson::{Action, DhtOp, Expectation, Inline, Lesson, Prediction};
 
 use crate::keys;
 use crate::relay_link::RelayLink;
-use crate::session::{PingTarget, Session};
+use crate::session::{Phase, PingTarget, Session};
 
 /// Where the learner is: a lesson (by index in the catalogue) and a step, or free play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -399,7 +399,11 @@ pub fn LessonPanel(
                             <button type="button" class="step-action" aria-keyshortcuts="Space"
                                 disabled=move || !may_run(index, &lesson_for_check)
                                 on:click=move |_| run_action(session, &lesson_for_action, action)>
-                                {action_label(action)}
+                                {move || match (action, session.phase.get()) {
+                                    // Pressed again, it replaces the network: say so.
+                                    (Action::StartNetwork, Phase::Ready { .. } | Phase::Failed(_)) => "Start a new network".to_string(),
+                                    _ => action_label(action),
+                                }}
                             </button>
                         }.into_any(),
                     })}

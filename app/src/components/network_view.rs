@@ -57,6 +57,16 @@ fn bars(peers: usize, node_radius: f64, share: impl Fn(usize) -> f64) -> String 
         .collect()
 }
 
+/// Two lines in the middle of the circle: a headline, then what it means.
+fn middle_note(class: &'static str, first: String, second: String) -> impl IntoView {
+    view! {
+        <text class=format!("middle-note {class}") x=CENTER y=CENTER>
+            <tspan class="first" x=CENTER dy="-0.4em">{first}</tspan>
+            <tspan x=CENTER dy="1.5em">{second}</tspan>
+        </text>
+    }
+}
+
 #[component]
 pub fn NetworkView(
     session: Session,
@@ -123,11 +133,16 @@ pub fn NetworkView(
                 "Point at a peer to draw its own".to_owned(),
             ),
         };
-        Some(view! {
-            <text class="aggregate-note" x=CENTER y=CENTER>
-                <tspan class="first" x=CENTER dy="-0.4em">{first}</tspan>
-                <tspan x=CENTER dy="1.5em">{second}</tspan>
-            </text>
+        Some(middle_note("aggregate-note", first, second))
+    };
+    // Before the network starts the view would be a blank square: say what comes here.
+    let empty_note = move || {
+        (peers.get() == 0).then(|| {
+            middle_note(
+                "empty-note",
+                "No peers yet".to_owned(),
+                "They appear here once the network starts".to_owned(),
+            )
         })
     };
     let streams = Memo::new(move |_| session.with_shown_view(|v| v.streams().collect::<Vec<_>>()));
@@ -211,6 +226,7 @@ pub fn NetworkView(
                     </g>
                 </Show>
                 {aggregate_note}
+                {empty_note}
                 <g class="streams">
                     {move || streams.get().into_iter().map(|(a, b, open)| {
                         let ((x1, y1), (x2, y2)) = ends(a, b, peers.get());

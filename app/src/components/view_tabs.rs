@@ -1,5 +1,5 @@
 //! The tabs above the views: Network, Sequence diagram, Wire, Room, and DHT when the network
-//! runs Kademlia.
+//! runs Kademlia or a lesson shows it before its network starts.
 
 use leptos::prelude::*;
 use testbed::lesson::View;
@@ -19,7 +19,7 @@ pub fn ViewTabs(tab: RwSignal<View>, dht: Signal<bool>) -> impl IntoView {
             {button(View::Diagram, "tab-diagram", "Sequence diagram")}
             {button(View::Wire, "tab-wire", "Wire")}
             {button(View::Room, "tab-room", "Room")}
-            <Show when=move || dht.get()>{button(View::Dht, "tab-dht", "DHT")}</Show>
+            <Show when=move || dht.get() || tab.get() == View::Dht>{button(View::Dht, "tab-dht", "DHT")}</Show>
         </div>
     }
 }

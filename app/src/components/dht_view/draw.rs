@@ -9,7 +9,9 @@ use testbed::dht::steady_before;
 
 pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
     if picture == &Picture::default() {
-        return Vec::new();
+        return vec![el("p").attr("class", "diagram-empty").text(
+            "No DHT yet. Once a Kademlia network starts, its key space, lookups and routing tables are drawn here.",
+        )];
     }
     let status = picture.status.as_ref().map(|status| match status {
         Status::Settling {

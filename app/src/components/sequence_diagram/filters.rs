@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use testbed::trace::mark::MessageKind;
+use testbed::trace::model::Trace;
 
 /// Every kind of message, with its chip's name and what it means.
 const KINDS: [(MessageKind, &str, &str); 10] = [
@@ -62,12 +63,27 @@ pub fn default_kinds() -> HashSet<MessageKind> {
     KINDS
         .iter()
         .map(|(kind, ..)| *kind)
-        .filter(|kind| {
-            !matches!(
-                kind,
-                MessageKind::Handshake | MessageKind::Frame | MessageKind::KadBackground
-            )
-        })
+        .filter(|kind| !kind.is_detail())
+        .collect()
+}
+
+/// The kinds every network has; the others (tokens, markers, Kademlia) get a chip once this
+/// run has one, so the first lessons offer no switches for what they never show.
+const ALWAYS_OFFERED: [MessageKind; 6] = [
+    MessageKind::Connect,
+    MessageKind::OpenStream,
+    MessageKind::Envelope,
+    MessageKind::Close,
+    MessageKind::Handshake,
+    MessageKind::Frame,
+];
+
+/// The kinds with a chip for this trace.
+pub fn offered(trace: &Trace) -> Vec<MessageKind> {
+    KINDS
+        .iter()
+        .map(|(kind, ..)| *kind)
+        .filter(|kind| ALWAYS_OFFERED.contains(kind) || trace.has_kind(*kind))
         .collect()
 }
 
@@ -90,6 +106,8 @@ pub fn kind_name(kind: MessageKind) -> &'static str {
 #[component]
 pub fn KindFilters(
     kinds: RwSignal<HashSet<MessageKind>>,
+    /// The kinds to offer a chip for (see [`offered`]).
+    offered: Memo<Vec<MessageKind>>,
     /// Peers whose lifeline the learner hid.
     hidden: RwSignal<HashSet<usize>>,
     /// Messages drawn.
@@ -98,7 +116,7 @@ pub fn KindFilters(
 ) -> impl IntoView {
     view! {
     <div class="diagram-filters" role="group" aria-label="Show">
-        {KINDS.into_iter().map(|(kind, name, what)| view! {
+        {move || KINDS.into_iter().filter(|(kind, ..)| offered.with(|o| o.contains(kind))).map(|(kind, name, what)| view! {
             <label class="chip" data-kind=kind_name(kind) title=what>
                 <input type="checkbox" prop:checked=move || kinds.with(|k| k.contains(&kind))
                     on:change=move |ev| {

@@ -44,6 +44,7 @@ pub fn SequenceDiagram(
     let available_width = RwSignal::new(0.0);
     let selected = session.selected;
 
+    let offered = Memo::new(move |_| session.trace.with(filters::offered));
     // Peers whose lifeline the learner hid by clicking its head.
     let hidden = RwSignal::new(HashSet::<usize>::new());
     let lifelines = Memo::new(move |_| {
@@ -153,12 +154,15 @@ pub fn SequenceDiagram(
     view! {
         <section class="diagram" aria-label="Sequence diagram">
             <DiagramToolbar session=session mode=mode zoom_step=zoom_step follow=scroll.follow only_last_ping=only_last_ping />
-            <KindFilters kinds=kinds hidden=hidden drawn=Signal::derive(move || layout.with(|l| l.drawn)) lamport=Signal::derive(move || mode.get() == TimeMode::Lamport) />
+            <KindFilters kinds=kinds offered=offered hidden=hidden drawn=Signal::derive(move || layout.with(|l| l.drawn)) lamport=Signal::derive(move || mode.get() == TimeMode::Lamport) />
             <div class="diagram-scroll" node_ref=scroll.element on:scroll=move |_| scroll.on_scroll() tabindex="0"
                 aria-label="Sequence diagram, newest at the bottom">
                 <LifelineHeads layout=layout lifelines=lifelines hidden=hidden
                     peer_question_open=peer_question_open answer_peer=answer_peer />
                 <Drawing layout=layout selected=selected />
+                {move || session.trace.with(|t| t.is_empty()).then(|| view! {
+                    <p class="diagram-empty">"No messages yet. Each message between two peers becomes an arrow here, from a peer's lifeline when it is sent to the other's when it arrives."</p>
+                })}
             </div>
             {move || match details() {
                 Some(panel) => panel.into_any(),
