@@ -175,6 +175,10 @@ for (const title of IN_PAGE_LESSONS.filter((t) => !process.env.ONLY || t.include
     await page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
     await page.selectOption('select[name="lesson"]', { label: title });
     assert.match(await page.textContent('.step-count'), /^Step 1 of \d+$/);
+    // The view the lesson opens on has its tab, and says what it will show before the
+    // lesson's network runs (a DHT lesson's tab used to appear only once it ran).
+    assert.equal(await page.locator('[role="tab"][aria-selected="true"]').count(), 1, 'a tab is chosen');
+    assert.notEqual((await page.locator('.tab-panel:not([hidden])').innerText()).trim(), '', 'the chosen view is not blank');
     const middle = await followToEnd(page);
     await page.screenshot({ path: join(suite.shots, `menu-${title.replace(/\W+/g, '-')}-last-step.png`) });
     await page.waitForSelector('text=This is the last step of the lesson');
