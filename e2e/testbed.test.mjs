@@ -145,7 +145,11 @@ test('200 peers connect as a ring, a star and a random graph, and stay readable'
   for (const [topology, connections] of [['ring', 200], ['star', 199], ['random', null]]) {
     const page = await open(`#v=1&peers=200&topology=${topology}&seed=1`);
     await ready(page);
-    assert.match(await page.textContent('.status'), new RegExp(`All 200 peers connected by ${connections ?? '\\d+'} connections`));
+    const status = await page.textContent('.status');
+    assert.match(status, new RegExp(`All 200 peers connected by ${connections ?? '\\d+'} connections`));
+    // The form told how many before they were made.
+    const made = status.match(/connected by (\d+) connections/)[1];
+    assert.match(await page.textContent('.network-form + .hint'), new RegExp(`: ${made} connections\\.`));
     // Numbers inside 200 circles would be unreadable: every tenth peer is numbered outside.
     assert.equal(await page.locator('.network-view .peer text').count(), 20);
     assert.equal(await page.locator('.network-view .peer .ring-number').count(), 20);
@@ -162,6 +166,7 @@ test('too many connections to draw are summed up per peer, and a peer pointed at
   await ready(page);
   assert.equal(await page.locator('.network-view .connections line').count(), 0);
   assert.match(await page.textContent('.middle-note'), /^2016 connections/);
+  assert.match(await page.textContent('.network-form + .hint'), /: 2016 connections\. The seed fixes/);
   // Every peer's bar is full: each is connected to all 63 others.
   const bars = await page.getAttribute('.degree-up', 'd');
   assert.equal(bars.match(/M/g).length, 64);

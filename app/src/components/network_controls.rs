@@ -1,7 +1,8 @@
 //! Choose the network: how many peers, how they connect, and the seed of their identities.
 
 use leptos::prelude::*;
-use testbed::network::MAX_LATENCY_MS;
+use testbed::dht::slow_to_settle;
+use testbed::network::{slow_to_connect, MAX_LATENCY_MS};
 use testbed::{NetworkConfig, Topology, MAX_PEERS};
 
 #[component]
@@ -25,6 +26,18 @@ pub fn NetworkControls(
         seed.set(config.seed.to_string());
         latency.set(config.latency_ms.to_string());
         dht.set(config.dht.is_some());
+    });
+
+    // The peers and connections the form describes, told before the learner waits for them.
+    let chosen = Memo::new(move |_| {
+        let peers = peers
+            .get()
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (2..=MAX_PEERS).contains(n))?;
+        let seed = seed.get().trim().parse().ok()?;
+        Some((peers, topology.get().dials(peers, seed).len()))
     });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -98,7 +111,21 @@ pub fn NetworkControls(
                 </label>
                 <button type="submit">"Start network"</button>
             </form>
-            <p class="hint">{move || topology.get().description()}". The seed fixes every peer's identity."</p>
+            <p class="hint">
+                {move || topology.get().description()}
+                {move || chosen.get().map(|(_, connections)| match connections {
+                    1 => ": 1 connection".to_string(),
+                    n => format!(": {n} connections"),
+                })}
+                ". The seed fixes every peer's identity."
+                {move || chosen.get().map(|(peers, connections)| {
+                    let slow = [
+                        slow_to_connect(peers, connections),
+                        dht.get().then(|| slow_to_settle(peers).map(String::from)).flatten(),
+                    ];
+                    slow.into_iter().flatten().map(|s| format!(" {s}")).collect::<String>()
+                })}
+            </p>
             {move || invalid.get().map(|message| view! { <p class="invalid" role="alert">{message}</p> })}
         </section>
     }

@@ -62,6 +62,17 @@ pub const MAX_PARAMETER: u8 = 20;
 /// Longest refresh interval a scenario may ask for: an hour, Kademlia's own.
 pub const MAX_REFRESH_SECS: u16 = 3600;
 
+/// From this many peers a Kademlia network takes a minute or more to settle in one page: 100
+/// took 98 s here (their tables stopped changing at 26 s), 30 take about 15 s.
+pub const MANY_PEERS: usize = 100;
+
+/// What to tell a learner about to start a Kademlia network of `peers`, when it is slow.
+pub fn slow_to_settle(peers: usize) -> Option<&'static str> {
+    (peers >= MANY_PEERS).then_some(
+        "A Kademlia network this big takes a minute or more to settle in one page: each peer's bootstrap dials the peers it learns of.",
+    )
+}
+
 /// `k3-a3-r3`, or `k3-a3-r3-t20` with a refresh every 20 s: how a scenario link and a
 /// lesson's front matter write the parameters.
 impl fmt::Display for Config {
