@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use testbed::dht::slow_to_settle;
 use testbed::network::{slow_to_connect, MAX_LATENCY_MS};
+use testbed::view::counted;
 use testbed::{NetworkConfig, Topology, MAX_PEERS};
 
 #[component]
@@ -30,26 +31,18 @@ pub fn NetworkControls(
 
     // The peers and connections the form describes, told before the learner waits for them.
     let chosen = Memo::new(move |_| {
-        let peers = peers
-            .get()
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| (2..=MAX_PEERS).contains(n))?;
-        let seed = seed.get().trim().parse().ok()?;
+        let peers = peers_from(&peers.get())?;
+        let seed = seed_from(&seed.get())?;
         Some((peers, topology.get().dials(peers, seed).len()))
     });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let peers = match peers.get_untracked().trim().parse::<usize>() {
-            Ok(n) if (2..=MAX_PEERS).contains(&n) => n,
-            _ => {
-                invalid.set(Some(format!("Peers: a number from 2 to {MAX_PEERS}.")));
-                return;
-            }
+        let Some(peers) = peers_from(&peers.get_untracked()) else {
+            invalid.set(Some(format!("Peers: a number from 2 to {MAX_PEERS}.")));
+            return;
         };
-        let Ok(seed) = seed.get_untracked().trim().parse::<u64>() else {
+        let Some(seed) = seed_from(&seed.get_untracked()) else {
             invalid.set(Some("Seed: a whole number, 0 or more.".into()));
             return;
         };
@@ -113,10 +106,7 @@ pub fn NetworkControls(
             </form>
             <p class="hint">
                 {move || topology.get().description()}
-                {move || chosen.get().map(|(_, connections)| match connections {
-                    1 => ": 1 connection".to_string(),
-                    n => format!(": {n} connections"),
-                })}
+                {move || chosen.get().map(|(_, connections)| format!(": {}", counted(connections, "connection", "connections")))}
                 ". The seed fixes every peer's identity."
                 {move || chosen.get().map(|(peers, connections)| {
                     let slow = [
@@ -129,4 +119,17 @@ pub fn NetworkControls(
             {move || invalid.get().map(|message| view! { <p class="invalid" role="alert">{message}</p> })}
         </section>
     }
+}
+
+/// The peer count typed in the form, if it is one a network may have.
+fn peers_from(text: &str) -> Option<usize> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| (2..=MAX_PEERS).contains(n))
+}
+
+/// The seed typed in the form, if it is one.
+fn seed_from(text: &str) -> Option<u64> {
+    text.trim().parse().ok()
 }

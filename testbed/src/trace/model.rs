@@ -325,8 +325,7 @@ impl Trace {
     }
 
     fn message_mut(&mut self, position: u64) -> Option<&mut Message> {
-        let in_story = index_of(&self.story, position);
-        match in_story {
+        match index_of(&self.story, position) {
             Some(index) => self.story.get_mut(index),
             None => index_of(&self.detail, position).and_then(|i| self.detail.get_mut(i)),
         }
