@@ -50,6 +50,13 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
     const said = await page.textContent('.dht-status');
     await page.waitForFunction((before) => document.querySelector('.dht-status').textContent !== before, said);
     assert.equal(await page.evaluate(() => document.activeElement.dataset.peer), '3');
+    // The bootstraps' lookups are counted as they end; the bar is their share done.
+    await page.waitForFunction(() => Number(document.querySelector('.dht-figures progress')?.value) > 0);
+    const figures = await page.textContent('.dht-figures');
+    const [, done, left] = figures.match(/^(\d+) bootstrap lookups? done, (\d+) to go in the bootstraps running · \d+ of 20 peers done/);
+    const bar = await page.evaluate(() => { const p = document.querySelector('.dht-figures progress'); return [p.value, p.max]; });
+    assert.ok(Number(done) > 0 && bar[1] >= bar[0], `${figures} ${bar}`);
+    assert.ok(Number(left) >= 0);
   });
   const status = await page.waitForSelector('.dht-status[data-settled="true"]');
   // Settled says when the tables stopped changing: a time, not later than now.

@@ -64,13 +64,7 @@ impl DhtApp {
     /// A DHT network of `peers` is starting: it is busy until it has settled (so a replayed
     /// link waits for that before its next action).
     pub fn expect_settling(self, peers: usize) {
-        self.settling.set(Some(Settling {
-            busy: peers,
-            done: 0,
-            peers,
-            entries: 0,
-            tables_steady_ms: 0,
-        }));
+        self.settling.set(Some(Settling::starting(peers)));
     }
 
     /// Follows the network's settling once it is connected, then shows peer 0's table.

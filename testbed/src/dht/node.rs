@@ -125,6 +125,35 @@ pub struct Status {
     /// Since libp2p-kad last reported anything that counts (a request answered, a lookup's
     /// progress, a table change).
     pub quiet_ms: f64,
+    pub bootstrap: BootstrapLookups,
+}
+
+/// How far libp2p-kad's own bootstraps have got on one peer, in lookups: a bootstrap looks up
+/// the peer's own key, then a key in each bucket farther than its nearest neighbour's, each
+/// time for the 20 closest peers (libp2p-kad's `K_VALUE`, whatever the bucket size). A peer
+/// whose table gains someone while it holds fewer than 20 bootstraps again once the running
+/// bootstrap ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BootstrapLookups {
+    pub done: usize,
+    /// Still to run in the bootstrap under way. Until its first lookup ends libp2p-kad has not
+    /// said how many buckets it will refresh, so that one lookup is all that is known.
+    pub left: usize,
+}
+
+impl BootstrapLookups {
+    /// Takes in one bootstrap lookup's end.
+    fn count(&mut self, result: &kad::BootstrapResult, last: bool) {
+        let remaining = match result {
+            Ok(ok) => Some(ok.num_remaining),
+            Err(kad::BootstrapError::Timeout { num_remaining, .. }) => *num_remaining,
+        };
+        self.done += 1;
+        self.left = match remaining {
+            Some(remaining) if !last => remaining as usize,
+            _ => 0,
+        };
+    }
 }
 
 /// What a peer keeps for the DHT: the keys of the records it stores, and those of the keys
@@ -173,6 +202,7 @@ pub struct Node {
     /// never stop, so only the tables changing and the learner's own lookups count as busy.
     refreshing: bool,
     last_activity: Instant,
+    bootstrap: BootstrapLookups,
 }
 
 impl Node {
@@ -183,6 +213,7 @@ impl Node {
             next_lookup: 0,
             refreshing: config.refresh_secs.is_some(),
             last_activity: Instant::now(),
+            bootstrap: BootstrapLookups::default(),
         }
     }
 
@@ -196,11 +227,16 @@ impl Node {
                 } else {
                     lookups
                 };
+                let bootstraps_running = lookups.saturating_sub(self.running.len());
                 let _ = reply.send(Status {
                     running,
                     lookups,
                     table_size: table_size(kad),
                     quiet_ms: self.last_activity.elapsed().as_secs_f64() * 1000.0,
+                    bootstrap: BootstrapLookups {
+                        left: self.bootstrap.left.max(bootstraps_running),
+                        ..self.bootstrap
+                    },
                 });
                 Vec::new()
             }
@@ -316,7 +352,10 @@ impl Node {
                 step,
             } => {
                 let Some(running) = self.running.get_mut(&id) else {
-                    return Vec::new(); // the automatic bootstrap
+                    if let QueryResult::Bootstrap(result) = result {
+                        self.bootstrap.count(&result, step.last);
+                    }
+                    return Vec::new();
                 };
                 let found_record = record_progress(&mut running.outcome, result);
                 if let LookupRequest::GetRecord { quorum, .. } = running.request {
@@ -448,5 +487,37 @@ fn table(kad: &mut Kad) -> RoutingTable {
                 peers: bucket.iter().map(|e| *e.node.key.preimage()).collect(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bootstrap_counts_its_lookups_done_and_those_it_says_are_left() {
+        let ok = |num_remaining| {
+            Ok(kad::BootstrapOk {
+                peer: PeerId::random(),
+                num_remaining,
+            })
+        };
+        let mut lookups = BootstrapLookups::default();
+        lookups.count(&ok(6), false);
+        assert_eq!(lookups, BootstrapLookups { done: 1, left: 6 });
+        lookups.count(&ok(5), false);
+        assert_eq!(lookups, BootstrapLookups { done: 2, left: 5 });
+        let timed_out = Err(kad::BootstrapError::Timeout {
+            peer: PeerId::random(),
+            num_remaining: Some(4),
+        });
+        lookups.count(&timed_out, false);
+        assert_eq!(lookups, BootstrapLookups { done: 3, left: 4 });
+        // The last lookup of a bootstrap leaves nothing, whatever it says.
+        lookups.count(&ok(0), true);
+        assert_eq!(lookups, BootstrapLookups { done: 4, left: 0 });
+        // A second bootstrap adds to what is done.
+        lookups.count(&ok(7), false);
+        assert_eq!(lookups, BootstrapLookups { done: 5, left: 7 });
     }
 }

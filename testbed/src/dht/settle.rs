@@ -1,6 +1,8 @@
 //! Waiting for a DHT network to settle. libp2p-kad bootstraps on its own whenever a peer's
 //! table is short of 20 entries (it cannot be switched off), so a new network is busy for
-//! seconds; a lesson's lookups read better once that traffic is over.
+//! seconds; a lesson's lookups read better once that traffic is over. Measured natively (100
+//! peers, star, k 3): about 190 bootstraps of 8 lookups each, ~57 requests a lookup, 90,000
+//! requests in all; the tables stop changing after the first 5,000.
 
 use std::time::Duration;
 
@@ -11,6 +13,8 @@ use crate::event::{DhtStep, EventKind};
 use crate::network::Network;
 use crate::peer;
 use crate::peer::PeerError;
+
+use super::node::BootstrapLookups;
 
 /// How often the peers are asked whether they are busy.
 const POLL: Duration = Duration::from_millis(100);
@@ -29,6 +33,22 @@ pub struct Settling {
     /// How long no peer's routing table has changed size: once the tables are full, the
     /// bootstrap's later lookups find no one new, yet run to the end.
     pub tables_steady_ms: u64,
+    /// The bootstraps' lookups over all peers.
+    pub bootstrap: BootstrapLookups,
+}
+
+impl Settling {
+    /// Before anything is known: every peer's bootstrap is to come.
+    pub fn starting(peers: usize) -> Settling {
+        Settling {
+            busy: peers,
+            done: 0,
+            peers,
+            entries: 0,
+            tables_steady_ms: 0,
+            bootstrap: BootstrapLookups::default(),
+        }
+    }
 }
 
 /// Waits until every peer has no lookup running and has heard no kad request for `quiet`,
@@ -48,15 +68,14 @@ pub async fn settle(
         let statuses = join_all(peers.iter().map(peer::Handle::dht_status)).await;
         let mut settling = Settling {
             busy: 0,
-            done: 0,
-            peers: peers.len(),
-            entries: 0,
-            tables_steady_ms: 0,
+            ..Settling::starting(peers.len())
         };
         let mut sizes = Vec::with_capacity(peers.len());
         for (status, started) in statuses.into_iter().zip(&mut started) {
             let status = status?;
             settling.entries += status.table_size;
+            settling.bootstrap.done += status.bootstrap.done;
+            settling.bootstrap.left += status.bootstrap.left;
             sizes.push(status.table_size);
             *started |= status.lookups > 0;
             if *started && status.lookups == 0 {

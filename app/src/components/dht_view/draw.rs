@@ -6,6 +6,7 @@ use super::picture::{
 };
 use crate::dom::{el, text, Node};
 use testbed::dht::steady_before;
+use testbed::view::counted;
 
 pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
     if picture == &Picture::default() {
@@ -19,15 +20,30 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
             peers,
             entries,
             tables_steady_ms,
+            bootstrap,
         } => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "false")
             .attr("role", "status")
-            .text(format!(
-                "Settling: each peer bootstraps, looking up its own key and then a key in each farther bucket, and so fills its routing table ({done} of {peers} peers done, {entries} table entries so far{}). ",
-                steady_note(*tables_steady_ms)
-            ))
-            .child(el("progress").attr("max", peers).attr("value", done)),
+            .text(
+                "Settling: each peer bootstraps. It looks up its own key, then a key in each farther bucket, each time asking for the 20 closest peers (libp2p-kad's number for this, whatever k is). A peer whose table grew meanwhile, and holds fewer than 20, bootstraps again.",
+            )
+            .child(
+                el("span")
+                    .attr("class", "dht-figures")
+                    .text(format!(
+                        "{} done, {} to go in the bootstraps running · {done} of {peers} peers done · {}{} ",
+                        counted(bootstrap.done, "bootstrap lookup", "bootstrap lookups"),
+                        bootstrap.left,
+                        counted(*entries, "table entry", "table entries"),
+                        steady_note(*tables_steady_ms)
+                    ))
+                    .child(
+                        el("progress")
+                            .attr("max", (bootstrap.done + bootstrap.left).max(1))
+                            .attr("value", bootstrap.done),
+                    ),
+            ),
         Status::Settled { tables_steady_ms } => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "true")
@@ -77,7 +93,7 @@ fn steady_note(tables_steady_ms: u64) -> String {
         return String::new();
     }
     format!(
-        "; the tables have not changed for {:.1} s, but libp2p-kad runs each bootstrap to its end",
+        " · no table has changed for {:.1} s, yet each bootstrap runs to its end",
         tables_steady_ms as f64 / 1000.0
     )
 }

@@ -5,7 +5,7 @@ use std::f64::consts::TAU;
 
 use leptos::prelude::*;
 use testbed::dht::lookup::{depth, progress, Hop};
-use testbed::dht::{Holding, KeyPoint, Lookup, LookupKind, Lookups};
+use testbed::dht::{BootstrapLookups, Holding, KeyPoint, Lookup, LookupKind, Lookups};
 use testbed::labels::key_label;
 use testbed::trace::Trace;
 use testbed::view::{counted, NetworkView};
@@ -60,6 +60,7 @@ pub(super) enum Status {
         peers: usize,
         entries: usize,
         tables_steady_ms: u64,
+        bootstrap: BootstrapLookups,
     },
     Settled {
         tables_steady_ms: u64,
@@ -190,6 +191,7 @@ pub(super) fn of(
                         peers: s.peers,
                         entries: s.entries,
                         tables_steady_ms: s.tables_steady_ms,
+                        bootstrap: s.bootstrap,
                     }),
                     None => lookups
                         .settled
