@@ -103,9 +103,10 @@ pub fn TimeControls(session: Session) -> impl IntoView {
                             session.scrub.set(Some(at));
                         }
                     } />
-                <span class="scrub-time" data-live=move || live().to_string()>
+                <span class="scrub-time" data-live=move || live().to_string()
+                    title="The recording reaches the newest event or message; while the peers are quiet it does not grow">
                     {move || if live() {
-                        format!("Live · {}", seconds(session.timeline_end.get()))
+                        format!("Live · {} recorded", seconds(session.timeline_end.get()))
                     } else {
                         format!("{} of {}", seconds(shown_at()), seconds(session.timeline_end.get()))
                     }}

@@ -136,7 +136,7 @@ pub struct Session {
     pub dht: DhtApp,
     /// Every event of the run in time order, to show any past moment.
     timeline: StoredValue<Timeline>,
-    /// The time of the latest event (ms since the network started).
+    /// The time of the latest event or message (ms since the network started).
     pub timeline_end: RwSignal<f64>,
     /// The moment the scrubber shows, or None for live.
     pub scrub: RwSignal<Option<f64>>,
@@ -411,7 +411,7 @@ impl Session {
                 timeline.end_ms()
             });
             if let Some(end) = end {
-                self.timeline_end.set(end);
+                self.reach(end);
             }
             self.append_log(lines);
             if let Some(took_ms) = connected_at_ms {
@@ -448,6 +448,7 @@ impl Session {
         if records.is_empty() {
             return;
         }
+        self.reach(records.iter().map(|r| r.at_ms).fold(0.0, f64::max));
         let mut kept = Vec::new();
         self.trace.update(|trace| {
             for record in records {
@@ -462,6 +463,14 @@ impl Session {
             let excess = wire.len().saturating_sub(MAX_WIRE_ENTRIES);
             wire.drain(..excess);
         });
+    }
+
+    /// The recording reaches `at_ms`: the scrubber's end is the newest event or message
+    /// (a settling DHT's messages go on long after its last event).
+    fn reach(self, at_ms: f64) {
+        if at_ms > self.timeline_end.get_untracked() {
+            self.timeline_end.set(at_ms);
+        }
     }
 
     /// Moves the peers' finished spans from the recorder to the diagram's bars.
