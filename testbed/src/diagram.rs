@@ -291,6 +291,26 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     }
 }
 
+/// Following a diagram wider than its scroller (hundreds of lifelines), the newest messages
+/// can all run between columns off to the side, leaving only lifelines in view. Given the
+/// arrows laid out and what the scroller shows of the drawing (`left..right`, `top..bottom`),
+/// says where to scroll across to: the left end of the newest arrow in the rows shown, a
+/// column's width before it; None while an arrow in view already crosses the columns shown.
+pub fn across_to(arrows: &[Arrow], left: f64, right: f64, top: f64, bottom: f64) -> Option<f64> {
+    let in_rows = |arrow: &&Arrow| {
+        let end = arrow.received_y.unwrap_or(arrow.sent_y);
+        end >= top && arrow.sent_y <= bottom
+    };
+    let in_columns = |arrow: &Arrow| {
+        arrow.from_x.max(arrow.to_x) >= left && arrow.from_x.min(arrow.to_x) <= right
+    };
+    if arrows.iter().filter(in_rows).any(in_columns) {
+        return None;
+    }
+    let newest = arrows.iter().rev().find(in_rows)?;
+    Some((newest.from_x.min(newest.to_x) - MIN_COLUMN).max(0.0))
+}
+
 /// Width of a label's character and height of its line, in pixels, for the diagram's font
 /// (10.5 px sans-serif): generous, so estimated boxes that do not touch never overlap drawn.
 const CHAR_WIDTH: f64 = 6.3;
@@ -515,6 +535,43 @@ mod tests {
             width: 0.0,
             until_ms: None,
         }
+    }
+
+    #[test]
+    fn following_moves_across_only_when_no_arrow_in_view_crosses_the_columns_shown() {
+        let arrow = |from_x, to_x, sent_y| Arrow {
+            position: 0,
+            kind: MessageKind::Connect,
+            from_x,
+            to_x,
+            sent_y,
+            received_y: Some(sent_y + 10.0),
+            in_flight: false,
+            label: String::new(),
+            protocol: String::new(),
+            recorded: false,
+            text: None,
+        };
+        // Columns 0..800 and rows 1000..1500 shown.
+        let across = |arrows: &[Arrow]| across_to(arrows, 0.0, 800.0, 1000.0, 1500.0);
+        let far = [arrow(4000.0, 4200.0, 1100.0), arrow(3000.0, 3100.0, 1200.0)];
+        assert_eq!(across(&far), Some(3000.0 - MIN_COLUMN));
+        // An arrow in view that crosses the columns shown keeps the scroller where it is,
+        // even one that starts off to the right.
+        let crossing = [far[0].clone(), arrow(6000.0, 100.0, 1300.0), far[1].clone()];
+        assert_eq!(across(&crossing), None);
+        // Arrows above the rows shown do not count, either way.
+        assert_eq!(
+            across(&[arrow(100.0, 200.0, 100.0), far[0].clone()]),
+            Some(4000.0 - MIN_COLUMN)
+        );
+        assert_eq!(across(&[arrow(5000.0, 5100.0, 100.0)]), None);
+        // Near the left edge, to the edge.
+        assert_eq!(
+            across(&[arrow(1000.0, 810.0, 1100.0)]),
+            Some(810.0 - MIN_COLUMN)
+        );
+        assert_eq!(across(&[]), None);
     }
 
     #[test]

@@ -117,13 +117,25 @@ pub fn SequenceDiagram(
         }
         // Lifelines spread over the width the diagram has once it is shown (a change here
         // lays out again, and the same width the next time round stops the loop).
+        let mut resized = false;
         if let Some(el) = scroll.element.get() {
             let width = f64::from(el.client_width());
             if width > 0.0 && (available_width.get_untracked() - width).abs() > 0.5 {
                 available_width.set(width);
+                resized = true;
             }
         }
-        scroll.after_layout(selected.get_untracked(), arrow_y);
+        // Read only while this layout is the one drawn: after a resize, reading it would lay
+        // out again here, and this effect would not run once the new drawing is in place.
+        let across = move |left, right, top, bottom| {
+            (!resized)
+                .then(|| {
+                    layout
+                        .with_untracked(|l| diagram::across_to(&l.arrows, left, right, top, bottom))
+                })
+                .flatten()
+        };
+        scroll.after_layout(selected.get_untracked(), arrow_y, across);
     });
     // A message picked elsewhere (the wire view, "Show me"): the learner is looking at it.
     Effect::new(move || {

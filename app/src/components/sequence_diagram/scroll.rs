@@ -43,16 +43,31 @@ impl Scroll {
         (top - OVERSCAN, top + self.viewport.get() + OVERSCAN)
     }
 
-    /// After each new layout: to the newest message when following; else the pinned arrow (at
-    /// `arrow_y`) stays on screen, as messages stamped before it (receives read late from
-    /// the wire) push it down. A pinned arrow no longer drawn (its kind or lifeline hidden)
-    /// is unpinned, so later layouts do not search the whole diagram for it again.
-    pub fn after_layout(self, picked: Option<u64>, arrow_y: impl Fn(u64) -> Option<f64>) {
+    /// After each new layout: to the newest message when following, and across to it when
+    /// `across` (given the columns and rows shown) says it is off to the side (see
+    /// [`testbed::diagram::across_to`]); else the pinned arrow (at `arrow_y`) stays on
+    /// screen, as messages stamped before it (receives read late from the wire) push it down.
+    /// A pinned arrow no longer drawn (its kind or lifeline hidden) is unpinned, so later
+    /// layouts do not search the whole diagram for it again.
+    pub fn after_layout(
+        self,
+        picked: Option<u64>,
+        arrow_y: impl Fn(u64) -> Option<f64>,
+        across: impl Fn(f64, f64, f64, f64) -> Option<f64>,
+    ) {
         let Some(el) = self.element.get_untracked() else {
             return;
         };
         if self.follow.get() {
             el.set_scroll_top(el.scroll_height());
+            let left = f64::from(el.scroll_left());
+            let top = f64::from(el.scroll_top());
+            let right = left + f64::from(el.client_width());
+            // In the scroller, the drawing starts below the sticky row of lifeline names.
+            let bottom = top + f64::from(el.client_height()) - HEAD_HEIGHT;
+            if let Some(x) = across(left, right, top, bottom) {
+                el.set_scroll_left(x as i32);
+            }
         } else if let Some(picked) = picked.filter(|_| self.pinned.get_value()) {
             match arrow_y(picked) {
                 Some(y) => {
