@@ -566,10 +566,21 @@ mod tests {
             Some(4000.0 - MIN_COLUMN)
         );
         assert_eq!(across(&[arrow(5000.0, 5100.0, 100.0)]), None);
-        // Near the left edge, to the edge.
+        // Just right of the columns shown: a column's width before its left end.
         assert_eq!(
             across(&[arrow(1000.0, 810.0, 1100.0)]),
             Some(810.0 - MIN_COLUMN)
+        );
+        // Scrolled far right, an arrow near the drawing's left edge: to the edge, no further.
+        assert_eq!(
+            across_to(
+                &[arrow(1900.0, 10.0, 1100.0)],
+                2000.0,
+                2800.0,
+                1000.0,
+                1500.0
+            ),
+            Some(0.0)
         );
         assert_eq!(across(&[]), None);
     }
