@@ -5,6 +5,7 @@ use super::picture::{
     CHART_BOTTOM, CHART_HEIGHT, CHART_LEFT, CHART_WIDTH, RADIUS, SIZE,
 };
 use crate::dom::{el, text, Node};
+use testbed::dht::settle::Settling;
 use testbed::dht::steady_before;
 use testbed::view::counted;
 
@@ -15,13 +16,14 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
         )];
     }
     let status = picture.status.as_ref().map(|status| match status {
-        Status::Settling {
+        Status::Settling(Settling {
             done,
             peers,
             entries,
             tables_steady_ms,
             bootstrap,
-        } => el("p")
+            ..
+        }) => el("p")
             .attr("class", "dht-status")
             .attr("data-settled", "false")
             .attr("role", "status")

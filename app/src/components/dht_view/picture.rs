@@ -5,7 +5,8 @@ use std::f64::consts::TAU;
 
 use leptos::prelude::*;
 use testbed::dht::lookup::{depth, progress, Hop};
-use testbed::dht::{BootstrapLookups, Holding, KeyPoint, Lookup, LookupKind, Lookups};
+use testbed::dht::settle::Settling;
+use testbed::dht::{Holding, KeyPoint, Lookup, LookupKind, Lookups};
 use testbed::labels::key_label;
 use testbed::trace::Trace;
 use testbed::view::{counted, NetworkView};
@@ -55,16 +56,8 @@ pub(super) struct Picture {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Status {
-    Settling {
-        done: usize,
-        peers: usize,
-        entries: usize,
-        tables_steady_ms: u64,
-        bootstrap: BootstrapLookups,
-    },
-    Settled {
-        tables_steady_ms: u64,
-    },
+    Settling(Settling),
+    Settled { tables_steady_ms: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -186,13 +179,7 @@ pub(super) fn of(
             let hops = last.map(|l| lookups.hops(l)).unwrap_or_default();
             Picture {
                 status: match settling {
-                    Some(s) => Some(Status::Settling {
-                        done: s.done,
-                        peers: s.peers,
-                        entries: s.entries,
-                        tables_steady_ms: s.tables_steady_ms,
-                        bootstrap: s.bootstrap,
-                    }),
+                    Some(settling) => Some(Status::Settling(settling)),
                     None => lookups
                         .settled
                         .map(|tables_steady_ms| Status::Settled { tables_steady_ms }),
