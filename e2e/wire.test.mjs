@@ -103,6 +103,14 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
   const link = await reopen(page, async (again) => {
     await again.waitForSelector('.expectation[data-met="true"]', { timeout: 60_000 });
     await again.waitForFunction(() => [...document.querySelectorAll('.arrow text')].some((t) => t.textContent.includes('RST')), null, { timeout: 10_000 });
+    // The step's arrow, the newest, is in sight on a laptop's screen without scrolling: the
+    // followed diagram reaches its end, and the scroller's foot is on the screen.
+    await again.waitForFunction(() => {
+      const rst = [...document.querySelectorAll('.arrow')].find((a) => a.textContent.includes('RST'));
+      const scroller = document.querySelector('.diagram-scroll').getBoundingClientRect();
+      const arrow = rst.getBoundingClientRect();
+      return arrow.top >= scroller.top && arrow.bottom <= scroller.bottom && scroller.bottom <= innerHeight;
+    }, null, { timeout: 10_000 });
   });
   assert.match(link, /actions=start\.ping-0-1\.ping-0-1\.transfer-0-1-256-giveup&answers=4:responder$/);
   await page.close();

@@ -60,6 +60,9 @@ impl Scroll {
         };
         if self.follow.get() {
             el.set_scroll_top(el.scroll_height());
+            // The drawing's new height can reach the DOM after this effect has run, which
+            // left the newest arrows (a step's last ones) just below the scroller's edge.
+            request_animation_frame(move || self.to_end());
             let left = f64::from(el.scroll_left());
             let top = f64::from(el.scroll_top());
             let right = left + f64::from(el.client_width());
@@ -78,6 +81,17 @@ impl Scroll {
         }
         // A hidden scroller sends no scroll events: the window drawn catches up once shown.
         self.sync();
+    }
+
+    /// While following, to the drawing's end as it is now drawn.
+    fn to_end(self) {
+        let Some(el) = self.element.get_untracked() else {
+            return;
+        };
+        if self.follow.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+            self.sync();
+        }
     }
 
     /// A message was picked elsewhere (the wire view, "Show me"): following stops, and its
