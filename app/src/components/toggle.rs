@@ -6,14 +6,15 @@ use leptos::prelude::*;
 pub fn Toggle(
     /// The input's name (tests and forms find it by this).
     name: &'static str,
-    text: &'static str,
+    #[prop(into)]
+    text: TextProp,
     value: RwSignal<bool>,
 ) -> impl IntoView {
     view! {
         <label class="toggle">
             <input type="checkbox" name=name prop:checked=value
                 on:change=move |ev| value.set(event_target_checked(&ev)) />
-            {text}
+            {move || text.get().to_string()}
         </label>
     }
 }

@@ -59,7 +59,11 @@ pub fn DiagramToolbar(
                 <option value="mermaid">"Mermaid sequenceDiagram"</option>
             </select>
         </label>
-        <Toggle name="only-last-ping" text="Only the last ping's peers" value=only_last_ping />
+        // Checked by a lesson's step before its ping: the diagram shows every peer till then.
+        <Toggle name="only-last-ping" value=only_last_ping text=move || match session.last_ping.with(Option::is_some) {
+            true => "Only the last ping's peers",
+            false => "Only the last ping's peers (no ping yet)",
+        } />
     </div>
     }
 }
