@@ -6,8 +6,7 @@ use leptos::prelude::*;
 pub fn Toggle(
     /// The input's name (tests and forms find it by this).
     name: &'static str,
-    #[prop(into)]
-    text: TextProp,
+    #[prop(into)] text: TextProp,
     value: RwSignal<bool>,
 ) -> impl IntoView {
     view! {
