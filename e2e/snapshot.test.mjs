@@ -60,6 +60,14 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   console.log(`tokens recorded in flight by S1.1: ${recorded}`);
   await page.click('.next');
   assert.match(await page.textContent('.step-title'), /The cut/);
+  assert.equal(await page.locator('input[name="only-last-ping"]').count(), 0, 'no ping, so no ping filter');
+  // Tokens keep moving and the diagram follows them; "Show me" brings the cut back into view.
+  await page.click('.expectation button:has-text("Show me")');
+  await page.waitForFunction(() => {
+    const scroller = document.querySelector('.diagram-scroll').getBoundingClientRect();
+    const dots = [...document.querySelectorAll('.cut[data-recording="S1.1"] circle')].map((c) => c.getBoundingClientRect());
+    return dots.length === 4 && dots.some((dot) => dot.top >= scroller.top && dot.bottom <= scroller.bottom);
+  }, null, { timeout: 10_000 });
   await page.screenshot({ path: join(suite.shots, 'snapshot-cut.png') });
   await page.click('.next');
 

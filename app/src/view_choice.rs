@@ -64,9 +64,9 @@ impl ViewChoice {
     }
 
     /// "Show me": the first arrow drawn since the learner's latest action, of the kinds the
-    /// diagram draws; and whether there is one.
-    pub fn show_me(self, session: Session) -> (Callback<()>, Signal<bool>) {
-        let first_since_action = Memo::new(move |_| {
+    /// diagram draws, or of the kind asked for where there is one; and whether there is an arrow.
+    pub fn show_me(self, session: Session) -> (Callback<Option<MessageKind>>, Signal<bool>) {
+        let first_since_action = move |wanted: Option<MessageKind>| {
             let since = session.since_action.get().message;
             session.trace.with(|trace| {
                 self.kinds.with(|kinds| {
@@ -74,21 +74,24 @@ impl ViewChoice {
                         .messages()
                         .rev()
                         .take_while(|m| m.position >= since)
-                        .filter(|m| kinds.contains(&m.kind))
+                        .filter(|m| wanted.map_or(kinds.contains(&m.kind), |k| m.kind == k))
                         .last()
                         .map(|m| m.position)
                 })
             })
-        });
+        };
+        let any_since_action = Memo::new(move |_| first_since_action(None));
         let show_in_diagram = self.show_in_diagram(session);
-        let show_me = Callback::new(move |()| {
-            if let Some(position) = first_since_action.get_untracked() {
+        let show_me = Callback::new(move |wanted: Option<MessageKind>| {
+            let first = untrack(|| wanted.and_then(|k| first_since_action(Some(k))))
+                .or_else(|| any_since_action.get_untracked());
+            if let Some(position) = first {
                 show_in_diagram.run(position);
             }
         });
         (
             show_me,
-            Signal::derive(move || first_since_action.with(Option::is_some)),
+            Signal::derive(move || any_since_action.with(Option::is_some)),
         )
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use leptos::ev;
 use leptos::prelude::*;
 use testbed::lesson::{Action, DhtOp, Expectation, Inline, Lesson, Prediction};
+use testbed::trace::mark::MessageKind;
 
 use crate::keys;
 use crate::relay_link::RelayLink;
@@ -216,8 +217,9 @@ pub fn LessonPanel(
     lessons: StoredValue<Vec<Lesson>>,
     place: RwSignal<Option<Place>>,
     predictions: Predictions,
-    /// Shows, in the diagram, the first arrow the step's action drew.
-    show_me: Callback<()>,
+    /// Shows, in the diagram, the first arrow the step's action drew (of the kind that shows its
+    /// expectation met, where one kind does).
+    show_me: Callback<Option<MessageKind>>,
     /// Whether the step's action drew an arrow the diagram shows.
     can_show: Signal<bool>,
 ) -> impl IntoView {
@@ -417,7 +419,7 @@ pub fn LessonPanel(
                             {move || (!expect.in_room() && offer_show_me.get()).then(|| view! {
                                 " "
                                 <button type="button" class="quiet show-me" title="The first arrow this step drew, picked in the sequence diagram"
-                                    on:click=move |_| show_me.run(())>"Show me"</button>
+                                    on:click=move |_| show_me.run(expect.shown_by())>"Show me"</button>
                             })}
                             {move || (met.get() && room_arrow(expect).is_some()).then(|| view! {
                                 " "

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use testbed::lesson::Lesson;
+use testbed::trace::mark::MessageKind;
 use testbed::NetworkConfig;
 
 use crate::components::dht_controls::DhtControls;
@@ -20,7 +21,7 @@ pub fn SideColumn(
     lessons: StoredValue<Vec<Lesson>>,
     place: RwSignal<Option<Place>>,
     predictions: Predictions,
-    show_me: Callback<()>,
+    show_me: Callback<Option<MessageKind>>,
     can_show: Signal<bool>,
     /// The peer the free-play controls ping (and move tokens) from, and the one they ping.
     from: RwSignal<usize>,

@@ -139,6 +139,18 @@ impl Expectation {
         }
     }
 
+    /// The kind of arrow that shows this expectation met, where one kind does: "Show me" picks
+    /// the first of them rather than whatever the step drew first (a snapshot's tokens go on
+    /// moving before its first marker).
+    pub fn shown_by(self) -> Option<MessageKind> {
+        match self {
+            Expectation::Snapshot | Expectation::Concurrent | Expectation::Incomplete => {
+                Some(MessageKind::Marker)
+            }
+            _ => None,
+        }
+    }
+
     /// Met by what this tab's own peer saw in its room, not by the in-page network.
     pub fn in_room(self) -> bool {
         matches!(

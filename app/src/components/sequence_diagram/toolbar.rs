@@ -59,11 +59,14 @@ pub fn DiagramToolbar(
                 <option value="mermaid">"Mermaid sequenceDiagram"</option>
             </select>
         </label>
-        // Checked by a lesson's step before its ping: the diagram shows every peer till then.
-        <Toggle name="only-last-ping" value=only_last_ping text=move || match session.last_ping.with(Option::is_some) {
-            true => "Only the last ping's peers",
-            false => "Only the last ping's peers (no ping yet)",
-        } />
+        // Offered once there is a ping; a lesson's step may check it before its ping, and the
+        // diagram shows every peer till then.
+        <Show when=move || only_last_ping.get() || session.last_ping.with(Option::is_some)>
+            <Toggle name="only-last-ping" value=only_last_ping text=move || match session.last_ping.with(Option::is_some) {
+                true => "Only the last ping's peers",
+                false => "Only the last ping's peers (no ping yet)",
+            } />
+        </Show>
     </div>
     }
 }
