@@ -71,8 +71,11 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   await page.screenshot({ path: join(suite.shots, 'snapshot-cut.png') });
   await page.click('.next');
 
-  // Two snapshots at once, both complete and both add up.
+  // Two snapshots at once, both complete and both add up. The step's action lets go of the
+  // marker picked above: the diagram follows what the action does.
   await act(page);
+  assert.ok(await page.isChecked('input[name="follow"]'), 'the diagram follows again');
+  assert.equal(await page.locator('.arrow-details').count(), 0, 'the marker picked before is let go');
   await page.waitForSelector('.snapshot-report[data-recording="S2.1"]');
   await page.waitForSelector('.snapshot-report[data-recording="S0.1"]');
   const both = (await reports(page)).slice(0, 2);

@@ -80,6 +80,16 @@ pub struct Arrow {
     pub text: Option<Label>,
 }
 
+impl Arrow {
+    /// How far the arrow reaches up and down the drawing: from its label's top (or its start)
+    /// to its lower end (a message not received ends in a stub).
+    pub fn extent(&self) -> (f64, f64) {
+        let end = self.received_y.unwrap_or(self.sent_y + STUB);
+        let label_top = self.text.as_ref().map_or(f64::MAX, |l| l.y - LINE_HEIGHT);
+        (self.sent_y.min(end).min(label_top), self.sent_y.max(end))
+    }
+}
+
 /// A label placed on the diagram: its text (shortened, with "…", where the full one would
 /// cover another) centred on `x`, its baseline at `y`.
 #[derive(Debug, Clone, PartialEq)]
@@ -537,9 +547,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn following_moves_across_only_when_no_arrow_in_view_crosses_the_columns_shown() {
-        let arrow = |from_x, to_x, sent_y| Arrow {
+    /// An arrow received 10 px below its start, unlabelled.
+    fn arrow(from_x: f64, to_x: f64, sent_y: f64) -> Arrow {
+        Arrow {
             position: 0,
             kind: MessageKind::Connect,
             from_x,
@@ -551,7 +561,29 @@ mod tests {
             protocol: String::new(),
             recorded: false,
             text: None,
+        }
+    }
+
+    #[test]
+    fn an_arrow_reaches_from_its_label_to_its_lower_end() {
+        let mut received = arrow(0.0, 100.0, 200.0);
+        assert_eq!(received.extent(), (200.0, 210.0));
+        received.text = Some(Label {
+            x: 30.0,
+            y: 199.0,
+            text: "PING".into(),
+        });
+        assert_eq!(received.extent(), (199.0 - LINE_HEIGHT, 210.0));
+        // Not received: a stub below its start.
+        let lost = Arrow {
+            received_y: None,
+            ..arrow(0.0, 100.0, 200.0)
         };
+        assert_eq!(lost.extent(), (200.0, 200.0 + STUB));
+    }
+
+    #[test]
+    fn following_moves_across_only_when_no_arrow_in_view_crosses_the_columns_shown() {
         // Columns 0..800 and rows 1000..1500 shown.
         let across = |arrows: &[Arrow]| across_to(arrows, 0.0, 800.0, 1000.0, 1500.0);
         let far = [arrow(4000.0, 4200.0, 1100.0), arrow(3000.0, 3100.0, 1200.0)];

@@ -87,14 +87,14 @@ pub fn SequenceDiagram(
         })
     });
 
-    // Where the arrow of the message at `position` starts: in the layout, which holds more
-    // than the screen shows (the overscan), else in the whole diagram.
-    let arrow_y = move |position: u64| -> Option<f64> {
+    // How far up and down the arrow of the message at `position` reaches: in the layout,
+    // which holds more than the screen shows (the overscan), else in the whole diagram.
+    let arrow_extent = move |position: u64| -> Option<(f64, f64)> {
         let find = |l: &diagram::Layout| {
             l.arrows
                 .iter()
                 .find(|a| a.position == position)
-                .map(|a| a.sent_y)
+                .map(diagram::Arrow::extent)
         };
         layout.with_untracked(find).or_else(|| {
             session.trace.with_untracked(|trace| {
@@ -135,7 +135,7 @@ pub fn SequenceDiagram(
                 })
                 .flatten()
         };
-        scroll.after_layout(selected.get_untracked(), arrow_y, across);
+        scroll.after_layout(selected.get_untracked(), arrow_extent, across);
     });
     // A message picked elsewhere (the wire view, "Show me"): the learner is looking at it.
     Effect::new(move || {
@@ -145,10 +145,21 @@ pub fn SequenceDiagram(
         if visible.get() {
             scroll.pick(
                 move || selected.get_untracked() == Some(position),
-                move || arrow_y(position),
+                move || arrow_extent(position),
             );
         }
     });
+
+    // A new action: the learner watches what it does, so an arrow picked before (a step's "Show
+    // me") lets go and the diagram follows the newest messages again.
+    Effect::watch(
+        move || session.actions_run.get(),
+        move |_, _, _| {
+            selected.set(None);
+            scroll.follow.set(true);
+        },
+        false,
+    );
 
     let details = move || {
         let position = selected.get()?;

@@ -45,14 +45,14 @@ impl Scroll {
 
     /// After each new layout: to the newest message when following, and across to it when
     /// `across` (given the columns and rows shown) says it is off to the side (see
-    /// [`testbed::diagram::across_to`]); else the pinned arrow (at `arrow_y`) stays on
+    /// [`testbed::diagram::across_to`]); else the pinned arrow (`arrow_extent`) stays on
     /// screen, as messages stamped before it (receives read late from the wire) push it down.
     /// A pinned arrow no longer drawn (its kind or lifeline hidden) is unpinned, so later
     /// layouts do not search the whole diagram for it again.
     pub fn after_layout(
         self,
         picked: Option<u64>,
-        arrow_y: impl Fn(u64) -> Option<f64>,
+        arrow_extent: impl Fn(u64) -> Option<(f64, f64)>,
         across: impl Fn(f64, f64, f64, f64) -> Option<f64>,
     ) {
         let Some(el) = self.element.get_untracked() else {
@@ -72,9 +72,9 @@ impl Scroll {
                 el.set_scroll_left(x as i32);
             }
         } else if let Some(picked) = picked.filter(|_| self.pinned.get_value()) {
-            match arrow_y(picked) {
-                Some(y) => {
-                    self.bring_on_screen(y);
+            match arrow_extent(picked) {
+                Some(extent) => {
+                    self.bring_on_screen(extent);
                 }
                 None => self.pinned.set_value(false),
             }
@@ -100,27 +100,31 @@ impl Scroll {
     pub fn pick(
         self,
         still_picked: impl Fn() -> bool + Copy + 'static,
-        arrow_y: impl Fn() -> Option<f64> + Copy + 'static,
+        arrow_extent: impl Fn() -> Option<(f64, f64)> + Copy + 'static,
     ) {
         self.follow.set(false);
         self.pinned.set_value(true);
         each_frame_until(PICK_TRIES, move || {
             // No such arrow to show (any more): nothing to wait for.
-            !still_picked() || arrow_y().is_none_or(|y| self.bring_on_screen(y))
+            !still_picked() || arrow_extent().is_none_or(|extent| self.bring_on_screen(extent))
         });
     }
 
-    /// Scrolls so that `y`, a place in the drawing, is on screen; true once it is.
-    fn bring_on_screen(self, y: f64) -> bool {
+    /// Scrolls so that an arrow reaching from `top` to `bottom` of the drawing is on screen
+    /// whole (its upper part, where it is taller than the screen); true once it is.
+    fn bring_on_screen(self, (top, bottom): (f64, f64)) -> bool {
         let Some(el) = self.element.get_untracked() else {
             return true;
         };
         // In the scroller, the drawing starts below the sticky row of lifeline names.
-        let y = y + HEAD_HEIGHT;
         let height = f64::from(el.client_height());
-        let on_screen = |top: f64| y >= top + HEAD_HEIGHT && y <= top + height - 8.0;
+        let top = top + HEAD_HEIGHT;
+        let bottom = (bottom + HEAD_HEIGHT).min(top + height - HEAD_HEIGHT - 16.0);
+        let on_screen =
+            |scrolled: f64| top >= scrolled + HEAD_HEIGHT && bottom <= scrolled + height - 8.0;
         if !on_screen(f64::from(el.scroll_top())) {
-            el.set_scroll_top((y - height / 2.0).max(0.0) as i32);
+            let middle = (top + bottom) / 2.0 - HEAD_HEIGHT / 2.0;
+            el.set_scroll_top((middle - height / 2.0).max(0.0) as i32);
         }
         self.sync();
         on_screen(f64::from(el.scroll_top()))
