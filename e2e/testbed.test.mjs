@@ -81,6 +81,8 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.click('#tab-diagram');
   await page.check('input[name="only-last-ping"]');
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
+  // The drawing, scrolled to the end of 190 connections, becomes short: its end is drawn.
+  await page.waitForFunction(() => document.querySelectorAll('.arrow').length === 6, null, { timeout: 5_000 });
   const labels = await arrowLabels(page);
   assert.equal(await page.locator('.arrow[data-kind="envelope"] title').first().textContent(), 'PING · /testbed/ping/1.0.0');
   assert.deepEqual(labels, ['dial', 'open stream', 'PING', 'PONG', 'close (FIN)', 'close (FIN)']);

@@ -230,6 +230,34 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             }
         })
         .collect();
+    let latest = shown
+        .iter()
+        .flat_map(|m| std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms)))
+        .fold(f64::MIN, f64::max);
+    // Where each message's arrow starts and ends, down the drawing.
+    let runs: Vec<(&Message, f64, Option<f64>, f64)> = shown
+        .iter()
+        .map(|message| {
+            let sent_y = axis.y(&message.sent);
+            let received_y = received_by(message, until).map(|r| axis.y(r));
+            (
+                *message,
+                sent_y,
+                received_y,
+                received_y.unwrap_or(sent_y + STUB),
+            )
+        })
+        .collect();
+    let height = runs.iter().map(|run| run.3).fold(TOP, f64::max);
+    // A window reaching past the drawing's end is moved up to end there: it loses nothing,
+    // and when the drawing has just become shorter (a filter, fewer lifelines) it holds the
+    // end, where the browser is about to clamp the scroller, not an empty stretch below it.
+    let end = height + TOP;
+    let (top, bottom) = if bottom > end {
+        (top - (bottom - end), end)
+    } else {
+        (top, bottom)
+    };
     let placed_bars = shown_bars
         .iter()
         .filter_map(|bar| {
@@ -251,21 +279,11 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             })
         })
         .collect();
-    let latest = shown
-        .iter()
-        .flat_map(|m| std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms)))
-        .fold(f64::MIN, f64::max);
-    let mut height: f64 = TOP;
     let mut arrows = Vec::new();
-    for message in &shown {
+    for (message, sent_y, received_y, end) in runs {
         let (Some(from_x), Some(to_x)) = (x(&message.from), x(&message.to)) else {
             continue;
         };
-        let sent_y = axis.y(&message.sent);
-        let received = received_by(message, until);
-        let received_y = received.map(|r| axis.y(r));
-        let end = received_y.unwrap_or(sent_y + STUB);
-        height = height.max(end);
         if end >= top && sent_y <= bottom {
             arrows.push(Arrow {
                 position: message.position,
@@ -274,7 +292,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 to_x,
                 sent_y,
                 received_y,
-                in_flight: received.is_none()
+                in_flight: received_y.is_none()
                     && (message.received.is_some()
                         || latest - message.sent.at_ms < IN_FLIGHT_LIMIT_MS),
                 label: message.label.clone(),
@@ -291,7 +309,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     place_labels(&mut arrows, &cuts);
     Layout {
         width: 2.0 * SIDE + spacing * options.lifelines.len() as f64,
-        height: height + TOP,
+        height: end,
         lifeline_x: options.lifelines.iter().filter_map(x).collect(),
         arrows,
         bars: placed_bars,
@@ -615,6 +633,27 @@ mod tests {
             Some(0.0)
         );
         assert_eq!(across(&[]), None);
+    }
+
+    #[test]
+    fn a_window_past_the_drawings_end_holds_its_end() {
+        let mut trace = Trace::default();
+        for n in 0..20 {
+            let t = f64::from(n) * 100.0;
+            exchange(&mut trace, [t, t + 1.0, t + 2.0, t + 3.0]);
+        }
+        let options = options(TimeMode::RealTime);
+        let whole = layout(&trace, &[], &options, f64::MIN, f64::MAX);
+        let newest = whole.arrows.last().unwrap().position;
+        // Scrolled far below the end, as a scroller is for a moment when a filter has just
+        // made its drawing shorter: the end is drawn, not nothing.
+        let below = layout(&trace, &[], &options, 10_000.0, 11_000.0);
+        assert!(!below.arrows.is_empty());
+        assert_eq!(below.arrows.last().unwrap().position, newest);
+        assert!(below.arrows.len() < whole.arrows.len(), "a window's worth");
+        // A window within the drawing is drawn as it is.
+        let within = layout(&trace, &[], &options, 0.0, 100.0);
+        assert!(within.arrows.iter().all(|a| a.sent_y <= 100.0));
     }
 
     #[test]
