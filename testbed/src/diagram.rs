@@ -248,13 +248,13 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             )
         })
         .collect();
-    let height = runs.iter().map(|run| run.3).fold(TOP, f64::max);
+    let lowest = runs.iter().map(|&(.., end)| end).fold(TOP, f64::max);
     // A window reaching past the drawing's end is moved up to end there: it loses nothing,
     // and when the drawing has just become shorter (a filter, fewer lifelines) it holds the
     // end, where the browser is about to clamp the scroller, not an empty stretch below it.
-    let end = height + TOP;
-    let (top, bottom) = if bottom > end {
-        (top - (bottom - end), end)
+    let drawing_end = lowest + TOP;
+    let (top, bottom) = if bottom > drawing_end {
+        (top - (bottom - drawing_end), drawing_end)
     } else {
         (top, bottom)
     };
@@ -309,7 +309,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     place_labels(&mut arrows, &cuts);
     Layout {
         width: 2.0 * SIDE + spacing * options.lifelines.len() as f64,
-        height: end,
+        height: drawing_end,
         lifeline_x: options.lifelines.iter().filter_map(x).collect(),
         arrows,
         bars: placed_bars,
