@@ -134,6 +134,18 @@ test('a chosen pair pings in a ring; a pair without a connection is explained', 
   await page.click('text=Run ping');
   await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
   assert.match(await page.textContent('.ping-result'), /PONG from peer 4 to peer 3/);
+  await page.click('.peer[aria-label^="peer 2:"]');
+  await page.click('text=Run ping');
+  await page.waitForSelector('.ping-result:has-text("PONG from peer 2 to peer 3")', { timeout: 30_000 });
+  // Only the last ping's peers: its two span bars, not also peer 3's bar from pinging peer 4,
+  // whose arrows went with peer 4's lifeline.
+  await page.click('#tab-diagram');
+  await page.check('input[name="only-last-ping"]');
+  assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 2', 'peer 3']);
+  await page.waitForFunction(() => document.querySelectorAll('.span-bar').length === 2, null, { timeout: 10_000 });
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('.span-bar').count(), 2, 'no bar without its arrows');
+  await page.click('#tab-network');
 
   await page.click('.peer[aria-label^="peer 7:"]');
   await page.click('text=Run ping');

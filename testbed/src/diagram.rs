@@ -119,6 +119,38 @@ pub struct Bar {
     pub label: String,
 }
 
+/// When each peer sent or received a message the diagram draws, in order: a span bar is drawn
+/// only where some of its work is, so that a ping's bar is not left alone on peer 0 once the
+/// peer it pinged is filtered out.
+struct PeerWork(HashMap<PeerId, Vec<f64>>);
+
+impl PeerWork {
+    fn drawn(shown: &[&Message], until: f64) -> PeerWork {
+        let mut times: HashMap<PeerId, Vec<f64>> = HashMap::new();
+        for message in shown {
+            times
+                .entry(message.from)
+                .or_default()
+                .push(message.sent.at_ms);
+            if let Some(received) = received_by(message, until) {
+                times.entry(message.to).or_default().push(received.at_ms);
+            }
+        }
+        for peer_times in times.values_mut() {
+            peer_times.sort_by(f64::total_cmp);
+        }
+        PeerWork(times)
+    }
+
+    /// Whether `peer` sent or received a drawn message from `start_ms` to `end_ms`.
+    fn within(&self, peer: &PeerId, start_ms: f64, end_ms: f64) -> bool {
+        self.0.get(peer).is_some_and(|times| {
+            let first = times.partition_point(|&t| t < start_ms);
+            times.get(first).is_some_and(|&t| t <= end_ms)
+        })
+    }
+}
+
 /// A bar placed on the diagram.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacedBar {
@@ -174,14 +206,17 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .collect();
 
     let shown_bars: Vec<Bar> = match options.mode {
-        TimeMode::RealTime => bars
-            .iter()
-            .filter(|b| column.contains_key(&b.peer) && b.start_ms <= until)
-            .map(|b| Bar {
-                end_ms: b.end_ms.min(until),
-                ..b.clone()
-            })
-            .collect(),
+        TimeMode::RealTime => {
+            let work = PeerWork::drawn(&shown, until);
+            bars.iter()
+                .filter(|b| column.contains_key(&b.peer) && b.start_ms <= until)
+                .filter(|b| work.within(&b.peer, b.start_ms, b.end_ms))
+                .map(|b| Bar {
+                    end_ms: b.end_ms.min(until),
+                    ..b.clone()
+                })
+                .collect()
+        }
         TimeMode::Lamport => Vec::new(),
     };
     // A cut is drawn through the points recorded by `until`, on the lifelines shown.
@@ -769,6 +804,30 @@ mod tests {
         assert!(bar.top < ping.sent_y && bar.bottom > pong.received_y.unwrap());
         let lamport = layout(&trace, &bars, &options(TimeMode::Lamport), 0.0, f64::MAX);
         assert!(lamport.bars.is_empty());
+    }
+
+    #[test]
+    fn a_span_bar_is_drawn_only_with_some_of_its_work() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [10.0, 11.0, 12.0, 13.0]);
+        let span = |start_ms, end_ms| Bar {
+            peer: peer(0),
+            start_ms,
+            end_ms,
+            label: "ping (initiator)".into(),
+        };
+        let bars = [span(9.0, 14.0), span(20.0, 30.0)];
+        let shown = layout(&trace, &bars, &options(TimeMode::RealTime), 0.0, f64::MAX);
+        assert_eq!(
+            shown.bars.len(),
+            1,
+            "the span with no message drawn: {shown:?}"
+        );
+        // The peer pinged filtered out: peer 0's bar would stand alone.
+        let mut without_peer_1 = options(TimeMode::RealTime);
+        without_peer_1.lifelines = vec![peer(0), peer(2)];
+        let filtered = layout(&trace, &bars, &without_peer_1, 0.0, f64::MAX);
+        assert!(filtered.bars.is_empty(), "{filtered:?}");
     }
 
     #[test]

@@ -227,7 +227,12 @@ impl Node {
                 } else {
                     lookups
                 };
-                let bootstraps_running = lookups.saturating_sub(self.running.len());
+                // Not every query the learner did not ask for: with a refresh interval,
+                // replication and republication run queries too.
+                let bootstraps_running = kad
+                    .iter_queries()
+                    .filter(|query| matches!(query.info(), kad::QueryInfo::Bootstrap { .. }))
+                    .count();
                 let _ = reply.send(Status {
                     running,
                     lookups,
