@@ -107,3 +107,19 @@ test('broken links each say what was wrong, and the page still works', async () 
     await page.close();
   }
 });
+
+test('a step opened by a link without the steps before it offers to run them first', async () => {
+  const page = await suite.browser.context.newPage();
+  // Step 5 of Chandy-Lamport reads the cut of the snapshot that step 4 (a click) started.
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=chandy-lamport&step=5`);
+  const catchUp = page.locator('.catch-up button');
+  assert.equal(await catchUp.textContent(), 'Run steps 1–4 first');
+  await act(page, () => catchUp.click());
+  await page.waitForSelector('.catch-up', { state: 'detached' });
+  assert.match(await page.textContent('.status'), /All 4 peers connected/);
+  // Step 4's click became a snapshot from peer 0: the cut is there to read.
+  await page.click('#tab-diagram');
+  await page.waitForSelector('.cut');
+  await page.screenshot({ path: join(suite.shots, 'lesson-caught-up.png') });
+  await page.close();
+});

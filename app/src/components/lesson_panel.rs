@@ -168,6 +168,30 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
     }
 }
 
+/// Offered on a step opened by a link that carries none of the earlier steps' actions, so
+/// that no network runs: runs them one after the other, and the step has what it talks about.
+#[component]
+fn CatchUp(session: Session, lesson: Lesson, step: usize) -> impl IntoView {
+    let actions = StoredValue::new(lesson.catch_up(step));
+    let network = lesson.network;
+    let offered =
+        move || actions.with_value(|a| !a.is_empty()) && matches!(session.phase.get(), Phase::Idle);
+    let label = match step {
+        1 => "Run step 1 first".to_string(),
+        _ => format!("Run steps 1–{step} first"),
+    };
+    view! {
+        <Show when=offered>
+            <div class="catch-up" role="note">
+                <p>"This step goes on from the steps before it, which have not run in this tab."</p>
+                <button type="button" on:click=move |_| {
+                    leptos::task::spawn_local(session.replay(network, actions.get_value()));
+                }>{label.clone()}</button>
+            </div>
+        </Show>
+    }
+}
+
 /// The arrow of the room's diagram a room step is about: a selector, and whether the first
 /// or the last match (the room's diagram follows the newest arrows, so the first PING may be
 /// far above by the time the learner reads about it).
@@ -389,6 +413,7 @@ pub fn LessonPanel(
                             }).collect_view()}</p>
                         }).collect_view()}
                     </div>
+                    <CatchUp session=session lesson=lesson.clone() step=index />
                     {current.predict.map(|prediction| view! {
                         <PredictionCard session=session predictions=predictions step=index prediction=prediction />
                     })}

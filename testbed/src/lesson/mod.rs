@@ -70,6 +70,34 @@ pub struct Lesson {
     pub steps: Vec<Step>,
 }
 
+impl Lesson {
+    /// What the steps before `step` made the peers do, for a learner who opened the lesson at
+    /// `step` by a link that carries none of it: a click becomes what it stands for (a ping to
+    /// a random neighbour, a snapshot from peer 0). Empty when no earlier step starts an
+    /// in-page network: there is nothing to catch up on.
+    pub fn catch_up(&self, step: usize) -> Vec<Action> {
+        let earlier: Vec<Action> = self
+            .steps
+            .iter()
+            .take(step)
+            .filter_map(|s| match s.action? {
+                Action::PingClicked { from } => Some(Action::Ping { from, to: None }),
+                Action::SnapshotClicked => Some(Action::Snapshot {
+                    first: 0,
+                    second: None,
+                }),
+                Action::PingRoom => None,
+                action => Some(action),
+            })
+            .collect();
+        if earlier.contains(&Action::StartNetwork) {
+            earlier
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub title: String,
@@ -113,6 +141,27 @@ mod tests {
     use crate::topology::Topology;
 
     const SAMPLE: &str = "---\ntitle: Two peers\nsummary: Two peers ping.\nminutes: 2\npeers: 2\ntopology: line\n---\n\n## Start\nThey **dial** over `/memory`.\nStill the same paragraph.\n\nA second one.\n\n@action start\n@expect connected\n\n## Ping\n@action ping 0 random\n@expect pong\n";
+
+    #[test]
+    fn catching_up_runs_the_earlier_steps_actions_with_clicks_made_plain() {
+        let text = SAMPLE.replace("@action ping 0 random", "@action ping 2 click")
+            + "\n## Snapshot\n@action snapshot click\n\n## Read\nNo action.\n";
+        let lesson = parse("two", &text).unwrap();
+        assert_eq!(lesson.catch_up(0), vec![]);
+        assert_eq!(lesson.catch_up(1), vec![Action::StartNetwork]);
+        let ping = Action::Ping { from: 2, to: None };
+        let snapshot = Action::Snapshot {
+            first: 0,
+            second: None,
+        };
+        assert_eq!(
+            lesson.catch_up(4),
+            vec![Action::StartNetwork, ping, snapshot]
+        );
+        // A lesson whose steps start no in-page network (a room's) has nothing to catch up.
+        let rooms = parse("room", &text.replace("@action start", "@action ping-room")).unwrap();
+        assert_eq!(rooms.catch_up(4), vec![]);
+    }
 
     #[test]
     fn a_lesson_parses_into_steps_with_actions_and_expectations() {
