@@ -81,12 +81,18 @@ pub struct Arrow {
 }
 
 impl Arrow {
-    /// How far the arrow reaches up and down the drawing: from its label's top (or its start)
-    /// to its lower end (a message not received ends in a stub).
+    /// How far the arrow reaches up and down the drawing, its label included (above or below
+    /// its line; a message not received ends in a stub).
     pub fn extent(&self) -> (f64, f64) {
         let end = self.received_y.unwrap_or(self.sent_y + STUB);
-        let label_top = self.text.as_ref().map_or(f64::MAX, |l| l.y - LINE_HEIGHT);
-        (self.sent_y.min(end).min(label_top), self.sent_y.max(end))
+        let (label_top, label_bottom) = self
+            .text
+            .as_ref()
+            .map_or((f64::MAX, f64::MIN), |l| (l.y - LINE_HEIGHT, l.y + 3.0));
+        (
+            self.sent_y.min(end).min(label_top),
+            self.sent_y.max(end).max(label_bottom),
+        )
     }
 }
 
@@ -409,17 +415,63 @@ fn overlaps(a: &LabelBox, b: &LabelBox) -> bool {
     a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
 }
 
-/// Places each arrow's label, oldest first, at the first spot along it where it covers no
-/// label placed before it nor a cut's name; then, cut short, at the first such spot; else
-/// nowhere. Dial arrows' labels (shown only on hover) take no room.
+/// Up to this many arrows in the window, a label keeps off the other arrows' lines where it
+/// can; where more crowd together, no spot is clear, and looking for one costs each frame.
+const MAX_SHAFTS_AVOIDED: usize = 300;
+
+/// Where a label sits against its arrow's line.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Above,
+    Below,
+}
+
+/// An arrow's line as drawn, end to end (a message not received: its stub).
+type Shaft = (f64, f64, f64, f64);
+
+fn shaft(arrow: &Arrow) -> Shaft {
+    let (x2, y2) = match arrow.received_y {
+        Some(y) => (arrow.to_x, y),
+        None => (
+            arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35,
+            arrow.sent_y + STUB,
+        ),
+    };
+    (arrow.from_x, arrow.sent_y, x2, y2)
+}
+
+/// Whether the line passes through the box.
+fn crosses(shaft: &Shaft, b: &LabelBox) -> bool {
+    let &(x1, y1, x2, y2) = shaft;
+    let (left, right) = (x1.min(x2).max(b.0), x1.max(x2).min(b.2));
+    if left > right {
+        return false;
+    }
+    let (top, bottom) = if x1 == x2 {
+        (y1.min(y2), y1.max(y2))
+    } else {
+        let y_at = |x: f64| y1 + (y2 - y1) * (x - x1) / (x2 - x1);
+        let (a, b) = (y_at(left), y_at(right));
+        (a.min(b), a.max(b))
+    };
+    top < b.3 && b.1 < bottom
+}
+
+/// Places each arrow's label, oldest first: at the first spot well inside it, above its line,
+/// where it covers no label placed before it, no cut's name and no other arrow's line; else
+/// below its line, the same way (a FIN sent just after a PONG lies a few pixels under it); else at the
+/// first spot above where it covers no label nor name, whole, then cut short; else nowhere.
+/// Dial arrows' labels (shown only on hover) take no room, and their faint lines are no
+/// obstacle.
 fn place_labels(arrows: &mut [Arrow], cuts: &[PlacedCut]) {
-    // Boxes by the rows of LINE_HEIGHT they touch, so a label is checked only against its
-    // neighbours.
+    // Boxes and lines by the rows of LINE_HEIGHT they touch, so a label is checked only
+    // against its neighbours.
+    let row_span = |top: f64, bottom: f64| {
+        (top / LINE_HEIGHT).floor() as i64..=(bottom / LINE_HEIGHT).floor() as i64
+    };
     let mut rows: HashMap<i64, Vec<LabelBox>> = HashMap::new();
-    let row_span =
-        |b: &LabelBox| (b.1 / LINE_HEIGHT).floor() as i64..=(b.3 / LINE_HEIGHT).floor() as i64;
     let add = |rows: &mut HashMap<i64, Vec<LabelBox>>, b: LabelBox| {
-        for row in row_span(&b) {
+        for row in row_span(b.1, b.3) {
             rows.entry(row).or_default().push(b);
         }
     };
@@ -430,36 +482,76 @@ fn place_labels(arrows: &mut [Arrow], cuts: &[PlacedCut]) {
             add(&mut rows, label_box(x + 8.0 + width / 2.0, y + 4.0, &name));
         }
     }
-    for arrow in arrows.iter_mut() {
-        let (x2, y2) = match arrow.received_y {
-            Some(y) => (arrow.to_x, y),
-            None => (
-                arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35,
-                arrow.sent_y + STUB,
-            ),
-        };
-        let spot = |t: f64| {
-            (
-                arrow.from_x + (x2 - arrow.from_x) * t,
-                arrow.sent_y + (y2 - arrow.sent_y) * t - 4.0,
-            )
+    let shafts: Vec<Shaft> = arrows.iter().map(shaft).collect();
+    let mut shaft_rows: HashMap<i64, Vec<usize>> = HashMap::new();
+    let drawn_lines: Vec<usize> = (0..arrows.len())
+        .filter(|&i| arrows[i].kind != MessageKind::Connect)
+        .collect();
+    if drawn_lines.len() <= MAX_SHAFTS_AVOIDED {
+        for i in drawn_lines {
+            let (_, y1, _, y2) = shafts[i];
+            for row in row_span(y1.min(y2), y1.max(y2)) {
+                shaft_rows.entry(row).or_default().push(i);
+            }
+        }
+    }
+    for (i, arrow) in arrows.iter_mut().enumerate() {
+        let (x1, y1, x2, y2) = shafts[i];
+        let on_line = |t: f64| (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t);
+        // A label's baseline: 4 px above the line, or one row below it.
+        let spot = |t: f64, side: Side| {
+            let (x, y) = on_line(t);
+            match side {
+                Side::Above => (x, y - 4.0),
+                Side::Below => (x, y + LINE_HEIGHT - 2.0),
+            }
         };
         let full = shown_label(arrow);
         if arrow.kind == MessageKind::Connect {
-            let (x, y) = spot(LABEL_SPOTS[0]);
+            let (x, y) = spot(LABEL_SPOTS[0], Side::Above);
             arrow.text = Some(Label { x, y, text: full });
             continue;
         }
+        let free_of_labels = |candidate: &LabelBox| {
+            row_span(candidate.1, candidate.3).all(|row| {
+                rows.get(&row)
+                    .is_none_or(|placed| !placed.iter().any(|b| overlaps(b, candidate)))
+            })
+        };
+        let clear = |candidate: &LabelBox| {
+            free_of_labels(candidate)
+                && row_span(candidate.1, candidate.3).all(|row| {
+                    shaft_rows.get(&row).is_none_or(|lines| {
+                        !lines
+                            .iter()
+                            .any(|&j| j != i && crosses(&shafts[j], candidate))
+                    })
+                })
+        };
         let short = shorten(&full);
-        let placed = [full, short].into_iter().find_map(|text| {
-            LABEL_SPOTS.iter().find_map(|&t| {
-                let (x, y) = spot(t);
-                let candidate = label_box(x, y, &text);
-                let free = row_span(&candidate).all(|row| {
-                    rows.get(&row)
-                        .is_none_or(|placed| !placed.iter().any(|b| overlaps(b, &candidate)))
-                });
-                free.then(|| {
+        let tries = [
+            (&full, Side::Above, true),
+            (&full, Side::Below, true),
+            (&full, Side::Above, false),
+            (&short, Side::Above, false),
+        ];
+        let placed = tries.iter().find_map(|&(text, side, off_lines)| {
+            // Off the lines, only spots well inside the arrow: one at its very end reads as
+            // the next arrow's.
+            let spots = if off_lines {
+                &LABEL_SPOTS[..4]
+            } else {
+                &LABEL_SPOTS[..]
+            };
+            spots.iter().find_map(|&t| {
+                let (x, y) = spot(t, side);
+                let candidate = label_box(x, y, text);
+                let fits = if off_lines {
+                    clear(&candidate)
+                } else {
+                    free_of_labels(&candidate)
+                };
+                fits.then(|| {
                     (
                         Label {
                             x,
@@ -761,6 +853,41 @@ mod tests {
         assert!(
             layout.arrows.iter().any(|a| a.text.is_none()),
             "a crowd leaves some labels to hover"
+        );
+    }
+
+    #[test]
+    fn a_label_keeps_off_a_line_just_above_its_own() {
+        // A PONG, and the FIN sent right after it on the same stream: the two lines run a few
+        // pixels apart, and any label above the FIN's line would sit on the PONG's.
+        let pong = Arrow {
+            kind: MessageKind::Envelope,
+            label: "PONG".into(),
+            received_y: Some(131.0),
+            ..arrow(200.0, 0.0, 100.0)
+        };
+        let fin = Arrow {
+            kind: MessageKind::Close,
+            label: "close (FIN)".into(),
+            received_y: Some(132.0),
+            ..arrow(200.0, 0.0, 116.0)
+        };
+        let mut arrows = [pong, fin];
+        place_labels(&mut arrows, &[]);
+        for (i, labelled) in arrows.iter().enumerate() {
+            let label = labelled.text.as_ref().expect("placed");
+            assert_eq!(label.text, labelled.label, "whole");
+            let other = shaft(&arrows[1 - i]);
+            assert!(
+                !crosses(&other, &label_box(label.x, label.y, &label.text)),
+                "{label:?} sits on the other arrow's line"
+            );
+        }
+        let fin_label = arrows[1].text.as_ref().unwrap();
+        assert!(fin_label.y > 116.0, "the FIN's label went below its line");
+        assert!(
+            arrows[1].extent().1 >= fin_label.y,
+            "and the arrow reaches down to it"
         );
     }
 
