@@ -426,6 +426,9 @@ enum Side {
     Below,
 }
 
+/// Lines taller than this are not looked at when placing labels.
+const MAX_OBSTACLE_HEIGHT: f64 = 40.0 * LINE_HEIGHT;
+
 /// An arrow's line as drawn, end to end (a message not received: its stub).
 type Shaft = (f64, f64, f64, f64);
 
@@ -490,6 +493,11 @@ fn place_labels(arrows: &mut [Arrow], cuts: &[PlacedCut]) {
     if drawn_lines.len() <= MAX_SHAFTS_AVOIDED {
         for i in drawn_lines {
             let (_, y1, _, y2) = shafts[i];
+            // A line down a long stretch (the room's diagram lays out its whole trace) would
+            // fill thousands of rows on every layout: it is no obstacle.
+            if (y1 - y2).abs() > MAX_OBSTACLE_HEIGHT {
+                continue;
+            }
             for row in row_span(y1.min(y2), y1.max(y2)) {
                 shaft_rows.entry(row).or_default().push(i);
             }
