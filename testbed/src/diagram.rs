@@ -211,8 +211,9 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .filter(|m| m.sent.at_ms <= until)
         .collect();
 
+    // Only real time has bars; with none (the room's diagram), the peers' work is not read.
     let shown_bars: Vec<Bar> = match options.mode {
-        TimeMode::RealTime => {
+        TimeMode::RealTime if !bars.is_empty() => {
             let work = PeerWork::drawn(&shown, until);
             bars.iter()
                 .filter(|b| column.contains_key(&b.peer) && b.start_ms <= until)
@@ -223,7 +224,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 })
                 .collect()
         }
-        TimeMode::Lamport => Vec::new(),
+        _ => Vec::new(),
     };
     // A cut is drawn through the points recorded by `until`, on the lifelines shown.
     let shown_cuts: Vec<(&Cut, Vec<(f64, f64)>)> = match options.mode {
