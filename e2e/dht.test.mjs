@@ -164,6 +164,9 @@ test('DHT 3: a record put on the closest peers, got, and provided', async () => 
     assert.ok(held.includes(peer.trim()), `${peer} holds it: ${text}`);
   }
   assert.ok(held.includes('peer 4'), text);
+  // The step compares the holders with the closest peers "listed beside it": first beside the
+  // circle, above the put's long lookup.
+  assert.equal(await page.getAttribute('.dht-side > section:first-child', 'class'), 'records');
   await page.screenshot({ path: join(suite.shots, 'dht-put.png') });
   await page.click('.next');
   await page.check('.choice input[value="yes"]');

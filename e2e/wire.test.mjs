@@ -88,6 +88,16 @@ test('Streams: SYN and ACK, the protocol negotiated on the stream, a FIN from ea
   await next(page);
   const records = await wireRecords(page);
   assert.ok(records.some((r) => /stream \d+ negotiates: \/testbed\/ping\/1\.0\.0/.test(r)), records.join('\n'));
+  // As the step says, inside noise: the list opens at its newest records, so the ping's
+  // stream is in sight without scrolling past the connection's set-up.
+  await page.click('input[name="wire-depth"] >> nth=2');
+  await page.waitForFunction(() => {
+    const list = document.querySelector('.wire-list');
+    const box = list.getBoundingClientRect();
+    const negotiated = [...list.querySelectorAll('li')].filter((li) => /negotiates: \/testbed\/ping/.test(li.textContent)).at(-1);
+    const at = negotiated?.getBoundingClientRect();
+    return at && at.top >= box.top && at.bottom <= box.bottom && list.scrollTop > 0;
+  }, null, { timeout: 10_000 });
 
   await next(page);
   await page.check('.choice input[value="responder"]');

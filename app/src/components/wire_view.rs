@@ -195,6 +195,36 @@ pub fn WireView(
     });
     let list = NodeRef::<Ol>::new();
     draw_into(list, move || items.get());
+    // Follows the newest records, as the event log does: a ping's stream comes after the
+    // connection's set-up, and a step that shows this view talks about it. Scrolled up to read,
+    // the list stays put; back at its end, it follows again. Shown again, or showing another
+    // connection or depth, it starts at its end.
+    let following = StoredValue::new(true);
+    // Where the list last scrolled itself: the scroll event comes a frame later, when more
+    // records may have made that no longer the end, and is not the learner's.
+    let scrolled_to = StoredValue::new(None::<i32>);
+    let opened = Memo::new(move |_| (visible.get(), shown_pair(), depth.get()));
+    Effect::new(move || {
+        opened.track();
+        following.set_value(true);
+    });
+    Effect::new(move || {
+        items.track();
+        request_animation_frame(move || {
+            if let (true, Some(list)) = (following.get_value(), list.get_untracked()) {
+                list.set_scroll_top(list.scroll_height());
+                scrolled_to.set_value(Some(list.scroll_top()));
+            }
+        });
+    });
+    let on_scroll = move |_| {
+        if let Some(list) = list.get_untracked() {
+            if scrolled_to.get_value() != Some(list.scroll_top()) {
+                let end = list.scroll_height() - list.client_height();
+                following.set_value(list.scroll_top() >= end - 4);
+            }
+        }
+    };
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let position = ev
             .target()
@@ -248,7 +278,7 @@ pub fn WireView(
             {move || connections.with(Vec::is_empty).then(|| view! {
                 <p class="hint">{format!("Nothing on the wire yet. Networks of up to {MAX_TAPPED_PEERS} peers are tapped: start one, and its connections appear here.")}</p>
             })}
-            <ol class="wire-list" node_ref=list on:click=on_click></ol>
+            <ol class="wire-list" node_ref=list on:click=on_click on:scroll=on_scroll></ol>
         </section>
     }
 }

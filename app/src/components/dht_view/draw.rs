@@ -63,14 +63,16 @@ pub(super) fn picture_nodes(picture: &Picture) -> Vec<Node> {
             .child(el("h3").text("Lookups"))
             .child(el("p").attr("class", "muted").text("No lookup yet. A lookup asks peers ever closer to a key until no one knows a closer peer.")),
     };
+    // Who holds what first: a line per record, which the record lessons watch change while
+    // the lookup beside it runs long.
     let side = el("div")
         .attr("class", "dht-side")
-        .child(lookup)
-        .children(picture.table.as_ref().map(table_node))
         .children(
             (!picture.records.is_empty())
                 .then(|| records_node(&picture.records, picture.replication)),
-        );
+        )
+        .child(lookup)
+        .children(picture.table.as_ref().map(table_node));
     let errors = (!picture.errors.is_empty()).then(|| {
         el("section")
             .attr("class", "kad-errors")
@@ -391,10 +393,11 @@ fn records_node(records: &[RecordRow], replication: usize) -> Node {
             .join(", ")
     };
     let rows = records.iter().map(|record| {
+        // A key is named like its record ("record 1"): "The record record 1" would say it twice.
         let what = if record.provider_records {
-            "Provider records for"
+            "Provider records for "
         } else {
-            "The record"
+            ""
         };
         let holders = if record.holders.is_empty() {
             "nobody".to_owned()
@@ -406,7 +409,7 @@ fn records_node(records: &[RecordRow], replication: usize) -> Node {
             .attr("data-holders", record.holders.len())
             .attr("data-holder-peers", spaced(&record.holders))
             .attr("data-closest-live", spaced(&record.closest_live))
-            .text(format!("{what} {}: {holders} ", record.key))
+            .text(format!("{what}{}: {holders} ", record.key))
             .child(el("span").attr("class", "muted").text(format!(
                 "(the {replication} closest live peers to the key: {})",
                 named(&record.closest_live)
