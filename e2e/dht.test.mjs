@@ -140,13 +140,35 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   assert.equal(requests, found.hops);
   assert.equal(answers, found.hops);
   assert.equal(await lookup.locator('.arrow[data-kind="kad-background"]').count(), 0, 'background hidden');
+  // Only the lookup's peers keep a lifeline: peer 0 and those it asked, not all 30.
+  assert.ok(await lookup.isChecked('input[name="only-peers-with-arrows"]'));
+  assert.equal(await lookup.locator('.lifeline-head').count(), found.hops + 1);
   await lookup.screenshot({ path: join(suite.shots, 'dht-lookup-diagram.png') });
+  // Unchecked, every peer has its lifeline again.
+  await lookup.uncheck('input[name="only-peers-with-arrows"]');
+  await lookup.waitForFunction(() => document.querySelectorAll('.lifeline-head').length === 30);
   await lookup.click('.next');
   await act(lookup);
   const second = await lastLookup(lookup);
   assert.match(second.text, /lookup \(closest peers\) for record 5/);
   await lookup.click('.next');
   await lookup.close();
+});
+
+test('DHT 2 opened at its lookup by a link: caught up, the lookup waits for the DHT to settle', async () => {
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=dht-lookup&step=2`);
+  await page.click('.catch-up button');
+  await page.check('.choice input[value="2"]');
+  // Run at once, the lookup would find tables still empty: it waits, and the step says why.
+  await page.waitForSelector('p.catch-up[role="status"]');
+  assert.ok(await page.isDisabled('.step-action'));
+  await page.waitForSelector('.step-action:not([disabled])', { timeout: 120_000 });
+  assert.equal(await page.getAttribute('.dht-status', 'data-settled'), 'true');
+  await act(page);
+  const found = await lastLookup(page);
+  assert.match(found.text, /Closest found: peer 23/);
+  await page.close();
 });
 
 test('DHT 3: a record put on the closest peers, got, and provided', async () => {

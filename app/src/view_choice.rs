@@ -2,7 +2,7 @@
 //! learner's tabs and filters, and by "Show me".
 
 use leptos::prelude::*;
-use testbed::lesson::{Lesson, View};
+use testbed::lesson::{Focus, Lesson, View};
 use testbed::trace::mark::MessageKind;
 
 use crate::components::lesson_panel::Place;
@@ -14,6 +14,8 @@ pub struct ViewChoice {
     pub tab: RwSignal<View>,
     /// The diagram shows only the last ping's peers.
     pub only_last_ping: RwSignal<bool>,
+    /// The diagram shows only the peers its arrows are from or to.
+    pub only_peers_with_arrows: RwSignal<bool>,
     /// The kinds of message the diagram draws.
     pub kinds: RwSignal<std::collections::HashSet<MessageKind>>,
 }
@@ -24,6 +26,7 @@ impl ViewChoice {
         let choice = ViewChoice {
             tab: RwSignal::new(View::Network),
             only_last_ping: RwSignal::new(false),
+            only_peers_with_arrows: RwSignal::new(false),
             kinds: RwSignal::new(default_kinds()),
         };
         Effect::new(move || {
@@ -31,13 +34,16 @@ impl ViewChoice {
             let step = lessons.with_value(|all| {
                 all.get(p.lesson)
                     .and_then(|l| l.steps.get(p.step))
-                    .map(|s| (s.show, s.focus_last_ping, s.draw.clone()))
+                    .map(|s| (s.show, s.focus, s.draw.clone()))
             });
             if let Some((show, focus, draw)) = step {
                 if let Some(view) = show {
                     choice.tab.set(view);
                 }
-                choice.only_last_ping.set(focus);
+                choice.only_last_ping.set(focus == Some(Focus::LastPing));
+                choice
+                    .only_peers_with_arrows
+                    .set(focus == Some(Focus::PeersWithArrows));
                 if let Some(draw) = draw {
                     choice.kinds.set(draw.into_iter().collect());
                 }

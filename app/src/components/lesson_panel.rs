@@ -189,6 +189,9 @@ fn CatchUp(session: Session, lesson: Lesson, step: usize) -> impl IntoView {
                 }>{label.clone()}</button>
             </div>
         </Show>
+        <Show when=move || session.replaying.get()>
+            <p class="catch-up" role="status">"Running the actions before this step; its own waits until they are done."</p>
+        </Show>
     }
 }
 
@@ -333,11 +336,13 @@ pub fn LessonPanel(
             }
         })
     };
-    // The action may run once the step's question, if any, is answered.
+    // The action may run once the actions replayed before it are done and the step's question,
+    // if any, is answered.
     let may_run = move |index: usize, lesson: &Lesson| {
-        lesson.steps.get(index).is_some_and(|s| {
-            s.predict.is_none() || predictions.answers.with(|a| a.contains_key(&index))
-        })
+        !session.replaying.get()
+            && lesson.steps.get(index).is_some_and(|s| {
+                s.predict.is_none() || predictions.answers.with(|a| a.contains_key(&index))
+            })
     };
 
     let handle = window_event_listener(ev::keydown, move |event| {

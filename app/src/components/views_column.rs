@@ -31,6 +31,7 @@ pub fn ViewsColumn(
     let ViewChoice {
         tab,
         only_last_ping,
+        only_peers_with_arrows,
         kinds,
     } = views;
     let showing = move |view: View| Signal::derive(move || tab.get() == view);
@@ -47,7 +48,7 @@ pub fn ViewsColumn(
             </div>
             <div role="tabpanel" id="diagram-panel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
                 <SequenceDiagram session=session visible=showing(View::Diagram)
-                    only_last_ping=only_last_ping
+                    only_last_ping=only_last_ping only_peers_with_arrows=only_peers_with_arrows
                     peer_question_open=clicks.wanted
                     answer_peer=clicks.answer kinds=kinds />
             </div>

@@ -51,6 +51,7 @@ impl Session {
         if actions.first() != Some(&Action::StartNetwork) {
             actions.insert(0, Action::StartNetwork);
         }
+        self.replaying.set(true);
         for (n, action) in actions.into_iter().enumerate() {
             if n > 0 {
                 self.pace.with_value(Pace::turn).await;
@@ -71,6 +72,7 @@ impl Session {
             }
             self.settled().await;
         }
+        self.replaying.set(false);
     }
 
     /// Marks where the trace stands as an action starts, and counts it.

@@ -114,6 +114,9 @@ pub struct Session {
     /// What the learner did since the network started, random choices resolved: replaying
     /// these on the same scenario rebuilds the same run.
     pub actions: RwSignal<Vec<Action>>,
+    /// A link's or a catch-up's actions are being replayed: a step's own action waits for them
+    /// (a lookup before the DHT has settled would find next to nothing).
+    pub replaying: RwSignal<bool>,
     /// Actions run since the page opened (never reset): a prediction made before an action
     /// is checked only once one has run.
     pub actions_run: RwSignal<u64>,
@@ -188,6 +191,7 @@ impl Session {
             log: RwSignal::new(VecDeque::new()),
             last_ping: RwSignal::new(None),
             actions: RwSignal::new(Vec::new()),
+            replaying: RwSignal::new(false),
             actions_run: RwSignal::new(0),
             since_action: RwSignal::new(Since::START),
             wire: RwSignal::new(VecDeque::new()),

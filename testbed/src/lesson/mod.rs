@@ -19,7 +19,7 @@
 //! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
 //! @expect pong
 //! @show diagram
-//! @focus last-ping
+//! @focus last-ping      (or: peers-with-arrows, the peers an arrow drawn is from or to)
 //! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
 //! ```
 //!
@@ -106,12 +106,21 @@ pub struct Step {
     pub expect: Option<Expectation>,
     /// The view this step talks about.
     pub show: Option<View>,
-    /// Draw only the last ping's two peers.
-    pub focus_last_ping: bool,
+    /// Which lifelines the diagram keeps, when the step says.
+    pub focus: Option<Focus>,
     /// Asked before the action runs.
     pub predict: Option<Prediction>,
     /// The kinds of message the diagram draws in this step, when the step says.
     pub draw: Option<Vec<MessageKind>>,
+}
+
+/// The lifelines a step's diagram keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The last ping's two peers.
+    LastPing,
+    /// The peers that sent or received an arrow drawn (say, a lookup's among thirty).
+    PeersWithArrows,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +197,17 @@ mod tests {
             Some(Action::Ping { from: 0, to: None })
         );
         assert_eq!(lesson.steps[1].expect, Some(Expectation::Pong));
+    }
+
+    #[test]
+    fn a_step_keeps_the_lifelines_it_focuses_on() {
+        let text = SAMPLE.replace("@expect pong", "@expect pong\n@focus peers-with-arrows");
+        let lesson = parse("two", &text).unwrap();
+        assert_eq!(lesson.steps[0].focus, None);
+        assert_eq!(lesson.steps[1].focus, Some(Focus::PeersWithArrows));
+        let last_ping = parse("two", &SAMPLE.replace("@expect pong", "@focus last-ping")).unwrap();
+        assert_eq!(last_ping.steps[1].focus, Some(Focus::LastPing));
+        assert!(parse("two", &SAMPLE.replace("@expect pong", "@focus everyone")).is_err());
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 action: None,
                 expect: None,
                 show: None,
-                focus_last_ping: false,
+                focus: None,
                 predict: None,
                 draw: None,
             });
@@ -186,7 +186,8 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["show", "wire"] => step.show = Some(View::Wire),
                 ["show", "dht"] => step.show = Some(View::Dht),
                 ["show", "room"] => step.show = Some(View::Room),
-                ["focus", "last-ping"] => step.focus_last_ping = true,
+                ["focus", "last-ping"] => step.focus = Some(Focus::LastPing),
+                ["focus", "peers-with-arrows"] => step.focus = Some(Focus::PeersWithArrows),
                 _ => return Err(error(number, format!("unknown directive @{directive}"))),
             }
         } else if line.is_empty() {

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
 use testbed::trace::details::details;
 use testbed::trace::mark::MessageKind;
+use testbed::PeerId;
 
 use crate::session::Session;
 
@@ -32,6 +33,7 @@ pub fn SequenceDiagram(
     session: Session,
     visible: Signal<bool>,
     only_last_ping: RwSignal<bool>,
+    only_peers_with_arrows: RwSignal<bool>,
     /// A lesson question is waiting for a peer: clicking a lifeline head answers it.
     peer_question_open: Signal<bool>,
     answer_peer: Callback<usize>,
@@ -57,10 +59,23 @@ pub fn SequenceDiagram(
                 _ => (0..view.peer_count()).collect(),
             };
             let hidden = hidden.get();
+            let with_arrows = only_peers_with_arrows.get().then(|| {
+                let until = session.scrub.get().unwrap_or(f64::INFINITY);
+                kinds.with(|kinds| {
+                    session.trace.with(|trace| {
+                        trace
+                            .messages()
+                            .filter(|m| kinds.contains(&m.kind) && m.sent.at_ms <= until)
+                            .flat_map(|m| [m.from, m.to])
+                            .collect::<HashSet<PeerId>>()
+                    })
+                })
+            });
             peers
                 .into_iter()
                 .filter(|i| !hidden.contains(i))
                 .filter_map(|i| view.peer_id(i).map(|id| (i, id)))
+                .filter(|(_, id)| with_arrows.as_ref().is_none_or(|peers| peers.contains(id)))
                 .collect::<Vec<_>>()
         })
     });
@@ -176,7 +191,7 @@ pub fn SequenceDiagram(
 
     view! {
         <section class="diagram" aria-label="Sequence diagram">
-            <DiagramToolbar session=session mode=mode zoom_step=zoom_step follow=scroll.follow only_last_ping=only_last_ping />
+            <DiagramToolbar session=session mode=mode zoom_step=zoom_step follow=scroll.follow only_last_ping=only_last_ping only_peers_with_arrows=only_peers_with_arrows />
             <KindFilters kinds=kinds offered=offered hidden=hidden drawn=Signal::derive(move || layout.with(|l| l.drawn)) lamport=Signal::derive(move || mode.get() == TimeMode::Lamport) />
             <div class="diagram-scroll" node_ref=scroll.element on:scroll=move |_| scroll.on_scroll() tabindex="0"
                 aria-label="Sequence diagram, newest at the bottom">

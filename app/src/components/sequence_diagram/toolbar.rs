@@ -1,4 +1,5 @@
-//! The diagram's controls: real or Lamport time, zoom, follow, export, only the last ping.
+//! The diagram's controls: real or Lamport time, zoom, follow, export, and which lifelines:
+//! only the last ping's, or only those with arrows.
 
 use leptos::prelude::*;
 use testbed::diagram::TimeMode;
@@ -8,6 +9,9 @@ use super::ZOOM_STEPS;
 use crate::components::toggle::Toggle;
 use crate::session::Session;
 
+/// Beyond this many peers the toolbar offers to keep only the lifelines with arrows.
+const CROWDED_LIFELINES: usize = 8;
+
 #[component]
 pub fn DiagramToolbar(
     session: Session,
@@ -15,7 +19,10 @@ pub fn DiagramToolbar(
     zoom_step: RwSignal<usize>,
     follow: RwSignal<bool>,
     only_last_ping: RwSignal<bool>,
+    only_peers_with_arrows: RwSignal<bool>,
 ) -> impl IntoView {
+    // Offered where lifelines crowd: a lookup among thirty peers asks a handful.
+    let crowded = move || session.view.with(|v| v.peer_count()) > CROWDED_LIFELINES;
     view! {
     <div class="diagram-toolbar" role="toolbar" aria-label="Diagram controls">
         <fieldset class="segmented">
@@ -66,6 +73,9 @@ pub fn DiagramToolbar(
                 true => "Only the last ping's peers",
                 false => "Only the last ping's peers (no ping yet)",
             } />
+        </Show>
+        <Show when=move || only_peers_with_arrows.get() || crowded()>
+            <Toggle name="only-peers-with-arrows" value=only_peers_with_arrows text="Only peers with arrows" />
         </Show>
     </div>
     }
