@@ -170,6 +170,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
 
 /// Offered on a step opened by a link that carries none of the earlier steps' actions, so
 /// that no network runs: runs them one after the other, and the step has what it talks about.
+/// While they (or a link's own actions) replay, says that the step's action waits for them.
 #[component]
 fn CatchUp(session: Session, lesson: Lesson, step: usize) -> impl IntoView {
     let actions = StoredValue::new(lesson.catch_up(step));
