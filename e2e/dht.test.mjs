@@ -199,6 +199,17 @@ test('DHT 3: a record put on the closest peers, got, and provided', async () => 
   assert.ok(get.hops >= 1);
   await page.click('.next');
   await act(page);
+  // The ADD_PROVIDERs go out after the lookup ended, with no answer to wait for, and the list
+  // fills in as they arrive: peer 9's own provider record, and one on each of the 3 closest
+  // live peers.
+  await page.locator('.hop-row td', { hasText: 'ADD_PROVIDER: keep a provider record' }).first().waitFor();
+  await page.waitForFunction(() => {
+    const item = document.querySelector('.records li[data-key="record 2"]');
+    if (!item) return false;
+    const peers = (name) => item.getAttribute(name).split(' ').filter(Boolean);
+    const holders = peers('data-holder-peers');
+    return holders.includes('9') && peers('data-closest-live').every((p) => holders.includes(p));
+  });
   await page.click('.next');
   await act(page);
   await page.locator('.dht-lookup .found', { hasText: 'Providers: peer 9' }).waitFor();

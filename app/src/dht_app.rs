@@ -17,8 +17,9 @@ use crate::running::Running;
 /// No kad traffic for this long counts as settled.
 const QUIET: Duration = Duration::from_millis(500);
 
-/// How often the stores are read while peers refresh on their own.
-const STORES_READ_EVERY: Duration = Duration::from_secs(1);
+/// How often the view looks whether a peer was asked to store something since it last read
+/// the stores.
+const STORES_LOOKED_AT_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Copy)]
 pub struct DhtApp {
@@ -33,6 +34,9 @@ pub struct DhtApp {
     pub holdings: RwSignal<Vec<Holding>>,
     /// Peers that left.
     pub left: RwSignal<Vec<PeerIndex>>,
+    /// Reads of the stores started: only the latest one's result is shown, since an earlier
+    /// one may finish later with older stores.
+    reads: StoredValue<u64>,
 }
 
 impl DhtApp {
@@ -44,6 +48,7 @@ impl DhtApp {
             table: RwSignal::new(None),
             holdings: RwSignal::new(Vec::new()),
             left: RwSignal::new(Vec::new()),
+            reads: StoredValue::new(0),
         }
     }
 
@@ -90,16 +95,18 @@ impl DhtApp {
                     .set(Some(format!("The DHT did not settle: {error}")));
                 return;
             }
+            // The stores change after the actions that change them have ended (libp2p-kad
+            // writes an ADD_PROVIDER once its lookup is over), and, in peers that refresh and
+            // replicate on their own, unasked: the view reads them again whenever the wire shows
+            // a PUT_VALUE or ADD_PROVIDER received (a DHT network is always tapped).
+            let stores_asked = || running.trace.with_untracked(|t| t.lookups().stores_asked);
+            let mut read_after = stores_asked();
             self.refresh(running, &network).await;
-            // Peers that refresh and replicate on their own move records without being
-            // asked: the view follows the stores.
-            if network
-                .config()
-                .dht
-                .is_some_and(|d| d.refresh_secs.is_some())
-            {
-                while running.generation() == generation {
-                    futures_timer::Delay::new(STORES_READ_EVERY).await;
+            while running.generation() == generation {
+                futures_timer::Delay::new(STORES_LOOKED_AT_EVERY).await;
+                let asked = stores_asked();
+                if asked != read_after {
+                    read_after = asked;
                     self.refresh(running, &network).await;
                 }
             }
@@ -191,6 +198,8 @@ impl DhtApp {
     /// Reads the chosen peer's table and who holds what from the live peers.
     async fn refresh(self, running: Running, network: &Network) {
         let generation = running.generation();
+        self.reads.update_value(|n| *n += 1);
+        let read = self.reads.get_value();
         let chosen = self.chosen.get_untracked();
         // Keys some peer was asked to provide: the stores cannot list provider records.
         let provided: Vec<Vec<u8>> = running.trace.with_untracked(|trace| {
@@ -236,7 +245,7 @@ impl DhtApp {
             Some(peer) if !self.has_left(chosen) => peer.routing_table().await.ok(),
             _ => None,
         };
-        if running.generation() != generation {
+        if running.generation() != generation || self.reads.get_value() != read {
             return;
         }
         if complete {

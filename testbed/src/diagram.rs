@@ -199,9 +199,11 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .enumerate()
         .map(|(i, p)| (*p, i))
         .collect();
-    let spacing = ((options.width - 2.0 * SIDE) / options.lifelines.len().max(1) as f64)
-        .clamp(MIN_COLUMN, MAX_COLUMN);
-    let x = |peer: &PeerId| column.get(peer).map(|&i| SIDE + spacing * (i as f64 + 0.5));
+    let lifelines = options.lifelines.len().max(1) as f64;
+    let spacing = ((options.width - 2.0 * SIDE) / lifelines).clamp(MIN_COLUMN, MAX_COLUMN);
+    // Too few lifelines to fill the width even at their widest spacing: centred in it.
+    let left = SIDE + ((options.width - 2.0 * SIDE - spacing * lifelines) / 2.0).max(0.0);
+    let x = |peer: &PeerId| column.get(peer).map(|&i| left + spacing * (i as f64 + 0.5));
     let until = options.until_ms.unwrap_or(f64::INFINITY);
     let shown: Vec<&Message> = trace
         .messages()
@@ -350,7 +352,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     };
     place_labels(&mut arrows, &cuts);
     Layout {
-        width: 2.0 * SIDE + spacing * options.lifelines.len() as f64,
+        width: (2.0 * SIDE + spacing * lifelines).max(options.width),
         height: drawing_end,
         lifeline_x: options.lifelines.iter().filter_map(x).collect(),
         arrows,
@@ -907,7 +909,7 @@ mod tests {
     }
 
     #[test]
-    fn few_lifelines_spread_over_the_width_and_many_keep_a_minimum() {
+    fn few_lifelines_spread_over_the_width_or_are_centred_and_many_keep_a_minimum() {
         let mut trace = Trace::default();
         exchange(&mut trace, [0.0, 1.0, 2.0, 3.0]);
         let mut wide = options(TimeMode::RealTime);
@@ -918,6 +920,13 @@ mod tests {
         let narrow = options(TimeMode::RealTime);
         let layout = super::layout(&trace, &[], &narrow, 0.0, f64::MAX);
         assert_eq!(layout.lifeline_x[1] - layout.lifeline_x[0], MIN_COLUMN);
+        let mut very_wide = options(TimeMode::RealTime);
+        very_wide.width = 1000.0;
+        let layout = super::layout(&trace, &[], &very_wide, 0.0, f64::MAX);
+        assert_eq!(layout.width, 1000.0);
+        assert_eq!(layout.lifeline_x[1] - layout.lifeline_x[0], MAX_COLUMN);
+        let middle = (layout.lifeline_x[0] + layout.lifeline_x[1]) / 2.0;
+        assert_eq!(middle, 500.0, "two lifelines at their widest are centred");
     }
 
     #[test]

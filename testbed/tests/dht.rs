@@ -254,6 +254,51 @@ async fn a_record_is_stored_on_the_r_closest_peers() {
     }
 }
 
+/// DHT 3's provider step, natively: peer 9 of DHT 3's network announces it provides
+/// `record 2`. libp2p-kad ends the lookup before the ADD_PROVIDER requests are even written
+/// (they have no answer), so the stores are read once the wire shows them received, as the
+/// DHT tab does: then the 3 live peers closest to the key keep a provider record for it.
+#[tokio::test]
+async fn a_provider_record_is_kept_by_the_r_closest_peers_once_its_requests_arrive() {
+    let dht: dht::Config = "k3-a3-r3".parse().unwrap();
+    let (network, mut events) = settled_network(30, 12, dht).await;
+    let ids = network.peer_ids();
+    let mut lookups = Lookups::default();
+    collect(&network, &mut events, &mut lookups);
+    let stores_asked_before = lookups.stores_asked;
+    let key = b"record 2".to_vec();
+    let outcome = network
+        .peer(9)
+        .unwrap()
+        .lookup(LookupRequest::Provide { key: key.clone() })
+        .await
+        .unwrap();
+    assert_eq!(outcome.error, None, "peer 9's provide");
+    tokio::time::timeout(PATIENCE, async {
+        while lookups.stores_asked < stores_asked_before + 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            collect(&network, &mut events, &mut lookups);
+        }
+    })
+    .await
+    .expect("three ADD_PROVIDER requests arrive");
+    let stores =
+        join_all((0..ids.len()).map(|p| network.peer(p).unwrap().stored(vec![key.clone()]))).await;
+    let mut holders: Vec<PeerId> = stores
+        .into_iter()
+        .enumerate()
+        .filter(|(p, stored)| *p != 9 && stored.as_ref().unwrap().provided.contains(&key))
+        .map(|(p, _)| ids[p])
+        .collect();
+    let mut expected = truly_closest(&ids, ids[9], &key, 3);
+    expected.sort();
+    holders.sort();
+    assert_eq!(
+        holders, expected,
+        "record 2's providers are kept by the 3 closest peers"
+    );
+}
+
 const PUT_TRIES: usize = 5;
 
 /// Puts `key` from `origin`. A put that timed out, or that a closest peer did not answer, is

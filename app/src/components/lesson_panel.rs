@@ -541,6 +541,9 @@ fn PredictionCard(
                             <p class="why">{prediction.with_value(|p| p.why.clone())}</p>
                         }.into_any()
                     }
+                    (None, Some(_)) if session.replaying.get() => view! {
+                        <p class="hint">"Run it once the actions before it are done."</p>
+                    }.into_any(),
                     (None, Some(_)) => view! { <p class="hint">"Now run it, and watch."</p> }.into_any(),
                     (None, None) => view! { <p class="hint">"Answer first; then the action can run."</p> }.into_any(),
                 }}

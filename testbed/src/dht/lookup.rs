@@ -108,6 +108,9 @@ pub struct Lookups {
     pub seen: u64,
     /// Lookups ever started.
     pub started: u64,
+    /// PUT_VALUE and ADD_PROVIDER requests ever received: each may have changed who holds
+    /// what. An ADD_PROVIDER arrives after its lookup has ended (it has no answer to wait for).
+    pub stores_asked: u64,
     /// Once the network's start-up bootstrap is over: how long its routing tables had been
     /// unchanged then, in ms.
     pub settled: Option<u64>,
@@ -187,6 +190,12 @@ impl Lookups {
                 return None;
             }
         };
+        if *request
+            && record.direction == Direction::Received
+            && matches!(message.kind, KadKind::PutValue | KadKind::AddProvider)
+        {
+            self.stores_asked += 1;
+        }
         let stream_key = (record.local, record.connection, *stream);
         let asked = if *request {
             let origin = match record.direction {

@@ -238,10 +238,13 @@ fn lookup_node(panel: &LookupPanel) -> Node {
     );
     let rows = panel.rows.iter().map(|row| {
         let mut answer = el("td");
-        answer = match &row.answer {
-            None => answer.text("no answer (yet)"),
-            Some((summary, new)) if new.is_empty() => answer.text(format!("{summary}, none new")),
-            Some((summary, new)) => {
+        answer = match (row.store, &row.answer) {
+            (Some(store), _) => answer.text(store),
+            (None, None) => answer.text("no answer (yet)"),
+            (None, Some((summary, new))) if new.is_empty() => {
+                answer.text(format!("{summary}, none new"))
+            }
+            (None, Some((summary, new))) => {
                 answer = answer.text(format!("{summary}; new: "));
                 for (i, name) in new.iter().enumerate() {
                     if i > 0 {
@@ -252,7 +255,7 @@ fn lookup_node(panel: &LookupPanel) -> Node {
                 answer
             }
         };
-        if row.late {
+        if row.late && row.store.is_none() {
             answer = answer
                 .text(" (sent after the lookup ended: its connection was still being dialed)");
         }

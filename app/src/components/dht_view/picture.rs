@@ -10,6 +10,7 @@ use testbed::dht::{Holding, KeyPoint, Lookup, LookupKind, Lookups};
 use testbed::labels::key_label;
 use testbed::trace::Trace;
 use testbed::view::{counted, NetworkView};
+use testbed::wire::kad::KadKind;
 use testbed::PeerId;
 
 use crate::dht_app::DhtApp;
@@ -122,6 +123,9 @@ pub(super) struct HopRow {
     pub(super) in_flight: usize,
     /// What the answer held (`the record, 5 peers`), and the peers new to the lookup.
     pub(super) answer: Option<(String, Vec<String>)>,
+    /// A request that stores rather than asks (PUT_VALUE, ADD_PROVIDER), sent to the closest
+    /// peers once the lookup has found them: what it asked for, and how it ended.
+    pub(super) store: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -430,6 +434,15 @@ pub(super) fn lookup_panel(
                     .collect();
                 (text, new)
             }),
+            store: match (hop.request, &hop.answer) {
+                (KadKind::PutValue, Some(_)) => Some("PUT_VALUE: it stored the record and said so"),
+                (KadKind::PutValue, None) => Some("PUT_VALUE: store the record; no answer (yet)"),
+                // libp2p-kad sends it once the lookup is over, and the protocol has no answer.
+                (KadKind::AddProvider, _) => {
+                    Some("ADD_PROVIDER: keep a provider record; it has no answer")
+                }
+                _ => None,
+            },
         })
         .collect();
     LookupPanel {
