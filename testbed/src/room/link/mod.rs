@@ -133,6 +133,10 @@ impl State {
 
 struct Shared {
     state: State,
+    /// Room members this tab offered a direct connection to, while any connection to them
+    /// lasts: one offer each, never again (token channels may run on the circuit by then).
+    #[cfg(target_arch = "wasm32")]
+    offered_direct: std::collections::HashSet<PeerId>,
     /// "The state changed": one pending notice is enough, so a full queue drops the next. The
     /// one sender, behind the lock (each clone of a sender would add a slot).
     changed: mpsc::Sender<()>,
@@ -199,6 +203,8 @@ impl Link {
                     throughputs: BTreeMap::new(),
                     problem: None,
                 },
+                #[cfg(target_arch = "wasm32")]
+                offered_direct: Default::default(),
                 changed,
             })),
             peer,
@@ -388,7 +394,7 @@ impl Link {
     }
 
     /// Dials a room member through the relay, unless connected or known unreachable, and
-    /// pings it when the circuit is up.
+    /// pings it when the circuit is up. Going direct follows the circuit's opening.
     fn dial_member(&self, relay_at: &Multiaddr, remote: PeerId) {
         let state = self
             .lock()
@@ -399,36 +405,73 @@ impl Link {
         if !matches!(state, None | Some(MemberState::Listed | MemberState::Left)) {
             return;
         }
-        self.dial_circuit_then_direct(remote, circuit_address(relay_at, remote));
+        let link = self.clone();
+        let circuit = circuit_address(relay_at, remote);
+        spawn(async move {
+            link.dial_circuit(remote, circuit).await;
+        });
     }
 
     /// Dials a peer the learner names by its address (another libp2p browser node, e.g. a
-    /// js-libp2p one, reserved on a relay): through the relay, then directly.
+    /// js-libp2p one, reserved on a relay): through the relay, then, in a browser, directly
+    /// over WebRTC. The side that dialed the circuit offers (the spec's A).
     pub fn connect_to(&self, address: &str) -> Result<PeerId, String> {
         let (circuit, remote) = circuit_and_peer(address)?;
         self.update(|state| state.members.dialing_by_address(remote));
-        self.dial_circuit_then_direct(remote, circuit);
-        Ok(remote)
-    }
-
-    /// Dials `remote` at its circuit address and pings it once the circuit is up; then, in a
-    /// browser, dials it directly over WebRTC: the side that dialed through the relay offers
-    /// (the spec's A).
-    fn dial_circuit_then_direct(&self, remote: PeerId, circuit: Multiaddr) {
         let link = self.clone();
         spawn(async move {
-            // A failure is in the peer's events: the member shows as unreachable.
-            if link.peer.dial(Some(remote), circuit.clone()).await.is_ok() {
-                link.ping(remote);
+            if link.dial_circuit(remote, circuit.clone()).await {
                 #[cfg(target_arch = "wasm32")]
                 link.go_direct(remote, circuit).await;
             }
         });
+        Ok(remote)
     }
 
-    /// Dials `remote` directly over WebRTC, unless the other side was quicker and the two
-    /// are connected directly already. A failure is in the peer's events; the traffic stays
-    /// on the circuit.
+    /// Dials `remote` at its circuit address and pings it once the circuit is up; says
+    /// whether it is. A failure is in the peer's events: the member shows as unreachable.
+    async fn dial_circuit(&self, remote: PeerId, circuit: Multiaddr) -> bool {
+        let up = self.peer.dial(Some(remote), circuit).await.is_ok();
+        if up {
+            self.ping(remote);
+        }
+        up
+    }
+
+    /// Offers `remote`, a room member joined to this tab by a circuit, a direct WebRTC
+    /// connection if this tab is the one of the two to offer: the one whose PeerId sorts
+    /// first. Were both to offer at once, each tab would close its circuits, and the other's
+    /// signaling with them, as soon as its own connection opened, and both could fail.
+    #[cfg(target_arch = "wasm32")]
+    fn offer_direct_if_first(&self, remote: PeerId) {
+        let circuit = {
+            let mut shared = self.lock();
+            let Some(member) = shared.state.members.get(&remote) else {
+                return;
+            };
+            if member.state == MemberState::Left {
+                shared.offered_direct.remove(&remote);
+                return;
+            }
+            let due = self.me() < remote
+                && member.in_room
+                && member.state == MemberState::Connected
+                && member.path() == Path::Relayed
+                && member.direct_problem.is_none();
+            let Some(relay_at) = shared.state.address.clone() else {
+                return;
+            };
+            if !due || !shared.offered_direct.insert(remote) {
+                return;
+            }
+            circuit_address(&relay_at, remote)
+        };
+        let link = self.clone();
+        spawn(async move { link.go_direct(remote, circuit).await });
+    }
+
+    /// Dials `remote` directly over WebRTC, unless the two are connected directly already.
+    /// A failure is in the peer's events; the traffic stays on the circuit.
     #[cfg(target_arch = "wasm32")]
     async fn go_direct(&self, remote: PeerId, mut circuit: Multiaddr) {
         let direct_already = self
@@ -489,6 +532,10 @@ impl Link {
             EventKind::Room(RoomStep::Discovered { peers, .. }) => peers.clone(),
             _ => Vec::new(),
         };
+        #[cfg(target_arch = "wasm32")]
+        for remote in &changed {
+            self.offer_direct_if_first(*remote);
+        }
         let settled: Vec<PeerId> = changed
             .into_iter()
             .filter(|remote| {
