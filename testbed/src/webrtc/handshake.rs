@@ -205,15 +205,17 @@ impl Peer {
             Local(Option<String>),
             Remote(Result<Option<Signal>, HandshakeError>),
         }
-        // The other side closes the stream once it is connected, which may be before we are:
-        // from then on only the peer connection's state is awaited (a closed stream, read
-        // again, would answer at once, and the loop would never let the browser run).
-        let mut remote_open = true;
+        // The other side closes the stream once it is connected, which may be before we are,
+        // and closes its circuits to us soon after, which resets the stream: either way, from
+        // then on only the peer connection's state is awaited (a closed stream, read again,
+        // would answer at once, and the loop would never let the browser run). The browsers
+        // have the candidates they need by then; if not, ICE fails or the wait runs out.
+        let mut signaling_open = true;
         let mut gave_up = futures_timer::Delay::new(ICE_TIMEOUT).fuse();
         loop {
             let step = {
                 let remote = async {
-                    match remote_open {
+                    match signaling_open {
                         true => incoming.next().await,
                         false => futures::future::pending().await,
                     }
@@ -240,9 +242,18 @@ impl Peer {
                 }
                 Step::State(Some(_)) | Step::Local(None) => {}
                 // Once the other side has closed, ours are sent for nothing, and not at all.
-                Step::Local(Some(_)) if !remote_open => {}
-                Step::Local(Some(json)) => outgoing.send(SignalKind::IceCandidate, json).await?,
-                Step::Remote(Ok(None)) => remote_open = false,
+                Step::Local(Some(_)) if !signaling_open => {}
+                Step::Local(Some(json)) => {
+                    if let Err(error) = outgoing.send(SignalKind::IceCandidate, json).await {
+                        tracing::debug!("signaling stream gone while connecting: {error}");
+                        signaling_open = false;
+                    }
+                }
+                Step::Remote(Ok(None)) => signaling_open = false,
+                Step::Remote(Err(error @ HandshakeError::Stream(_))) => {
+                    tracing::debug!("signaling stream gone while connecting: {error}");
+                    signaling_open = false;
+                }
                 Step::Remote(Err(error)) => return Err(error),
                 Step::Remote(Ok(Some(signal))) if signal.kind != SignalKind::IceCandidate => {
                     return Err(HandshakeError::Unexpected(format!(
