@@ -240,6 +240,14 @@ impl Names<'_> {
         self.view.name(peer)
     }
 
+    fn list<'p>(&self, peers: impl IntoIterator<Item = &'p PeerId>) -> String {
+        peers
+            .into_iter()
+            .map(|p| self.name(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn ids(&self) -> &[PeerId] {
         self.view.peer_ids()
     }
@@ -383,24 +391,28 @@ pub(super) fn lookup_panel(
     hops: &[Hop],
 ) -> LookupPanel {
     let outcome = lookup.outcome.as_ref();
+    let is_store = |hop: &&Hop| matches!(hop.request, KadKind::PutValue | KadKind::AddProvider);
+    let stores: Vec<&Hop> = hops.iter().filter(is_store).collect();
     let stop = outcome.map(|outcome| {
-        let found = outcome
-            .closest
-            .iter()
-            .map(|p| names.name(p))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let closest = match outcome.closest.is_empty() {
+            true => String::new(),
+            false => format!(" Closest found: {}.", names.list(&outcome.closest)),
+        };
+        // A put or a provide reports no closest peers: the peers it then stores at are those.
+        let then = match stores.first() {
+            Some(first) => format!(
+                " Then {} to {}.",
+                first.request.name(),
+                names.list(stores.iter().map(|hop| &hop.asked))
+            ),
+            None => String::new(),
+        };
         format!(
-            "It stopped because {}. {}, {} deep, {:.0} ms.{}",
+            "It stopped because {}. {}, {} deep, {:.0} ms.{closest}{then}",
             lookups.stop_reason(lookup),
-            counted(hops.len(), "request", "requests"),
+            counted(hops.len() - stores.len(), "request", "requests"),
             counted(depth(hops), "hop", "hops"),
             outcome.took_ms,
-            if found.is_empty() {
-                String::new()
-            } else {
-                format!(" Closest found: {found}.")
-            }
         )
     });
     let found = outcome.and_then(|outcome| match &outcome.value {
