@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use testbed::dht::lookup::{depth, progress, Hop};
 use testbed::dht::settle::Settling;
 use testbed::dht::{Holding, KeyPoint, Lookup, LookupKind, Lookups};
-use testbed::labels::key_label;
+use testbed::labels::{key_label, Names as _};
 use testbed::trace::Trace;
 use testbed::view::{counted, NetworkView};
 use testbed::wire::kad::KadKind;
@@ -240,14 +240,6 @@ impl Names<'_> {
         self.view.name(peer)
     }
 
-    fn list<'p>(&self, peers: impl IntoIterator<Item = &'p PeerId>) -> String {
-        peers
-            .into_iter()
-            .map(|p| self.name(p))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     fn ids(&self) -> &[PeerId] {
         self.view.peer_ids()
     }
@@ -391,19 +383,23 @@ pub(super) fn lookup_panel(
     hops: &[Hop],
 ) -> LookupPanel {
     let outcome = lookup.outcome.as_ref();
-    let is_store = |hop: &&Hop| matches!(hop.request, KadKind::PutValue | KadKind::AddProvider);
-    let stores: Vec<&Hop> = hops.iter().filter(is_store).collect();
+    let stores: Vec<&Hop> = hops
+        .iter()
+        .filter(|hop| matches!(hop.request, KadKind::PutValue | KadKind::AddProvider))
+        .collect();
     let stop = outcome.map(|outcome| {
         let closest = match outcome.closest.is_empty() {
             true => String::new(),
-            false => format!(" Closest found: {}.", names.list(&outcome.closest)),
+            false => format!(" Closest found: {}.", names.view.peers(&outcome.closest)),
         };
         // A put or a provide reports no closest peers: the peers it then stores at are those.
         let then = match stores.first() {
             Some(first) => format!(
                 " Then {} to {}.",
                 first.request.name(),
-                names.list(stores.iter().map(|hop| &hop.asked))
+                names
+                    .view
+                    .peers(&stores.iter().map(|hop| hop.asked).collect::<Vec<_>>())
             ),
             None => String::new(),
         };
