@@ -503,11 +503,17 @@ async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
         .await
         .expect("the gets end");
     for (record, (found, tries)) in outcomes.into_iter().enumerate() {
+        let expected = survivors.contains(&record);
+        // Who held it and who knew its holders, to tell a lookup that missed them from a
+        // record that went.
+        let why = match found == expected {
+            true => String::new(),
+            false => why_unhealed(&network, &live, &keys, &[record]).await,
+        };
         assert_eq!(
-            found,
-            survivors.contains(&record),
+            found, expected,
             "record {record}: found exactly when a holder stayed ({peers} peers, seed {seed}, \
-             {tries})"
+             {tries})\n{why}"
         );
     }
     let key = b"after the churn".to_vec();
