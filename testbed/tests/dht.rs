@@ -333,9 +333,12 @@ async fn put(network: &Network, origin: usize, key: &[u8]) {
 const GET_TRIES: usize = 3;
 
 /// Gets `key` from peer 0: whether the value came back, and what each try ended with. A get
-/// that should find the record is tried again when it did not: on a busy machine a holder's
-/// answer can outlast the request's timeout, and the lookup then ends without it.
-async fn get(network: &Network, key: &[u8], expected: bool) -> (bool, String) {
+/// that should find the record is tried again when it did not, once none of `others` runs a
+/// lookup: on a busy machine a holder's answer can outlast the request's timeout while every
+/// peer refreshes its table, and the lookup then ends without it.
+async fn get(network: &Network, key: &[u8], expected: bool, others: &[usize]) -> (bool, String) {
+    let ids = network.peer_ids();
+    let index = |id: &PeerId| ids.iter().position(|x| x == id).unwrap();
     let mut tries = Vec::new();
     loop {
         let outcome = network
@@ -348,11 +351,39 @@ async fn get(network: &Network, key: &[u8], expected: bool) -> (bool, String) {
             .await
             .unwrap();
         let found = outcome.value.as_deref() == Some(&b"value"[..]);
-        tries.push(outcome.error.unwrap_or_else(|| format!("found: {found}")));
+        tries.push(match &outcome.error {
+            Some(error) => format!(
+                "{error} ({} requests in {:.0} ms, ended at peers {:?})",
+                outcome.requests,
+                outcome.took_ms,
+                outcome.closest.iter().map(index).collect::<Vec<_>>()
+            ),
+            None => format!("found: {found}"),
+        });
         if found || !expected || tries.len() == GET_TRIES {
             return (found, format!("tries: {}", tries.join("; ")));
         }
+        background_lookups_over(network, others).await;
     }
+}
+
+/// Waits, at most PATIENCE, until none of `peers` runs a lookup: their refreshes and
+/// republications are over.
+async fn background_lookups_over(network: &Network, peers: &[usize]) {
+    let over = async {
+        loop {
+            let statuses =
+                join_all(peers.iter().map(|&p| network.peer(p).unwrap().dht_status())).await;
+            if statuses
+                .into_iter()
+                .all(|status| status.is_ok_and(|s| s.lookups == 0))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let _ = tokio::time::timeout(PATIENCE, over).await;
 }
 
 /// Which of `peers` store `key`, read from their stores.
@@ -495,10 +526,12 @@ async fn records_heal_after_churn(peers: usize, seed: u64, refresh_secs: u16) {
         println!("record {lost} was copied to a live peer as its holders left");
     }
 
+    // Peer 0, which runs the gets, is live[0]: it never leaves.
+    let others = &live[1..];
     let gets = keys
         .iter()
         .enumerate()
-        .map(|(record, key)| get(&network, key, survivors.contains(&record)));
+        .map(|(record, key)| get(&network, key, survivors.contains(&record), others));
     let outcomes = tokio::time::timeout(PATIENCE, join_all(gets))
         .await
         .expect("the gets end");
