@@ -143,6 +143,14 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   // Only the lookup's peers keep a lifeline: peer 0 and those it asked, not all 30.
   assert.ok(await lookup.isChecked('input[name="only-peers-with-arrows"]'));
   assert.equal(await lookup.locator('.lifeline-head').count(), found.hops + 1);
+  // They spread over the diagram's width (it was measured once the tab showed), not packed
+  // 32 px apart at its left as when it was hidden.
+  await lookup.waitForFunction(() => {
+    const [a, b] = [...document.querySelectorAll('.lifeline-head')].map((h) => h.getBoundingClientRect().x);
+    return b - a > 40;
+  }, null, { timeout: 5000 }).catch(() => {});
+  const xs = await lookup.$$eval('.lifeline-head', (heads) => heads.map((h) => h.getBoundingClientRect().x));
+  assert.ok(xs[1] - xs[0] > 40, `lifelines ${(xs[1] - xs[0]).toFixed(0)} px apart`);
   await lookup.screenshot({ path: join(suite.shots, 'dht-lookup-diagram.png') });
   // Unchecked, every peer has its lifeline again.
   await lookup.uncheck('input[name="only-peers-with-arrows"]');

@@ -49,7 +49,12 @@ pub fn SequenceDiagram(
     let offered = Memo::new(move |_| session.trace.with(filters::offered));
     // Peers whose lifeline the learner hid by clicking its head.
     let hidden = RwSignal::new(HashSet::<usize>::new());
-    let lifelines = Memo::new(move |_| {
+    // Hidden, the diagram keeps its lifelines as they were: "only peers with arrows" reads the
+    // whole trace, which grows with every message.
+    let lifelines = Memo::new(move |before: Option<&Vec<(usize, PeerId)>>| {
+        if let (false, Some(before)) = (visible.get(), before) {
+            return before.clone();
+        }
         session.view.with(|view| {
             let ping = session.last_ping.get();
             let peers: Vec<usize> = match ping {
@@ -135,7 +140,16 @@ pub fn SequenceDiagram(
         let mut resized = false;
         if let Some(el) = scroll.element.get() {
             let width = f64::from(el.client_width());
-            if width > 0.0 && (available_width.get_untracked() - width).abs() > 0.5 {
+            if width == 0.0 {
+                // Shown this moment, in a panel not laid out yet: measured on the next frame,
+                // or the lifelines stay packed at their narrowest until the layout changes.
+                request_animation_frame(move || {
+                    let width = f64::from(el.client_width());
+                    if width > 0.0 {
+                        available_width.set(width);
+                    }
+                });
+            } else if (available_width.get_untracked() - width).abs() > 0.5 {
                 available_width.set(width);
                 resized = true;
             }
