@@ -367,8 +367,8 @@ async fn get(network: &Network, key: &[u8], expected: bool, others: &[usize]) ->
     }
 }
 
-/// Waits, at most PATIENCE, until none of `peers` runs a lookup: their refreshes and
-/// republications are over.
+/// Waits until none of `peers` runs a lookup: their refreshes and republications are over.
+/// At most a sixth of PATIENCE, so three tries and two waits fit inside the gets' hang guard.
 async fn background_lookups_over(network: &Network, peers: &[usize]) {
     let over = async {
         loop {
@@ -383,7 +383,7 @@ async fn background_lookups_over(network: &Network, peers: &[usize]) {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     };
-    let _ = tokio::time::timeout(PATIENCE, over).await;
+    let _ = tokio::time::timeout(PATIENCE / 6, over).await;
 }
 
 /// Which of `peers` store `key`, read from their stores.
