@@ -338,7 +338,6 @@ const GET_TRIES: usize = 3;
 /// peer refreshes its table, and the lookup then ends without it.
 async fn get(network: &Network, key: &[u8], expected: bool, others: &[usize]) -> (bool, String) {
     let ids = network.peer_ids();
-    let index = |id: &PeerId| ids.iter().position(|x| x == id).unwrap();
     let mut tries = Vec::new();
     loop {
         let outcome = network
@@ -356,7 +355,11 @@ async fn get(network: &Network, key: &[u8], expected: bool, others: &[usize]) ->
                 "{error} ({} requests in {:.0} ms, ended at peers {:?})",
                 outcome.requests,
                 outcome.took_ms,
-                outcome.closest.iter().map(index).collect::<Vec<_>>()
+                outcome
+                    .closest
+                    .iter()
+                    .map(|c| index_of(&ids, c))
+                    .collect::<Vec<_>>()
             ),
             None => format!("found: {found}"),
         });
@@ -384,6 +387,11 @@ async fn background_lookups_over(network: &Network, peers: &[usize]) {
         }
     };
     let _ = tokio::time::timeout(PATIENCE / 6, over).await;
+}
+
+/// A peer's index in the network, from its id.
+fn index_of(ids: &[PeerId], id: &PeerId) -> usize {
+    ids.iter().position(|x| x == id).unwrap()
 }
 
 /// Which of `peers` store `key`, read from their stores.
@@ -578,14 +586,13 @@ async fn why_unhealed(
     for &peer in live {
         tables.push(network.peer(peer).unwrap().routing_table().await.unwrap());
     }
-    let index = |id: &PeerId| ids.iter().position(|x| x == id).unwrap();
     let mut report = String::new();
     for &record in records {
         let known: Vec<String> = closest(&live_ids, &keys[record], 3)
             .iter()
             .map(|c| {
                 let tables = tables.iter().filter(|t| t.peers().any(|x| x == *c)).count();
-                format!("peer {} (in {tables} tables)", index(c))
+                format!("peer {} (in {tables} tables)", index_of(&ids, c))
             })
             .collect();
         report += &format!(
