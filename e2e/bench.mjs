@@ -313,7 +313,7 @@ async function scrubFigures(page) {
     return times;
   }, smoke ? 3 : 30);
   await page.click('button:text-is("Live")');
-  console.error(`scrubbing over ${await page.textContent('.diagram-filters .hint')}: ${median(times).toFixed(1)} ms (median)`);
+  console.error(`scrubbing over ${await page.textContent('.diagram-count')}: ${median(times).toFixed(1)} ms (median)`);
   return { median_ms: median(times), worst_ms: Math.max(...times), moves: times.length };
 }
 
@@ -322,7 +322,7 @@ async function diagramFigures() {
   await page.goto(`${site.url}${NO_RELAY}#peers=20`);
   await page.waitForSelector('.status[data-phase="ready"]', { timeout: 300_000 });
   await page.click('#tab-diagram');
-  const messages = async () => Number((await page.textContent('.diagram-filters .hint')).match(/^(\d+)/)[1]);
+  const messages = async () => Number((await page.textContent('.diagram-count')).match(/^(\d+)/)[1]);
   await page.check('input[name="continuous"]');
   // Frames drawn in 5 s while pings run and the diagram follows them.
   const fps = await page.evaluate(() => new Promise((resolve) => {
@@ -340,7 +340,7 @@ async function diagramFigures() {
   for (const target of targets) {
     if (!(await page.isChecked('input[name="continuous"]'))) await page.check('input[name="continuous"]');
     await page.waitForFunction((n) => {
-      const hint = document.querySelector('.diagram-filters .hint');
+      const hint = document.querySelector('.diagram-count');
       return hint && Number(hint.textContent.match(/^(\d+)/)[1]) >= n;
     }, target, { timeout: 600_000, polling: 500 });
     await page.uncheck('input[name="continuous"]');

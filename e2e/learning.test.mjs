@@ -105,7 +105,7 @@ test('the scrubber shows an earlier moment from the recording, and Live returns'
   await page.click('text=Run ping');
   await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
   await page.click('#tab-diagram');
-  const drawn = async () => Number((await page.textContent('.diagram-filters .hint')).match(/(\d+) messages/)[1]);
+  const drawn = async () => Number((await page.textContent('.diagram-count')).match(/(\d+) messages/)[1]);
   const connections = async () => Number((await page.textContent('figcaption')).match(/(\d+) connections up/)[1]);
   const live = await drawn();
   assert.ok(live >= 190 + 4, `${live} messages live`);

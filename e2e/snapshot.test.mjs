@@ -52,6 +52,10 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   assert.equal(markers.length, 8);
   assert.ok(markers.every((m) => m === 'marker S1.1'), markers.join());
   assert.equal(await page.locator('.cut[data-recording="S1.1"] circle').count(), 4, 'the cut crosses every lifeline');
+  // The chips, tokens and markers among them, stand in one row on a laptop screen and leave
+  // the diagram its height.
+  const chipRows = await page.$$eval('.chip', (chips) => new Set(chips.map((c) => Math.round(c.getBoundingClientRect().top))).size);
+  assert.equal(chipRows, 1, 'one row of chips');
   // The amber arrows are exactly the tokens the table lists on channels.
   const recorded = await page.locator('.arrow[data-recorded="true"]').count();
   const listed = (snapshot.text.match(/peer \d → peer \d: [\d +]+/g) ?? [])

@@ -83,6 +83,13 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
   // The drawing, scrolled to the end of 190 connections, becomes short: its end is drawn.
   await page.waitForFunction(() => document.querySelectorAll('.arrow').length === 6, null, { timeout: 5_000 });
+  // A wider window spreads the lifelines again, though no message comes to lay them out.
+  const firstHead = () => page.$eval('.lifeline-head', (h) => h.getBoundingClientRect().x);
+  const narrow = await firstHead();
+  await page.setViewportSize({ width: 1800, height: 768 });
+  await page.waitForFunction((x) => document.querySelector('.lifeline-head').getBoundingClientRect().x > x + 100, narrow, { timeout: 5_000 });
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.waitForFunction((x) => Math.abs(document.querySelector('.lifeline-head').getBoundingClientRect().x - x) < 1, narrow, { timeout: 5_000 });
   const labels = await arrowLabels(page);
   assert.equal(await page.locator('.arrow[data-kind="envelope"] title').first().textContent(), 'PING · /testbed/ping/1.0.0');
   assert.deepEqual(labels, ['dial', 'open stream', 'PING', 'PONG', 'close (FIN)', 'close (FIN)']);

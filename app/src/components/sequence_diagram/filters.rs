@@ -1,5 +1,5 @@
-//! The chips that choose which kinds of message the diagram draws, the way back for hidden
-//! lifelines, and how many messages are drawn.
+//! The chips that choose which kinds of message the diagram draws, and the way back for hidden
+//! lifelines.
 
 use std::collections::HashSet;
 
@@ -110,9 +110,6 @@ pub fn KindFilters(
     offered: Memo<Vec<MessageKind>>,
     /// Peers whose lifeline the learner hid.
     hidden: RwSignal<HashSet<usize>>,
-    /// Messages drawn.
-    drawn: Signal<usize>,
-    lamport: Signal<bool>,
 ) -> impl IntoView {
     view! {
     <div class="diagram-filters" role="group" aria-label="Show">
@@ -131,14 +128,6 @@ pub fn KindFilters(
                 {move || format!("Show {} hidden peers", hidden.with(HashSet::len))}
             </button>
         })}
-        <span class="hint">{move || {
-            let drawn = drawn.get();
-            if lamport.get() {
-                format!("{drawn} messages. Only PING and PONG carry a Lamport clock; the rest shows in real time.")
-            } else {
-                format!("{drawn} messages")
-            }
-        }}</span>
     </div>
     }
 }

@@ -130,28 +130,38 @@ pub fn SequenceDiagram(
             })
         })
     };
+    // Lifelines spread over the width the diagram has: a change lays out again, and the same
+    // width the next time round stops the loop. True when it changed; 0 px (a panel not laid
+    // out yet) changes nothing.
+    let spread_over = move |el: &web_sys::HtmlDivElement| {
+        let width = f64::from(el.client_width());
+        let changed = width > 0.0 && (available_width.get_untracked() - width).abs() > 0.5;
+        if changed {
+            available_width.set(width);
+        }
+        changed
+    };
+    // A window made wider or narrower spreads them again, even while no message comes.
+    let resize = window_event_listener(leptos::ev::resize, move |_| {
+        if let Some(el) = scroll.element.get_untracked() {
+            spread_over(&el);
+        }
+    });
+    on_cleanup(move || resize.remove());
     Effect::new(move || {
         layout.track();
         if !visible.get() {
             return;
         }
-        // Lifelines spread over the width the diagram has once it is shown (a change here
-        // lays out again, and the same width the next time round stops the loop).
         let mut resized = false;
         if let Some(el) = scroll.element.get() {
-            let width = f64::from(el.client_width());
-            if width == 0.0 {
+            resized = spread_over(&el);
+            if el.client_width() == 0 {
                 // Shown this moment, in a panel not laid out yet: measured on the next frame,
                 // or the lifelines stay packed at their narrowest until the layout changes.
                 request_animation_frame(move || {
-                    let width = f64::from(el.client_width());
-                    if width > 0.0 {
-                        available_width.set(width);
-                    }
+                    spread_over(&el);
                 });
-            } else if (available_width.get_untracked() - width).abs() > 0.5 {
-                available_width.set(width);
-                resized = true;
             }
         }
         // Read only while this layout is the one drawn: after a resize, reading it would lay
@@ -206,7 +216,7 @@ pub fn SequenceDiagram(
     view! {
         <section class="diagram" aria-label="Sequence diagram">
             <DiagramToolbar session=session mode=mode zoom_step=zoom_step follow=scroll.follow only_last_ping=only_last_ping only_peers_with_arrows=only_peers_with_arrows />
-            <KindFilters kinds=kinds offered=offered hidden=hidden drawn=Signal::derive(move || layout.with(|l| l.drawn)) lamport=Signal::derive(move || mode.get() == TimeMode::Lamport) />
+            <KindFilters kinds=kinds offered=offered hidden=hidden />
             <div class="diagram-scroll" node_ref=scroll.element on:scroll=move |_| scroll.on_scroll() tabindex="0"
                 aria-label="Sequence diagram, newest at the bottom">
                 <LifelineHeads layout=layout lifelines=lifelines hidden=hidden
@@ -216,10 +226,18 @@ pub fn SequenceDiagram(
                     <p class="diagram-empty">"No messages yet. Each message between two peers becomes an arrow here, from a peer's lifeline when it is sent to the other's when it arrives."</p>
                 })}
             </div>
-            {move || match details() {
-                Some(panel) => panel.into_any(),
-                None => view! { <p class="hint">"Click an arrow for its details: ids, times, payload."</p> }.into_any(),
-            }}
+            <div class="diagram-foot">
+                <div>
+                    {move || (mode.get() == TimeMode::Lamport).then(|| view! {
+                        <p class="hint">"Only PING and PONG carry a Lamport clock, so only they are drawn here; Real time shows the rest."</p>
+                    })}
+                    {move || match details() {
+                        Some(panel) => panel.into_any(),
+                        None => view! { <p class="hint">"Click an arrow for its details: ids, times, payload."</p> }.into_any(),
+                    }}
+                </div>
+                <span class="diagram-count hint">{move || format!("{} messages", layout.with(|l| l.drawn))}</span>
+            </div>
         </section>
     }
 }
