@@ -257,9 +257,10 @@ async fn a_record_is_stored_on_the_r_closest_peers() {
 /// DHT 3's provider step, natively: peer 9 of DHT 3's network announces it provides
 /// `record 2`. libp2p-kad ends the lookup before the ADD_PROVIDER requests are even written
 /// (they have no answer), so the stores are read once the wire shows them received, as the
-/// DHT tab does: then the 3 live peers closest to the key keep a provider record for it.
+/// DHT tab does: then the 3 live peers closest to the key keep a provider record for it, and
+/// a find providers names peer 9 once.
 #[tokio::test]
-async fn a_provider_record_is_kept_by_the_r_closest_peers_once_its_requests_arrive() {
+async fn a_provider_record_is_kept_by_the_r_closest_peers_and_found_once() {
     let dht: dht::Config = "k3-a3-r3".parse().unwrap();
     let (network, mut events) = settled_network(30, 12, dht).await;
     let ids = network.peer_ids();
@@ -297,6 +298,16 @@ async fn a_provider_record_is_kept_by_the_r_closest_peers_once_its_requests_arri
         holders, expected,
         "record 2's providers are kept by the 3 closest peers"
     );
+    // The step after: peer 21 asks who provides it. The closest peers each name peer 9; the
+    // outcome names it once.
+    let found = network
+        .peer(21)
+        .unwrap()
+        .lookup(LookupRequest::FindProviders { key })
+        .await
+        .unwrap();
+    assert_eq!(found.error, None, "peer 21's find providers");
+    assert_eq!(found.providers, vec![ids[9]], "peer 9, named once");
 }
 
 const PUT_TRIES: usize = 5;

@@ -209,6 +209,7 @@ pub struct LookupOutcome {
     pub value: Option<Vec<u8>>,
     /// Peers that answered with the record (a get).
     pub holders: Vec<PeerId>,
+    /// Providers named (a find providers), each once, though several peers name them.
     pub providers: Vec<PeerId>,
     /// Why it failed, when it did (a timeout, a quorum not reached, no known peers).
     pub error: Option<String>,

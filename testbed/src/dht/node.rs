@@ -469,7 +469,16 @@ fn record_progress(outcome: &mut LookupOutcome, result: QueryResult) -> bool {
         QueryResult::GetProviders(result) => {
             match result {
                 Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
-                    outcome.providers.extend(providers)
+                    // Each answer names the providers its peer knows, and the closest peers
+                    // all know the same ones: each is kept once, in the order first named
+                    // (within an answer by id, as libp2p-kad hands them over unordered).
+                    let mut named: Vec<PeerId> = providers.into_iter().collect();
+                    named.sort();
+                    for provider in named {
+                        if !outcome.providers.contains(&provider) {
+                            outcome.providers.push(provider);
+                        }
+                    }
                 }
                 Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { closest_peers }) => {
                     outcome.closest = closest_peers
