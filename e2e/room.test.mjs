@@ -103,6 +103,7 @@ async function pingBothWays(a, b, name, path) {
       return whole.filter((g) => g.dataset.label === 'PING').length >= 2
         && whole.filter((g) => g.dataset.label === 'PONG').length >= 1;
     }, path, { timeout: 30_000 });
+    assert.equal(await page.locator('.room-diagram .diagram-empty').count(), 0, 'no "no messages" over arrows');
     // Hovering an arrow gives the ids and clocks that link its two ends across the tabs.
     const title = await page.locator('.room-diagram .arrow[data-kind="envelope"][data-elsewhere="false"] > title').first().textContent();
     assert.match(title, /trace id: [0-9a-f]{32}/);
@@ -274,6 +275,8 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     // The reservation: the step waits for it, and the circuit address is on screen.
     await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
     assert.match(await a.textContent('.circuit-address'), /\/ws\/p2p\/\w+\/p2p-circuit\/p2p\/\w+/);
+    // Alone in the room, the diagram says what it will draw instead of standing blank.
+    assert.match(await a.textContent('.room-diagram .diagram-empty'), /No messages between tabs yet/);
     await a.screenshot({ path: join(shots, 'relay-lesson-reserved.png') });
     await a.click('.next');
     await a.click('.next');

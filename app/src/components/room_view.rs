@@ -480,6 +480,9 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                     }).collect_view()
                 })}
             </svg>
+            {move || layout.with(|l| l.arrows.is_empty()).then(|| view! {
+                <p class="diagram-empty">"No messages between tabs yet. Once another tab joins the room, its peer's messages with this one are drawn here: bent at the relay's lifeline while they go through it, straight once WebRTC connects the two directly."</p>
+            })}
         </div>
     }
 }
