@@ -299,8 +299,12 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     await a.screenshot({ path: join(shots, 'relay-lesson-ping.png') });
     await a.click('.next');
 
-    // Going direct: the WebRTC upgrade.
-    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
+    // Going direct: the WebRTC upgrade. Missed, both tabs' members and logs say how far it got.
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 }).catch(async (error) => {
+      const seen = await Promise.all([a, b].map(async (tab) =>
+        `${await tab.textContent('.room-members')}\n${(await tab.textContent('.room-log')).slice(0, 3000)}`));
+      throw new Error(`no direct connection: ${seen.join('\n---\n')}\n${error}`);
+    });
     assert.match(await a.textContent('.room-members'), /connected directly \(WebRTC\)/);
     assert.match(await a.textContent('.room-log'), /Direct WebRTC connection (to|from) /);
     await a.click('.next');
