@@ -84,8 +84,7 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   // The drawing, scrolled to the end of 190 connections, becomes short: its end is drawn.
   await page.waitForFunction(() => document.querySelectorAll('.arrow').length === 6, null, { timeout: 5_000 });
   // A wider window spreads the lifelines again, though no message comes to lay them out.
-  const firstHead = () => page.$eval('.lifeline-head', (h) => h.getBoundingClientRect().x);
-  const narrow = await firstHead();
+  const narrow = await page.$eval('.lifeline-head', (h) => h.getBoundingClientRect().x);
   await page.setViewportSize({ width: 1800, height: 768 });
   await page.waitForFunction((x) => document.querySelector('.lifeline-head').getBoundingClientRect().x > x + 100, narrow, { timeout: 5_000 });
   await page.setViewportSize({ width: 1366, height: 768 });
