@@ -30,6 +30,11 @@ const CANDIDATE_BACKLOG: usize = 64;
 /// no TURN server) may never report "failed", so the handshake gives up itself.
 pub const ICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long the dialer waits on the other side before ICE: for the signaling stream to open,
+/// then for the answer. A tab that takes the offer and never answers would otherwise hold the
+/// dial forever, its row saying "through the relay" with no reason given.
+pub const SIGNALING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
     #[error("the browser refused: {0}")]
@@ -40,6 +45,19 @@ pub enum HandshakeError {
     Unexpected(String),
     #[error("no route between the two browsers: ICE {0}")]
     NoRoute(String),
+    #[error("no {0} within {secs} s", secs = SIGNALING_TIMEOUT.as_secs())]
+    TimedOut(&'static str),
+}
+
+/// `step`, unless [`SIGNALING_TIMEOUT`] passes first: then the `awaited` never came.
+pub async fn in_time<T>(
+    awaited: &'static str,
+    step: impl std::future::Future<Output = Result<T, HandshakeError>>,
+) -> Result<T, HandshakeError> {
+    futures::select! {
+        done = step.fuse() => done,
+        _ = futures_timer::Delay::new(SIGNALING_TIMEOUT).fuse() => Err(HandshakeError::TimedOut(awaited)),
+    }
 }
 
 fn browser(error: JsValue) -> HandshakeError {
@@ -67,7 +85,7 @@ pub async fn offer(
     let sdp = sdp_of(&offer)?;
     outgoing.send(SignalKind::SdpOffer, sdp.clone()).await?;
     peer.describe_local(RtcSdpType::Offer, &sdp).await?;
-    let answer = incoming.expect().await?;
+    let answer = in_time("SDP answer", incoming.expect()).await?;
     if answer.kind != SignalKind::SdpAnswer {
         return Err(HandshakeError::Unexpected(format!(
             "{:?}, not an SDP answer",

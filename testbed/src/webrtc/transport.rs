@@ -17,7 +17,7 @@ use send_wrapper::SendWrapper;
 use web_sys::{RtcConfiguration, RtcIceServer, RtcIceTransportPolicy};
 
 use super::connection::Connection;
-use super::handshake::{answer, offer, HandshakeError};
+use super::handshake::{answer, in_time, offer, HandshakeError};
 use super::ice::Ice;
 use crate::wire::webrtc::{Signal, SIGNALING_PROTOCOL};
 
@@ -139,10 +139,10 @@ impl libp2p::Transport for Transport {
         let ice = self.ice.clone();
         let report = reporting(&self.report, peer);
         Ok(SendWrapper::new(async move {
-            let stream = streams
+            let open = streams
                 .open_stream(peer, SIGNALING)
-                .await
-                .map_err(|e| HandshakeError::Stream(e.to_string()))?;
+                .map(|opened| opened.map_err(|e| HandshakeError::Stream(e.to_string())));
+            let stream = in_time("signaling stream", open).await?;
             let connection = offer(stream, &configuration(&ice), report).await?;
             Ok((peer, connection))
         })
