@@ -141,7 +141,7 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   assert.equal(answers, found.hops);
   assert.equal(await lookup.locator('.arrow[data-kind="kad-background"]').count(), 0, 'background hidden');
   // Only the lookup's peers keep a lifeline: peer 0 and those it asked, not all 30.
-  assert.ok(await lookup.isChecked('input[name="only-peers-with-arrows"]'));
+  assert.equal(await lookup.inputValue('select[name="lifelines"]'), 'peers-with-arrows');
   assert.equal(await lookup.locator('.lifeline-head').count(), found.hops + 1);
   // They spread over the diagram's width (it was measured once the tab showed), not packed
   // 32 px apart at its left as when it was hidden.
@@ -152,8 +152,8 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   const xs = await lookup.$$eval('.lifeline-head', (heads) => heads.map((h) => h.getBoundingClientRect().x));
   assert.ok(xs[1] - xs[0] > 40, `lifelines ${(xs[1] - xs[0]).toFixed(0)} px apart`);
   await lookup.screenshot({ path: join(suite.shots, 'dht-lookup-diagram.png') });
-  // Unchecked, every peer has its lifeline again.
-  await lookup.uncheck('input[name="only-peers-with-arrows"]');
+  // With all peers', every peer has its lifeline again.
+  await lookup.selectOption('select[name="lifelines"]', 'all');
   await lookup.waitForFunction(() => document.querySelectorAll('.lifeline-head').length === 30);
   await lookup.click('.next');
   await act(lookup);

@@ -64,7 +64,7 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   console.log(`tokens recorded in flight by S1.1: ${recorded}`);
   await page.click('.next');
   assert.match(await page.textContent('.step-title'), /The cut/);
-  assert.equal(await page.locator('input[name="only-last-ping"]').count(), 0, 'no ping, so no ping filter');
+  assert.equal(await page.locator('select[name="lifelines"] option[value="last-ping"]').count(), 0, 'no ping, so no ping filter');
   // Tokens keep moving and the diagram follows them; "Show me" brings the cut back into view.
   await page.click('.expectation button:has-text("Show me")');
   await page.waitForFunction(() => {

@@ -79,8 +79,11 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
 
   // The sequence diagram draws the same exchange, arrow by arrow, between the right lifelines.
   await page.click('#tab-diagram');
-  await page.check('input[name="only-last-ping"]');
+  await page.selectOption('select[name="lifelines"]', 'last-ping');
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
+  // Twenty peers and a ping offer every control, and they stand in one row on a laptop screen.
+  const tops = await page.$$eval('.diagram-toolbar > *', (controls) => controls.map((c) => Math.round(c.getBoundingClientRect().top)));
+  assert.ok(Math.max(...tops) - Math.min(...tops) < 10, `the toolbar's controls start at ${tops} px`);
   // The drawing, scrolled to the end of 190 connections, becomes short: its end is drawn.
   await page.waitForFunction(() => document.querySelectorAll('.arrow').length === 6, null, { timeout: 5_000 });
   // A wider window spreads the lifelines again, though no message comes to lay them out.
@@ -146,7 +149,7 @@ test('a chosen pair pings in a ring; a pair without a connection is explained', 
   // Only the last ping's peers: its two span bars, not also peer 3's bar from pinging peer 4,
   // whose arrows went with peer 4's lifeline.
   await page.click('#tab-diagram');
-  await page.check('input[name="only-last-ping"]');
+  await page.selectOption('select[name="lifelines"]', 'last-ping');
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 2', 'peer 3']);
   await page.waitForFunction(() => document.querySelectorAll('.span-bar').length === 2, null, { timeout: 10_000 });
   await page.waitForTimeout(500);

@@ -12,10 +12,9 @@ use crate::session::Session;
 #[derive(Clone, Copy)]
 pub struct ViewChoice {
     pub tab: RwSignal<View>,
-    /// The diagram shows only the last ping's peers.
-    pub only_last_ping: RwSignal<bool>,
-    /// The diagram shows only the peers its arrows are from or to.
-    pub only_peers_with_arrows: RwSignal<bool>,
+    /// The lifelines the diagram keeps: every peer's (`None`), only the last ping's two, or
+    /// only those of the peers its arrows are from or to.
+    pub focus: RwSignal<Option<Focus>>,
     /// The kinds of message the diagram draws.
     pub kinds: RwSignal<std::collections::HashSet<MessageKind>>,
 }
@@ -25,8 +24,7 @@ impl ViewChoice {
     pub fn new(lessons: StoredValue<Vec<Lesson>>, place: RwSignal<Option<Place>>) -> ViewChoice {
         let choice = ViewChoice {
             tab: RwSignal::new(View::Network),
-            only_last_ping: RwSignal::new(false),
-            only_peers_with_arrows: RwSignal::new(false),
+            focus: RwSignal::new(None),
             kinds: RwSignal::new(default_kinds()),
         };
         Effect::new(move || {
@@ -40,10 +38,7 @@ impl ViewChoice {
                 if let Some(view) = show {
                     choice.tab.set(view);
                 }
-                choice.only_last_ping.set(focus == Some(Focus::LastPing));
-                choice
-                    .only_peers_with_arrows
-                    .set(focus == Some(Focus::PeersWithArrows));
+                choice.focus.set(focus);
                 if let Some(draw) = draw {
                     choice.kinds.set(draw.into_iter().collect());
                 }
@@ -63,7 +58,10 @@ impl ViewChoice {
                     k.insert(kind);
                 });
             }
-            self.only_last_ping.set(false);
+            // The message may be another ping's; with arrows, it keeps its lifelines.
+            if self.focus.get_untracked() == Some(Focus::LastPing) {
+                self.focus.set(None);
+            }
             session.selected.set(Some(position));
             self.tab.set(View::Diagram);
         })

@@ -28,12 +28,7 @@ pub fn ViewsColumn(
     from: RwSignal<usize>,
     to: RwSignal<PingTarget>,
 ) -> impl IntoView {
-    let ViewChoice {
-        tab,
-        only_last_ping,
-        only_peers_with_arrows,
-        kinds,
-    } = views;
+    let ViewChoice { tab, focus, kinds } = views;
     let showing = move |view: View| Signal::derive(move || tab.get() == view);
     let dht = Signal::derive(move || session.config.with(|c| c.dht.is_some()));
     view! {
@@ -48,7 +43,7 @@ pub fn ViewsColumn(
             </div>
             <div role="tabpanel" id="diagram-panel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
                 <SequenceDiagram session=session visible=showing(View::Diagram)
-                    only_last_ping=only_last_ping only_peers_with_arrows=only_peers_with_arrows
+                    focus=focus
                     peer_question_open=clicks.wanted
                     answer_peer=clicks.answer kinds=kinds />
             </div>

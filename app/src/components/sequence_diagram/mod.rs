@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use testbed::diagram::{self, Options, TimeMode};
+use testbed::lesson::Focus;
 use testbed::trace::details::details;
 use testbed::trace::mark::MessageKind;
 use testbed::PeerId;
@@ -32,8 +33,8 @@ const ZOOM_STEPS: [f64; 7] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
 pub fn SequenceDiagram(
     session: Session,
     visible: Signal<bool>,
-    only_last_ping: RwSignal<bool>,
-    only_peers_with_arrows: RwSignal<bool>,
+    /// Which lifelines are kept (`None`: every peer's).
+    focus: RwSignal<Option<Focus>>,
     /// A lesson question is waiting for a peer: clicking a lifeline head answers it.
     peer_question_open: Signal<bool>,
     answer_peer: Callback<usize>,
@@ -49,7 +50,7 @@ pub fn SequenceDiagram(
     let offered = Memo::new(move |_| session.trace.with(filters::offered));
     // Peers whose lifeline the learner hid by clicking its head.
     let hidden = RwSignal::new(HashSet::<usize>::new());
-    // Hidden, the diagram keeps its lifelines as they were: "only peers with arrows" reads the
+    // Hidden, the diagram keeps its lifelines as they were: "peers with arrows" reads the
     // whole trace, which grows with every message.
     let lifelines = Memo::new(move |before: Option<&Vec<(usize, PeerId)>>| {
         if let (false, Some(before)) = (visible.get(), before) {
@@ -57,14 +58,15 @@ pub fn SequenceDiagram(
         }
         session.view.with(|view| {
             let ping = session.last_ping.get();
+            let focus = focus.get();
             let peers: Vec<usize> = match ping {
-                Some(run) if only_last_ping.get() => {
+                Some(run) if focus == Some(Focus::LastPing) => {
                     vec![run.from.min(run.to), run.from.max(run.to)]
                 }
                 _ => (0..view.peer_count()).collect(),
             };
             let hidden = hidden.get();
-            let with_arrows = only_peers_with_arrows.get().then(|| {
+            let with_arrows = (focus == Some(Focus::PeersWithArrows)).then(|| {
                 let until = session.scrub.get().unwrap_or(f64::INFINITY);
                 kinds.with(|kinds| {
                     session.trace.with(|trace| {
@@ -215,7 +217,7 @@ pub fn SequenceDiagram(
 
     view! {
         <section class="diagram" aria-label="Sequence diagram">
-            <DiagramToolbar session=session mode=mode zoom_step=zoom_step follow=scroll.follow only_last_ping=only_last_ping only_peers_with_arrows=only_peers_with_arrows />
+            <DiagramToolbar session=session mode=mode zoom_step=zoom_step follow=scroll.follow focus=focus />
             <KindFilters kinds=kinds offered=offered hidden=hidden />
             <div class="diagram-scroll" node_ref=scroll.element on:scroll=move |_| scroll.on_scroll() tabindex="0"
                 aria-label="Sequence diagram, newest at the bottom">

@@ -1,8 +1,9 @@
 //! The diagram's controls: real or Lamport time, zoom, follow, export, and which lifelines:
-//! only the last ping's, or only those with arrows.
+//! every peer's, only the last ping's, or only those with arrows.
 
 use leptos::prelude::*;
 use testbed::diagram::TimeMode;
+use testbed::lesson::Focus;
 
 use super::export::export_trace;
 use super::ZOOM_STEPS;
@@ -18,11 +19,11 @@ pub fn DiagramToolbar(
     mode: RwSignal<TimeMode>,
     zoom_step: RwSignal<usize>,
     follow: RwSignal<bool>,
-    only_last_ping: RwSignal<bool>,
-    only_peers_with_arrows: RwSignal<bool>,
+    focus: RwSignal<Option<Focus>>,
 ) -> impl IntoView {
     // Offered where lifelines crowd: a lookup among thirty peers asks a handful.
     let crowded = move || session.view.with(|v| v.peer_count()) > CROWDED_LIFELINES;
+    let offers_last_ping = move || session.last_ping.with(Option::is_some);
     view! {
     <div class="diagram-toolbar" role="toolbar" aria-label="Diagram controls">
         <fieldset class="segmented">
@@ -66,16 +67,32 @@ pub fn DiagramToolbar(
                 <option value="mermaid">"Mermaid sequenceDiagram"</option>
             </select>
         </label>
-        // Offered once there is a ping; a lesson's step may check it before its ping, and the
-        // diagram shows every peer till then.
-        <Show when=move || only_last_ping.get() || session.last_ping.with(Option::is_some)>
-            <Toggle name="only-last-ping" value=only_last_ping text=move || match session.last_ping.with(Option::is_some) {
-                true => "Only the last ping's peers",
-                false => "Only the last ping's peers (no ping yet)",
-            } />
-        </Show>
-        <Show when=move || only_peers_with_arrows.get() || crowded()>
-            <Toggle name="only-peers-with-arrows" value=only_peers_with_arrows text="Only peers with arrows" />
+        // One choice, where a checkbox each wrapped the toolbar onto a second row on a laptop.
+        <Show when=move || focus.get().is_some() || offers_last_ping() || crowded()>
+            <label class="lifelines" title="Which peers keep a lifeline in the diagram">
+                "Lifelines"
+                <select name="lifelines" on:change=move |ev| focus.set(match event_target_value(&ev).as_str() {
+                    "last-ping" => Some(Focus::LastPing),
+                    "peers-with-arrows" => Some(Focus::PeersWithArrows),
+                    _ => None,
+                })>
+                    <option value="all" prop:selected=move || focus.get().is_none()>"all peers"</option>
+                    // A lesson's step may ask for it before its ping: every peer is drawn till then.
+                    <Show when=move || focus.get() == Some(Focus::LastPing) || offers_last_ping()>
+                        <option value="last-ping" prop:selected=move || focus.get() == Some(Focus::LastPing)>
+                            {move || match offers_last_ping() {
+                                true => "the last ping's peers",
+                                false => "the last ping's (none yet)",
+                            }}
+                        </option>
+                    </Show>
+                    <Show when=move || focus.get() == Some(Focus::PeersWithArrows) || crowded()>
+                        <option value="peers-with-arrows" prop:selected=move || focus.get() == Some(Focus::PeersWithArrows)>
+                            "peers with arrows"
+                        </option>
+                    </Show>
+                </select>
+            </label>
         </Show>
     </div>
     }
