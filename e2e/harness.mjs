@@ -165,3 +165,11 @@ export async function act(page, run = () => page.click('.step-action'), timeout 
  * diagram may be shortened or left to hover where arrows crowd; `data-label` is always whole. */
 export const arrowLabels = (page, selector = '.arrow') =>
   page.locator(selector).evaluateAll((arrows) => arrows.map((a) => a.dataset.label));
+
+/** The sequence diagram's toolbar stands in one row on the page's laptop-sized window: its
+ * controls start within a few pixels of each other. */
+export async function assertToolbarInOneRow(page, where) {
+  assert.ok(await page.isVisible('.diagram-toolbar'), `${where}: the diagram is shown`);
+  const tops = await page.$$eval('.diagram-toolbar > *', (controls) => controls.map((c) => Math.round(c.getBoundingClientRect().top)));
+  assert.ok(Math.max(...tops) - Math.min(...tops) < 10, `${where}: the toolbar's controls start at ${tops} px`);
+}

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, act, arrowLabels } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, act, arrowLabels, assertToolbarInOneRow } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
@@ -36,6 +36,7 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
   await page.click('.next');
   assert.match(await page.textContent('.step-title'), /Open a stream and PING/);
+  await assertToolbarInOneRow(page, 'before the lesson\'s first ping');
   // Answered on the diagram: the lifeline the PONG will end on.
   await page.click('.lifeline-head[title="peer 0: click to choose it"]');
   await act(page);

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { serveDirectory, startRelay, launchBrowser, screenshotDir, arrowLabels, checkErrorsEachTest } from './harness.mjs';
+import { serveDirectory, startRelay, launchBrowser, screenshotDir, arrowLabels, checkErrorsEachTest, assertToolbarInOneRow } from './harness.mjs';
 
 const DIST = process.env.DIST_DIR;
 let site, relay, browser;
@@ -81,9 +81,7 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.click('#tab-diagram');
   await page.selectOption('select[name="lifelines"]', 'last-ping');
   assert.deepEqual(await page.locator('.lifeline-head').allTextContents(), ['peer 0', `peer ${target}`]);
-  // Twenty peers and a ping offer every control, and they stand in one row on a laptop screen.
-  const tops = await page.$$eval('.diagram-toolbar > *', (controls) => controls.map((c) => Math.round(c.getBoundingClientRect().top)));
-  assert.ok(Math.max(...tops) - Math.min(...tops) < 10, `the toolbar's controls start at ${tops} px`);
+  await assertToolbarInOneRow(page, 'twenty peers and a ping, every control offered');
   // The drawing, scrolled to the end of 190 connections, becomes short: its end is drawn.
   await page.waitForFunction(() => document.querySelectorAll('.arrow').length === 6, null, { timeout: 5_000 });
   // A wider window spreads the lifelines again, though no message comes to lay them out.

@@ -48,7 +48,7 @@ pub fn DiagramToolbar(
                 on:click=move |_| zoom_step.update(|z| *z = (*z + 1).min(ZOOM_STEPS.len() - 1))>"+"</button>
         </div>
         <Toggle name="follow" text="Follow" value=follow />
-        <label class="export">
+        <label class="export" title="Export the trace for Jaeger, Perfetto, ShiViz or Mermaid">
             <span class="visually-hidden">"Export the trace"</span>
             <select name="export" on:change=move |ev| {
                 let format = event_target_value(&ev);
@@ -60,7 +60,7 @@ pub fn DiagramToolbar(
                     select.set_value("");
                 }
             }>
-                <option value="" selected>"Export trace…"</option>
+                <option value="" selected>"Export…"</option>
                 <option value="jaeger">"Jaeger JSON"</option>
                 <option value="chrome">"Chrome trace (Perfetto)"</option>
                 <option value="shiviz">"ShiViz log"</option>
