@@ -152,7 +152,7 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
   const xs = await lookup.$$eval('.lifeline-head', (heads) => heads.map((h) => h.getBoundingClientRect().x));
   assert.ok(xs[1] - xs[0] > 40, `lifelines ${(xs[1] - xs[0]).toFixed(0)} px apart`);
   await lookup.screenshot({ path: join(suite.shots, 'dht-lookup-diagram.png') });
-  // With all peers', every peer has its lifeline again.
+  // Back to all peers: every peer has its lifeline again.
   await lookup.selectOption('select[name="lifelines"]', 'all');
   await lookup.waitForFunction(() => document.querySelectorAll('.lifeline-head').length === 30);
   await lookup.click('.next');

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryFutureExt};
 use libp2p::core::multiaddr::Protocol;
 use libp2p::core::transport::{DialOpts, ListenerId, TransportError, TransportEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
@@ -141,7 +141,7 @@ impl libp2p::Transport for Transport {
         Ok(SendWrapper::new(async move {
             let open = streams
                 .open_stream(peer, SIGNALING)
-                .map(|opened| opened.map_err(|e| HandshakeError::Stream(e.to_string())));
+                .map_err(|e| HandshakeError::Stream(e.to_string()));
             let stream = in_time("signaling stream", open).await?;
             let connection = offer(stream, &configuration(&ice), report).await?;
             Ok((peer, connection))

@@ -24,6 +24,15 @@ pub fn DiagramToolbar(
     // Offered where lifelines crowd: a lookup among thirty peers asks a handful.
     let crowded = move || session.view.with(|v| v.peer_count()) > CROWDED_LIFELINES;
     let offers_last_ping = move || session.last_ping.with(Option::is_some);
+    // A choice is offered where it helps, and always while it is the one made (a lesson's step
+    // may make it before its ping).
+    let offered = move |choice: Focus| {
+        focus.get() == Some(choice)
+            || match choice {
+                Focus::LastPing => offers_last_ping(),
+                Focus::PeersWithArrows => crowded(),
+            }
+    };
     view! {
     <div class="diagram-toolbar" role="toolbar" aria-label="Diagram controls">
         <fieldset class="segmented">
@@ -68,7 +77,7 @@ pub fn DiagramToolbar(
             </select>
         </label>
         // One choice, where a checkbox each wrapped the toolbar onto a second row on a laptop.
-        <Show when=move || focus.get().is_some() || offers_last_ping() || crowded()>
+        <Show when=move || offered(Focus::LastPing) || offered(Focus::PeersWithArrows)>
             <label class="lifelines" title="Which peers keep a lifeline in the diagram">
                 "Lifelines"
                 <select name="lifelines" on:change=move |ev| focus.set(match event_target_value(&ev).as_str() {
@@ -77,8 +86,8 @@ pub fn DiagramToolbar(
                     _ => None,
                 })>
                     <option value="all" prop:selected=move || focus.get().is_none()>"all peers"</option>
-                    // A lesson's step may ask for it before its ping: every peer is drawn till then.
-                    <Show when=move || focus.get() == Some(Focus::LastPing) || offers_last_ping()>
+                    // Before the ping every peer is drawn.
+                    <Show when=move || offered(Focus::LastPing)>
                         <option value="last-ping" prop:selected=move || focus.get() == Some(Focus::LastPing)>
                             {move || match offers_last_ping() {
                                 true => "the last ping's peers",
@@ -86,7 +95,7 @@ pub fn DiagramToolbar(
                             }}
                         </option>
                     </Show>
-                    <Show when=move || focus.get() == Some(Focus::PeersWithArrows) || crowded()>
+                    <Show when=move || offered(Focus::PeersWithArrows)>
                         <option value="peers-with-arrows" prop:selected=move || focus.get() == Some(Focus::PeersWithArrows)>
                             "peers with arrows"
                         </option>
