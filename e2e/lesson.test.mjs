@@ -109,6 +109,33 @@ test('broken links each say what was wrong, and the page still works', async () 
   }
 });
 
+test('a link pasted into an open page rebuilds its run, and Back returns to the one before', async () => {
+  const page = await suite.browser.context.newPage();
+  const freePlay = `${suite.site.url}${noRelay}#v=1&peers=5&topology=ring&seed=7`;
+  await page.goto(freePlay);
+  await page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+  assert.match(await page.textContent('.status'), /All 5 peers connected/);
+  // Only the fragment differs: the browser loads nothing unless the page does.
+  await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=streams&step=2`);
+  await page.waitForSelector('.step-title', { timeout: 30_000 });
+  assert.equal(await page.textContent('.step-count'), 'Step 2 of 5');
+  assert.equal(
+    await page.$eval('select[name="lesson"]', (s) => s.selectedOptions[0].textContent),
+    'Streams',
+  );
+  await page.goto(`${suite.site.url}${noRelay}#v=1&peers=5000`);
+  await page.waitForSelector('.problem', { timeout: 30_000 });
+  assert.match(await page.textContent('.problem'), /"peers=5000" is not a peer count from 2 to 200/);
+  await page.goBack();
+  await page.waitForSelector('.step-title', { timeout: 30_000 });
+  assert.equal(await page.textContent('.step-count'), 'Step 2 of 5');
+  await page.goBack();
+  await page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+  assert.match(await page.textContent('.status'), /All 5 peers connected/);
+  assert.equal(await page.locator('.step-title').count(), 0, 'free play again');
+  await page.close();
+});
+
 test('a step opened by a link without the steps before it offers to run them first', async () => {
   const page = await suite.browser.context.newPage();
   // Step 5 of Chandy-Lamport reads the cut of the snapshot that step 4 (a click) started.

@@ -100,7 +100,13 @@ pub fn App() -> impl IntoView {
         spawn_local(session.replay(network, scenario.actions));
     }
 
-    keep_link_current(session, lessons, place, predictions, link);
+    let leaving = StoredValue::new(false);
+    keep_link_current(session, lessons, place, predictions, link, leaving);
+    let hash_handle = window_event_listener(leptos::ev::hashchange, move |_| {
+        leaving.set_value(true);
+        reload();
+    });
+    on_cleanup(move || hash_handle.remove());
 
     let choose_lesson = Callback::new(move |lesson: usize| {
         welcome::mark_seen();
@@ -167,13 +173,24 @@ fn show_view(tab: RwSignal<View>, view: View) {
     });
 }
 
-/// The URL always describes what is on screen, so a reload or a shared link rebuilds it.
+/// A link pasted into this tab (or Back to the link before it) changes only the fragment, and
+/// a browser loads nothing for that: the page loads again, to rebuild the run the link
+/// describes as a new tab would.
+fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+/// The URL always describes what is on screen, so a reload or a shared link rebuilds it;
+/// once `leaving` (a new link is loading), it is the new link's.
 fn keep_link_current(
     session: Session,
     lessons: StoredValue<Vec<testbed::lesson::Lesson>>,
     place: RwSignal<Option<Place>>,
     predictions: Predictions,
     link: RelayLink,
+    leaving: StoredValue<bool>,
 ) {
     Effect::new(move || {
         let now = Scenario {
@@ -186,6 +203,9 @@ fn keep_link_current(
             answers: predictions.answers.get(),
             room: link.room.get(),
         };
+        if leaving.get_value() {
+            return;
+        }
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
             let url = format!("#{}", scenario::encode(&now));
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
