@@ -76,7 +76,8 @@ pub fn DiagramToolbar(
                 <option value="mermaid">"Mermaid sequenceDiagram"</option>
             </select>
         </label>
-        // One choice, where a checkbox each wrapped the toolbar onto a second row on a laptop.
+        // One choice, where a checkbox each wrapped the toolbar onto a second row on a laptop;
+        // its choices kept short for a 1280-pixel window.
         <Show when=move || offered(Focus::LastPing) || offered(Focus::PeersWithArrows)>
             <label class="lifelines" title="Which peers keep a lifeline in the diagram">
                 "Lifelines"
@@ -90,8 +91,8 @@ pub fn DiagramToolbar(
                     <Show when=move || offered(Focus::LastPing)>
                         <option value="last-ping" prop:selected=move || focus.get() == Some(Focus::LastPing)>
                             {move || match offers_last_ping() {
-                                true => "the last ping's peers",
-                                false => "the last ping's (none yet)",
+                                true => "last ping's peers",
+                                false => "last ping's (none yet)",
                             }}
                         </option>
                     </Show>
