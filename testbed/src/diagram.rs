@@ -27,8 +27,10 @@ const LAMPORT_ROW: f64 = 28.0;
 /// Wall-clock pauses longer than this are drawn as this long, with a marker.
 pub const MAX_GAP_MS: f64 = 40.0;
 /// Two moments that differ are at least this far apart, so arrows and labels never pile up
-/// where many things happen within a millisecond.
+/// where many things happen within a millisecond; zooming in widens it, zooming out does not.
 const MIN_STEP: f64 = 16.0;
+/// Zooming out shrinks a Lamport tick to no less than this share of its height.
+const MIN_LAMPORT_ZOOM: f64 = 0.5;
 /// Length of the stub drawn for a message not (yet) received.
 const STUB: f64 = 26.0;
 /// A message not received this long after it was sent (the newest moment in the trace being
@@ -44,7 +46,8 @@ pub enum TimeMode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub mode: TimeMode,
-    /// Pixels per millisecond in real-time mode.
+    /// Pixels per millisecond in real-time mode (and the least step between two moments,
+    /// from 1 up); the height of a Lamport tick, from 0.5 up.
     pub zoom: f64,
     /// Peers with a lifeline, left to right.
     pub lifelines: Vec<PeerId>,
@@ -251,7 +254,9 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .collect();
     let axis = match options.mode {
         TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, &cut_times, options.zoom, until),
-        TimeMode::Lamport => Axis::Lamport,
+        TimeMode::Lamport => Axis::Lamport {
+            row: LAMPORT_ROW * options.zoom.max(MIN_LAMPORT_ZOOM),
+        },
     };
     let cuts: Vec<PlacedCut> = shown_cuts
         .into_iter()
@@ -348,7 +353,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     }
     let gaps = match &axis {
         Axis::RealTime { gaps, .. } => gaps.clone(),
-        Axis::Lamport => Vec::new(),
+        Axis::Lamport { .. } => Vec::new(),
     };
     place_labels(&mut arrows, &cuts);
     Layout {
@@ -606,7 +611,8 @@ enum Axis {
         ys: Vec<f64>,
         gaps: Vec<Gap>,
     },
-    Lamport,
+    /// One tick's height.
+    Lamport { row: f64 },
 }
 
 impl Axis {
@@ -630,6 +636,8 @@ impl Axis {
         let mut ys = Vec::with_capacity(times.len());
         let mut gaps = Vec::new();
         let mut y = TOP;
+        // Moments a millisecond apart (a handshake's messages) separate only as this grows.
+        let min_step = MIN_STEP * zoom.max(1.0);
         for (i, &t) in times.iter().enumerate() {
             if i > 0 {
                 let pause = t - times[i - 1];
@@ -639,7 +647,7 @@ impl Axis {
                         skipped_ms: pause,
                     });
                 }
-                y += (pause.min(MAX_GAP_MS) * zoom).max(MIN_STEP);
+                y += (pause.min(MAX_GAP_MS) * zoom).max(min_step);
             }
             ys.push(y);
         }
@@ -653,7 +661,7 @@ impl Axis {
                 let i = times.partition_point(|&t| t < stamp.at_ms);
                 ys.get(i).or(ys.last()).copied().unwrap_or(TOP)
             }
-            Axis::Lamport => TOP + LAMPORT_ROW * stamp.lamport.unwrap_or_default() as f64,
+            Axis::Lamport { row } => TOP + row * stamp.lamport.unwrap_or_default() as f64,
         }
     }
 }
@@ -973,6 +981,27 @@ mod tests {
         without_peer_1.lifelines = vec![peer(0), peer(2)];
         let filtered = layout(&trace, &bars, &without_peer_1, 0.0, f64::MAX);
         assert!(filtered.bars.is_empty(), "{filtered:?}");
+    }
+
+    #[test]
+    fn zooming_in_separates_moments_a_millisecond_apart_in_either_time() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [0.0, 1.0, 2.0, 3.0]);
+        let ping_height = |mode, zoom| {
+            let options = Options {
+                zoom,
+                ..options(mode)
+            };
+            let layout = layout(&trace, &[], &options, 0.0, f64::MAX);
+            layout.arrows[0].received_y.unwrap() - layout.arrows[0].sent_y
+        };
+        assert_eq!(ping_height(TimeMode::RealTime, 1.0), MIN_STEP);
+        assert_eq!(ping_height(TimeMode::RealTime, 4.0), 4.0 * MIN_STEP);
+        // Zooming out shortens long pauses only: moments never come closer than a step.
+        assert_eq!(ping_height(TimeMode::RealTime, 0.25), MIN_STEP);
+        assert_eq!(ping_height(TimeMode::Lamport, 1.0), LAMPORT_ROW);
+        assert_eq!(ping_height(TimeMode::Lamport, 2.0), 2.0 * LAMPORT_ROW);
+        assert_eq!(ping_height(TimeMode::Lamport, 0.125), LAMPORT_ROW / 2.0);
     }
 
     #[test]
