@@ -52,7 +52,11 @@ pub enum ScenarioProblem {
     Lesson(String),
     #[error("\"step={value}\" is not a step of this lesson (it has {steps})")]
     Step { value: String, steps: usize },
-    #[error("\"{0}\" is not an action (start, ping-FROM-TO, or transfer-FROM-TO-KIB with -slow, -pings, -giveup)")]
+    #[error(
+        "\"{0}\" is not an action: start, ping-FROM-TO, transfer-FROM-TO-KIB (with -slow, \
+         -pings, -giveup), tokens, snapshot-PEER, naive, leave-PEER-snapshot-PEER, \
+         lookup-FROM-record-N (or put, get, provide, providers; or -peer-N), churn-PERCENT"
+    )]
     Action(String),
     #[error("\"{0}\" is not an answer to a question of this lesson")]
     Answer(String),
@@ -627,6 +631,13 @@ mod tests {
             let (decoded, problems) = decode(&encode(&scenario));
             proptest::prop_assert!(problems.is_empty(), "{:?}", problems);
             proptest::prop_assert_eq!(decoded, scenario);
+        }
+
+        #[test]
+        fn a_broken_action_is_answered_with_every_kind_of_action_a_link_can_hold(action in any_action()) {
+            let said = ScenarioProblem::Action("fly".into()).to_string();
+            let first = action.words().unwrap().remove(0);
+            proptest::prop_assert!(said.contains(&format!(" {first}")), "{} missing from: {}", first, said);
         }
 
         #[test]

@@ -28,7 +28,7 @@ pub enum Action {
     },
     /// The learner clicks the peer that starts a snapshot.
     SnapshotClicked,
-    /// While tokens move, every peer writes its balance down at the same instant.
+    /// While tokens move, every peer is told to write its balance down now, all at once.
     NaiveSnapshot,
     /// `initiator` starts a snapshot and `leaver` leaves the network before its marker
     /// arrives.

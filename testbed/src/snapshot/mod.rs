@@ -31,7 +31,7 @@ pub struct Tokens {
 }
 
 /// What a peer wrote its balance down for: a Chandy-Lamport snapshot, or a naive one where
-/// every peer records at the same instant, without markers and without channel states.
+/// every peer records when told, all at once, without markers and without channel states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Recording {
     Snapshot(SnapshotId),

@@ -128,7 +128,7 @@ impl Report {
                 )
             }
             Recording::Naive(_) => format!(
-                "{}: every peer recorded at the same instant, no markers",
+                "{}: every peer recorded at once, no markers",
                 self.recording
             ),
         };

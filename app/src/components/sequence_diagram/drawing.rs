@@ -78,7 +78,7 @@ pub fn Drawing(layout: Memo<Layout>, selected: RwSignal<Option<u64>>) -> impl In
                     <g class="cut" data-naive=naive.to_string() data-recording=cut.recording.to_string() data-slot=(n % 3).to_string()
                         data-abandoned=cut.abandoned.to_string()>
                         <title>{if naive {
-                            format!("{name}: each peer recorded its balance at the same instant")
+                            format!("{name}: each peer recorded its balance when told, all at once")
                         } else {
                             format!("{name}: where each peer recorded its balance")
                         }}</title>
