@@ -93,6 +93,12 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   const incomplete = await page.waitForSelector('.snapshot-report[data-recording="S0.2"][data-incomplete="true"]');
   assert.match(await incomplete.textContent(), /peer 3/);
   assert.equal(await page.locator('.cut[data-abandoned="true"]').count(), 1);
+  // Peer 3's lifeline ends where it left, in a ✕, and the lifelines of the others run on.
+  await page.waitForSelector('.departure');
+  assert.equal(await page.locator('.departure').count(), 1);
+  const lifelines = await page.locator('.lifeline').evaluateAll((lines) => lines.map((l) => Number(l.getAttribute('y2'))));
+  assert.equal(lifelines.length, 4);
+  assert.equal(new Set(lifelines).size, 2, `one lifeline ends early: ${lifelines}`);
   await page.screenshot({ path: join(suite.shots, 'snapshot-leave.png') });
   await page.click('.next');
 

@@ -70,6 +70,9 @@ pub struct Arrow {
     pub sent_y: f64,
     /// Where the arrow ends; None when the message was not received.
     pub received_y: Option<f64>,
+    /// Where the stub of a message not received ends across: part of the way to its
+    /// receiver, short of the next lifeline so that it never seems to reach another peer.
+    pub stub_x: f64,
     /// Not received at the moment drawn, but received later or recently sent; false for a
     /// message taken as lost.
     pub in_flight: bool,
@@ -84,6 +87,14 @@ pub struct Arrow {
 }
 
 impl Arrow {
+    /// Where its line ends: at the receiver, or (not received) at its stub's end.
+    pub fn end(&self) -> (f64, f64) {
+        match self.received_y {
+            Some(y) => (self.to_x, y),
+            None => (self.stub_x, self.sent_y + STUB),
+        }
+    }
+
     /// How far the arrow reaches up and down the drawing, its label included (above or below
     /// its line; a message not received ends in a stub).
     pub fn extent(&self) -> (f64, f64) {
@@ -182,6 +193,9 @@ pub struct Layout {
     pub height: f64,
     /// Lifeline x positions, in the order of `Options::lifelines`.
     pub lifeline_x: Vec<f64>,
+    /// Where each lifeline ends, in the same order: where its peer left the network (real-time
+    /// mode only: leaving carries no Lamport time); None: it runs on to the bottom.
+    pub lifeline_ends: Vec<Option<f64>>,
     /// Arrows inside the window, oldest first.
     pub arrows: Vec<Arrow>,
     /// Span bars inside the window (real-time mode only: spans carry no Lamport time).
@@ -248,12 +262,24 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             .collect(),
         TimeMode::Lamport => Vec::new(),
     };
-    let cut_times: Vec<f64> = shown_cuts
+    // The moment each lifeline's peer left, by `until`.
+    let departures: Vec<Option<f64>> = options
+        .lifelines
+        .iter()
+        .map(|peer| match options.mode {
+            TimeMode::RealTime => trace.departure(peer).filter(|at| *at <= until),
+            TimeMode::Lamport => None,
+        })
+        .collect();
+    let marked_times: Vec<f64> = shown_cuts
         .iter()
         .flat_map(|(_, points)| points.iter().map(|(_, at)| *at))
+        .chain(departures.iter().flatten().copied())
         .collect();
     let axis = match options.mode {
-        TimeMode::RealTime => Axis::real_time(&shown, &shown_bars, &cut_times, options.zoom, until),
+        TimeMode::RealTime => {
+            Axis::real_time(&shown, &shown_bars, &marked_times, options.zoom, until)
+        }
         TimeMode::Lamport => Axis::Lamport {
             row: LAMPORT_ROW * options.zoom.max(MIN_LAMPORT_ZOOM),
         },
@@ -297,7 +323,22 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             )
         })
         .collect();
-    let lowest = runs.iter().map(|&(.., end)| end).fold(TOP, f64::max);
+    let lifeline_ends: Vec<Option<f64>> = departures
+        .iter()
+        .map(|at| {
+            at.map(|at_ms| {
+                axis.y(&Stamp {
+                    at_ms,
+                    lamport: None,
+                })
+            })
+        })
+        .collect();
+    let lowest = runs
+        .iter()
+        .map(|&(.., end)| end)
+        .chain(lifeline_ends.iter().flatten().copied())
+        .fold(TOP, f64::max);
     // A window reaching past the drawing's end is moved up to end there: it loses nothing,
     // and when the drawing has just become shorter (a filter, fewer lifelines) it holds the
     // end, where the browser is about to clamp the scroller, not an empty stretch below it.
@@ -334,6 +375,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             continue;
         };
         if end >= top && sent_y <= bottom {
+            let across = to_x - from_x;
             arrows.push(Arrow {
                 position: message.position,
                 kind: message.kind,
@@ -341,6 +383,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 to_x,
                 sent_y,
                 received_y,
+                stub_x: from_x + across.signum() * (across.abs() * 0.35).min(spacing * 0.5),
                 in_flight: received_y.is_none()
                     && (message.received.is_some()
                         || latest - message.sent.at_ms < IN_FLIGHT_LIMIT_MS),
@@ -360,6 +403,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         width: (2.0 * SIDE + spacing * lifelines).max(options.width),
         height: drawing_end,
         lifeline_x: options.lifelines.iter().filter_map(x).collect(),
+        lifeline_ends,
         arrows,
         bars: placed_bars,
         gaps,
@@ -441,13 +485,7 @@ const MAX_OBSTACLE_HEIGHT: f64 = 40.0 * LINE_HEIGHT;
 type Shaft = (f64, f64, f64, f64);
 
 fn shaft(arrow: &Arrow) -> Shaft {
-    let (x2, y2) = match arrow.received_y {
-        Some(y) => (arrow.to_x, y),
-        None => (
-            arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35,
-            arrow.sent_y + STUB,
-        ),
-    };
+    let (x2, y2) = arrow.end();
     (arrow.from_x, arrow.sent_y, x2, y2)
 }
 
@@ -619,7 +657,7 @@ impl Axis {
     fn real_time(
         messages: &[&Message],
         bars: &[Bar],
-        cut_times: &[f64],
+        marked_times: &[f64],
         zoom: f64,
         until: f64,
     ) -> Axis {
@@ -629,7 +667,7 @@ impl Axis {
                 std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms))
             })
             .chain(bars.iter().flat_map(|b| [b.start_ms, b.end_ms]))
-            .chain(cut_times.iter().copied())
+            .chain(marked_times.iter().copied())
             .collect();
         times.sort_by(f64::total_cmp);
         times.dedup();
@@ -720,6 +758,7 @@ mod tests {
             to_x,
             sent_y,
             received_y: Some(sent_y + 10.0),
+            stub_x: from_x + (to_x - from_x) * 0.35,
             in_flight: false,
             label: String::new(),
             protocol: String::new(),
@@ -822,6 +861,68 @@ mod tests {
         };
         assert!(pong.received_y.is_none() && pong.in_flight, "{pong:?}");
         assert!(at(40.0).iter().all(|a| a.received_y.is_some()));
+    }
+
+    #[test]
+    fn a_peer_that_left_has_its_lifeline_end_where_it_left_in_real_time() {
+        let mut trace = Trace::default();
+        exchange(&mut trace, [0.0, 5.0, 6.0, 40.0]);
+        trace.apply(&crate::event::Event {
+            at_ms: 500.0,
+            peer: peer(1),
+            kind: crate::event::EventKind::Left,
+        });
+        let drawn = |mode, until_ms| {
+            let options = Options {
+                until_ms,
+                ..options(mode)
+            };
+            layout(&trace, &[], &options, 0.0, f64::MAX)
+        };
+        let now = drawn(TimeMode::RealTime, None);
+        let [None, Some(end)] = now.lifeline_ends[..] else {
+            panic!("peer 1's lifeline ends: {:?}", now.lifeline_ends)
+        };
+        let last_arrow = now
+            .arrows
+            .iter()
+            .filter_map(|a| a.received_y)
+            .fold(0.0, f64::max);
+        assert!(end > last_arrow, "it left after the PONG arrived");
+        assert!(now.height >= end, "the drawing reaches down to it");
+        // Before it left, and in Lamport time (leaving has no Lamport time), it runs on.
+        assert_eq!(
+            drawn(TimeMode::RealTime, Some(100.0)).lifeline_ends,
+            [None, None]
+        );
+        assert_eq!(drawn(TimeMode::Lamport, None).lifeline_ends, [None, None]);
+    }
+
+    #[test]
+    fn a_message_not_received_ends_short_of_the_next_lifeline() {
+        let (a, d) = (peer(0), peer(3));
+        let (ta, td) = (Tracer::new(&a), Tracer::new(&d));
+        let [ping, ..] = ping_exchange((a, &ta), (d, &td), "1", [0.0, 5.0, 6.0, 40.0]);
+        let mut trace = Trace::default();
+        trace.apply(&ping);
+        let options = Options {
+            lifelines: (0..4).map(peer).collect(),
+            width: 800.0,
+            ..options(TimeMode::RealTime)
+        };
+        let layout = layout(&trace, &[], &options, 0.0, f64::MAX);
+        let [stub] = &layout.arrows[..] else {
+            panic!("one arrow: {layout:?}")
+        };
+        let (end_x, end_y) = stub.end();
+        assert_eq!(end_y, stub.sent_y + STUB);
+        let [first, second, ..] = layout.lifeline_x[..] else {
+            panic!("four lifelines")
+        };
+        assert!(
+            end_x > first && end_x < second,
+            "{end_x} between {first} and {second}"
+        );
     }
 
     #[test]

@@ -456,8 +456,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                                 (vec![start, hop], Some(hop), true)
                             }
                             (None, None) => {
-                                let end = (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0);
-                                (vec![start, end], None, true)
+                                (vec![start, arrow.end()], None, true)
                             }
                         };
                         let ((x0, y0), (x1, y1)) = (points[0], points[1]);

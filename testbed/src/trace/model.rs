@@ -13,7 +13,7 @@ use libp2p::PeerId;
 use super::context::{SpanId, TraceId};
 use super::mark::{FromAnotherTab, Mark, MessageKind, Said};
 use crate::dht::Lookups;
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use crate::snapshot::cuts::{Cut, Cuts};
 use crate::wire::decode::WireItem;
 use crate::wire::yamux::Header;
@@ -88,6 +88,8 @@ pub struct Trace {
     cuts: Cuts,
     /// DHT lookups, rebuilt hop by hop from the same events and wire records.
     lookups: Lookups,
+    /// When each peer that left the network left (ms since it started).
+    departures: HashMap<PeerId, f64>,
     /// For a trace of one tab's peer talking to other tabs: when its clock started, in ms
     /// since the Unix epoch (see [`Trace::across_tabs`]).
     across_tabs_since: Option<f64>,
@@ -110,6 +112,9 @@ impl Trace {
     pub fn apply(&mut self, event: &Event) {
         self.lookups.apply_event(event);
         self.cuts.apply_event(event);
+        if matches!(event.kind, EventKind::Left) {
+            self.departures.entry(event.peer).or_insert(event.at_ms);
+        }
         let Some(mark) = event.kind.mark() else {
             return;
         };
@@ -163,6 +168,11 @@ impl Trace {
 
     pub fn lookups(&self) -> &Lookups {
         &self.lookups
+    }
+
+    /// When `peer` left the network, if it did.
+    pub fn departure(&self, peer: &PeerId) -> Option<f64> {
+        self.departures.get(peer).copied()
     }
 
     /// Takes in one record of the wire tap: a handshake message or a yamux frame, sent or

@@ -53,8 +53,16 @@ pub fn Drawing(layout: Memo<Layout>, selected: RwSignal<Option<u64>>) -> impl In
     view! {
         <svg class="diagram-svg" width=move || layout.with(|l| l.width) height=move || layout.with(|l| l.height)>
             <ArrowheadMarker id="arrowhead" />
-            {move || layout.with(|l| l.lifeline_x.iter().map(|&x| view! {
-                <line class="lifeline" x1=x y1="0" x2=x y2=l.height />
+            {move || layout.with(|l| l.lifeline_x.iter().zip(&l.lifeline_ends).map(|(&x, end)| view! {
+                <line class="lifeline" x1=x y1="0" x2=x y2=end.unwrap_or(l.height) />
+                {end.map(|y| view! {
+                    // UML's mark for a lifeline's end: this peer went away here.
+                    <g class="departure">
+                        <title>"This peer left the network here: its connections dropped at once."</title>
+                        <path d=format!("M {} {} l 12 12 m 0 -12 l -12 12", x - 6.0, y - 6.0) />
+                        <text x=x + 10.0 y=y + 4.0>"left"</text>
+                    </g>
+                })}
             }).collect_view())}
             {move || layout.with(|l| l.gaps.iter().map(|gap| {
                 let text = if gap.skipped_ms < 1000.0 {
@@ -98,10 +106,8 @@ pub fn Drawing(layout: Memo<Layout>, selected: RwSignal<Option<u64>>) -> impl In
                 let:arrow>
                 {
                     let position = arrow.position;
-                    let (x2, y2, lost) = match arrow.received_y {
-                        Some(y) => (arrow.to_x, y, false),
-                        None => (arrow.from_x + (arrow.to_x - arrow.from_x) * 0.35, arrow.sent_y + 26.0, true),
-                    };
+                    let (x2, y2) = arrow.end();
+                    let lost = arrow.received_y.is_none();
                     view! {
                         <g class="arrow" data-kind=kind_name(arrow.kind) data-label=arrow.label.clone() data-lost=lost.to_string() data-in-flight=arrow.in_flight.to_string()
                             data-recorded=arrow.recorded.to_string()
