@@ -269,7 +269,7 @@ impl<P: Protocols> EventLoop<P> {
                 let reason = error.to_string();
                 self.emit(EventKind::DialFailed {
                     remote: peer_id,
-                    error: reason.clone(),
+                    error: dial_failure(&error),
                 });
                 if let Some((address, reply)) = self.pending_dials.remove(&connection_id) {
                     if let (true, Some(remote)) = (is_direct(&address), peer_id) {
