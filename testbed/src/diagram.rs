@@ -32,7 +32,7 @@ const MIN_STEP: f64 = 16.0;
 /// Zooming out shrinks a Lamport tick to no less than this share of its height.
 const MIN_LAMPORT_ZOOM: f64 = 0.5;
 /// Length of the stub drawn for a message not (yet) received.
-const STUB: f64 = 26.0;
+pub const STUB: f64 = 26.0;
 /// A message not received this long after it was sent (the newest moment in the trace being
 /// "now") is taken as lost: longer than a ping exchange may take at the slowest pace.
 const IN_FLIGHT_LIMIT_MS: f64 = 20_000.0;

@@ -452,7 +452,7 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                             }
                             (Some(y), None) => (vec![start, (arrow.to_x, y)], None, false),
                             (None, Some(rx)) => {
-                                let hop = (rx, arrow.sent_y + 26.0);
+                                let hop = (rx, arrow.sent_y + diagram::STUB);
                                 (vec![start, hop], Some(hop), true)
                             }
                             (None, None) => {

@@ -108,7 +108,9 @@ impl Trace {
         }
     }
 
-    /// Takes in one event; events that are not a send or a receive draw nothing.
+    /// Takes in one event: a send or a receive becomes part of an arrow, a peer leaving ends
+    /// its lifeline, and snapshot and lookup events feed the cuts and lookups; others draw
+    /// nothing.
     pub fn apply(&mut self, event: &Event) {
         self.lookups.apply_event(event);
         self.cuts.apply_event(event);
