@@ -1,6 +1,6 @@
 // The Chandy-Lamport lesson followed to its end by its own buttons: tokens in flight, a naive
 // snapshot that loses some, a snapshot with markers, its cut and its table, two at once; then
-// its link reopened.
+// its link reopened. Then free play: a peer leaves a running network and the rest carry on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -122,4 +122,54 @@ test('the Chandy-Lamport lesson, followed to its end, then shared and reopened',
   assert.deepEqual(replayed.map((r) => r.recording).slice(0, 2), ['S1.2', 'S0.2']);
   assert.equal(replayed[0].addsUp, 'true');
   assert.match(replayed[1].text, /incomplete/);
+});
+
+test('in free play a peer leaves: it is drawn gone, pings and tokens carry on without it, and the link replays it', async () => {
+  const page = await suite.browser.context.newPage();
+  await page.goto(`${suite.site.url}${noRelay}#v=1&peers=6&topology=original&seed=3`);
+  await page.waitForSelector('.status[data-phase="ready"]', { timeout: 60_000 });
+  await page.click('text=Move tokens');
+  await page.click('#tab-diagram');
+  await page.waitForSelector('.arrow[data-kind="tokens"]', { state: 'attached', timeout: 30_000 });
+  await page.click('#tab-network');
+
+  await page.selectOption('select[name="leaver"]', '3');
+  await page.click('button:has-text("Leave")');
+  await page.waitForSelector('.peer.left[aria-label="peer 3: left the network"]', { timeout: 30_000 });
+  await page.waitForSelector('.status:has-text("5 of 6 peers still in the network (1 left)")', { timeout: 30_000 });
+  assert.match(await page.textContent('.network-counts'), /6 peers \(1 left\) · 10 connections up/);
+  assert.deepEqual(await page.$$eval('select[name="leaver"] option', (all) => all.map((o) => o.value)), ['0', '1', '2', '4', '5']);
+  assert.deepEqual(await page.$$eval('select[name="from"] option', (all) => all.map((o) => o.value)), ['0', '1', '2', '4', '5']);
+
+  // Pinging the peer that left says so, and is not kept for the link; a random ping finds a
+  // peer still there.
+  await page.click('.peer[aria-label="peer 3: left the network"]');
+  await page.click('text=Run ping');
+  await page.waitForSelector('.problem:has-text("peer 3 has left the network")');
+  await page.selectOption('select[name="to"]', 'random');
+  await page.click('text=Run ping');
+  await page.waitForSelector('.ping-result[data-state="answered"]', { timeout: 30_000 });
+  assert.doesNotMatch(await page.textContent('.ping-result'), /peer 3/);
+
+  // Tokens move among the five, and a snapshot without peer 3 adds up.
+  await page.click('text=Snapshot from peer 0');
+  await page.waitForSelector('.snapshot-report[data-recording="S0.1"]', { timeout: 60_000 });
+  const [snapshot] = await reports(page);
+  assert.equal(snapshot.addsUp, 'true', snapshot.text);
+  assert.doesNotMatch(snapshot.text, /peer 3/);
+  await page.click('#tab-diagram');
+  await page.waitForSelector('.departure', { state: 'attached' });
+  assert.equal(await page.locator('.departure').count(), 1);
+  await page.screenshot({ path: join(suite.shots, 'free-play-leave.png') });
+
+  await page.click('text=Copy link');
+  const link = await page.inputValue('.share-link');
+  assert.match(link, /actions=start\.tokens\.leave-3\.ping-\d-\d\.snapshot-0$/);
+  assert.doesNotMatch(link, /ping-\d-3|ping-3/);
+  const again = await suite.browser.context.newPage();
+  await again.goto(link);
+  await again.waitForSelector('.snapshot-report[data-recording="S0.1"]', { state: 'attached', timeout: 90_000 });
+  assert.equal(await again.locator('.peer.left').count(), 1);
+  assert.equal(await again.getAttribute('.peer.left', 'aria-label'), 'peer 3: left the network');
+  assert.equal((await reports(again))[0].addsUp, 'true');
 });

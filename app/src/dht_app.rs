@@ -25,7 +25,7 @@ const STORES_LOOKED_AT_EVERY: Duration = Duration::from_millis(250);
 pub struct DhtApp {
     /// How settling stands, while it lasts.
     pub settling: RwSignal<Option<Settling>>,
-    /// Lookups and churns still running.
+    /// Lookups, churns and leaves still running.
     pub busy: RwSignal<u32>,
     /// The peer whose routing table the DHT view shows.
     pub chosen: RwSignal<PeerIndex>,
@@ -130,7 +130,7 @@ impl DhtApp {
         }
     }
 
-    /// Runs a DHT action (a lookup, a put or get, providing, a churn); an error becomes the
+    /// Runs a DHT action (a lookup, a put or get, providing, a churn, a peer leaving); an error becomes the
     /// page's problem.
     pub fn run(self, running: Running, action: Action) {
         let Some(network) = running.network() else {
@@ -164,20 +164,13 @@ impl DhtApp {
                 }
                 Action::Churn { percent } => {
                     let config = network.config();
-                    let leavers = testbed::dht::churn(config.peers, config.seed, percent);
-                    let mut result = Ok(());
-                    for &peer in &leavers {
-                        if let Err(error) = network.stop_peer(peer).await {
-                            result = Err(error.to_string());
-                        }
-                    }
-                    self.left.update(|left| {
-                        left.extend(leavers);
-                        left.sort_unstable();
-                        left.dedup();
-                    });
-                    result
+                    self.take_away(
+                        &network,
+                        testbed::dht::churn(config.peers, config.seed, percent),
+                    )
+                    .await
                 }
+                Action::Leave { peer } => self.take_away(&network, vec![peer]).await,
                 _ => Ok(()),
             };
             if running.generation() != generation {
@@ -189,6 +182,22 @@ impl DhtApp {
                 running.problem.set(Some(error));
             }
         });
+    }
+
+    /// Stops `leavers`' peers, then counts them as left: a churn is over once all have gone.
+    async fn take_away(self, network: &Network, leavers: Vec<PeerIndex>) -> Result<(), String> {
+        let mut result = Ok(());
+        for &peer in &leavers {
+            if let Err(error) = network.stop_peer(peer).await {
+                result = Err(error.to_string());
+            }
+        }
+        self.left.update(|left| {
+            left.extend(leavers);
+            left.sort_unstable();
+            left.dedup();
+        });
+        result
     }
 
     fn has_left(self, peer: PeerIndex) -> bool {

@@ -77,9 +77,9 @@ impl TokenApp {
         self.serving.set_value(0);
     }
 
-    /// Runs a token action (random sends, snapshots, a naive snapshot, a peer leaving during
-    /// a snapshot), starting the application first if need be; an error becomes the page's
-    /// problem. Other actions are not the token application's.
+    /// Runs a token action (random sends, snapshots, a naive snapshot, a peer leaving),
+    /// starting the application first if need be; an error becomes the page's problem. Other
+    /// actions are not the token application's.
     pub fn run(self, running: Running, action: Action) {
         let Some(network) = running.network() else {
             running
@@ -87,14 +87,30 @@ impl TokenApp {
                 .set(Some("Start the network before moving tokens.".into()));
             return;
         };
+        let turn = self.in_turn(running, network, action);
+        spawn_local(async move {
+            if let Some(Err(error)) = turn.await {
+                running.problem.set(Some(error));
+            }
+        });
+    }
+
+    /// Runs `action` once the actions asked before it are done: None when the network was
+    /// replaced meanwhile. Counted busy from the call, so a replay waits for it.
+    pub fn in_turn(
+        self,
+        running: Running,
+        network: Rc<Network>,
+        action: Action,
+    ) -> impl std::future::Future<Output = Option<Result<(), String>>> {
         let generation = running.generation();
         self.busy.update(|n| *n += 1);
         let ticket = self.tickets.get_value();
         self.tickets.set_value(ticket + 1);
-        spawn_local(async move {
+        async move {
             while self.serving.get_value() != ticket {
                 if running.generation() != generation {
-                    return;
+                    return None;
                 }
                 futures_timer::Delay::new(REPORT_POLL).await;
             }
@@ -103,14 +119,18 @@ impl TokenApp {
                 Err(error) => Err(error.to_string()),
             };
             if running.generation() != generation {
-                return;
+                return None;
             }
             self.serving.set_value(ticket + 1);
             self.busy.update(|n| *n = n.saturating_sub(1));
-            if let Err(error) = result {
-                running.problem.set(Some(error));
-            }
-        });
+            Some(result)
+        }
+    }
+
+    /// Whether the application runs (or is opening) on the network: a peer that leaves
+    /// must then leave it too.
+    pub fn is_open(self) -> bool {
+        self.opening.get_value() || self.tokens.with_value(Option::is_some)
     }
 
     /// Opens the application if need be, then runs `action`. Reached only from
@@ -160,6 +180,10 @@ impl TokenApp {
                 futures_timer::Delay::new(send_gap(network) / 2).await;
                 self.send_random(tokens, network, SENDS_AFTER).await;
                 self.wait_for_report(tokens, network, id).await?;
+            }
+            Action::Leave { peer } => {
+                tokens.leave(peer).await.map_err(text)?;
+                network.stop_peer(peer).await.map_err(|e| e.to_string())?;
             }
             // While tokens move, every peer writes its balance down at once.
             Action::NaiveSnapshot => {

@@ -1,6 +1,8 @@
 //! N in-page peers on `MemoryTransport` (real noise and yamux, no sockets), identities from a
 //! seed, connected by a [`Topology`].
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -87,6 +89,8 @@ pub enum NetworkError {
     NoSuchPeer(PeerIndex),
     #[error("peer {0} cannot open a stream to itself")]
     PingSelf(PeerIndex),
+    #[error("peer {0} has left the network: it answers nothing now")]
+    Left(PeerIndex),
     #[error(
         "peer {from} and peer {to} are not connected in this topology, and a stream needs a \
          connection; peer {from} can ping {neighbours}"
@@ -135,6 +139,8 @@ pub struct Network {
     pace: Pace,
     wire: Option<WireLog>,
     events: EventSink,
+    /// Peers stopped by [`Network::stop_peer`].
+    left: Mutex<BTreeSet<PeerIndex>>,
 }
 
 /// The kind of peer a network of `config` runs: DHT peers where it runs the DHT.
@@ -225,6 +231,7 @@ impl Network {
             pace,
             wire,
             events,
+            left: Mutex::default(),
         })
     }
 
@@ -270,16 +277,31 @@ impl Network {
         &self.pace
     }
 
-    /// Peer `index` leaves at once, as if its machine went away: its connections drop.
+    /// Peer `index` leaves at once, as if its machine went away: its connections drop. A peer
+    /// that has left already stays gone.
     pub async fn stop_peer(&self, index: PeerIndex) -> Result<(), NetworkError> {
         let peer = self
             .peers
             .get(index)
             .ok_or(NetworkError::NoSuchPeer(index))?;
+        if !self.left_set().insert(index) {
+            return Ok(());
+        }
         peer.stop().await.map_err(|source| NetworkError::Peer {
             peer: index,
             source,
         })
+    }
+
+    pub fn has_left(&self, index: PeerIndex) -> bool {
+        self.left_set().contains(&index)
+    }
+
+    fn left_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<PeerIndex>> {
+        // Nothing panics while holding it; a poisoned set is still the right set.
+        self.left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn peers(&self) -> &[peer::Handle] {
@@ -304,10 +326,18 @@ impl Network {
         topology::neighbours(self.dials.iter().copied(), from)
     }
 
-    /// The peer a "random" ping from `from` goes to: one of its neighbours, drawn from the seed
-    /// and the ping's number, so a scenario replays the same choices.
+    /// `from`'s neighbours that have not left.
+    pub fn neighbours_present(&self, from: PeerIndex) -> Vec<PeerIndex> {
+        let mut neighbours = self.neighbours(from);
+        neighbours.retain(|&peer| !self.has_left(peer));
+        neighbours
+    }
+
+    /// The peer a "random" ping from `from` goes to: one of its neighbours still in the
+    /// network, drawn from the seed and the ping's number, so a scenario replays the same
+    /// choices.
     pub fn random_target(&self, from: PeerIndex, nth_ping: u64) -> Option<PeerIndex> {
-        let neighbours = self.neighbours(from);
+        let neighbours = self.neighbours_present(from);
         if neighbours.is_empty() {
             return None;
         }
@@ -355,6 +385,9 @@ impl Network {
         let responder = self.peers.get(to).ok_or(NetworkError::NoSuchPeer(to))?;
         if from == to {
             return Err(NetworkError::PingSelf(from));
+        }
+        if let Some(gone) = [from, to].into_iter().find(|&peer| self.has_left(peer)) {
+            return Err(NetworkError::Left(gone));
         }
         let neighbours = self.neighbours(from);
         if !neighbours.contains(&to) {

@@ -54,8 +54,9 @@ pub enum ScenarioProblem {
     Step { value: String, steps: usize },
     #[error(
         "\"{0}\" is not an action: start, ping-FROM-TO, transfer-FROM-TO-KIB (with -slow, \
-         -pings, -giveup), tokens, snapshot-PEER, naive, leave-PEER-snapshot-PEER, \
-         lookup-FROM-record-N (or put, get, provide, providers; or -peer-N), churn-PERCENT"
+         -pings, -giveup), tokens, snapshot-PEER, naive, leave-PEER, \
+         leave-PEER-snapshot-PEER, lookup-FROM-record-N (or put, get, provide, providers; or \
+         -peer-N), churn-PERCENT"
     )]
     Action(String),
     #[error("\"{0}\" is not an answer to a question of this lesson")]
@@ -547,6 +548,7 @@ mod tests {
                 .prop_filter("the leaver is not the initiator", |(a, b)| a != b)
                 .prop_map(|(leaver, initiator)| Action::LeaveDuringSnapshot { leaver, initiator }),
             (1..=crate::lesson::MAX_CHURN_PERCENT).prop_map(|percent| Action::Churn { percent }),
+            peer().prop_map(|peer| Action::Leave { peer }),
             (
                 peer(),
                 prop_oneof![

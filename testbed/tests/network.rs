@@ -218,6 +218,38 @@ async fn random_targets_are_neighbours_and_follow_the_seed() {
 }
 
 #[tokio::test]
+async fn a_peer_that_left_is_never_a_ping_target_and_pinging_it_says_it_left() {
+    let (network, mut view, mut events) = start(5, Topology::Original).await;
+    assert!(network.connect().await.is_empty());
+    run_until(&mut view, &mut events, |view, _| view.all_connected()).await;
+    network.stop_peer(2).await.expect("peer 2 stops");
+    network
+        .stop_peer(2)
+        .await
+        .expect("a peer that left stays gone");
+    assert!(network.has_left(2) && !network.has_left(1));
+    run_until(&mut view, &mut events, |view, _| view.has_left(2)).await;
+
+    let targets: Vec<_> = (0..50)
+        .filter_map(|n| network.random_target(0, n))
+        .collect();
+    assert_eq!(targets.len(), 50);
+    assert!(!targets.contains(&2), "{targets:?}");
+    for (from, to) in [(0, 2), (2, 0)] {
+        let error = network
+            .ping(from, to, "x".into())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "peer 2 has left the network: it answers nothing now");
+    }
+    network
+        .ping(0, 3, "y".into())
+        .await
+        .expect("the others still answer");
+}
+
+#[tokio::test]
 async fn every_send_is_linked_to_its_receive_in_happened_before_order() {
     let (network, mut view, mut events) = start(6, Topology::Original).await;
     assert!(network.connect().await.is_empty());

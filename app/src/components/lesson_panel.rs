@@ -141,6 +141,7 @@ fn action_label(action: Action) -> String {
             DhtOp::FindProviders => format!("Peer {from} looks for providers of {key}"),
         },
         Action::Churn { percent } => format!("{percent}% of the peers leave"),
+        Action::Leave { peer } => format!("Peer {peer} leaves"),
         Action::PingRoom => "Ping every other tab of the room".into(),
     }
 }
@@ -158,6 +159,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
         | Action::NaiveSnapshot
         | Action::LeaveDuringSnapshot { .. } => session.run_tokens(action),
         Action::Dht { .. } | Action::Churn { .. } => session.run_dht(action),
+        Action::Leave { peer } => session.leave(peer),
         Action::PingRoom => {
             if let Some(link) = use_context::<RelayLink>() {
                 link.ping_everyone();

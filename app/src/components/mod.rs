@@ -3,6 +3,7 @@
 pub mod dht_controls;
 pub mod dht_view;
 pub mod event_log;
+pub mod leave_controls;
 pub mod lesson_panel;
 pub mod network_controls;
 pub mod network_status;

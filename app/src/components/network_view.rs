@@ -260,10 +260,16 @@ pub fn NetworkView(
                         let (x, y) = position(peer, peers.get());
                         let r = node_radius();
                         let label = format!("peer {peer}");
-                        let aria_label = format!("{label}: click to ping it, shift-click to ping from it");
+                        let left = move || session.with_shown_view(|v| v.has_left(peer));
+                        let name = label.clone();
+                        let aria_label = move || match left() {
+                            true => format!("{name}: left the network"),
+                            false => format!("{name}: click to ping it, shift-click to ping from it"),
+                        };
                         view! {
                             <g class="peer" data-role=move || role(peer) tabindex="0" role="button"
                                 class:predicted=move || predicted_peer.get() == Some(peer)
+                                class:left=left
                                 aria-label=aria_label
                                 on:mouseenter=move |_| pointed.set(Some(peer))
                                 on:focus=move |_| pointed.set(Some(peer))
@@ -296,7 +302,11 @@ pub fn NetworkView(
                         1 => " · 1 stream open".to_owned(),
                         n => format!(" · {n} streams open"),
                     };
-                    format!("{} peers · {} connections up{streams}", peers.get(), connections.with(Vec::len))
+                    let left = match session.with_shown_view(|v| v.left_count()) {
+                        0 => String::new(),
+                        n => format!(" ({n} left)"),
+                    };
+                    format!("{} peers{left} · {} connections up{streams}", peers.get(), connections.with(Vec::len))
                 }}</span>
                 {move || session.scrub.get().map(|at| view! {
                     <span class="as-of">{format!(" (as it was at {:.2} s)", at / 1000.0)}</span>

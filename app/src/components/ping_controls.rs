@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use testbed::protocols::ping::PROTOCOL;
+use testbed::NetworkView;
 
 use crate::session::{Phase, PingState, PingTarget, Session};
 
@@ -12,7 +13,7 @@ pub fn PingControls(
     to: RwSignal<PingTarget>,
 ) -> impl IntoView {
     // Memos: the network view changes with every connection, the lists far less often.
-    let peer_count = Memo::new(move |_| session.view.with(|v| v.peer_count()));
+    let present = Memo::new(move |_| session.view.with(NetworkView::present));
     // A stream needs a connection: offer the peers `from` is connected to, plus a peer picked
     // in the network view that is not (pinging it explains why it cannot work).
     let targets = Memo::new(move |_| {
@@ -63,7 +64,7 @@ pub fn PingControls(
                         on:change=move |ev| {
                             if let Ok(p) = event_target_value(&ev).parse() { from.set(p) }
                         }>
-                        {move || (0..peer_count.get()).map(|p| view! {
+                        {move || present.get().into_iter().map(|p| view! {
                             <option value=p.to_string() selected=move || from.get() == p>{format!("peer {p}")}</option>
                         }).collect_view()}
                     </select>

@@ -8,6 +8,7 @@ use testbed::NetworkConfig;
 
 use crate::components::dht_controls::DhtControls;
 use crate::components::event_log::EventLog;
+use crate::components::leave_controls::LeaveControls;
 use crate::components::lesson_panel::{LessonPanel, Place, Predictions};
 use crate::components::network_controls::NetworkControls;
 use crate::components::network_status::NetworkStatus;
@@ -48,6 +49,7 @@ pub fn SideColumn(
                 <Show when=move || session.config.with(|c| c.dht.is_some())>
                     <DhtControls session=session from=from />
                 </Show>
+                <LeaveControls session=session from=from />
             </Show>
             <EventLog log=session.log scrub=session.scrub />
         </div>

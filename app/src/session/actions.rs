@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use testbed::lesson::{Action, PingPair, Since, Transfer};
 use testbed::pace::Pace;
-use testbed::{NetworkConfig, NetworkView, PeerIndex};
+use testbed::{NetworkConfig, PeerIndex};
 
 use crate::frame::now_ms;
 
@@ -35,6 +35,7 @@ impl Session {
             if !starting
                 && !pinging
                 && self.transfers.get_untracked() == 0
+                && self.leaving.get_untracked() == 0
                 && self.tokens.busy.get_untracked() == 0
                 && !self.dht.is_busy()
             {
@@ -67,6 +68,7 @@ impl Session {
                 | Action::NaiveSnapshot
                 | Action::LeaveDuringSnapshot { .. } => self.run_tokens(action),
                 Action::Dht { .. } | Action::Churn { .. } => self.run_dht(action),
+                Action::Leave { peer } => self.leave(peer),
                 // Links record the peer that was clicked, as a plain action.
                 Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => continue,
             }
@@ -157,6 +159,51 @@ impl Session {
         });
     }
 
+    /// Peer `peer` leaves the network, as if its machine went away. When tokens move, it
+    /// leaves the token application first, taking its tokens along; in a DHT network the
+    /// DHT's view forgets it.
+    pub fn leave(self, peer: PeerIndex) {
+        let Some(network) = self.running.network() else {
+            self.problem
+                .set(Some("Start a network before a peer can leave it.".into()));
+            return;
+        };
+        if network.peer(peer).is_none() || network.has_left(peer) {
+            self.problem.set(Some(match network.peer(peer) {
+                Some(_) => format!("peer {peer} has left the network already."),
+                None => format!("there is no peer {peer} in this network."),
+            }));
+            return;
+        }
+        self.actions
+            .update(|actions| actions.push(Action::Leave { peer }));
+        self.action_ran();
+        self.leaving.update(|n| *n += 1);
+        let generation = self.running.generation();
+        let tokens = self.tokens.is_open().then(|| {
+            self.tokens
+                .in_turn(self.running, network.clone(), Action::Leave { peer })
+        });
+        spawn_local(async move {
+            let mut result = match tokens {
+                Some(turn) => turn.await.unwrap_or(Ok(())),
+                None => Ok(()),
+            };
+            if self.running.generation() != generation {
+                return;
+            }
+            if network.config().dht.is_some() {
+                self.dht.run(self.running, Action::Leave { peer });
+            } else if let Err(error) = network.stop_peer(peer).await {
+                result = Err(error.to_string());
+            }
+            self.leaving.update(|n| *n = n.saturating_sub(1));
+            if let Err(error) = result {
+                self.problem.set(Some(error));
+            }
+        });
+    }
+
     /// Pings from random peers to random neighbours, one after the other, until `continuous`
     /// is switched off or the network is replaced. Not recorded in the link: thousands of
     /// pings would not fit in a URL.
@@ -165,11 +212,20 @@ impl Session {
         self.continuous.set(true);
         spawn_local(async move {
             while self.continuous.get_untracked() && self.running.generation() == generation {
-                let peers = self.view.with_untracked(NetworkView::peer_count);
-                if peers < 2 || self.running.network().is_none() {
+                let Some(network) = self.running.network() else {
+                    break;
+                };
+                // Peers still in the network with a neighbour still in it.
+                let senders: Vec<PeerIndex> = (0..network.peers().len())
+                    .filter(|&peer| {
+                        !network.has_left(peer) && !network.neighbours_present(peer).is_empty()
+                    })
+                    .collect();
+                if senders.is_empty() {
                     break;
                 }
-                let from = (js_sys::Math::random() * peers as f64) as usize % peers;
+                let from = senders
+                    [(js_sys::Math::random() * senders.len() as f64) as usize % senders.len()];
                 self.ping_and_record(from, PingTarget::Random, false);
                 self.settled().await;
             }
@@ -196,6 +252,12 @@ impl Session {
                 }
             },
         };
+        // Refused before it is kept for the link: a replay would only fail again.
+        if let Some(gone) = [from, to].into_iter().find(|&peer| network.has_left(peer)) {
+            self.problem
+                .set(Some(testbed::NetworkError::Left(gone).to_string()));
+            return;
+        }
         if record {
             self.actions
                 .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));

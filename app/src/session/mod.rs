@@ -129,6 +129,8 @@ pub struct Session {
     pub selected: RwSignal<Option<u64>>,
     /// Transfers running.
     pub transfers: RwSignal<u32>,
+    /// Peers on their way out of the network (see [`Session::leave`]).
+    pub leaving: RwSignal<u32>,
     /// Pinging continuously (free play).
     pub continuous: RwSignal<bool>,
     /// A problem the learner should read: shown in a banner until dismissed.
@@ -196,6 +198,7 @@ impl Session {
             since_action: RwSignal::new(Since::START),
             wire: RwSignal::new(VecDeque::new()),
             transfers: RwSignal::new(0),
+            leaving: RwSignal::new(0),
             selected: RwSignal::new(None),
             continuous: RwSignal::new(false),
             problem,
@@ -224,6 +227,7 @@ impl Session {
         self.actions.set(Vec::new());
         self.continuous.set(false);
         self.transfers.set(0);
+        self.leaving.set(0);
         self.tokens.stop();
         self.dht.stop();
         self.phase.set(Phase::Idle);

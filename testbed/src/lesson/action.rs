@@ -44,6 +44,9 @@ pub enum Action {
     },
     /// This share of the peers (never peer 0), drawn from the seed, leave at once.
     Churn { percent: u8 },
+    /// One peer leaves, as if its machine went away: its connections drop, and the tokens
+    /// it held go with it.
+    Leave { peer: PeerIndex },
     /// This tab's own peer pings every other tab of its room, through the relay.
     PingRoom,
 }
@@ -168,6 +171,9 @@ impl Action {
                     .ok()
                     .filter(|p| (1..=MAX_CHURN_PERCENT).contains(p))?,
             }),
+            ["leave", leaver] => Some(Action::Leave {
+                peer: peer(leaver)?,
+            }),
             ["start"] => Some(Action::StartNetwork),
             ["tokens"] => Some(Action::Tokens),
             ["naive"] => Some(Action::NaiveSnapshot),
@@ -240,6 +246,7 @@ impl Action {
                 vec![op.word().into(), from.to_string(), kind, value]
             }
             Action::Churn { percent } => vec!["churn".into(), percent.to_string()],
+            Action::Leave { peer } => vec!["leave".into(), peer.to_string()],
             Action::NaiveSnapshot => vec!["naive".into()],
             Action::LeaveDuringSnapshot { leaver, initiator } => vec![
                 "leave".into(),

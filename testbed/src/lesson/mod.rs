@@ -25,7 +25,7 @@
 //!
 //! DHT lessons add `dht: k3-a3-r3` to the front matter and use `@action lookup 0 peer 7`,
 //! `put 3 record 1`, `get 9 record 1`, `provide 2 record 4`, `providers 5 record 4` and
-//! `churn 30` (that share of the peers leave).
+//! `churn 30` (that share of the peers leave). Any network's `leave 4` takes one peer away.
 //!
 //! A step with `@predict` asks its question before its action runs; the answer is then
 //! checked against what the real peers did (a [`Measure`] of the trace). A prediction without
@@ -291,9 +291,14 @@ mod tests {
             Action::parse(&["churn", "30"]),
             Some(Action::Churn { percent: 30 })
         );
+        assert_eq!(
+            Action::parse(&["leave", "4"]),
+            Some(Action::Leave { peer: 4 })
+        );
         for bad in [
             &["churn", "0"][..],
             &["churn", "95"],
+            &["leave", "200"],
             &["lookup", "0", "peer", "999"],
             &["lookup", "0", "song", "1"],
             &["put", "0", "record", "-1"],

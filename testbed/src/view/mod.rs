@@ -135,6 +135,23 @@ impl NetworkView {
         )
     }
 
+    /// Whether peer `index` has left the network.
+    pub fn has_left(&self, index: PeerIndex) -> bool {
+        self.left.contains(&index)
+    }
+
+    /// The peers still in the network, in order.
+    pub fn present(&self) -> Vec<PeerIndex> {
+        (0..self.peer_count())
+            .filter(|peer| !self.left.contains(peer))
+            .collect()
+    }
+
+    /// How many peers have left the network.
+    pub fn left_count(&self) -> usize {
+        self.left.len()
+    }
+
     pub fn all_connected(&self) -> bool {
         self.expected_connections > 0 && self.connections.len() >= self.expected_connections
     }

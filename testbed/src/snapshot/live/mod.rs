@@ -65,6 +65,8 @@ pub enum LiveError {
     Stopped(PeerIndex),
     #[error("peer {0} is busy: {COMMAND_QUEUE} commands wait for it")]
     Busy(PeerIndex),
+    #[error("no two peers left in the network are neighbours: no tokens can move")]
+    NobodyToSendTo,
 }
 
 /// The token application on the peers of a [`Network`]; see the module's documentation.
@@ -232,18 +234,33 @@ impl TokenNetwork {
     }
 
     /// The `nth` send of a seeded run: a random peer sends a random amount (1 to
-    /// [`MAX_RANDOM_AMOUNT`]) to a random neighbour. Returns (from, to, amount).
+    /// [`MAX_RANDOM_AMOUNT`]) to a random neighbour, both still in the network. Returns
+    /// (from, to, amount).
     pub fn send_random(
         &self,
         seed: u64,
         nth: u64,
     ) -> Result<(PeerIndex, PeerIndex, u64), LiveError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ nth.rotate_left(17));
-        let from = rng.random_range(0..self.commands.len());
-        let neighbours = &self.neighbours[from];
-        let to = *neighbours
-            .get(rng.random_range(0..neighbours.len().max(1)))
-            .ok_or(LiveError::NoPeer(from))?;
+        let present = self.present();
+        let present_neighbours = |peer: PeerIndex| -> Vec<PeerIndex> {
+            self.neighbours[peer]
+                .iter()
+                .copied()
+                .filter(|to| present.contains(to))
+                .collect()
+        };
+        // Peers with someone left to send to: while nobody has left, every peer.
+        let senders: Vec<PeerIndex> = present
+            .iter()
+            .copied()
+            .filter(|&peer| !present_neighbours(peer).is_empty())
+            .collect();
+        let from = *senders
+            .get(rng.random_range(0..senders.len().max(1)))
+            .ok_or(LiveError::NobodyToSendTo)?;
+        let neighbours = present_neighbours(from);
+        let to = neighbours[rng.random_range(0..neighbours.len())];
         let amount = rng.random_range(1..=MAX_RANDOM_AMOUNT);
         self.send(from, to, amount)?;
         Ok((from, to, amount))
