@@ -168,11 +168,15 @@ impl Session {
                 .set(Some("Start a network before a peer can leave it.".into()));
             return;
         };
-        if network.peer(peer).is_none() || network.has_left(peer) {
-            self.problem.set(Some(match network.peer(peer) {
-                Some(_) => format!("peer {peer} has left the network already."),
-                None => format!("there is no peer {peer} in this network."),
-            }));
+        let refused = match network.peer(peer) {
+            None => Some(format!("there is no peer {peer} in this network.")),
+            Some(_) if network.has_left(peer) => {
+                Some(format!("peer {peer} has left the network already."))
+            }
+            Some(_) => None,
+        };
+        if refused.is_some() {
+            self.problem.set(refused);
             return;
         }
         self.actions
