@@ -4,7 +4,7 @@
 use libp2p::PeerId;
 
 use super::NetworkView;
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use crate::labels::{Names, Tone};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +22,21 @@ impl Names for NetworkView {
 
 impl NetworkView {
     pub(super) fn describe(&self, event: &Event) -> Option<LogLine> {
-        let (tone, text) = event.kind.sentence(&self.name(&event.peer), self)?;
+        let me = self.name(&event.peer);
+        let (tone, text) = match &event.kind {
+            // libp2p's cause ("I/O error: connection is closed") reads like a fault here; the
+            // reason is that the other side went away.
+            EventKind::ConnectionClosed { remote, .. }
+                if self.index_of(remote).is_some_and(|r| self.has_left(r)) =>
+            {
+                let them = self.name(remote);
+                (
+                    Tone::Info,
+                    format!("{me}'s connection to {them} closed: {them} left the network"),
+                )
+            }
+            kind => kind.sentence(&me, self)?,
+        };
         Some(LogLine {
             at_ms: event.at_ms,
             tone,

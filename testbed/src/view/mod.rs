@@ -305,6 +305,20 @@ mod tests {
             view.summary(),
             "3 of 4 peers still in the network (1 left); 2 connections up"
         );
+        let closed = |remote| EventKind::ConnectionClosed {
+            remote,
+            cause: Some("Connection error: I/O error: connection is closed".into()),
+        };
+        let line = view.apply(&event(peers[0], closed(peers[2]))).unwrap();
+        assert_eq!(
+            line.text,
+            "peer 0's connection to peer 2 closed: peer 2 left the network"
+        );
+        // A connection closed for another reason keeps libp2p's cause.
+        let line = view.apply(&event(peers[0], closed(peers[1]))).unwrap();
+        assert!(line
+            .text
+            .ends_with("(Connection error: I/O error: connection is closed)"));
         let mut pair = NetworkView::new(peers[..2].to_vec(), 1);
         connect(&mut pair, peers[0], peers[1]);
         assert_eq!(pair.summary(), "All 2 peers connected by 1 connection");
