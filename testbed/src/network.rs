@@ -91,6 +91,13 @@ pub enum NetworkError {
     PingSelf(PeerIndex),
     #[error("peer {0} has left the network: it answers nothing now")]
     Left(PeerIndex),
+    #[error("the {what} from peer {from} to peer {to} broke off: peer {gone} left the network")]
+    LeftMidway {
+        what: &'static str,
+        from: PeerIndex,
+        to: PeerIndex,
+        gone: PeerIndex,
+    },
     #[error(
         "peer {from} and peer {to} are not connected in this topology, and a stream needs a \
          connection; peer {from} can ping {neighbours}"
@@ -353,10 +360,10 @@ impl Network {
         id: String,
     ) -> Result<Envelope, NetworkError> {
         let (initiator, responder) = self.pair(from, to)?;
-        initiator
-            .ping(responder, id)
-            .await
-            .map_err(|source| NetworkError::Ping { from, to, source })
+        initiator.ping(responder, id).await.map_err(|source| {
+            self.left_midway("ping", from, to)
+                .unwrap_or(NetworkError::Ping { from, to, source })
+        })
     }
 
     /// `from` sends bytes to `to` over a new stream (see [`crate::protocols::transfer`]),
@@ -372,7 +379,27 @@ impl Network {
         sender
             .transfer(receiver, request, give_up_after)
             .await
-            .map_err(|source| NetworkError::Transfer { from, to, source })
+            .map_err(|source| {
+                self.left_midway("transfer", from, to)
+                    .unwrap_or(NetworkError::Transfer { from, to, source })
+            })
+    }
+
+    /// Why an exchange between `from` and `to` failed, when one of them has left since it
+    /// began: libp2p's own error would only say that a stream or a dial failed.
+    fn left_midway(
+        &self,
+        what: &'static str,
+        from: PeerIndex,
+        to: PeerIndex,
+    ) -> Option<NetworkError> {
+        let gone = [to, from].into_iter().find(|&peer| self.has_left(peer))?;
+        Some(NetworkError::LeftMidway {
+            what,
+            from,
+            to,
+            gone,
+        })
     }
 
     /// `from`'s handle and `to`'s PeerId, when `from` may open a stream to `to`.

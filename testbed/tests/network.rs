@@ -250,6 +250,29 @@ async fn a_peer_that_left_is_never_a_ping_target_and_pinging_it_says_it_left() {
 }
 
 #[tokio::test]
+async fn a_ping_whose_responder_leaves_midway_says_so() {
+    let (network, _, _) = start_with(NetworkConfig {
+        peers: 3,
+        topology: Topology::Original,
+        seed: 7,
+        latency_ms: 300,
+        dht: None,
+    })
+    .await;
+    assert!(network.connect().await.is_empty());
+    let ping = network.ping(0, 2, "x".into());
+    let leave = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        network.stop_peer(2).await.expect("peer 2 stops");
+    };
+    let (pinged, ()) = tokio::join!(ping, leave);
+    assert_eq!(
+        pinged.unwrap_err().to_string(),
+        "the ping from peer 0 to peer 2 broke off: peer 2 left the network"
+    );
+}
+
+#[tokio::test]
 async fn every_send_is_linked_to_its_receive_in_happened_before_order() {
     let (network, mut view, mut events) = start(6, Topology::Original).await;
     assert!(network.connect().await.is_empty());
