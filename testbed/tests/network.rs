@@ -250,8 +250,8 @@ async fn a_peer_that_left_is_never_a_ping_target_and_pinging_it_says_it_left() {
 }
 
 #[tokio::test]
-async fn a_ping_whose_responder_leaves_midway_says_so() {
-    let (network, _, _) = start_with(NetworkConfig {
+async fn a_ping_whose_responder_leaves_midway_says_so_without_dialing_it_again() {
+    let (network, _, mut events) = start_with(NetworkConfig {
         peers: 3,
         topology: Topology::Original,
         seed: 7,
@@ -270,6 +270,20 @@ async fn a_ping_whose_responder_leaves_midway_says_so() {
         pinged.unwrap_err().to_string(),
         "the ping from peer 0 to peer 2 broke off: peer 2 left the network"
     );
+    // A new stream would need a new connection: the ping gives up instead of retrying.
+    let mut steps = Vec::new();
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(100), events.next()).await
+    {
+        match event.kind {
+            EventKind::Ping(step) if event.peer == network.peer_ids()[0] => {
+                steps.push(step_name(&step))
+            }
+            _ => {}
+        }
+    }
+    assert!(steps.iter().any(|s| s.starts_with("failed")), "{steps:?}");
+    assert!(!steps.iter().any(|s| s == "retrying"), "{steps:?}");
 }
 
 #[tokio::test]

@@ -34,6 +34,11 @@ pub(super) enum Command {
         address: Multiaddr,
         reply: oneshot::Sender<Result<PeerId, PeerError>>,
     },
+    /// Whether a connection to `peer` is up.
+    Connected {
+        peer: PeerId,
+        reply: oneshot::Sender<bool>,
+    },
     /// Stop at once, as if the machine had gone: every connection drops.
     Stop,
     Dht(dht_node::Command),

@@ -95,6 +95,9 @@ impl<P: Protocols> EventLoop<P> {
                 self.emit(EventKind::Left);
                 return std::ops::ControlFlow::Break(());
             }
+            Command::Connected { peer, reply } => {
+                let _ = reply.send(self.swarm.is_connected(&peer));
+            }
             Command::Dht(command) => {
                 let steps =
                     (self.swarm.behaviour_mut().kind).on_dht_command(&mut self.state, command);

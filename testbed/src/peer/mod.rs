@@ -192,26 +192,35 @@ impl Handle {
         let report = |step| self.events.emit(self.peer_id, EventKind::Ping(step));
         let mut attempt = 0;
         loop {
-            match self.ping_once(remote, id.clone()).await {
-                Err(error) if error.is_unanswered() && attempt + 1 < PING_ATTEMPTS => {
-                    report(PingStep::Retrying {
-                        remote,
-                        error: error.to_string(),
-                        attempt,
-                    });
-                    futures_timer::Delay::new(PING_RETRY_DELAY * 2u32.pow(attempt as u32)).await;
-                    attempt += 1;
-                }
-                Err(error) => {
-                    report(PingStep::Failed {
-                        remote,
-                        error: error.to_string(),
-                    });
-                    return Err(error);
-                }
+            let error = match self.ping_once(remote, id.clone()).await {
                 Ok(pong) => return Ok(pong),
+                Err(error) => error,
+            };
+            // A new stream rides the connection: once that is gone, trying again would dial.
+            let retry = error.is_unanswered()
+                && attempt + 1 < PING_ATTEMPTS
+                && self.is_connected(remote).await;
+            if !retry {
+                report(PingStep::Failed {
+                    remote,
+                    error: error.to_string(),
+                });
+                return Err(error);
             }
+            report(PingStep::Retrying {
+                remote,
+                error: error.to_string(),
+                attempt,
+            });
+            futures_timer::Delay::new(PING_RETRY_DELAY * 2u32.pow(attempt as u32)).await;
+            attempt += 1;
         }
+    }
+
+    /// Whether a connection to `peer` is up (false once this peer has stopped).
+    async fn is_connected(&self, peer: PeerId) -> bool {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Connected { peer, reply }).await.is_ok() && answer.await.unwrap_or(false)
     }
 
     async fn ping_once(&self, remote: PeerId, id: String) -> Result<Envelope, PingError> {
