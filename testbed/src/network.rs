@@ -304,6 +304,11 @@ impl Network {
         self.left_set().contains(&index)
     }
 
+    /// Whichever of `a` and `b` has left the network (`a` first), if either has.
+    pub fn gone_of(&self, a: PeerIndex, b: PeerIndex) -> Option<PeerIndex> {
+        [a, b].into_iter().find(|&peer| self.has_left(peer))
+    }
+
     fn left_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<PeerIndex>> {
         // Nothing panics while holding it; a poisoned set is still the right set.
         self.left
@@ -393,7 +398,7 @@ impl Network {
         from: PeerIndex,
         to: PeerIndex,
     ) -> Option<NetworkError> {
-        let gone = [to, from].into_iter().find(|&peer| self.has_left(peer))?;
+        let gone = self.gone_of(to, from)?;
         Some(NetworkError::LeftMidway {
             what,
             from,
@@ -413,7 +418,7 @@ impl Network {
         if from == to {
             return Err(NetworkError::PingSelf(from));
         }
-        if let Some(gone) = [from, to].into_iter().find(|&peer| self.has_left(peer)) {
+        if let Some(gone) = self.gone_of(from, to) {
             return Err(NetworkError::Left(gone));
         }
         let neighbours = self.neighbours(from);

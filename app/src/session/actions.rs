@@ -257,7 +257,7 @@ impl Session {
             },
         };
         // Refused before it is kept for the link: a replay would only fail again.
-        if let Some(gone) = [from, to].into_iter().find(|&peer| network.has_left(peer)) {
+        if let Some(gone) = network.gone_of(from, to) {
             self.problem
                 .set(Some(testbed::NetworkError::Left(gone).to_string()));
             return;
