@@ -232,3 +232,16 @@ test('latency from the link holds each message in flight', async () => {
   assert.match(await page.evaluate(() => location.hash), /&latency=300&/);
   await page.close();
 });
+
+test('a star whose hub leaves has no one left to ping, and Keep pinging says so', async () => {
+  const page = await open('#v=1&peers=5&topology=star&seed=2');
+  await ready(page);
+  await page.selectOption('select[name="leaver"]', '0');
+  await page.click('button:has-text("Leave")');
+  await page.waitForSelector('.peer.left[aria-label="peer 0: left the network"]');
+  assert.equal(await page.inputValue('select[name="from"]'), '1', 'the controls act from a peer still there');
+  await page.click('input[name="continuous"]');
+  await page.waitForSelector('.problem:has-text("there is no one left to ping")');
+  assert.equal(await page.isChecked('input[name="continuous"]'), false);
+  await page.close();
+});

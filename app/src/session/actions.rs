@@ -226,6 +226,10 @@ impl Session {
                     })
                     .collect();
                 if senders.is_empty() {
+                    self.problem.set(Some(
+                        "No two peers still in the network are connected: there is no one left to ping."
+                            .into(),
+                    ));
                     break;
                 }
                 let from = senders
