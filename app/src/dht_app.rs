@@ -146,7 +146,7 @@ impl DhtApp {
                 Action::Dht { from, op, key } => {
                     let peers = network.peer_ids();
                     match (key.bytes(&peers), network.peer(from)) {
-                        (Some(bytes), Some(peer)) if !self.has_left(from) => peer
+                        (Some(bytes), Some(peer)) if !network.has_left(from) => peer
                             .lookup(op.request(bytes))
                             .await
                             .map_err(|e| format!("peer {from}: {e}"))
@@ -200,10 +200,6 @@ impl DhtApp {
         result
     }
 
-    fn has_left(self, peer: PeerIndex) -> bool {
-        self.left.with_untracked(|left| left.contains(&peer))
-    }
-
     /// Reads the chosen peer's table and who holds what from the live peers.
     async fn refresh(self, running: Running, network: &Network) {
         let generation = running.generation();
@@ -225,7 +221,7 @@ impl DhtApp {
         let mut holdings: Vec<Holding> = Vec::new();
         let mut complete = true;
         for (index, peer) in network.peers().iter().enumerate() {
-            if self.has_left(index) {
+            if network.has_left(index) {
                 continue;
             }
             // A read that failed (the peer stopped after the check above) would drop its copies
@@ -251,7 +247,7 @@ impl DhtApp {
             }
         }
         let table = match network.peer(chosen) {
-            Some(peer) if !self.has_left(chosen) => peer.routing_table().await.ok(),
+            Some(peer) if !network.has_left(chosen) => peer.routing_table().await.ok(),
             _ => None,
         };
         if running.generation() != generation || self.reads.get_value() != read {

@@ -12,7 +12,7 @@ use testbed::snapshot::collect::Outcome;
 use testbed::snapshot::live::TokenNetwork;
 use testbed::snapshot::report::{self, Report};
 use testbed::snapshot::SnapshotId;
-use testbed::Network;
+use testbed::{Network, PeerIndex};
 
 use crate::lazy;
 use crate::running::Running;
@@ -175,16 +175,12 @@ impl TokenApp {
                 self.send_random_then_wait_half_a_gap(tokens, network, SENDS_BEFORE)
                     .await;
                 let id = tokens.start_snapshot(initiator).await.map_err(text)?;
-                tokens.leave(leaver).await.map_err(text)?;
-                network.stop_peer(leaver).await.map_err(|e| e.to_string())?;
+                leave(tokens, network, leaver).await?;
                 futures_timer::Delay::new(send_gap(network) / 2).await;
                 self.send_random(tokens, network, SENDS_AFTER).await;
                 self.wait_for_report(tokens, network, id).await?;
             }
-            Action::Leave { peer } => {
-                tokens.leave(peer).await.map_err(text)?;
-                network.stop_peer(peer).await.map_err(|e| e.to_string())?;
-            }
+            Action::Leave { peer } => leave(tokens, network, peer).await?,
             // While tokens move, every peer writes its balance down at once.
             Action::NaiveSnapshot => {
                 self.send_random_then_wait_half_a_gap(tokens, network, SENDS_BEFORE)
@@ -307,6 +303,13 @@ impl TokenApp {
             Either::Right(_) => Err(report::why_unfinished(id, &tokens.waiting().await)),
         }
     }
+}
+
+/// `peer` leaves the application with its tokens, then the network, as a machine that goes
+/// away would.
+async fn leave(tokens: &TokenNetwork, network: &Network, peer: PeerIndex) -> Result<(), String> {
+    tokens.leave(peer).await.map_err(|e| e.to_string())?;
+    network.stop_peer(peer).await.map_err(|e| e.to_string())
 }
 
 fn send_gap(network: &Network) -> Duration {
