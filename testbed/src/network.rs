@@ -338,18 +338,28 @@ impl Network {
         topology::neighbours(self.dials.iter().copied(), from)
     }
 
-    /// `from`'s neighbours that have not left.
-    pub fn neighbours_present(&self, from: PeerIndex) -> Vec<PeerIndex> {
-        let mut neighbours = self.neighbours(from);
-        neighbours.retain(|&peer| !self.has_left(peer));
-        neighbours
+    /// The peers still in the network with a neighbour still in it: those that can ping.
+    /// One pass over the topology, for it runs before every ping of "Keep pinging".
+    pub fn peers_with_a_neighbour(&self) -> Vec<PeerIndex> {
+        let left = self.left_set();
+        let mut has_one = vec![false; self.peers.len()];
+        for &(a, b) in &self.dials {
+            if !left.contains(&a) && !left.contains(&b) {
+                has_one[a] = true;
+                has_one[b] = true;
+            }
+        }
+        (0..self.peers.len())
+            .filter(|&peer| has_one[peer])
+            .collect()
     }
 
     /// The peer a "random" ping from `from` goes to: one of its neighbours still in the
     /// network, drawn from the seed and the ping's number, so a scenario replays the same
     /// choices.
     pub fn random_target(&self, from: PeerIndex, nth_ping: u64) -> Option<PeerIndex> {
-        let neighbours = self.neighbours_present(from);
+        let mut neighbours = self.neighbours(from);
+        neighbours.retain(|&peer| !self.has_left(peer));
         if neighbours.is_empty() {
             return None;
         }

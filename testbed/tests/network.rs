@@ -228,6 +228,7 @@ async fn a_peer_that_left_is_never_a_ping_target_and_pinging_it_says_it_left() {
         .await
         .expect("a peer that left stays gone");
     assert!(network.has_left(2) && !network.has_left(1));
+    assert_eq!(network.peers_with_a_neighbour(), [0, 1, 3, 4]);
     run_until(&mut view, &mut events, |view, _| view.has_left(2)).await;
 
     let targets: Vec<_> = (0..50)

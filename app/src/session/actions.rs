@@ -219,12 +219,7 @@ impl Session {
                 let Some(network) = self.running.network() else {
                     break;
                 };
-                // Peers still in the network with a neighbour still in it.
-                let senders: Vec<PeerIndex> = (0..network.peers().len())
-                    .filter(|&peer| {
-                        !network.has_left(peer) && !network.neighbours_present(peer).is_empty()
-                    })
-                    .collect();
+                let senders = network.peers_with_a_neighbour();
                 if senders.is_empty() {
                     self.problem.set(Some(
                         "No two peers still in the network are connected: there is no one left to ping."
