@@ -138,6 +138,8 @@ test('in free play a peer leaves: it is drawn gone, pings and tokens carry on wi
   await page.waitForSelector('.peer.left[aria-label="peer 3: left the network"]', { timeout: 30_000 });
   await page.waitForSelector('.status:has-text("5 of 6 peers still in the network (1 left)")', { timeout: 30_000 });
   assert.match(await page.textContent('.network-counts'), /6 peers \(1 left\) · 10 connections up/);
+  // The connecting was done: the progress bar stays full, not 10 of 15.
+  assert.equal(await page.getAttribute('.network-status [role="progressbar"]', 'aria-valuenow'), '100');
   assert.deepEqual(await page.$$eval('select[name="leaver"] option', (all) => all.map((o) => o.value)), ['0', '1', '2', '4', '5']);
   assert.deepEqual(await page.$$eval('select[name="from"] option', (all) => all.map((o) => o.value)), ['0', '1', '2', '4', '5']);
 

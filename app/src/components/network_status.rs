@@ -36,11 +36,14 @@ pub fn NetworkStatus(phase: RwSignal<Phase>, view: RwSignal<NetworkView>) -> imp
             Phase::Failed(message) => message,
         })
     };
-    let fraction = move || {
-        view.with(|view| match view.expected_connections() {
+    // Once connected the bar stays full: it measures the dialing, and a peer that leaves
+    // later takes connections away without undoing it.
+    let fraction = move || match phase.get() {
+        Phase::Ready { .. } => 1.0,
+        _ => view.with(|view| match view.expected_connections() {
             0 => 0.0,
             expected => view.connection_count() as f64 / expected as f64,
-        })
+        }),
     };
 
     view! {

@@ -319,6 +319,32 @@ mod tests {
         assert!(line
             .text
             .ends_with("(Connection error: I/O error: connection is closed)"));
+        // A ping cut by the leave fails on both sides; each line names the leave.
+        let failed = |remote, error: &str| {
+            EventKind::Ping(PingStep::Failed {
+                remote,
+                error: error.into(),
+            })
+        };
+        let line = view
+            .apply(&event(peers[2], failed(peers[3], "the stream ended")))
+            .unwrap();
+        assert_eq!(
+            line.text,
+            "peer 2: the ping with peer 3 broke off: peer 2 left the network"
+        );
+        let line = view
+            .apply(&event(peers[3], failed(peers[2], "connection is closed")))
+            .unwrap();
+        assert_eq!(
+            line.text,
+            "peer 3: the ping with peer 2 broke off: peer 2 left the network"
+        );
+        // A ping failing between peers still there keeps its own reason.
+        let line = view
+            .apply(&event(peers[0], failed(peers[1], "timed out")))
+            .unwrap();
+        assert_eq!(line.text, "peer 0: ping with peer 1 failed: timed out");
         let mut pair = NetworkView::new(peers[..2].to_vec(), 1);
         connect(&mut pair, peers[0], peers[1]);
         assert_eq!(pair.summary(), "All 2 peers connected by 1 connection");
