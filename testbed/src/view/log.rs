@@ -36,6 +36,20 @@ impl NetworkView {
                         format!("{me}'s connection to {them} closed: {them} left the network"),
                     )
                 }
+                // A routing table still lists peers that left: dialing one is expected, and
+                // "No listener on the given port" hides why.
+                EventKind::DialFailed {
+                    remote: Some(remote),
+                    ..
+                } if self.is_gone(remote) => {
+                    let them = self.name(remote);
+                    (
+                        Tone::Info,
+                        format!(
+                            "{me} could not connect to {them}: {them} left the network, nothing listens at its address"
+                        ),
+                    )
+                }
                 kind => kind.sentence(&me, self)?,
             }
         };

@@ -319,6 +319,22 @@ mod tests {
         assert!(line
             .text
             .ends_with("(Connection error: I/O error: connection is closed)"));
+        let line = view
+            .apply(&event(
+                peers[1],
+                EventKind::DialFailed {
+                    remote: Some(peers[2]),
+                    error: "No listener on the given port.".into(),
+                },
+            ))
+            .unwrap();
+        assert_eq!(
+            (line.tone, line.text.as_str()),
+            (
+                Tone::Info,
+                "peer 1 could not connect to peer 2: peer 2 left the network, nothing listens at its address"
+            )
+        );
         // A ping cut by the leave fails on both sides; each line names the leave.
         let failed = |remote, error: &str| {
             EventKind::Ping(PingStep::Failed {
