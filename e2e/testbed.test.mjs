@@ -245,3 +245,31 @@ test('a star whose hub leaves has no one left to ping, and Keep pinging says so'
   assert.equal(await page.isChecked('input[name="continuous"]'), false);
   await page.close();
 });
+
+test('a peer that leaves during a slow ping breaks it off, and the link replays the leave mid-ping too', async () => {
+  const page = await open('#v=1&peers=5&topology=original&seed=3&latency=1500');
+  await ready(page);
+  await page.selectOption('select[name="to"]', '3');
+  await page.click('text=Run ping');
+  // The PING is on its way (1.5 s in flight) when peer 3 leaves.
+  await page.waitForSelector('.ping-result[data-state="running"]');
+  await page.waitForTimeout(500);
+  await page.selectOption('select[name="leaver"]', '3');
+  await page.click('button:has-text("Leave")');
+  const brokeOff = '.problem:has-text("the ping from peer 0 to peer 3 broke off: peer 3 left the network")';
+  await page.waitForSelector(brokeOff, { timeout: 30_000 });
+  await page.click('text=Copy link');
+  const link = await page.inputValue('.share-link');
+  // Kept with how long after the ping it started; a replay that waited for the ping would
+  // see it answered instead.
+  const [, after] = link.match(/actions=start\.ping-0-3\.meanwhile-(\d+)\.leave-3$/) ?? [];
+  assert.ok(Number(after) >= 500 && Number(after) < 3000, link);
+  await page.close();
+
+  const again = await browser.context.newPage();
+  await again.goto(link);
+  await again.waitForSelector(brokeOff, { timeout: 60_000 });
+  assert.equal(await again.getAttribute('.ping-result', 'data-state'), 'failed');
+  assert.equal(await again.locator('.peer.left').count(), 1);
+  await again.close();
+});

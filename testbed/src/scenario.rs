@@ -56,7 +56,7 @@ pub enum ScenarioProblem {
         "\"{0}\" is not an action: start, ping-FROM-TO, transfer-FROM-TO-KIB (with -slow, \
          -pings, -giveup), tokens, snapshot-PEER, naive, leave-PEER, \
          leave-PEER-snapshot-PEER, lookup-FROM-record-N (or put, get, provide, providers; or \
-         -peer-N), churn-PERCENT"
+         -peer-N), churn-PERCENT, meanwhile-MS"
     )]
     Action(String),
     #[error("\"{0}\" is not an answer to a question of this lesson")]
@@ -549,6 +549,8 @@ mod tests {
                 .prop_map(|(leaver, initiator)| Action::LeaveDuringSnapshot { leaver, initiator }),
             (1..=crate::lesson::MAX_CHURN_PERCENT).prop_map(|percent| Action::Churn { percent }),
             peer().prop_map(|peer| Action::Leave { peer }),
+            (0..=crate::lesson::MAX_MEANWHILE_MS)
+                .prop_map(|after_ms| Action::Meanwhile { after_ms }),
             (
                 peer(),
                 prop_oneof![

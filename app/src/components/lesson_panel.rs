@@ -143,6 +143,8 @@ fn action_label(action: Action) -> String {
         Action::Churn { percent } => format!("{percent}% of the peers leave"),
         Action::Leave { peer } => format!("Peer {peer} leaves"),
         Action::PingRoom => "Ping every other tab of the room".into(),
+        // Lessons refuse it; only links carry it.
+        Action::Meanwhile { after_ms } => format!("{after_ms} ms later"),
     }
 }
 
@@ -166,7 +168,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
                 session.action_ran();
             }
         }
-        Action::PingClicked { .. } | Action::SnapshotClicked => {}
+        Action::PingClicked { .. } | Action::SnapshotClicked | Action::Meanwhile { .. } => {}
     }
 }
 

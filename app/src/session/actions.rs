@@ -4,7 +4,7 @@
 use futures::future;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use testbed::lesson::{Action, PingPair, Since, Transfer};
+use testbed::lesson::{Action, PingPair, Since, Transfer, MAX_MEANWHILE_MS};
 use testbed::pace::Pace;
 use testbed::{NetworkConfig, PeerIndex};
 
@@ -22,41 +22,71 @@ const TRANSFER_PINGS: usize = 3;
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Session {
-    /// Waits until the network has finished starting and the last ping has its answer.
+    /// Whether the network has finished starting, the last ping has its answer and no other
+    /// action is still at work.
+    fn is_settled(self) -> bool {
+        let starting = matches!(
+            self.phase.get_untracked(),
+            Phase::Loading(_) | Phase::Starting | Phase::Connecting
+        );
+        let pinging = self
+            .last_ping
+            .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
+        !starting
+            && !pinging
+            && self.transfers.get_untracked() == 0
+            && self.leaving.get_untracked() == 0
+            && self.tokens.busy.get_untracked() == 0
+            && !self.dht.is_busy()
+    }
+
     pub async fn settled(self) {
-        loop {
-            let starting = matches!(
-                self.phase.get_untracked(),
-                Phase::Loading(_) | Phase::Starting | Phase::Connecting
-            );
-            let pinging = self
-                .last_ping
-                .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
-            if !starting
-                && !pinging
-                && self.transfers.get_untracked() == 0
-                && self.leaving.get_untracked() == 0
-                && self.tokens.busy.get_untracked() == 0
-                && !self.dht.is_busy()
-            {
-                return;
-            }
+        while !self.is_settled() {
             futures_timer::Delay::new(SETTLE_POLL).await;
         }
     }
 
-    /// Replays `actions` one after the other, each once the previous has settled and, while
-    /// paused, when the learner steps or plays.
+    /// Keeps `action` for the link, and counts it. One started while the action before it
+    /// was still at work (a leave during a slow ping) is kept after a `Meanwhile` that says
+    /// how much later it started, so a replay overlaps them the same way. Call it before the
+    /// action sets anything that [`Session::is_settled`] reads.
+    fn record(self, action: Action) {
+        let now = now_ms();
+        let overlaps = !self.is_settled()
+            && self.actions.with_untracked(|actions| {
+                actions
+                    .last()
+                    .is_some_and(|last| *last != Action::StartNetwork)
+            });
+        let after_ms = (now - self.last_recorded_at.get_value())
+            .round()
+            .clamp(0.0, f64::from(MAX_MEANWHILE_MS)) as u32;
+        self.actions.update(|actions| {
+            if overlaps {
+                actions.push(Action::Meanwhile { after_ms });
+            }
+            actions.push(action);
+        });
+        self.last_recorded_at.set_value(now);
+        self.action_ran();
+    }
+
+    /// Replays `actions` one after the other, each once the previous has settled (or as
+    /// long after it started as a `Meanwhile` says) and, while paused, when the learner
+    /// steps or plays.
     pub async fn replay(self, config: NetworkConfig, mut actions: Vec<Action>) {
         // Every other action needs a network: a link cut before its `start` still gets one.
         if actions.first() != Some(&Action::StartNetwork) {
             actions.insert(0, Action::StartNetwork);
         }
         self.replaying.set(true);
-        for (n, action) in actions.into_iter().enumerate() {
-            if n > 0 {
+        let mut actions = actions.into_iter().peekable();
+        let mut first = true;
+        while let Some(action) = actions.next() {
+            if !std::mem::take(&mut first) {
                 self.pace.with_value(Pace::turn).await;
             }
+            let started_at = now_ms();
             match action {
                 Action::StartNetwork => self.start(config),
                 Action::Ping { from, to } => {
@@ -71,8 +101,19 @@ impl Session {
                 Action::Leave { peer } => self.leave(peer),
                 // Links record the peer that was clicked, as a plain action.
                 Action::PingClicked { .. } | Action::SnapshotClicked | Action::PingRoom => continue,
+                // One with no action before it to overlap (a link edited by hand).
+                Action::Meanwhile { .. } => continue,
             }
-            self.settled().await;
+            match actions.next_if(|next| matches!(next, Action::Meanwhile { .. })) {
+                Some(Action::Meanwhile { after_ms }) => {
+                    let wait_ms = started_at + f64::from(after_ms) - now_ms();
+                    if wait_ms > 0.0 {
+                        futures_timer::Delay::new(std::time::Duration::from_millis(wait_ms as u64))
+                            .await;
+                    }
+                }
+                _ => self.settled().await,
+            }
         }
         self.replaying.set(false);
     }
@@ -85,16 +126,14 @@ impl Session {
 
     /// Runs an action of the token application and records it for the link.
     pub fn run_tokens(self, action: Action) {
+        self.record(action);
         self.tokens.run(self.running, action);
-        self.actions.update(|actions| actions.push(action));
-        self.action_ran();
     }
 
     /// Runs a DHT action and records it for the link.
     pub fn run_dht(self, action: Action) {
+        self.record(action);
         self.dht.run(self.running, action);
-        self.actions.update(|actions| actions.push(action));
-        self.action_ran();
     }
 
     /// The PeerIds of the last ping's initiator and responder.
@@ -129,9 +168,7 @@ impl Session {
                 .set(Some("Start a network before sending anything.".into()));
             return;
         };
-        self.actions
-            .update(|actions| actions.push(Action::Transfer(transfer)));
-        self.action_ran();
+        self.record(Action::Transfer(transfer));
         self.transfers.update(|n| *n += 1);
         let generation = self.running.generation();
         let bytes = u64::from(kib) * 1024;
@@ -179,9 +216,7 @@ impl Session {
             self.problem.set(refused);
             return;
         }
-        self.actions
-            .update(|actions| actions.push(Action::Leave { peer }));
-        self.action_ran();
+        self.record(Action::Leave { peer });
         self.leaving.update(|n| *n += 1);
         let generation = self.running.generation();
         let tokens = self.tokens.is_open().then(|| {
@@ -262,9 +297,7 @@ impl Session {
             return;
         }
         if record {
-            self.actions
-                .update(|actions| actions.push(Action::Ping { from, to: Some(to) }));
-            self.action_ran();
+            self.record(Action::Ping { from, to: Some(to) });
         }
         self.last_ping.set(Some(PingRun {
             from,

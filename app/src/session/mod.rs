@@ -157,6 +157,8 @@ pub struct Session {
     /// token applications use.
     running: Running,
     pings_sent: StoredValue<u64>,
+    /// When the latest action was kept for the link (ms, the page's clock).
+    last_recorded_at: StoredValue<f64>,
     lines_written: StoredValue<u64>,
     /// When the current network started, by the wall clock (ms since the Unix epoch): the
     /// trace's times count from here.
@@ -206,6 +208,7 @@ impl Session {
             dht: DhtApp::new(),
             running: Running::new(trace, problem),
             pings_sent: StoredValue::new(0),
+            last_recorded_at: StoredValue::new(0.0),
             lines_written: StoredValue::new(0),
             started_unix_ms: StoredValue::new(0.0),
             started: StoredValue::new(None),

@@ -49,7 +49,14 @@ pub enum Action {
     Leave { peer: PeerIndex },
     /// This tab's own peer pings every other tab of its room, through the relay.
     PingRoom,
+    /// The next action started `after_ms` after the one before this, while that one still
+    /// ran (a leave during a slow ping): a replay starts it then instead of waiting for the
+    /// one before to settle. Links record it; the page never shows it as a step.
+    Meanwhile { after_ms: u32 },
 }
+
+/// The longest a link may say an action ran alongside the one before it.
+pub const MAX_MEANWHILE_MS: u32 = 600_000;
 
 /// What a DHT action does with its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,6 +181,9 @@ impl Action {
             ["leave", leaver] => Some(Action::Leave {
                 peer: peer(leaver)?,
             }),
+            ["meanwhile", ms] => Some(Action::Meanwhile {
+                after_ms: ms.parse().ok().filter(|ms| *ms <= MAX_MEANWHILE_MS)?,
+            }),
             ["start"] => Some(Action::StartNetwork),
             ["tokens"] => Some(Action::Tokens),
             ["naive"] => Some(Action::NaiveSnapshot),
@@ -247,6 +257,7 @@ impl Action {
             }
             Action::Churn { percent } => vec!["churn".into(), percent.to_string()],
             Action::Leave { peer } => vec!["leave".into(), peer.to_string()],
+            Action::Meanwhile { after_ms } => vec!["meanwhile".into(), after_ms.to_string()],
             Action::NaiveSnapshot => vec!["naive".into()],
             Action::LeaveDuringSnapshot { leaver, initiator } => vec![
                 "leave".into(),

@@ -269,6 +269,14 @@ mod tests {
             .problem
             .contains("needs an @action"));
         assert!(parse("two", &SAMPLE.replace("@expect pong", "@choice a: b")).is_err());
+        // Meanwhile only times a link's actions: a step's button would do nothing.
+        assert!(parse(
+            "two",
+            &SAMPLE.replace("@action start", "@action meanwhile 800")
+        )
+        .unwrap_err()
+        .problem
+        .contains("not an action: @action meanwhile 800"));
         assert!(parse("two", &SAMPLE.replace("@expect pong", "@predict luck: ?")).is_err());
     }
 
@@ -295,10 +303,16 @@ mod tests {
             Action::parse(&["leave", "4"]),
             Some(Action::Leave { peer: 4 })
         );
+        assert_eq!(
+            Action::parse(&["meanwhile", "800"]),
+            Some(Action::Meanwhile { after_ms: 800 })
+        );
         for bad in [
             &["churn", "0"][..],
             &["churn", "95"],
             &["leave", "200"],
+            &["meanwhile", "600001"],
+            &["meanwhile", "-1"],
             &["lookup", "0", "peer", "999"],
             &["lookup", "0", "song", "1"],
             &["put", "0", "record", "-1"],

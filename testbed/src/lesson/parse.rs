@@ -148,10 +148,12 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             }
             match words[..] {
                 ["action", ref action @ ..] => {
-                    step.action =
-                        Some(Action::parse(action).ok_or_else(|| {
-                            error(number, format!("not an action: @{directive}"))
-                        })?);
+                    step.action = Some(
+                        Action::parse(action)
+                            // It times a link's actions; a step's button has nothing to do.
+                            .filter(|action| !matches!(action, Action::Meanwhile { .. }))
+                            .ok_or_else(|| error(number, format!("not an action: @{directive}")))?,
+                    );
                 }
                 ["expect", "connected"] => step.expect = Some(Expectation::Connected),
                 ["expect", "pong"] => step.expect = Some(Expectation::Pong),
