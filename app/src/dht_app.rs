@@ -61,11 +61,6 @@ impl DhtApp {
         self.left.set(Vec::new());
     }
 
-    /// Still settling, or running an action.
-    pub fn is_busy(self) -> bool {
-        self.settling.with_untracked(Option::is_some) || self.busy.get_untracked() > 0
-    }
-
     /// A DHT network of `peers` is starting: it is busy until it has settled (so a replayed
     /// link waits for that before its next action).
     pub fn expect_settling(self, peers: usize) {

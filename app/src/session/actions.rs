@@ -22,37 +22,47 @@ const TRANSFER_PINGS: usize = 3;
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Session {
-    /// Whether the network has finished starting, the last ping has its answer and no other
-    /// action is still at work.
+    /// Whether the network has finished starting (a DHT's settling included) and no action
+    /// is still at work.
     fn is_settled(self) -> bool {
         let starting = matches!(
             self.phase.get_untracked(),
             Phase::Loading(_) | Phase::Starting | Phase::Connecting
         );
+        !starting
+            && self.dht.settling.with_untracked(Option::is_none)
+            && self.tokens.busy.get_untracked() == 0
+            && !self.at_work(true)
+    }
+
+    /// Whether an action that runs alongside others is still at work: a transfer, a leave,
+    /// a DHT action, or (when `pings` counts) the last ping. The token application's
+    /// actions are not among them: it runs them in turn.
+    fn at_work(self, pings: bool) -> bool {
         let pinging = self
             .last_ping
             .with_untracked(|p| p.as_ref().is_some_and(|p| p.state == PingState::Running));
-        !starting
-            && !pinging
-            && self.transfers.get_untracked() == 0
-            && self.leaving.get_untracked() == 0
-            && self.tokens.busy.get_untracked() == 0
-            && !self.dht.is_busy()
+        (pings && pinging)
+            || self.transfers.get_untracked() > 0
+            || self.leaving.get_untracked() > 0
+            || self.dht.busy.get_untracked() > 0
     }
 
+    /// Waits until [`Session::is_settled`].
     pub async fn settled(self) {
         while !self.is_settled() {
             futures_timer::Delay::new(SETTLE_POLL).await;
         }
     }
 
-    /// Keeps `action` for the link, and counts it. One started while the action before it
-    /// was still at work (a leave during a slow ping) is kept after a `Meanwhile` that says
-    /// how much later it started, so a replay overlaps them the same way. Call it before the
-    /// action sets anything that [`Session::is_settled`] reads.
+    /// Keeps `action` for the link, and counts it. One started while the action kept before
+    /// it was still at work (a leave during a slow ping) is kept after a `Meanwhile` that
+    /// says how much later it started, so a replay overlaps them the same way. Keep
+    /// pinging's pings are not kept, so they do not count. Call it before the action sets
+    /// anything that [`Session::at_work`] reads.
     fn record(self, action: Action) {
         let now = now_ms();
-        let overlaps = !self.is_settled()
+        let overlaps = self.at_work(!self.continuous.get_untracked())
             && self.actions.with_untracked(|actions| {
                 actions
                     .last()
