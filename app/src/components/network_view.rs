@@ -147,7 +147,13 @@ pub fn NetworkView(
     };
     let streams = Memo::new(move |_| session.with_shown_view(|v| v.streams().collect::<Vec<_>>()));
     let open_streams = move || streams.with(|s| s.iter().map(|(.., n)| n).sum::<u32>());
-    let node_radius = move || (16.0 - peers.get() as f64 / 12.0).clamp(5.0, 16.0);
+    // Small networks get bigger circles (up to 0.15 of the arc to the next peer), readable
+    // on a short screen too; big ones shrink theirs so neighbours stay apart.
+    let node_radius = move || {
+        let peers = peers.get().max(1) as f64;
+        let by_count = (16.0 - peers / 12.0).clamp(5.0, 16.0);
+        by_count.max((TAU * RADIUS / peers * 0.15).min(22.0))
+    };
     // The last ping belongs to the present: not drawn on a past moment.
     let ping_pair = move || {
         if session.scrub.get().is_some() {
