@@ -34,6 +34,12 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
 
   await next(page);
   assert.equal(await page.getAttribute('#tab-wire', 'aria-selected'), 'true');
+  // The step is about how the connection began: the list opens at its first record.
+  await page.waitForFunction(() => document.querySelector('.wire-list').scrollTop === 0);
+  assert.match(
+    await page.textContent('.wire-list li:first-child summary'),
+    /peer 0 → peer 1.*under noise.*multistream-select: \/multistream\/1\.0\.0/,
+  );
   const records = await wireRecords(page);
   assert.ok(records.some((r) => /peer 0 → peer 1.*under noise.*multistream-select: \/noise/.test(r)), records.join('\n'));
   assert.ok(records.some((r) => /Noise XX message 1: → e \(32 bytes\)/.test(r)));

@@ -28,7 +28,12 @@ pub fn ViewsColumn(
     from: RwSignal<usize>,
     to: RwSignal<PingTarget>,
 ) -> impl IntoView {
-    let ViewChoice { tab, focus, kinds } = views;
+    let ViewChoice {
+        tab,
+        focus,
+        kinds,
+        wire_from_start,
+    } = views;
     let showing = move |view: View| Signal::derive(move || tab.get() == view);
     let dht = Signal::derive(move || session.config.with(|c| c.dht.is_some()));
     view! {
@@ -49,7 +54,7 @@ pub fn ViewsColumn(
             </div>
             <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
                 <WireView wire=session.wire view=session.view last_ping=session.last_ping scrub=session.scrub
-                    show_in_diagram=show_in_diagram
+                    show_in_diagram=show_in_diagram from_start=wire_from_start
                     visible=showing(View::Wire) />
             </div>
             <div role="tabpanel" aria-labelledby="tab-room" class="tab-panel" hidden=move || tab.get() != View::Room>

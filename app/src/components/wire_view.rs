@@ -110,6 +110,9 @@ pub fn WireView(
     scrub: RwSignal<Option<f64>>,
     /// Shows the diagram with this message picked.
     show_in_diagram: Callback<u64>,
+    /// Opens at the first record instead of following the newest.
+    #[prop(into)]
+    from_start: Signal<bool>,
     /// The records are sorted only while the view is shown: they change every frame.
     visible: Signal<bool>,
 ) -> impl IntoView {
@@ -198,15 +201,25 @@ pub fn WireView(
     // Follows the newest records, as the event log does: a ping's stream comes after the
     // connection's set-up, and a step that shows this view talks about it. Scrolled up to read,
     // the list stays put; back at its end, it follows again. Shown again, or showing another
-    // connection or depth, it starts at its end.
+    // connection or depth, it starts at its end, or at its first record where the step is
+    // about how the connection began.
     let following = StoredValue::new(true);
     // Where the list last scrolled itself: the scroll event comes a frame later, when more
     // records may have made that no longer the end, and is not the learner's.
     let scrolled_to = StoredValue::new(None::<i32>);
-    let opened = Memo::new(move |_| (visible.get(), shown_pair(), depth.get()));
+    let opened = Memo::new(move |_| (visible.get(), shown_pair(), depth.get(), from_start.get()));
     Effect::new(move || {
-        opened.track();
-        following.set_value(true);
+        // Read, not only tracked: a memo nobody reads is never brought up to date.
+        let (.., from_start) = opened.get();
+        following.set_value(!from_start);
+        if from_start {
+            request_animation_frame(move || {
+                if let Some(list) = list.get_untracked() {
+                    list.set_scroll_top(0);
+                    scrolled_to.set_value(Some(0));
+                }
+            });
+        }
     });
     Effect::new(move || {
         items.track();

@@ -18,7 +18,7 @@
 //! @why The responder has nothing more to say once its PONG is written.
 //! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
 //! @expect pong
-//! @show diagram
+//! @show diagram          (or: network, wire, dht, room; `wire from-start` opens at the first record)
 //! @focus last-ping      (or: peers-with-arrows, the peers an arrow drawn is from or to)
 //! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
 //! ```
@@ -106,6 +106,9 @@ pub struct Step {
     pub expect: Option<Expectation>,
     /// The view this step talks about.
     pub show: Option<View>,
+    /// The Wire view opens at the connection's first record, for a step about how it began,
+    /// rather than following the newest.
+    pub wire_from_start: bool,
     /// Which lifelines the diagram keeps, when the step says.
     pub focus: Option<Focus>,
     /// Asked before the action runs.
@@ -208,6 +211,22 @@ mod tests {
         let last_ping = parse("two", &SAMPLE.replace("@expect pong", "@focus last-ping")).unwrap();
         assert_eq!(last_ping.steps[1].focus, Some(Focus::LastPing));
         assert!(parse("two", &SAMPLE.replace("@expect pong", "@focus everyone")).is_err());
+    }
+
+    #[test]
+    fn a_step_can_open_the_wire_at_its_first_record() {
+        let text = SAMPLE.replace("@expect pong", "@expect pong\n@show wire from-start");
+        let lesson = parse("two", &text).unwrap();
+        assert!(!lesson.steps[0].wire_from_start);
+        assert_eq!(lesson.steps[1].show, Some(View::Wire));
+        assert!(lesson.steps[1].wire_from_start);
+        let following = parse("two", &SAMPLE.replace("@expect pong", "@show wire")).unwrap();
+        assert!(!following.steps[1].wire_from_start);
+        assert!(parse(
+            "two",
+            &SAMPLE.replace("@expect pong", "@show wire from-end")
+        )
+        .is_err());
     }
 
     #[test]

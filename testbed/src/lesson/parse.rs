@@ -81,6 +81,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 action: None,
                 expect: None,
                 show: None,
+                wire_from_start: false,
                 focus: None,
                 predict: None,
                 draw: None,
@@ -186,6 +187,10 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),
+                ["show", "wire", "from-start"] => {
+                    step.show = Some(View::Wire);
+                    step.wire_from_start = true;
+                }
                 ["show", "dht"] => step.show = Some(View::Dht),
                 ["show", "room"] => step.show = Some(View::Room),
                 ["focus", "last-ping"] => step.focus = Some(Focus::LastPing),
