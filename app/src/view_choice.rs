@@ -31,7 +31,11 @@ impl ViewChoice {
             wire_from_start: RwSignal::new(false),
         };
         Effect::new(move || {
-            let Some(p) = place.get() else { return };
+            let Some(p) = place.get() else {
+                // Free play follows the newest records, whatever the last step showed.
+                choice.wire_from_start.set(false);
+                return;
+            };
             let step = lessons.with_value(|all| {
                 all.get(p.lesson)
                     .and_then(|l| l.steps.get(p.step))
