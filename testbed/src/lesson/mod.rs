@@ -18,7 +18,7 @@
 //! @why The responder has nothing more to say once its PONG is written.
 //! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
 //! @expect pong
-//! @show diagram          (or: network, wire, dht, room; `wire from-start` opens at the first record)
+//! @show diagram           (or: network, wire, dht, room; `wire from-start` opens at the first record)
 //! @focus last-ping      (or: peers-with-arrows, the peers an arrow drawn is from or to)
 //! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
 //! ```
