@@ -54,6 +54,17 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   await next(page);
   assert.equal(await page.textContent('.step-count'), 'Step 5 of 5');
   await page.waitForFunction(() => [...document.querySelectorAll('.arrow[data-kind="frame"]')].some((a) => /^DATA #\d+/.test(a.dataset.label)), null, { timeout: 10_000 });
+  // The text points at "the last teal arrows", /yamux/1.0.0: the diagram opens at its first
+  // arrow instead of following the frames, and they are in sight whole.
+  assert.equal(await page.isChecked('input[name="follow"]'), false);
+  await page.waitForFunction(() => {
+    const box = document.querySelector('.diagram-scroll').getBoundingClientRect();
+    const yamux = [...document.querySelectorAll('.arrow')].filter((a) => a.dataset.label === '/yamux/1.0.0');
+    return yamux.length === 2 && yamux.every((a) => {
+      const at = a.getBoundingClientRect();
+      return at.top >= box.top + 26 && at.bottom <= box.bottom;
+    });
+  }, null, { timeout: 10_000 });
   // A frame opened from the Wire tab points at its arrow in the diagram.
   await page.click('#tab-wire');
   await page.click('input[name="wire-depth"] >> nth=2');

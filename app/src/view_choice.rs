@@ -17,8 +17,8 @@ pub struct ViewChoice {
     pub focus: RwSignal<Option<Focus>>,
     /// The kinds of message the diagram draws.
     pub kinds: RwSignal<std::collections::HashSet<MessageKind>>,
-    /// The Wire view opens at the connection's first record, as the step asks.
-    pub wire_from_start: RwSignal<bool>,
+    /// The Wire view or the diagram opens at its first record or arrow, as the step asks.
+    pub from_start: RwSignal<bool>,
 }
 
 impl ViewChoice {
@@ -28,24 +28,24 @@ impl ViewChoice {
             tab: RwSignal::new(View::Network),
             focus: RwSignal::new(None),
             kinds: RwSignal::new(default_kinds()),
-            wire_from_start: RwSignal::new(false),
+            from_start: RwSignal::new(false),
         };
         Effect::new(move || {
             let Some(p) = place.get() else {
                 // Free play follows the newest records, whatever the last step showed.
-                choice.wire_from_start.set(false);
+                choice.from_start.set(false);
                 return;
             };
             let step = lessons.with_value(|all| {
                 all.get(p.lesson)
                     .and_then(|l| l.steps.get(p.step))
-                    .map(|s| (s.show, s.wire_from_start, s.focus, s.draw.clone()))
+                    .map(|s| (s.show, s.from_start, s.focus, s.draw.clone()))
             });
-            if let Some((show, wire_from_start, focus, draw)) = step {
+            if let Some((show, from_start, focus, draw)) = step {
                 if let Some(view) = show {
                     choice.tab.set(view);
                 }
-                choice.wire_from_start.set(wire_from_start);
+                choice.from_start.set(from_start);
                 choice.focus.set(focus);
                 if let Some(draw) = draw {
                     choice.kinds.set(draw.into_iter().collect());

@@ -32,7 +32,7 @@ pub fn ViewsColumn(
         tab,
         focus,
         kinds,
-        wire_from_start,
+        from_start,
     } = views;
     let showing = move |view: View| Signal::derive(move || tab.get() == view);
     let dht = Signal::derive(move || session.config.with(|c| c.dht.is_some()));
@@ -48,13 +48,13 @@ pub fn ViewsColumn(
             </div>
             <div role="tabpanel" id="diagram-panel" aria-labelledby="tab-diagram" class="tab-panel" hidden=move || tab.get() != View::Diagram>
                 <SequenceDiagram session=session visible=showing(View::Diagram)
-                    focus=focus
+                    focus=focus from_start=from_start
                     peer_question_open=clicks.wanted
                     answer_peer=clicks.answer kinds=kinds />
             </div>
             <div role="tabpanel" aria-labelledby="tab-wire" class="tab-panel" hidden=move || tab.get() != View::Wire>
                 <WireView wire=session.wire view=session.view last_ping=session.last_ping scrub=session.scrub
-                    show_in_diagram=show_in_diagram from_start=wire_from_start
+                    show_in_diagram=show_in_diagram from_start=from_start
                     visible=showing(View::Wire) />
             </div>
             <div role="tabpanel" aria-labelledby="tab-room" class="tab-panel" hidden=move || tab.get() != View::Room>

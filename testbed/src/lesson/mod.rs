@@ -18,7 +18,8 @@
 //! @why The responder has nothing more to say once its PONG is written.
 //! @action ping 0 random      (or: start, ping 0 5, ping 0 click)
 //! @expect pong
-//! @show diagram           (or: network, wire, dht, room; `wire from-start` opens at the first record)
+//! @show diagram           (or: network, wire, dht, room; `diagram from-start` and
+//!                          `wire from-start` open at the first arrow or record)
 //! @focus last-ping      (or: peers-with-arrows, the peers an arrow drawn is from or to)
 //! @draw dials handshakes frames   (the kinds of message the diagram draws in this step)
 //! ```
@@ -106,9 +107,9 @@ pub struct Step {
     pub expect: Option<Expectation>,
     /// The view this step talks about.
     pub show: Option<View>,
-    /// The Wire view opens at the connection's first record, for a step about how it began,
-    /// rather than following the newest.
-    pub wire_from_start: bool,
+    /// The view (the Wire tab or the diagram) opens at its first record or arrow, for a step
+    /// about how the connection began, rather than following the newest.
+    pub from_start: bool,
     /// Which lifelines the diagram keeps, when the step says.
     pub focus: Option<Focus>,
     /// Asked before the action runs.
@@ -214,19 +215,21 @@ mod tests {
     }
 
     #[test]
-    fn a_step_can_open_the_wire_at_its_first_record() {
+    fn a_step_can_open_the_wire_or_the_diagram_at_its_start() {
         let text = SAMPLE.replace("@expect pong", "@expect pong\n@show wire from-start");
         let lesson = parse("two", &text).unwrap();
-        assert!(!lesson.steps[0].wire_from_start);
+        assert!(!lesson.steps[0].from_start);
         assert_eq!(lesson.steps[1].show, Some(View::Wire));
-        assert!(lesson.steps[1].wire_from_start);
+        assert!(lesson.steps[1].from_start);
+        let text = SAMPLE.replace("@expect pong", "@show diagram from-start");
+        let diagram = &parse("two", &text).unwrap().steps[1];
+        assert_eq!(diagram.show, Some(View::Diagram));
+        assert!(diagram.from_start);
         let following = parse("two", &SAMPLE.replace("@expect pong", "@show wire")).unwrap();
-        assert!(!following.steps[1].wire_from_start);
-        assert!(parse(
-            "two",
-            &SAMPLE.replace("@expect pong", "@show wire from-end")
-        )
-        .is_err());
+        assert!(!following.steps[1].from_start);
+        for refused in ["@show wire from-end", "@show network from-start"] {
+            assert!(parse("two", &SAMPLE.replace("@expect pong", refused)).is_err());
+        }
     }
 
     #[test]

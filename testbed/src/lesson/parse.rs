@@ -81,7 +81,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 action: None,
                 expect: None,
                 show: None,
-                wire_from_start: false,
+                from_start: false,
                 focus: None,
                 predict: None,
                 draw: None,
@@ -187,9 +187,13 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
                 ["show", "network"] => step.show = Some(View::Network),
                 ["show", "diagram"] => step.show = Some(View::Diagram),
                 ["show", "wire"] => step.show = Some(View::Wire),
+                ["show", "diagram", "from-start"] => {
+                    step.show = Some(View::Diagram);
+                    step.from_start = true;
+                }
                 ["show", "wire", "from-start"] => {
                     step.show = Some(View::Wire);
-                    step.wire_from_start = true;
+                    step.from_start = true;
                 }
                 ["show", "dht"] => step.show = Some(View::Dht),
                 ["show", "room"] => step.show = Some(View::Room),

@@ -35,6 +35,9 @@ pub fn SequenceDiagram(
     visible: Signal<bool>,
     /// Which lifelines are kept (`None`: every peer's).
     focus: RwSignal<Option<Focus>>,
+    /// Opens at the first arrow instead of following the newest.
+    #[prop(into)]
+    from_start: Signal<bool>,
     /// A lesson question is waiting for a peer: clicking a lifeline head answers it.
     peer_question_open: Signal<bool>,
     answer_peer: Callback<usize>,
@@ -192,14 +195,33 @@ pub fn SequenceDiagram(
     });
 
     // A new action: the learner watches what it does, so an arrow picked before (a step's "Show
-    // me") lets go and the diagram follows the newest messages again.
+    // me") lets go and the diagram follows the newest messages again, or shows the first ones
+    // in a step about how the connection began.
     Effect::watch(
         move || session.actions_run.get(),
         move |_, _, _| {
             selected.set(None);
-            scroll.follow.set(true);
+            if from_start.get_untracked() {
+                scroll.to_start();
+            } else {
+                scroll.follow.set(true);
+            }
         },
         false,
+    );
+    // Such a step opens the diagram at its start each time it is shown; the step after it
+    // follows the newest again.
+    let shown_from_start = Memo::new(move |_| visible.get() && from_start.get());
+    Effect::watch(
+        move || shown_from_start.get(),
+        move |&now, before, _| {
+            if now {
+                scroll.to_start();
+            } else if before == Some(&true) && !from_start.get_untracked() {
+                scroll.follow.set(true);
+            }
+        },
+        true,
     );
 
     let details = move || {

@@ -83,6 +83,19 @@ impl Scroll {
         self.sync();
     }
 
+    /// Stops following and shows the first arrows, once the panel is drawn (one just shown
+    /// has no height yet).
+    pub fn to_start(self) {
+        self.follow.set(false);
+        self.pinned.set_value(false);
+        request_animation_frame(move || {
+            if let Some(el) = self.element.get_untracked() {
+                el.set_scroll_top(0);
+                self.sync();
+            }
+        });
+    }
+
     /// While following, to the drawing's end as it is now drawn.
     fn to_end(self) {
         let Some(el) = self.element.get_untracked() else {
