@@ -74,6 +74,9 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   assert.equal(await page.getAttribute('#tab-diagram', 'aria-selected'), 'true');
   await page.waitForSelector('.arrow.selected');
   assert.match(await page.textContent('.arrow-details'), /version 0 · type DATA · flags 0x0001 \(SYN\)/);
+  // The step's text: the first streams are identify's, as the arrow's details say.
+  await page.click('.arrow[data-label="DATA #1 SYN · 36 B"]');
+  assert.match(await page.textContent('.arrow-details'), /protocol\s*\/ipfs\/id\/1\.0\.0/);
   await page.screenshot({ path: join(suite.shots, 'layers-frames.png') });
 
   await reopen(page, async (again) => {
