@@ -37,10 +37,15 @@ test('the original testbed lesson, followed to its end, then shared and reopened
   await page.click('.next');
   assert.match(await page.textContent('.step-title'), /Open a stream and PING/);
   await assertToolbarInOneRow(page, 'before the lesson\'s first ping');
-  // Answered on the diagram: the lifeline the PONG will end on.
-  await page.click('.lifeline-head[title="peer 0: click to choose it"]');
+  // Answered on the diagram: the lifeline the PONG will end on. Hovered, a head reads as a
+  // choice, not struck through as a lifeline about to be hidden.
+  const head = page.locator('.lifeline-head[title="peer 0: click to choose it"]');
+  await head.hover();
+  assert.equal(await head.evaluate((h) => getComputedStyle(h).textDecorationLine), 'none');
+  await head.click();
   await act(page);
   await page.waitForSelector('.prediction[data-state="right"]');
+  assert.equal(await page.locator('.lifeline-head').first().getAttribute('data-choosing'), 'false');
   const lifelines = await page.locator('.lifeline-head').allTextContents();
   assert.equal(lifelines[0], 'peer 0');
   assert.deepEqual(

@@ -36,6 +36,7 @@ pub fn LifelineHeads(
                     view! {
                         <button type="button" class="lifeline-head" style:left=format!("{x}px")
                             title=title aria-label=title
+                            data-choosing=move || peer_question_open.get().to_string()
                             on:click=move |_| if peer_question_open.get_untracked() {
                                 answer_peer.run(index);
                             } else {
