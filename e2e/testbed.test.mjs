@@ -132,6 +132,27 @@ test('20 peers connect by 190 connections and a ping gets its PONG', async () =>
   await page.close();
 });
 
+test('on a 1024-pixel screen, too narrow for 20 lifelines, the diagram follows the newest dials sideways', async () => {
+  const page = await open();
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await ready(page);
+  await page.click('#tab-diagram');
+  // The last dials run between the last peers' lifelines, right of what the scroller first
+  // shows: following scrolls across until a recent arrow (in the lower half) is in view.
+  await page.waitForFunction(() => {
+    const scroller = document.querySelector('.diagram-scroll');
+    const box = scroller.getBoundingClientRect();
+    const recent = box.top + box.height / 2;
+    return scroller.scrollWidth > scroller.clientWidth && scroller.scrollLeft > 0
+      && [...document.querySelectorAll('.arrow .shaft')].some((shaft) => {
+        const at = shaft.getBoundingClientRect();
+        return at.bottom >= recent && at.top <= box.bottom && at.right >= box.left && at.left <= box.right;
+      });
+  }, null, { timeout: 10_000 });
+  await page.screenshot({ path: join(shots, 'diagram-1024.png') });
+  await page.close();
+});
+
 test('a chosen pair pings in a ring; a pair without a connection is explained', async () => {
   const page = await open('#peers=12&topology=ring&seed=5');
   await ready(page);

@@ -95,6 +95,21 @@ impl Arrow {
         }
     }
 
+    /// Across which columns its line runs within the rows `top..bottom`; None when it is not
+    /// in them. A slanted arrow runs through only part of its width in a few rows.
+    pub fn columns_within(&self, top: f64, bottom: f64) -> Option<(f64, f64)> {
+        let ((x0, y0), (x1, y1)) = ((self.from_x, self.sent_y), self.end());
+        if y0.max(y1) < top || y0.min(y1) > bottom {
+            return None;
+        }
+        if (y1 - y0).abs() < f64::EPSILON {
+            return Some((x0.min(x1), x0.max(x1)));
+        }
+        let x_at = |y: f64| x0 + (x1 - x0) * (y.clamp(y0.min(y1), y0.max(y1)) - y0) / (y1 - y0);
+        let (a, b) = (x_at(top), x_at(bottom));
+        Some((a.min(b), a.max(b)))
+    }
+
     /// How far the arrow reaches up and down the drawing, its label included (above or below
     /// its line; a message not received ends in a stub).
     pub fn extent(&self) -> (f64, f64) {
@@ -412,23 +427,29 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     }
 }
 
-/// Following a diagram wider than its scroller (hundreds of lifelines), the newest messages
-/// can all run between columns off to the side, leaving only lifelines in view. Given the
-/// arrows laid out and what the scroller shows of the drawing (`left..right`, `top..bottom`),
-/// says where to scroll across to: the left end of the newest arrow in the rows shown, a
-/// column's width before it; None while an arrow in view already crosses the columns shown.
+/// Following a diagram wider than its scroller (twenty lifelines on a laptop, hundreds on any
+/// screen), the newest messages can all run between columns off to the side, leaving only
+/// lifelines in view. Given the arrows laid out and what the scroller shows of the drawing
+/// (`left..right`, `top..bottom`), says where to scroll across to: the left end of the newest
+/// arrow in the rows shown, a column's width before it. None while that arrow, or any sent in
+/// the lower half of the rows shown (the recent ones), is in the columns shown: so the view
+/// does not jump sideways with each message while recent ones are in sight.
 pub fn across_to(arrows: &[Arrow], left: f64, right: f64, top: f64, bottom: f64) -> Option<f64> {
-    let in_rows = |arrow: &&Arrow| {
-        let end = arrow.received_y.unwrap_or(arrow.sent_y);
-        end >= top && arrow.sent_y <= bottom
+    // Its line, not only its width, in the columns shown: a long slanted dial may cross them
+    // only above the rows shown.
+    let in_view_from = |arrow: &Arrow, rows_top: f64| {
+        arrow
+            .columns_within(rows_top, bottom)
+            .is_some_and(|(from, to)| to >= left && from <= right)
     };
-    let in_columns = |arrow: &Arrow| {
-        arrow.from_x.max(arrow.to_x) >= left && arrow.from_x.min(arrow.to_x) <= right
-    };
-    if arrows.iter().filter(in_rows).any(in_columns) {
+    let newest = arrows
+        .iter()
+        .rev()
+        .find(|arrow| arrow.columns_within(top, bottom).is_some())?;
+    let recent = |arrow: &&Arrow| arrow.sent_y >= (top + bottom) / 2.0;
+    if in_view_from(newest, top) || arrows.iter().filter(recent).any(|a| in_view_from(a, top)) {
         return None;
     }
-    let newest = arrows.iter().rev().find(in_rows)?;
     Some((newest.from_x.min(newest.to_x) - MIN_COLUMN).max(0.0))
 }
 
@@ -786,15 +807,39 @@ mod tests {
     }
 
     #[test]
-    fn following_moves_across_only_when_no_arrow_in_view_crosses_the_columns_shown() {
+    fn following_moves_across_unless_a_recent_arrow_crosses_the_columns_shown() {
         // Columns 0..800 and rows 1000..1500 shown.
         let across = |arrows: &[Arrow]| across_to(arrows, 0.0, 800.0, 1000.0, 1500.0);
         let far = [arrow(4000.0, 4200.0, 1100.0), arrow(3000.0, 3100.0, 1200.0)];
         assert_eq!(across(&far), Some(3000.0 - MIN_COLUMN));
-        // An arrow in view that crosses the columns shown keeps the scroller where it is,
-        // even one that starts off to the right.
+        // A recent arrow (sent in the lower half of the rows) in the columns shown keeps the
+        // scroller where it is, even one that starts off to the right.
         let crossing = [far[0].clone(), arrow(6000.0, 100.0, 1300.0), far[1].clone()];
         assert_eq!(across(&crossing), None);
+        // So does the newest arrow in view, wherever it is in the rows.
+        assert_eq!(across(&[far[0].clone(), arrow(100.0, 200.0, 1050.0)]), None);
+        // An older arrow at the top is not enough: the newest are off to the side.
+        let older_in_view = [arrow(100.0, 200.0, 1050.0), far[0].clone(), far[1].clone()];
+        assert_eq!(across(&older_in_view), Some(3000.0 - MIN_COLUMN));
+        // Nor is an old, slow one whose end has only now come into the rows shown.
+        let slow = Arrow {
+            received_y: Some(1400.0),
+            ..arrow(100.0, 200.0, 200.0)
+        };
+        assert_eq!(across(&[slow, far[1].clone()]), Some(3000.0 - MIN_COLUMN));
+        // Nor is a long slanted one that crosses the columns shown only above the rows shown.
+        let slanted = Arrow {
+            received_y: Some(1500.0),
+            ..arrow(700.0, 1500.0, 500.0)
+        };
+        assert_eq!(
+            slanted.columns_within(1000.0, 1500.0),
+            Some((1100.0, 1500.0))
+        );
+        assert_eq!(
+            across(&[slanted, far[1].clone()]),
+            Some(3000.0 - MIN_COLUMN)
+        );
         // Arrows above the rows shown do not count, either way.
         assert_eq!(
             across(&[arrow(100.0, 200.0, 100.0), far[0].clone()]),
