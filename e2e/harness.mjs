@@ -166,6 +166,38 @@ export async function act(page, run = () => page.click('.step-action'), timeout 
 export const arrowLabels = (page, selector = '.arrow') =>
   page.locator(selector).evaluateAll((arrows) => arrows.map((a) => a.dataset.label));
 
+/** Clicks the arrow matching `selector` where a learner can: on its own label, or else at the
+ * first point along its line that no other arrow's label covers (labels of later arrows may sit
+ * on an earlier arrow's line, and Playwright would aim at the middle of its box). */
+export async function clickArrow(page, selector) {
+  const arrow = page.locator(selector);
+  await arrow.scrollIntoViewIfNeeded();
+  const point = await arrow.evaluate((g) => {
+    const mine = (x, y) => g.contains(document.elementFromPoint(x, y));
+    const centre = (r) => [r.left + r.width / 2, r.top + r.height / 2];
+    const text = g.querySelector('text');
+    if (text) {
+      const [x, y] = centre(text.getBoundingClientRect());
+      if (mine(x, y)) return [x, y];
+    }
+    const line = g.querySelector('.hit');
+    const at = (t) => {
+      const svg = line.ownerSVGElement.createSVGPoint();
+      svg.x = line.x1.baseVal.value + t * (line.x2.baseVal.value - line.x1.baseVal.value);
+      svg.y = line.y1.baseVal.value + t * (line.y2.baseVal.value - line.y1.baseVal.value);
+      const screen = svg.matrixTransform(line.getScreenCTM());
+      return [screen.x, screen.y];
+    };
+    for (let i = 1; i < 20; i += 1) {
+      const [x, y] = at(i / 20);
+      if (mine(x, y)) return [x, y];
+    }
+    return null;
+  });
+  assert.ok(point, `${selector}: some part of the arrow can be clicked`);
+  await page.mouse.click(point[0], point[1]);
+}
+
 /** The sequence diagram's toolbar stands in one row in laptop-sized windows (1366 and 1280
  * pixels wide): its controls start within a few pixels of each other. */
 export async function assertToolbarInOneRow(page, where) {

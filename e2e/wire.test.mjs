@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { inPageSuite, NO_RELAY as noRelay, met, act, arrowLabels } from './harness.mjs';
+import { inPageSuite, NO_RELAY as noRelay, met, act, arrowLabels, clickArrow } from './harness.mjs';
 
 // In-page peers only: no relay.
 const suite = inPageSuite();
@@ -75,7 +75,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   await page.waitForSelector('.arrow.selected');
   assert.match(await page.textContent('.arrow-details'), /version 0 · type DATA · flags 0x0001 \(SYN\)/);
   // The step's text: the first streams are identify's, as the arrow's details say.
-  await page.click('.arrow[data-label="DATA #1 SYN · 36 B"]');
+  await clickArrow(page, '.arrow[data-label="DATA #1 SYN · 36 B"]');
   assert.match(await page.textContent('.arrow-details'), /protocol\s*\/ipfs\/id\/1\.0\.0/);
   await page.screenshot({ path: join(suite.shots, 'layers-frames.png') });
 
