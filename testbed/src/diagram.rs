@@ -390,7 +390,6 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
             continue;
         };
         if end >= top && sent_y <= bottom {
-            let across = to_x - from_x;
             arrows.push(Arrow {
                 position: message.position,
                 kind: message.kind,
@@ -398,7 +397,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
                 to_x,
                 sent_y,
                 received_y,
-                stub_x: from_x + across.signum() * (across.abs() * 0.35).min(spacing * 0.5),
+                stub_x: stub_end(from_x, to_x, spacing),
                 in_flight: received_y.is_none()
                     && (message.received.is_some()
                         || latest - message.sent.at_ms < IN_FLIGHT_LIMIT_MS),
@@ -451,6 +450,19 @@ pub fn across_to(arrows: &[Arrow], left: f64, right: f64, top: f64, bottom: f64)
         return None;
     }
     Some((newest.from_x.min(newest.to_x) - MIN_COLUMN).max(0.0))
+}
+
+/// Where the stub of a message not received ends across: towards its receiver, further the
+/// further it goes, so a sender's markers to several peers part from the start (one length
+/// for all drew them on one line), yet short of the next lifeline, where it would read as
+/// received.
+fn stub_end(from_x: f64, to_x: f64, spacing: f64) -> f64 {
+    if to_x == from_x {
+        return from_x;
+    }
+    let lifelines_apart = ((to_x - from_x).abs() / spacing).round().max(1.0);
+    let share = (0.2 + 0.1 * lifelines_apart).min(0.7);
+    from_x + (to_x - from_x).signum() * spacing * share
 }
 
 /// Width of a label's character and height of its line, in pixels, for the diagram's font
@@ -804,6 +816,25 @@ mod tests {
             ..arrow(0.0, 100.0, 200.0)
         };
         assert_eq!(lost.extent(), (200.0, 200.0 + STUB));
+    }
+
+    #[test]
+    fn stubs_from_one_sender_to_different_peers_part_and_stop_short_of_the_next_lifeline() {
+        let spacing = 200.0;
+        let ends: Vec<f64> = (1..=6)
+            .map(|apart| stub_end(400.0, 400.0 + apart as f64 * spacing, spacing))
+            .collect();
+        assert!(ends.windows(2).all(|w| w[0] <= w[1]), "{ends:?}");
+        assert!(
+            ends[..5].windows(2).all(|w| w[1] - w[0] >= 0.1 * spacing),
+            "{ends:?}"
+        );
+        assert!(
+            ends.iter()
+                .all(|&x| x > 400.0 && x < 400.0 + 0.75 * spacing),
+            "{ends:?}"
+        );
+        assert_eq!(stub_end(400.0, 200.0, spacing), 400.0 - 0.3 * spacing);
     }
 
     #[test]
