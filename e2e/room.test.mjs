@@ -281,9 +281,15 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     await a.click('.next');
     await a.click('.next');
 
-    // Meeting in a room: a second tab opens the share link.
-    const b = await context.newPage();
-    await b.goto(a.url());
+    // Meeting in a room: a second tab opens the share link, typed in or by the room's button.
+    let b;
+    if (how === 'opened by its link') {
+      b = await context.newPage();
+      await b.goto(a.url());
+    } else {
+      [b] = await Promise.all([context.waitForEvent('page'), a.click('.room-members .open-second-tab')]);
+      assert.equal(b.url(), a.url(), 'the button opens this very page');
+    }
     await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 });
     await a.click('.next');
 

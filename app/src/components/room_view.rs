@@ -116,7 +116,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                         m.iter().map(|(p, member)| (*p, member.clone())).collect()
                     });
                     if rows.is_empty() {
-                        return view! { <tr><td colspan="4" class="hint">"No other tab in this room yet. Open the share link in another tab."</td></tr> }.into_any();
+                        return view! { <tr><td colspan="4" class="hint">"No other tab in this room yet. " <OpenSecondTab /></td></tr> }.into_any();
                     }
                     rows.into_iter().map(|(peer, member)| {
                         let state = member.state;
@@ -616,5 +616,21 @@ fn RoomSnapshot(link: RelayLink) -> impl IntoView {
                 on:click=move |_| link.start_snapshot()>"Snapshot from this tab"</button>
         </div>
         {outcome}
+    }
+}
+
+/// Opens this page's link (the share link: same room, same lesson step) in a new tab, the
+/// quickest way to see two tabs meet.
+#[component]
+fn OpenSecondTab() -> impl IntoView {
+    let open = |_| {
+        if let Some(window) = web_sys::window() {
+            if let Ok(href) = window.location().href() {
+                let _ = window.open_with_url_and_target_and_features(&href, "_blank", "noopener");
+            }
+        }
+    };
+    view! {
+        <button type="button" class="quiet open-second-tab" on:click=open>"Open this page in a second tab"</button>
     }
 }
