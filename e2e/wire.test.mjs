@@ -10,6 +10,19 @@ const suite = inPageSuite();
 const next = (page) => page.click('.next');
 const arrows = (page) => arrowLabels(page);
 const wireRecords = (page) => page.locator('.wire-list summary').allTextContents();
+const twoFrames = (page) => page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+
+/** Scrolls `selector` down, shows tab `away` and comes back to tab `back`: the learner finds
+ * it where they left it. */
+async function keepsItsPlace(page, selector, away, back) {
+  const scroller = page.locator(selector);
+  const left = await scroller.evaluate((el) => { el.scrollTop = 150; return el.scrollTop; });
+  assert.ok(left > 0, `${selector} is taller than its scroller`);
+  await page.click(away);
+  await page.click(back);
+  await twoFrames(page);
+  assert.equal(await scroller.evaluate((el) => el.scrollTop), left, `${selector} back from ${away}`);
+}
 
 async function reopen(page, check) {
   const link = page.url();
@@ -48,6 +61,7 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
   await page.click('.wire-list li:has-text("multistream-select: /multistream/1.0.0") summary');
   assert.match(await page.textContent('.wire-list details[open] .wire-fields'), /13 2f 6d 75 6c 74 69/);
   await page.screenshot({ path: join(suite.shots, 'layers-wire.png') });
+  await keepsItsPlace(page, '.wire-list', '#tab-diagram', '#tab-wire');
 
   await next(page);
   await next(page);
@@ -65,6 +79,9 @@ test('Layers of a connection: multistream-select, Noise XX, then yamux, arrow by
       return at.top >= box.top + 26 && at.bottom <= box.bottom;
     });
   }, null, { timeout: 10_000 });
+  // Opened at its start, but not each time it is shown: back from the Wire tab (where the
+  // step's text sends the learner), it is where the learner left it.
+  await keepsItsPlace(page, '.diagram-scroll', '#tab-wire', '#tab-diagram');
   // A frame opened from the Wire tab points at its arrow in the diagram.
   await page.click('#tab-wire');
   await page.click('input[name="wire-depth"] >> nth=2');

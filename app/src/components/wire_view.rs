@@ -201,26 +201,56 @@ pub fn WireView(
     // Follows the newest records, as the event log does: a ping's stream comes after the
     // connection's set-up, and a step that shows this view talks about it. Scrolled up to read,
     // the list stays put; back at its end, it follows again. Shown again, or showing another
-    // connection or depth, it starts at its end, or at its first record where the step is
-    // about how the connection began.
+    // connection or depth, it starts at its end. Where the step is about how the connection
+    // began, it opens at its first record instead: for each step, connection or depth, when
+    // first shown; back from another tab, it stays where the learner left it.
     let following = StoredValue::new(true);
     // Where the list last scrolled itself: the scroll event comes a frame later, when more
     // records may have made that no longer the end, and is not the learner's.
     let scrolled_to = StoredValue::new(None::<i32>);
-    let opened = Memo::new(move |_| (visible.get(), shown_pair(), depth.get(), from_start.get()));
-    Effect::new(move || {
-        // Read, not only tracked: a memo nobody reads is never brought up to date.
-        let (.., from_start) = opened.get();
-        following.set_value(!from_start);
-        if from_start {
-            request_animation_frame(move || {
-                if let Some(list) = list.get_untracked() {
-                    list.set_scroll_top(0);
-                    scrolled_to.set_value(Some(0));
-                }
-            });
-        }
-    });
+    // Where the list stood when last shown: hidden, it holds no records, so shown again it
+    // must be put back there.
+    let read_at = StoredValue::new(0);
+    let stay_at = move |top: i32| {
+        following.set_value(false);
+        request_animation_frame(move || {
+            if let Some(list) = list.get_untracked() {
+                list.set_scroll_top(top);
+                scrolled_to.set_value(Some(list.scroll_top()));
+            }
+        });
+    };
+    let shown_records = Memo::new(move |_| (shown_pair(), depth.get()));
+    let start_when_shown = StoredValue::new(false);
+    Effect::watch(
+        move || (from_start.get(), shown_records.get()),
+        move |&(from_start, _), _, _| {
+            let shown = visible.get_untracked();
+            following.set_value(!from_start);
+            start_when_shown.set_value(from_start && !shown);
+            if from_start && shown {
+                stay_at(0);
+            }
+        },
+        true,
+    );
+    Effect::watch(
+        move || visible.get(),
+        move |&shown, _, _| {
+            if !shown {
+                return;
+            }
+            if !from_start.get_untracked() {
+                following.set_value(true);
+            } else if start_when_shown.get_value() {
+                start_when_shown.set_value(false);
+                stay_at(0);
+            } else {
+                stay_at(read_at.get_value());
+            }
+        },
+        false,
+    );
     Effect::new(move || {
         items.track();
         request_animation_frame(move || {
@@ -232,6 +262,9 @@ pub fn WireView(
     });
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
+            if visible.get_untracked() {
+                read_at.set_value(list.scroll_top());
+            }
             if scrolled_to.get_value() != Some(list.scroll_top()) {
                 let end = list.scroll_height() - list.client_height();
                 following.set_value(list.scroll_top() >= end - 4);

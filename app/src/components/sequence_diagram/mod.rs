@@ -209,19 +209,32 @@ pub fn SequenceDiagram(
         },
         false,
     );
-    // Such a step opens the diagram at its start each time it is shown; the step after it
-    // follows the newest again.
-    let shown_from_start = Memo::new(move |_| visible.get() && from_start.get());
+    // Such a step opens the diagram at its start: at once if it is shown, else when it first
+    // is. Back from another tab (its text sends the learner to the Wire tab), the diagram stays
+    // where the learner left it. The step after it follows the newest again.
+    let start_when_shown = StoredValue::new(false);
     Effect::watch(
-        move || shown_from_start.get(),
+        move || from_start.get(),
         move |&now, before, _| {
-            if now {
+            let shown = visible.get_untracked();
+            start_when_shown.set_value(now && !shown);
+            if now && shown {
                 scroll.to_start();
-            } else if before == Some(&true) && !from_start.get_untracked() {
+            } else if !now && before == Some(&true) {
                 scroll.follow.set(true);
             }
         },
         true,
+    );
+    Effect::watch(
+        move || visible.get(),
+        move |&shown, _, _| {
+            if shown && start_when_shown.get_value() {
+                start_when_shown.set_value(false);
+                scroll.to_start();
+            }
+        },
+        false,
     );
 
     let details = move || {
