@@ -23,6 +23,14 @@ after(() => {
   console.log(`screenshots in ${shots}`);
 });
 
+/** Each tab's members and the start of its room log: what a failed wait reports, so that a
+ * miss in CI says how far the tabs got. */
+async function whatTabsSay(tabs) {
+  const seen = await Promise.all(tabs.map(async (tab) =>
+    `${await tab.textContent('.room-members')}\n${(await tab.textContent('.room-log')).slice(0, 3000)}`));
+  return seen.join('\n---\n');
+}
+
 /** Opens the page in `context`, in `room`, on the relay at `infoUrl`, showing the Room tab. */
 async function openInRoom(context, infoUrl, fragment, query = '') {
   const page = await context.newPage();
@@ -95,7 +103,8 @@ async function pingBothWays(a, b, name, path) {
     await page.waitForFunction(() => {
       const rtts = [...document.querySelectorAll('.room-members td:nth-child(3)')].map((td) => td.textContent);
       return rtts.some((t) => / ms/.test(t));
-    }, null, { timeout: 30_000 });
+    }, null, { timeout: 30_000 })
+      .catch(async (error) => { throw new Error(`no round trip: ${await whatTabsSay([a, b])}\n${error}`); });
     // Its own ping and the other tab's, each PING and PONG drawn from end to end on the
     // path they took: bent at the relay's lifeline, or straight from tab to tab.
     await page.waitForFunction((path) => {
@@ -306,11 +315,8 @@ for (const how of ['opened by its link', 'picked from the menu']) test(`the "Rel
     await a.click('.next');
 
     // Going direct: the WebRTC upgrade. Missed, both tabs' members and logs say how far it got.
-    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 }).catch(async (error) => {
-      const seen = await Promise.all([a, b].map(async (tab) =>
-        `${await tab.textContent('.room-members')}\n${(await tab.textContent('.room-log')).slice(0, 3000)}`));
-      throw new Error(`no direct connection: ${seen.join('\n---\n')}\n${error}`);
-    });
+    await a.waitForSelector('.expectation[data-met="true"]', { timeout: 30_000 })
+      .catch(async (error) => { throw new Error(`no direct connection: ${await whatTabsSay([a, b])}\n${error}`); });
     assert.match(await a.textContent('.room-members'), /connected directly \(WebRTC\)/);
     assert.match(await a.textContent('.room-log'), /Direct WebRTC connection (to|from) /);
     await a.click('.next');
