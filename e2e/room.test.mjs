@@ -197,6 +197,39 @@ test('two Chromium processes in one room go direct over WebRTC, and keep pinging
   }
 });
 
+test('a tab that stops answering: the other tab\'s ping fails after 10 s, its row says why, and the next round trip clears it', async () => {
+  const relay = await startRelay();
+  const first = await launchBrowser();
+  const second = await launchBrowser();
+  try {
+    const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=stalled');
+    const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=stalled');
+    await pingBothWays(a, b, 'stalled', 'direct');
+    const row = '.room-members tr[data-peer]';
+    const ping = `${row} .row-actions button:text-is("Ping")`;
+    // Tab B's page is busy for 15 s: its peer answers nothing, though its connections stay up.
+    const busy = b.evaluate(() => { const until = Date.now() + 15_000; while (Date.now() < until); });
+    await a.click(ping);
+    const failed = await a.waitForSelector(`${row} .ping-failed`, { timeout: 30_000 }).catch(async (e) => {
+      throw new Error(`${e.message}\n${await whatTabsSay([a, b])}`);
+    });
+    assert.equal(await failed.textContent(), 'last ping failed: no answer within 10 s');
+    assert.match(await a.textContent('.room-log'), /ping .* failed: no answer within 10 s/);
+    await a.screenshot({ path: join(shots, 'room-ping-failed.png') });
+    await busy;
+    const before = Number(await a.getAttribute(`${row} .round-trip`, 'data-pings'));
+    await a.click(ping);
+    await a.waitForFunction(({ row, n }) => Number(document.querySelector(`${row} .round-trip`).dataset.pings) > n,
+      { row, n: before }, { timeout: 30_000 });
+    assert.equal(await a.locator(`${row} .ping-failed`).count(), 0);
+    assert.deepEqual(unexpectedErrors([...first.errors, ...second.errors]), []);
+  } finally {
+    await first.context.close();
+    await second.context.close();
+    await relay.stop();
+  }
+});
+
 test('two Chromium processes in one room; ICE finds no route, so they ping through the relay', async () => {
   const relay = await startRelay();
   const first = await launchBrowser();

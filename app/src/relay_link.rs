@@ -51,6 +51,8 @@ pub struct RelayLink {
     pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
     pub round_trips: RwSignal<BTreeMap<(PeerId, Path), Vec<f64>>>,
+    /// Why the last ping to a peer of the room failed, until a ping to it comes back.
+    pub ping_failures: RwSignal<BTreeMap<PeerId, String>>,
     /// The last bulk transfer to each peer of the room by each path.
     pub throughputs: RwSignal<BTreeMap<(PeerId, Path), Throughput>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
@@ -84,6 +86,7 @@ impl RelayLink {
             relay: RwSignal::new(None),
             address: RwSignal::new(None),
             round_trips: RwSignal::new(BTreeMap::new()),
+            ping_failures: RwSignal::new(BTreeMap::new()),
             throughputs: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
@@ -285,6 +288,7 @@ impl RelayLink {
             self.relay.set(state.relay);
             self.address.set(state.address);
             self.round_trips.set(state.round_trips);
+            self.ping_failures.set(state.ping_failures);
             self.throughputs.set(state.throughputs);
             self.problem.set(state.problem);
         }

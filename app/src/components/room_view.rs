@@ -145,6 +145,9 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                                     <RoundTrips link=link peer=peer path=Path::Relayed />
                                     <RoundTrips link=link peer=peer path=Path::Direct />
                                     <Throughputs link=link peer=peer />
+                                    {move || link.ping_failures.with(|f| f.get(&peer).cloned()).map(|why| view! {
+                                        <span class="ping-failed" role="status">"last ping failed: " {why}</span>
+                                    })}
                                 </td>
                                 <td class="row-actions">
                                     <button type="button" disabled=state != MemberState::Connected

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use libp2p::PeerId;
 
-use super::Link;
+use super::{Link, State};
 use crate::dht::{LookupKind, LookupOutcome, LookupRequest};
 use crate::labels::short_peer_id;
 use crate::protocols::transfer;
@@ -34,25 +34,40 @@ pub enum Throughput {
     Failed(String),
 }
 
+impl State {
+    /// A ping's outcome: a round trip is kept (the oldest beyond [`MAX_ROUND_TRIPS`] let go)
+    /// and ends the failure told before it; a failure is told until the next round trip.
+    fn record_ping(&mut self, remote: PeerId, path: Path, outcome: Result<f64, String>) {
+        match outcome {
+            Ok(ms) => {
+                let samples = self.round_trips.entry((remote, path)).or_default();
+                samples.push(ms);
+                if samples.len() > MAX_ROUND_TRIPS {
+                    samples.remove(0);
+                }
+                self.ping_failures.remove(&remote);
+            }
+            Err(why) => {
+                self.ping_failures.insert(remote, why);
+            }
+        }
+    }
+}
+
 impl Link {
     /// Pings `remote` with the testbed's protocol, on the path its traffic takes now, and
-    /// keeps the round trip. A failure is in the peer's events, and so in the room's log.
+    /// keeps the round trip, or why it failed (the room's log tells it too).
     pub fn ping(&self, remote: PeerId) {
         let link = self.clone();
         let id = format!("tab-{}", self.pings.fetch_add(1, Ordering::Relaxed));
         let path = self.path_to(remote);
         spawn(async move {
             let started = web_time::Instant::now();
-            if link.peer.ping(remote, id).await.is_ok() {
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                link.update(|state| {
-                    let samples = state.round_trips.entry((remote, path)).or_default();
-                    samples.push(ms);
-                    if samples.len() > MAX_ROUND_TRIPS {
-                        samples.remove(0);
-                    }
-                });
-            }
+            let outcome = match link.peer.ping(remote, id).await {
+                Ok(_) => Ok(started.elapsed().as_secs_f64() * 1000.0),
+                Err(error) => Err(error.to_string()),
+            };
+            link.update(|state| state.record_ping(remote, path, outcome));
         });
     }
 
@@ -144,6 +159,29 @@ fn describe_lookup(outcome: &LookupOutcome, me: PeerId) -> Result<String, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::room::link::Status;
+
+    #[test]
+    fn a_failed_ping_is_told_until_a_round_trip_to_that_peer() {
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let mut state = State::new(Status::NotStarted, None);
+        state.record_ping(a, Path::Direct, Err("stream reset".into()));
+        state.record_ping(b, Path::Relayed, Ok(40.0));
+        assert_eq!(
+            state.ping_failures.get(&a).map(String::as_str),
+            Some("stream reset")
+        );
+        assert!(!state.ping_failures.contains_key(&b));
+        state.record_ping(a, Path::Relayed, Ok(55.0));
+        assert!(state.ping_failures.is_empty());
+        assert_eq!(state.round_trips[&(a, Path::Relayed)], [55.0]);
+        for ms in 0..MAX_ROUND_TRIPS {
+            state.record_ping(b, Path::Relayed, Ok(ms as f64));
+        }
+        // The first round trip to b, 40 ms, is the one let go.
+        let kept = &state.round_trips[&(b, Path::Relayed)];
+        assert_eq!((kept.len(), kept[0]), (MAX_ROUND_TRIPS, 0.0));
+    }
 
     #[test]
     fn a_lookup_reads_as_a_sentence() {

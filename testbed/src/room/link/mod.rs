@@ -119,6 +119,8 @@ pub struct State {
     pub address: Option<Multiaddr>,
     /// Round trips of the pings to each peer of the room by each path, in ms, oldest first.
     pub round_trips: BTreeMap<(PeerId, Path), Vec<f64>>,
+    /// Why the last ping to a peer of the room failed, until a ping to it comes back.
+    pub ping_failures: BTreeMap<PeerId, String>,
     /// The last bulk transfer to each peer of the room by each path.
     pub throughputs: BTreeMap<(PeerId, Path), Throughput>,
     /// What the relay refused last (a limit reached, a room it could not serve).
@@ -126,6 +128,20 @@ pub struct State {
 }
 
 impl State {
+    fn new(status: Status, room: Option<String>) -> State {
+        State {
+            status,
+            room,
+            members: Members::default(),
+            relay: None,
+            address: None,
+            round_trips: BTreeMap::new(),
+            ping_failures: BTreeMap::new(),
+            throughputs: BTreeMap::new(),
+            problem: None,
+        }
+    }
+
     fn is_connected(&self) -> bool {
         matches!(self.status, Status::Connected { .. })
     }
@@ -191,18 +207,12 @@ impl Link {
         let (tokens, outcomes) = RoomTokens::start(peer.clone());
         let link = Link {
             shared: Arc::new(Mutex::new(Shared {
-                state: State {
-                    status: Status::Looking {
+                state: State::new(
+                    Status::Looking {
                         info_url: info_url.clone(),
                     },
                     room,
-                    members: Members::default(),
-                    relay: None,
-                    address: None,
-                    round_trips: BTreeMap::new(),
-                    throughputs: BTreeMap::new(),
-                    problem: None,
-                },
+                ),
                 #[cfg(target_arch = "wasm32")]
                 offered_direct: Default::default(),
                 changed,
