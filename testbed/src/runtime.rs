@@ -71,6 +71,31 @@ pub async fn take_turn() {
 #[cfg(not(target_arch = "wasm32"))]
 pub async fn take_turn() {}
 
+/// Spawns `task` to run in turns like a peer's event loop: each time it is woken, it waits
+/// for the page if the slice is used up ([`take_turn`]), then does the piece of work it was
+/// woken for.
+#[cfg(target_arch = "wasm32")]
+pub fn spawn_in_turns(task: impl Future<Output = ()> + Send + 'static) {
+    spawn(async move {
+        let mut task = std::pin::pin!(task);
+        loop {
+            take_turn().await;
+            // Polls the task once; unless it is done, waits until it is woken again.
+            let mut polled = false;
+            let done = futures::future::poll_fn(|cx| {
+                if std::mem::replace(&mut polled, true) {
+                    return std::task::Poll::Ready(false);
+                }
+                task.as_mut().poll(cx).map(|()| true)
+            })
+            .await;
+            if done {
+                return;
+            }
+        }
+    });
+}
+
 /// A future that is ready in the page's next task: one `MessageChannel` message wakes every
 /// task that yielded since the last one.
 #[cfg(target_arch = "wasm32")]

@@ -55,6 +55,24 @@ const PING_ATTEMPTS: usize = 4;
 /// Wait before the first retry; doubled for each further one.
 const PING_RETRY_DELAY: Duration = Duration::from_millis(20);
 
+/// Where a peer's connection tasks (a connection's handshake, then its streams' work) run:
+/// natively, and for a kind whose connections do not take turns, inside the swarm's own poll.
+/// In a page, run there, all of a busy peer's connections were worked through in one go: with
+/// 100 DHT peers a page task lasted 50-80 ms (20 frames a second). So there each is a task of
+/// its own that takes turns with the page, in the peer's span (what it logs is the peer's).
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))]
+fn connection_tasks(take_turns: bool) -> libp2p::swarm::Config {
+    #[cfg(target_arch = "wasm32")]
+    if take_turns {
+        return libp2p::swarm::Config::with_executor(
+            |task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+                crate::runtime::spawn_in_turns(task.in_current_span())
+            },
+        );
+    }
+    libp2p::swarm::Config::without_executor()
+}
+
 /// The outside's way to a running peer. Cheap to clone; the peer stops when the last clone is
 /// dropped.
 #[derive(Clone)]
@@ -104,9 +122,7 @@ impl Handle {
             kind,
         };
         let mut streams = behaviour.streams.new_control();
-        // Connection tasks run inside the swarm's own poll, so all of a peer's work happens in
-        // its event-loop task: the same on tokio and in the browser.
-        let swarm_config = libp2p::swarm::Config::without_executor()
+        let swarm_config = connection_tasks(P::CONNECTIONS_TAKE_TURNS)
             .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(transport, behaviour, peer_id, swarm_config);
 

@@ -39,6 +39,7 @@ pub struct RoomState {
 
 impl Protocols for RoomPeer {
     type State = RoomState;
+    const CONNECTIONS_TAKE_TURNS: bool = false;
 
     fn build(
         config: &Config,
