@@ -53,6 +53,21 @@ async function withRelayAndBrowser(options, body) {
   }
 }
 
+/** Starts a relay and two Chromium processes, runs `body` with them, and closes all three
+ * whatever happens. */
+async function withRelayAndTwoBrowsers(body) {
+  const relay = await startRelay();
+  const first = await launchBrowser();
+  const second = await launchBrowser();
+  try {
+    await body({ relay, first, second });
+  } finally {
+    await first.context.close();
+    await second.context.close();
+    await relay.stop();
+  }
+}
+
 /** Opens `n` tabs in `room` and waits until each is connected directly to the n − 1 others
  * (the token channels open once the path to a tab is settled). */
 async function tabsInRoom(context, infoUrl, room, n) {
@@ -177,10 +192,7 @@ async function keepPingingWithoutRelay(relay, tabs) {
 }
 
 test('two Chromium processes in one room go direct over WebRTC, and keep pinging once the relay is killed', async () => {
-  const relay = await startRelay();
-  const first = await launchBrowser();
-  const second = await launchBrowser();
-  try {
+  await withRelayAndTwoBrowsers(async ({ relay, first, second }) => {
     // Each process names its host candidates with its own mDNS names: the other resolves them.
     const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=processes-direct');
     const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=processes-direct');
@@ -190,18 +202,11 @@ test('two Chromium processes in one room go direct over WebRTC, and keep pinging
     await keepPingingWithoutRelay(relay, [a, b]);
     await a.screenshot({ path: join(shots, 'room-processes-direct-relay-gone.png') });
     assert.deepEqual(unexpectedErrors([...first.errors, ...second.errors], { relayGone: true }), []);
-  } finally {
-    await first.context.close();
-    await second.context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('a tab that stops answering: the other tab\'s ping fails after 10 s, its row says why, and the next round trip clears it', async () => {
-  const relay = await startRelay();
-  const first = await launchBrowser();
-  const second = await launchBrowser();
-  try {
+  await withRelayAndTwoBrowsers(async ({ relay, first, second }) => {
     const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=stalled');
     const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=stalled');
     await pingBothWays(a, b, 'stalled', 'direct');
@@ -223,18 +228,11 @@ test('a tab that stops answering: the other tab\'s ping fails after 10 s, its ro
       { row, n: before }, { timeout: 30_000 });
     assert.equal(await a.locator(`${row} .ping-failed`).count(), 0);
     assert.deepEqual(unexpectedErrors([...first.errors, ...second.errors]), []);
-  } finally {
-    await first.context.close();
-    await second.context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('two Chromium processes in one room; ICE finds no route, so they ping through the relay', async () => {
-  const relay = await startRelay();
-  const first = await launchBrowser();
-  const second = await launchBrowser();
-  try {
+  await withRelayAndTwoBrowsers(async ({ relay, first, second }) => {
     // TURN relays only, and none given: no candidate, so no direct route.
     const a = await openInRoom(first.context, relay.infoUrl, 'v=1&peers=2&room=processes', '&ice=relay');
     const b = await openInRoom(second.context, relay.infoUrl, 'v=1&peers=2&room=processes');
@@ -249,11 +247,7 @@ test('two Chromium processes in one room; ICE finds no route, so they ping throu
     await a.close();
     await b.waitForSelector(`.room-members tr[data-peer="${aId}"][data-state="left"]`, { timeout: 30_000 });
     assert.deepEqual([...first.errors, ...second.errors], []);
-  } finally {
-    await first.context.close();
-    await second.context.close();
-    await relay.stop();
-  }
+  });
 });
 
 test('the relay killed mid-lesson: the page says so, the lesson goes on, the room comes back', async () => {
