@@ -215,10 +215,12 @@ test('a tab that stops answering: the other tab\'s ping fails after 10 s, its ro
     // Tab B's page is busy for 15 s: its peer answers nothing, though its connections stay up.
     const busy = b.evaluate(() => { const until = Date.now() + 15_000; while (Date.now() < until); });
     await a.click(ping);
+    assert.equal(await (await a.waitForSelector(`${row} .ping-in-flight`)).textContent(), 'pinging…');
     const failed = await a.waitForSelector(`${row} .ping-failed`, { timeout: 30_000 }).catch(async (e) => {
       throw new Error(`${e.message}\n${await whatTabsSay([a, b])}`);
     });
     assert.equal(await failed.textContent(), 'last ping failed: no answer within 10 s');
+    assert.equal(await a.locator(`${row} .ping-in-flight`).count(), 0);
     assert.match(await a.textContent('.room-log'), /ping .* failed: no answer within 10 s/);
     await a.screenshot({ path: join(shots, 'room-ping-failed.png') });
     await busy;

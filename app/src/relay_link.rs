@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 use testbed::dht;
 use testbed::dht::LookupRequest;
 use testbed::peer;
-use testbed::room::link::{Link, Runner, Throughput, DEFAULT_INFO_PORT};
+use testbed::room::link::{Link, PingsTo, Runner, Throughput, DEFAULT_INFO_PORT};
 use testbed::room::tokens::{Outcome, INITIAL_TOKENS};
 use testbed::room::{self, Members, Path};
 use testbed::trace::Trace;
@@ -51,8 +51,9 @@ pub struct RelayLink {
     pub address: RwSignal<Option<Multiaddr>>,
     /// Round trips of the pings to each peer of the room, in ms, oldest first.
     pub round_trips: RwSignal<BTreeMap<(PeerId, Path), Vec<f64>>>,
-    /// Why the last ping to a peer of the room failed, until a ping to it comes back.
-    pub ping_failures: RwSignal<BTreeMap<PeerId, String>>,
+    /// The pings to each peer of the room still waiting for their PONG, and why the last
+    /// one failed (until a ping to it comes back).
+    pub pings: RwSignal<BTreeMap<PeerId, PingsTo>>,
     /// The last bulk transfer to each peer of the room by each path.
     pub throughputs: RwSignal<BTreeMap<(PeerId, Path), Throughput>>,
     /// What the relay refused last (a limit reached, a room it could not serve).
@@ -86,7 +87,7 @@ impl RelayLink {
             relay: RwSignal::new(None),
             address: RwSignal::new(None),
             round_trips: RwSignal::new(BTreeMap::new()),
-            ping_failures: RwSignal::new(BTreeMap::new()),
+            pings: RwSignal::new(BTreeMap::new()),
             throughputs: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
             dht_result: RwSignal::new(None),
@@ -288,7 +289,7 @@ impl RelayLink {
             self.relay.set(state.relay);
             self.address.set(state.address);
             self.round_trips.set(state.round_trips);
-            self.ping_failures.set(state.ping_failures);
+            self.pings.set(state.pings);
             self.throughputs.set(state.throughputs);
             self.problem.set(state.problem);
         }

@@ -145,9 +145,7 @@ fn RoomState(link: RelayLink, name: String) -> impl IntoView {
                                     <RoundTrips link=link peer=peer path=Path::Relayed />
                                     <RoundTrips link=link peer=peer path=Path::Direct />
                                     <Throughputs link=link peer=peer />
-                                    {move || link.ping_failures.with(|f| f.get(&peer).cloned()).map(|why| view! {
-                                        <span class="ping-failed" role="status">"last ping failed: " {why}</span>
-                                    })}
+                                    <PingsToPeer link=link peer=peer />
                                 </td>
                                 <td class="row-actions">
                                     <button type="button" disabled=state != MemberState::Connected
@@ -227,6 +225,21 @@ fn RoundTrips(link: RelayLink, peer: PeerId, path: Path) -> impl IntoView {
     view! {
         <span class="rtt" data-path=name data-pings=move || samples().len().to_string()
             data-median-ms=move || median().map(|m| format!("{m:.2}")).unwrap_or_default()>{text}</span>
+    }
+}
+
+/// The learner's pings to `peer` still waiting for their PONG, and why the last one failed.
+#[component]
+fn PingsToPeer(link: RelayLink, peer: PeerId) -> impl IntoView {
+    let pings = move || {
+        link.pings
+            .with(|p| p.get(&peer).cloned().unwrap_or_default())
+    };
+    view! {
+        {move || (pings().in_flight > 0).then(|| view! { <span class="ping-in-flight">"pinging…"</span> })}
+        {move || pings().last_failure.map(|why| view! {
+            <span class="ping-failed" role="status">"last ping failed: " {why}</span>
+        })}
     }
 }
 

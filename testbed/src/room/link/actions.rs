@@ -35,21 +35,25 @@ pub enum Throughput {
 }
 
 impl State {
+    fn ping_started(&mut self, remote: PeerId) {
+        self.pings.entry(remote).or_default().in_flight += 1;
+    }
+
     /// A ping's outcome: a round trip is kept (the oldest beyond [`MAX_ROUND_TRIPS`] let go)
     /// and ends the failure told before it; a failure is told until the next round trip.
     fn record_ping(&mut self, remote: PeerId, path: Path, outcome: Result<f64, String>) {
+        let pings = self.pings.entry(remote).or_default();
+        pings.in_flight = pings.in_flight.saturating_sub(1);
         match outcome {
             Ok(ms) => {
+                pings.last_failure = None;
                 let samples = self.round_trips.entry((remote, path)).or_default();
                 samples.push(ms);
                 if samples.len() > MAX_ROUND_TRIPS {
                     samples.remove(0);
                 }
-                self.ping_failures.remove(&remote);
             }
-            Err(why) => {
-                self.ping_failures.insert(remote, why);
-            }
+            Err(why) => pings.last_failure = Some(why),
         }
     }
 }
@@ -61,6 +65,7 @@ impl Link {
         let link = self.clone();
         let id = format!("tab-{}", self.pings.fetch_add(1, Ordering::Relaxed));
         let path = self.path_to(remote);
+        self.update(|state| state.ping_started(remote));
         spawn(async move {
             let started = web_time::Instant::now();
             let outcome = match link.peer.ping(remote, id).await {
@@ -159,21 +164,28 @@ fn describe_lookup(outcome: &LookupOutcome, me: PeerId) -> Result<String, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::link::Status;
+    use crate::room::link::{PingsTo, Status};
 
     #[test]
-    fn a_failed_ping_is_told_until_a_round_trip_to_that_peer() {
+    fn a_ping_is_in_flight_until_its_outcome_and_a_failure_is_told_until_a_round_trip() {
         let (a, b) = (PeerId::random(), PeerId::random());
         let mut state = State::new(Status::NotStarted, None);
+        let pings_to = |state: &State, peer| state.pings.get(&peer).cloned().unwrap_or_default();
+        state.ping_started(a);
+        state.ping_started(a);
         state.record_ping(a, Path::Direct, Err("stream reset".into()));
-        state.record_ping(b, Path::Relayed, Ok(40.0));
         assert_eq!(
-            state.ping_failures.get(&a).map(String::as_str),
-            Some("stream reset")
+            pings_to(&state, a),
+            PingsTo {
+                in_flight: 1,
+                last_failure: Some("stream reset".into())
+            }
         );
-        assert!(!state.ping_failures.contains_key(&b));
+        state.ping_started(b);
+        state.record_ping(b, Path::Relayed, Ok(40.0));
+        assert_eq!(pings_to(&state, b), PingsTo::default());
         state.record_ping(a, Path::Relayed, Ok(55.0));
-        assert!(state.ping_failures.is_empty());
+        assert_eq!(pings_to(&state, a), PingsTo::default());
         assert_eq!(state.round_trips[&(a, Path::Relayed)], [55.0]);
         for ms in 0..MAX_ROUND_TRIPS {
             state.record_ping(b, Path::Relayed, Ok(ms as f64));

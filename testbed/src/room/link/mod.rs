@@ -106,6 +106,13 @@ impl Transport {
     }
 }
 
+/// The learner's pings to one peer of the room.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PingsTo {
+    pub in_flight: u32,
+    pub last_failure: Option<String>,
+}
+
 /// What the page draws of the link.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -119,8 +126,9 @@ pub struct State {
     pub address: Option<Multiaddr>,
     /// Round trips of the pings to each peer of the room by each path, in ms, oldest first.
     pub round_trips: BTreeMap<(PeerId, Path), Vec<f64>>,
-    /// Why the last ping to a peer of the room failed, until a ping to it comes back.
-    pub ping_failures: BTreeMap<PeerId, String>,
+    /// The pings to each peer of the room still waiting for their PONG, and why the last
+    /// one failed (until a ping to it comes back).
+    pub pings: BTreeMap<PeerId, PingsTo>,
     /// The last bulk transfer to each peer of the room by each path.
     pub throughputs: BTreeMap<(PeerId, Path), Throughput>,
     /// What the relay refused last (a limit reached, a room it could not serve).
@@ -136,7 +144,7 @@ impl State {
             relay: None,
             address: None,
             round_trips: BTreeMap::new(),
-            ping_failures: BTreeMap::new(),
+            pings: BTreeMap::new(),
             throughputs: BTreeMap::new(),
             problem: None,
         }
