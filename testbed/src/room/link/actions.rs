@@ -63,7 +63,7 @@ impl Link {
     /// keeps the round trip, or why it failed (the room's log tells it too).
     pub fn ping(&self, remote: PeerId) {
         let link = self.clone();
-        let id = format!("tab-{}", self.pings.fetch_add(1, Ordering::Relaxed));
+        let id = format!("tab-{}", self.pings_sent.fetch_add(1, Ordering::Relaxed));
         let path = self.path_to(remote);
         self.update(|state| state.ping_started(remote));
         spawn(async move {

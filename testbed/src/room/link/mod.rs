@@ -174,7 +174,8 @@ pub struct Link {
     tokens: RoomTokens,
     info_url: String,
     transport: Transport,
-    pings: Arc<AtomicU64>,
+    /// Pings sent so far: the next one's id (`tab-N`).
+    pings_sent: Arc<AtomicU64>,
 }
 
 /// What the page reads from the link.
@@ -229,7 +230,7 @@ impl Link {
             tokens,
             info_url,
             transport,
-            pings: Arc::default(),
+            pings_sent: Arc::default(),
         };
         let updates = Updates {
             events: forwarded,
