@@ -410,6 +410,12 @@ test('two tabs go direct over /webrtc, and keep pinging once the relay is killed
   });
 });
 
+/** The outcome of a tab's put or get, once it ended: its state, then its sentence. */
+async function dhtResult(page) {
+  const result = await page.waitForSelector('.room-dht-result[data-state]', { timeout: 30_000 });
+  return `${await result.getAttribute('data-state')}: ${await result.textContent()}`;
+}
+
 test('a record put in one tab is found from another: Kademlia across tabs', async () => {
   await withRelayAndBrowser(async ({ relay, context, errors }) => {
     const tabs = await tabsInRoom(context, relay.infoUrl, 'dht', 3);
@@ -417,12 +423,10 @@ test('a record put in one tab is found from another: Kademlia across tabs', asyn
     await a.fill('#room-dht-key', 'lesson');
     await a.fill('#room-dht-value', 'put by the first tab');
     await a.click('.room-put');
-    await a.waitForSelector('.room-dht-result[data-state="done"]', { timeout: 30_000 });
-    assert.match(await a.textContent('.room-dht-result'), /Stored "lesson"/);
+    assert.match(await dhtResult(a), /^done: Stored "lesson"/);
     await c.fill('#room-dht-key', 'lesson');
     await c.click('.room-get');
-    await c.waitForSelector('.room-dht-result[data-state="done"]', { timeout: 30_000 });
-    assert.match(await c.textContent('.room-dht-result'), /Found "lesson" = "put by the first tab" at tab \w+/);
+    assert.match(await dhtResult(c), /^done: Found "lesson" = "put by the first tab" at tab \w+/);
     // The lookup's requests and answers between the tabs, read off the streams, drawn.
     const kad = await c.$$eval('.room-diagram .arrow[data-kind="kad"]', (arrows) => arrows.map((g) => ({ label: g.dataset.label, path: g.dataset.path })));
     assert.ok(kad.some((k) => k.label === 'GET_VALUE' && k.path === 'direct'), JSON.stringify(kad));

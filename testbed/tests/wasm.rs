@@ -102,3 +102,113 @@ async fn an_offer_nobody_answers_fails_with_its_reason() {
         "the offer went out, and nothing came back"
     );
 }
+
+/// Two peer connections in this page, joined by trading their offer, answer and candidates
+/// directly: a data channel opened by the first, open at both ends.
+async fn channel_pair() -> (web_sys::RtcDataChannel, web_sys::RtcDataChannel) {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{
+        RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType,
+        RtcSessionDescriptionInit,
+    };
+    let (a, b) = (
+        RtcPeerConnection::new().unwrap(),
+        RtcPeerConnection::new().unwrap(),
+    );
+    // Each side's candidates, the last one None: added once both descriptions are set.
+    let gathered = |peer: &RtcPeerConnection| {
+        let (found, candidates) = futures::channel::mpsc::unbounded();
+        let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
+            move |event: RtcPeerConnectionIceEvent| {
+                let _ = found.unbounded_send(event.candidate());
+            },
+        );
+        peer.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        on_candidate.forget();
+        candidates.take_while(|c| futures::future::ready(c.is_some()))
+    };
+    let (from_a, from_b) = (gathered(&a), gathered(&b));
+    let (opened, mut arrived) = futures::channel::mpsc::unbounded();
+    let on_channel =
+        Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |event: RtcDataChannelEvent| {
+            let _ = opened.unbounded_send(event.channel());
+        });
+    b.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
+    on_channel.forget();
+    let channel = a.create_data_channel("stream");
+    let sdp = |description: wasm_bindgen::JsValue| {
+        js_sys::Reflect::get(&description, &"sdp".into())
+            .unwrap()
+            .as_string()
+            .unwrap()
+    };
+    let describe = |kind, sdp: &str| {
+        let description = RtcSessionDescriptionInit::new(kind);
+        description.set_sdp(sdp);
+        description
+    };
+    let offer = sdp(JsFuture::from(a.create_offer()).await.unwrap());
+    JsFuture::from(a.set_local_description(&describe(RtcSdpType::Offer, &offer)))
+        .await
+        .unwrap();
+    JsFuture::from(b.set_remote_description(&describe(RtcSdpType::Offer, &offer)))
+        .await
+        .unwrap();
+    let answer = sdp(JsFuture::from(b.create_answer()).await.unwrap());
+    JsFuture::from(b.set_local_description(&describe(RtcSdpType::Answer, &answer)))
+        .await
+        .unwrap();
+    JsFuture::from(a.set_remote_description(&describe(RtcSdpType::Answer, &answer)))
+        .await
+        .unwrap();
+    for (candidates, to) in [(from_a, &b), (from_b, &a)] {
+        for candidate in candidates.collect::<Vec<_>>().await.into_iter().flatten() {
+            let _ =
+                JsFuture::from(to.add_ice_candidate_with_opt_rtc_ice_candidate(Some(&candidate)))
+                    .await;
+        }
+    }
+    (
+        channel,
+        arrived
+            .next()
+            .await
+            .expect("the other side sees the channel"),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn a_request_whose_answer_came_before_the_remote_closed_flushes_and_reads_the_answer() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    use testbed::webrtc::channel::DataChannel;
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let (requester, responder) = channel_pair().await;
+    let (tell_closed, closed) = futures::channel::oneshot::channel();
+    let on_close = Closure::once(move || {
+        let _ = tell_closed.send(());
+    });
+    requester
+        .add_event_listener_with_callback("close", on_close.as_ref().unchecked_ref())
+        .unwrap();
+    let (mut requester, mut responder) = (DataChannel::new(requester), DataChannel::new(responder));
+    requester.write_all(b"FIND_NODE").await.unwrap();
+    let mut request = [0; 9];
+    responder.read_exact(&mut request).await.unwrap();
+    assert_eq!(&request, b"FIND_NODE");
+    // As libp2p-kad's responder does: answer, then drop the stream, which closes the channel.
+    responder.write_all(b"closer peers").await.unwrap();
+    responder.flush().await.unwrap();
+    drop(responder);
+    closed.await.unwrap();
+    requester
+        .flush()
+        .await
+        .expect("the request had left before the channel closed: nothing is left to flush");
+    let mut answer = Vec::new();
+    requester.read_to_end(&mut answer).await.unwrap();
+    assert_eq!(
+        answer, b"closer peers",
+        "what arrived before the close is read"
+    );
+}

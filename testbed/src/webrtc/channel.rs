@@ -188,10 +188,13 @@ impl AsyncWrite for DataChannel {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        futures::ready!(this.poll_open(cx, false))?;
+        // Everything written has left: flushed, even if the remote has closed the channel
+        // since. A libp2p-kad responder drops its stream as soon as it has answered, which
+        // resets and closes the channel while the requester may still be flushing its FIN.
         if this.inner.channel.buffered_amount() == 0 {
             return Poll::Ready(Ok(()));
         }
+        futures::ready!(this.poll_open(cx, false))?;
         this.inner.state.borrow_mut().writer = Some(cx.waker().clone());
         Poll::Pending
     }
