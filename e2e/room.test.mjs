@@ -133,8 +133,11 @@ async function pingBothWays(a, b, name, path) {
     assert.match(title, /trace id: [0-9a-f]{32}/);
     assert.match(title, /sent: .* Lamport \d+/);
     assert.match(title, /received: .* Lamport \d+/);
-    const hops = await page.locator('.room-diagram .arrow[data-path="relayed"] .relay-hop').count();
-    const relayed = await page.locator('.room-diagram .arrow[data-path="relayed"]').count();
+    // Counted at one moment: arrows keep coming while the test reads.
+    const [hops, relayed] = await page.evaluate(() => [
+      document.querySelectorAll('.room-diagram .arrow[data-path="relayed"] .relay-hop').length,
+      document.querySelectorAll('.room-diagram .arrow[data-path="relayed"]').length,
+    ]);
     assert.equal(hops, relayed, 'every relayed arrow crosses the relay\'s lifeline');
     assert.equal(await page.locator('.room-diagram .arrow[data-path="direct"] .relay-hop').count(), 0,
       'no direct arrow touches the relay');

@@ -56,20 +56,18 @@ const PING_ATTEMPTS: usize = 4;
 const PING_RETRY_DELAY: Duration = Duration::from_millis(20);
 
 /// Where a peer's connection tasks (a connection's handshake, then its streams' work) run:
-/// natively, and for a kind whose connections do not take turns, inside the swarm's own poll.
-/// In a page, run there, all of a busy peer's connections were worked through in one go: with
-/// 100 DHT peers a page task lasted 50-80 ms (20 frames a second). So there each is a task of
-/// its own that takes turns with the page, in the peer's span (what it logs is the peer's).
-#[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))]
-fn connection_tasks(take_turns: bool) -> libp2p::swarm::Config {
+/// natively, inside the swarm's own poll. In a page, run there, all of a busy peer's
+/// connections were worked through in one go: with 100 DHT peers a page task lasted 50-80 ms
+/// (20 frames a second). So there each is a task of its own that takes turns with the page, in
+/// the peer's span (what it logs is the peer's).
+fn connection_tasks() -> libp2p::swarm::Config {
     #[cfg(target_arch = "wasm32")]
-    if take_turns {
-        return libp2p::swarm::Config::with_executor(
-            |task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-                crate::runtime::spawn_in_turns(task.in_current_span())
-            },
-        );
-    }
+    return libp2p::swarm::Config::with_executor(
+        |task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+            crate::runtime::spawn_in_turns(task.in_current_span())
+        },
+    );
+    #[cfg(not(target_arch = "wasm32"))]
     libp2p::swarm::Config::without_executor()
 }
 
@@ -122,8 +120,7 @@ impl Handle {
             kind,
         };
         let mut streams = behaviour.streams.new_control();
-        let swarm_config = connection_tasks(P::CONNECTIONS_TAKE_TURNS)
-            .with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
+        let swarm_config = connection_tasks().with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
         let swarm = Swarm::new(transport, behaviour, peer_id, swarm_config);
 
         let (commands, command_queue) = mpsc::channel(COMMAND_QUEUE);

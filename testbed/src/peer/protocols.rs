@@ -29,12 +29,6 @@ pub type BoxedTransport = Boxed<(PeerId, StreamMuxerBox)>;
 pub trait Protocols: NetworkBehaviour + Send + Sized + 'static {
     type State: Send + 'static;
 
-    /// Whether, in a page, each connection's task runs as a task of its own that takes turns
-    /// with the page (see `peer::connection_tasks`): so do the peers of a page's network, a
-    /// hundred at once. A tab's peer in rooms, with a handful of connections, runs them in its
-    /// swarm's poll: there Kademlia requests between tabs went unanswered the other way.
-    const CONNECTIONS_TAKE_TURNS: bool = true;
-
     /// The transport, this kind's behaviour and its state, for a peer about to start.
     /// `lookups_running` counts the DHT lookups its handle is waiting for.
     fn build(

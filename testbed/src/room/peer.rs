@@ -39,7 +39,6 @@ pub struct RoomState {
 
 impl Protocols for RoomPeer {
     type State = RoomState;
-    const CONNECTIONS_TAKE_TURNS: bool = false;
 
     fn build(
         config: &Config,
