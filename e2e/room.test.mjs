@@ -128,6 +128,7 @@ async function pingBothWays(a, b, name, path) {
         && whole.filter((g) => g.dataset.label === 'PONG').length >= 1;
     }, path, { timeout: 30_000 });
     assert.equal(await page.locator('.room-diagram .diagram-empty').count(), 0, 'no "no messages" over arrows');
+    assert.match(await page.textContent('.room-diagram-key'), /bent at a white dot went through the relay.*A dashed line left this tab/);
     // Hovering an arrow gives the ids and clocks that link its two ends across the tabs.
     const title = await page.locator('.room-diagram .arrow[data-kind="envelope"][data-elsewhere="false"] > title').first().textContent();
     assert.match(title, /trace id: [0-9a-f]{32}/);

@@ -499,6 +499,9 @@ fn RoomDiagram(link: RelayLink) -> impl IntoView {
                 <p class="diagram-empty">"No messages between tabs yet. Once another tab joins the room, its peer's messages with this one are drawn here: bent at the relay's lifeline while they go through it, straight once WebRTC connects the two directly."</p>
             })}
         </div>
+        {move || layout.with(|l| !l.arrows.is_empty()).then(|| view! {
+            <p class="hint room-diagram-key">"A line bent at a white dot went through the relay (a circuit); a straight one went from tab to tab. A dashed line left this tab and arrived in another: only that tab saw it arrive. Hover over an arrow for its details."</p>
+        })}
     }
 }
 
