@@ -13,6 +13,9 @@ use crate::compress;
 use crate::setup::{self, native_cargo, CHROMIUM};
 use crate::{build, bundle};
 
+/// The cargo profile of the native builds measured: release, but built for speed.
+const NATIVE: &str = "native";
+
 /// How much a run measures.
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
@@ -49,7 +52,8 @@ impl Size {
 pub fn main(size: Size) -> Result {
     let toolchain = setup::main()?;
     // A smoke run uses what `cargo test` built (a build of one package alone unifies other
-    // features, and would compile libp2p again); a full run builds for release.
+    // features, and would compile libp2p again); a full run builds the page for release, and
+    // what runs natively with the `native` profile.
     let built = match size.smoke {
         true => Some(step("the tests' builds", tests_builds)?),
         false => None,
@@ -68,10 +72,17 @@ pub fn main(size: Size) -> Result {
         step("release build of the page", || {
             bundle::build(&toolchain, "release", &dist)
         })?;
-        step("release build of the relay", || {
-            run(native_cargo().args(["build", "--quiet", "--release", "--package", "relay"]))
+        step("native build of the relay", || {
+            run(native_cargo().args([
+                "build",
+                "--quiet",
+                "--profile",
+                NATIVE,
+                "--package",
+                "relay",
+            ]))
         })?;
-        (dist, root().join("target/release/relay"))
+        (dist, root().join("target").join(NATIVE).join("relay"))
     };
     let sizes = bundle_sizes(&dist)?;
     let js_libp2p = step("js-libp2p's side-by-side page (esbuild)", js_libp2p_page)?;
@@ -408,7 +419,7 @@ struct Example<'a> {
 }
 
 impl Example<'_> {
-    /// Runs it (natively; release unless a smoke run) and reads its JSON.
+    /// Runs it (natively, built with the `native` profile unless a smoke run) and reads its JSON.
     fn run(&self, size: Size, env: &[(&str, &Path)]) -> Result<Value> {
         let mut command = match self.built {
             Some(built) => {
@@ -421,7 +432,14 @@ impl Example<'_> {
             }
             None => {
                 let mut cargo = native_cargo();
-                cargo.args(["run", "--quiet", "--release", "--package", self.package]);
+                cargo.args([
+                    "run",
+                    "--quiet",
+                    "--profile",
+                    NATIVE,
+                    "--package",
+                    self.package,
+                ]);
                 cargo.args(["--example", self.name]);
                 cargo
             }
