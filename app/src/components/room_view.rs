@@ -231,13 +231,14 @@ fn RoundTrips(link: RelayLink, peer: PeerId, path: Path) -> impl IntoView {
 /// The learner's pings to `peer` still waiting for their PONG, and why the last one failed.
 #[component]
 fn PingsToPeer(link: RelayLink, peer: PeerId) -> impl IntoView {
-    let pings = move || {
+    // Only a change to this peer's entry redraws it, not every ping to any tab.
+    let pings = Memo::new(move |_| {
         link.pings
             .with(|p| p.get(&peer).cloned().unwrap_or_default())
-    };
+    });
     view! {
-        {move || (pings().in_flight > 0).then(|| view! { <span class="ping-in-flight">"pinging…"</span> })}
-        {move || pings().last_failure.map(|why| view! {
+        {move || pings.with(|p| p.in_flight > 0).then(|| view! { <span class="ping-in-flight">"pinging…"</span> })}
+        {move || pings.with(|p| p.last_failure.clone()).map(|why| view! {
             <span class="ping-failed" role="status">"last ping failed: " {why}</span>
         })}
     }

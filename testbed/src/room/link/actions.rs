@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use libp2p::PeerId;
 
-use super::{Link, State};
+use super::{Link, PingsTo, State};
 use crate::dht::{LookupKind, LookupOutcome, LookupRequest};
 use crate::labels::short_peer_id;
 use crate::protocols::transfer;
@@ -40,7 +40,8 @@ impl State {
     }
 
     /// A ping's outcome: a round trip is kept (the oldest beyond [`MAX_ROUND_TRIPS`] let go)
-    /// and ends the failure told before it; a failure is told until the next round trip.
+    /// and ends the failure told before it; a failure is told until the next round trip. A
+    /// peer with no ping in flight and no failure to tell leaves `pings`.
     fn record_ping(&mut self, remote: PeerId, path: Path, outcome: Result<f64, String>) {
         let pings = self.pings.entry(remote).or_default();
         pings.in_flight = pings.in_flight.saturating_sub(1);
@@ -54,6 +55,9 @@ impl State {
                 }
             }
             Err(why) => pings.last_failure = Some(why),
+        }
+        if self.pings.get(&remote) == Some(&PingsTo::default()) {
+            self.pings.remove(&remote);
         }
     }
 }
@@ -164,7 +168,7 @@ fn describe_lookup(outcome: &LookupOutcome, me: PeerId) -> Result<String, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::link::{PingsTo, Status};
+    use crate::room::link::Status;
 
     #[test]
     fn a_ping_is_in_flight_until_its_outcome_and_a_failure_is_told_until_a_round_trip() {
@@ -183,9 +187,12 @@ mod tests {
         );
         state.ping_started(b);
         state.record_ping(b, Path::Relayed, Ok(40.0));
-        assert_eq!(pings_to(&state, b), PingsTo::default());
+        assert!(
+            !state.pings.contains_key(&b),
+            "nothing left to tell about b"
+        );
         state.record_ping(a, Path::Relayed, Ok(55.0));
-        assert_eq!(pings_to(&state, a), PingsTo::default());
+        assert!(state.pings.is_empty(), "nothing left to tell about a");
         assert_eq!(state.round_trips[&(a, Path::Relayed)], [55.0]);
         for ms in 0..MAX_ROUND_TRIPS {
             state.record_ping(b, Path::Relayed, Ok(ms as f64));
