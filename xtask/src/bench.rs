@@ -16,6 +16,20 @@ use crate::{build, bundle};
 /// The cargo profile of the native builds measured: release, but built for speed.
 const NATIVE: &str = "native";
 
+/// `cargo <subcommand>` of `package` with the [`NATIVE`] profile.
+fn native_profile(subcommand: &str, package: &str) -> Command {
+    let mut cargo = native_cargo();
+    cargo.args([
+        subcommand,
+        "--quiet",
+        "--profile",
+        NATIVE,
+        "--package",
+        package,
+    ]);
+    cargo
+}
+
 /// How much a run measures.
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
@@ -73,14 +87,7 @@ pub fn main(size: Size) -> Result {
             bundle::build(&toolchain, "release", &dist)
         })?;
         step("native build of the relay", || {
-            run(native_cargo().args([
-                "build",
-                "--quiet",
-                "--profile",
-                NATIVE,
-                "--package",
-                "relay",
-            ]))
+            run(&mut native_profile("build", "relay"))
         })?;
         (dist, root().join("target").join(NATIVE).join("relay"))
     };
@@ -431,15 +438,7 @@ impl Example<'_> {
                 command
             }
             None => {
-                let mut cargo = native_cargo();
-                cargo.args([
-                    "run",
-                    "--quiet",
-                    "--profile",
-                    NATIVE,
-                    "--package",
-                    self.package,
-                ]);
+                let mut cargo = native_profile("run", self.package);
                 cargo.args(["--example", self.name]);
                 cargo
             }

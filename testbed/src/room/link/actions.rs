@@ -56,7 +56,7 @@ impl State {
             }
             Err(why) => pings.last_failure = Some(why),
         }
-        if self.pings.get(&remote) == Some(&PingsTo::default()) {
+        if *pings == PingsTo::default() {
             self.pings.remove(&remote);
         }
     }
