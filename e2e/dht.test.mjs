@@ -166,8 +166,10 @@ test('DHT 1 and 2: keys, buckets, and a lookup hop by hop', async () => {
 test('DHT 2 opened at its lookup by a link: caught up, the lookup waits for the DHT to settle', async () => {
   const page = await suite.browser.context.newPage();
   await page.goto(`${suite.site.url}${noRelay}#v=1&lesson=dht-lookup&step=2`);
-  await page.click('.catch-up button');
   await page.check('.choice input[value="2"]');
+  // Answered, the lookup still has no network to run on until the earlier steps have run.
+  assert.ok(await page.isDisabled('.step-action'));
+  await page.click('.catch-up button');
   // Run at once, the lookup would find tables still empty: it waits, and the step says why.
   await page.waitForSelector('p.catch-up[role="status"]');
   assert.ok(await page.isDisabled('.step-action'));

@@ -172,6 +172,12 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
     }
 }
 
+/// Whether the step was opened by a link that carries none of the earlier steps' actions, so
+/// that no network runs: its own action, unless it starts the network, would act on nothing.
+fn waits_for_earlier_steps(session: Session, lesson: &Lesson, step: usize) -> bool {
+    matches!(session.phase.get(), Phase::Idle) && !lesson.catch_up(step).is_empty()
+}
+
 /// Offered on a step opened by a link that carries none of the earlier steps' actions, so
 /// that no network runs: runs them one after the other, and the step has what it talks about.
 /// While they (or a link's own actions) replay, says that the step's action waits for them.
@@ -179,8 +185,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
 fn CatchUp(session: Session, lesson: Lesson, step: usize) -> impl IntoView {
     let actions = StoredValue::new(lesson.catch_up(step));
     let network = lesson.network;
-    let offered =
-        move || actions.with_value(|a| !a.is_empty()) && matches!(session.phase.get(), Phase::Idle);
+    let offered = move || waits_for_earlier_steps(session, &lesson, step);
     let label = match step {
         1 => "Run step 1 first".to_string(),
         _ => format!("Run steps 1–{step} first"),
@@ -188,7 +193,7 @@ fn CatchUp(session: Session, lesson: Lesson, step: usize) -> impl IntoView {
     view! {
         <Show when=offered>
             <div class="catch-up" role="note">
-                <p>"This step goes on from the steps before it, which have not run in this tab."</p>
+                <p>"This step goes on from the steps before it, which have not run in this tab. Its own action waits for them."</p>
                 <button type="button" on:click=move |_| {
                     leptos::task::spawn_local(session.replay(network, actions.get_value()));
                 }>{label.clone()}</button>
@@ -346,7 +351,9 @@ pub fn LessonPanel(
     let may_run = move |index: usize, lesson: &Lesson| {
         !session.replaying.get()
             && lesson.steps.get(index).is_some_and(|s| {
-                s.predict.is_none() || predictions.answers.with(|a| a.contains_key(&index))
+                (s.predict.is_none() || predictions.answers.with(|a| a.contains_key(&index)))
+                    && (s.action == Some(Action::StartNetwork)
+                        || !waits_for_earlier_steps(session, lesson, index))
             })
     };
 
