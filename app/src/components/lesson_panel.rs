@@ -173,7 +173,7 @@ pub fn run_action(session: Session, lesson: &Lesson, action: Action) {
 }
 
 /// Whether the step was opened by a link that carries none of the earlier steps' actions, so
-/// that no network runs: its own action, unless it starts the network, would act on nothing.
+/// that no network runs: its own action would act on nothing.
 fn waits_for_earlier_steps(session: Session, lesson: &Lesson, step: usize) -> bool {
     matches!(session.phase.get(), Phase::Idle) && !lesson.catch_up(step).is_empty()
 }
@@ -352,8 +352,7 @@ pub fn LessonPanel(
         !session.replaying.get()
             && lesson.steps.get(index).is_some_and(|s| {
                 (s.predict.is_none() || predictions.answers.with(|a| a.contains_key(&index)))
-                    && (s.action == Some(Action::StartNetwork)
-                        || !waits_for_earlier_steps(session, lesson, index))
+                    && !waits_for_earlier_steps(session, lesson, index)
             })
     };
 

@@ -75,8 +75,12 @@ impl Lesson {
     /// What the steps before `step` made the peers do, for a learner who opened the lesson at
     /// `step` by a link that carries none of it: a click becomes what it stands for (a ping to
     /// a random neighbour, a snapshot from peer 0). Empty when no earlier step starts an
-    /// in-page network: there is nothing to catch up on.
+    /// in-page network, or when `step` starts its own (which replaces theirs): there is
+    /// nothing to catch up on.
     pub fn catch_up(&self, step: usize) -> Vec<Action> {
+        if self.steps.get(step).and_then(|s| s.action) == Some(Action::StartNetwork) {
+            return Vec::new();
+        }
         let earlier: Vec<Action> = self
             .steps
             .iter()
@@ -174,6 +178,9 @@ mod tests {
         // A lesson whose steps start no in-page network (a room's) has nothing to catch up.
         let rooms = parse("room", &text.replace("@action start", "@action ping-room")).unwrap();
         assert_eq!(rooms.catch_up(4), vec![]);
+        // A step that starts a network of its own needs none of the steps before it.
+        let restart = parse("restart", &(text + "\n## Again\n@action start\n")).unwrap();
+        assert_eq!(restart.catch_up(4), vec![]);
     }
 
     #[test]
