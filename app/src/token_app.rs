@@ -82,9 +82,9 @@ impl TokenApp {
     /// actions are not the token application's.
     pub fn run(self, running: Running, action: Action) {
         let Some(network) = running.network() else {
-            running
-                .problem
-                .set(Some("Start the network before moving tokens.".into()));
+            running.problem.set(Some(
+                "Start the network first: no peers are running yet.".into(),
+            ));
             return;
         };
         let turn = self.in_turn(running, network, action);

@@ -2,8 +2,9 @@
 //! send down to its receive. Time runs downwards, either by the wall clock (long idle gaps
 //! shortened and marked, so a minute of reading does not push the next ping off screen) or by
 //! Lamport time (happened-before order). Moments that differ are always a row apart, so a
-//! burst within one millisecond stays readable. Only arrows inside the visible window are returned,
-//! so the page keeps just what is on screen in the DOM.
+//! burst within one millisecond stays readable, and so are two messages sent the same way at
+//! the same instant (a PONG and the FIN after it), one row after the other. Only arrows
+//! inside the visible window are returned, so the page keeps just what is on screen in the DOM.
 
 use std::collections::{HashMap, HashSet};
 
@@ -291,9 +292,24 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .flat_map(|(_, points)| points.iter().map(|(_, at)| *at))
         .chain(departures.iter().flatten().copied())
         .collect();
+    let slots = slots(&shown, until);
     let axis = match options.mode {
         TimeMode::RealTime => {
-            Axis::real_time(&shown, &shown_bars, &marked_times, options.zoom, until)
+            let moments = shown
+                .iter()
+                .zip(&slots)
+                .flat_map(|(m, &(sent, received))| {
+                    std::iter::once((m.sent.at_ms, sent))
+                        .chain(received_by(m, until).map(|r| (r.at_ms, received)))
+                })
+                .chain(
+                    shown_bars
+                        .iter()
+                        .flat_map(|b| [(b.start_ms, 0), (b.end_ms, 0)]),
+                )
+                .chain(marked_times.iter().map(|&at| (at, 0)))
+                .collect();
+            Axis::real_time(moments, options.zoom)
         }
         TimeMode::Lamport => Axis::Lamport {
             row: LAMPORT_ROW * options.zoom.max(MIN_LAMPORT_ZOOM),
@@ -304,13 +320,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .map(|(cut, points)| {
             let mut points: Vec<(f64, f64)> = points
                 .into_iter()
-                .map(|(x, at)| {
-                    let y = axis.y(&Stamp {
-                        at_ms: at,
-                        lamport: None,
-                    });
-                    (x, y)
-                })
+                .map(|(x, at)| (x, axis.at(at, 0)))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             PlacedCut {
@@ -327,9 +337,10 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     // Where each message's arrow starts and ends, down the drawing.
     let runs: Vec<(&Message, f64, Option<f64>, f64)> = shown
         .iter()
-        .map(|message| {
-            let sent_y = axis.y(&message.sent);
-            let received_y = received_by(message, until).map(|r| axis.y(r));
+        .zip(&slots)
+        .map(|(message, &(sent, received))| {
+            let sent_y = axis.y(&message.sent, sent);
+            let received_y = received_by(message, until).map(|r| axis.y(r, received));
             (
                 *message,
                 sent_y,
@@ -340,14 +351,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
         .collect();
     let lifeline_ends: Vec<Option<f64>> = departures
         .iter()
-        .map(|at| {
-            at.map(|at_ms| {
-                axis.y(&Stamp {
-                    at_ms,
-                    lamport: None,
-                })
-            })
-        })
+        .map(|at| at.map(|at_ms| axis.end_at(at_ms)))
         .collect();
     let lowest = runs
         .iter()
@@ -366,13 +370,7 @@ pub fn layout(trace: &Trace, bars: &[Bar], options: &Options, top: f64, bottom: 
     let placed_bars = shown_bars
         .iter()
         .filter_map(|bar| {
-            let at = |ms| {
-                axis.y(&Stamp {
-                    at_ms: ms,
-                    lamport: None,
-                })
-            };
-            let (y0, y1) = (at(bar.start_ms), at(bar.end_ms));
+            let (y0, y1) = (axis.at(bar.start_ms, 0), axis.end_at(bar.end_ms));
             if y1 < top || y0 > bottom {
                 return None;
             }
@@ -676,9 +674,10 @@ fn shorten(label: &str) -> String {
 }
 
 enum Axis {
-    /// Sorted times and the y of each; pauses longer than MAX_GAP_MS are shortened.
+    /// Sorted moments (a time, and a row within it: see [`slots`]) and the y of each; pauses
+    /// longer than MAX_GAP_MS are shortened.
     RealTime {
-        times: Vec<f64>,
+        moments: Vec<(f64, u32)>,
         ys: Vec<f64>,
         gaps: Vec<Gap>,
     },
@@ -687,31 +686,17 @@ enum Axis {
 }
 
 impl Axis {
-    fn real_time(
-        messages: &[&Message],
-        bars: &[Bar],
-        marked_times: &[f64],
-        zoom: f64,
-        until: f64,
-    ) -> Axis {
-        let mut times: Vec<f64> = messages
-            .iter()
-            .flat_map(|m| {
-                std::iter::once(m.sent.at_ms).chain(received_by(m, until).map(|r| r.at_ms))
-            })
-            .chain(bars.iter().flat_map(|b| [b.start_ms, b.end_ms]))
-            .chain(marked_times.iter().copied())
-            .collect();
-        times.sort_by(f64::total_cmp);
-        times.dedup();
-        let mut ys = Vec::with_capacity(times.len());
+    fn real_time(mut moments: Vec<(f64, u32)>, zoom: f64) -> Axis {
+        moments.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        moments.dedup();
+        let mut ys = Vec::with_capacity(moments.len());
         let mut gaps = Vec::new();
         let mut y = TOP;
         // Moments a millisecond apart (a handshake's messages) separate only as this grows.
         let min_step = MIN_STEP * zoom.max(1.0);
-        for (i, &t) in times.iter().enumerate() {
+        for (i, &(t, _)) in moments.iter().enumerate() {
             if i > 0 {
-                let pause = t - times[i - 1];
+                let pause = t - moments[i - 1].0;
                 if pause > MAX_GAP_MS {
                     gaps.push(Gap {
                         y: y + MAX_GAP_MS * zoom / 2.0,
@@ -722,19 +707,69 @@ impl Axis {
             }
             ys.push(y);
         }
-        Axis::RealTime { times, ys, gaps }
+        Axis::RealTime { moments, ys, gaps }
     }
 
-    fn y(&self, stamp: &Stamp) -> f64 {
+    /// Where a send or receive stamped `stamp` is drawn, in row `slot` of its instant.
+    fn y(&self, stamp: &Stamp, slot: u32) -> f64 {
         match self {
-            Axis::RealTime { times, ys, .. } => {
-                // Every stamp drawn is one of `times`.
-                let i = times.partition_point(|&t| t < stamp.at_ms);
-                ys.get(i).or(ys.last()).copied().unwrap_or(TOP)
-            }
+            Axis::RealTime { .. } => self.at(stamp.at_ms, slot),
             Axis::Lamport { row } => TOP + row * stamp.lamport.unwrap_or_default() as f64,
         }
     }
+
+    /// Where row `slot` of the instant `at_ms` is drawn, in real time (spans, cuts and
+    /// departures have no Lamport time, so no other axis asks).
+    fn at(&self, at_ms: f64, slot: u32) -> f64 {
+        let Axis::RealTime { moments, ys, .. } = self else {
+            return TOP;
+        };
+        // Every moment drawn is one of `moments`.
+        let i = moments.partition_point(|&(t, s)| t < at_ms || (t == at_ms && s < slot));
+        ys.get(i).or(ys.last()).copied().unwrap_or(TOP)
+    }
+
+    /// Where the last row of the instant `at_ms` is drawn, in real time: what ends then (a
+    /// span's bar, a lifeline) ends below every arrow of that instant.
+    fn end_at(&self, at_ms: f64) -> f64 {
+        let Axis::RealTime { moments, ys, .. } = self else {
+            return TOP;
+        };
+        let after = moments.partition_point(|&(t, _)| t <= at_ms);
+        ys[..after].last().or(ys.first()).copied().unwrap_or(TOP)
+    }
+}
+
+/// Each message's row within the instant it was sent at and the one it was received at (0, 1,
+/// …). Two messages between the same peers, the same way, stamped with the same time (a PONG
+/// and the FIN written right after it) would be drawn on one line, the later hiding the
+/// earlier: each after the first takes the next row, in the order they were sent. A message
+/// received at the instant it was sent is drawn received no higher than sent.
+fn slots(shown: &[&Message], until: f64) -> Vec<(u32, u32)> {
+    let mut taken: HashMap<(PeerId, PeerId, bool, u64), u32> = HashMap::new();
+    let mut take = |message: &Message, received: bool, at_ms: f64, least: u32| {
+        let next = taken
+            .entry((message.from, message.to, received, at_ms.to_bits()))
+            .or_default();
+        let slot = (*next).max(least);
+        *next = slot + 1;
+        slot
+    };
+    shown
+        .iter()
+        .map(|message| {
+            let sent = take(message, false, message.sent.at_ms, 0);
+            let received = received_by(message, until).map_or(0, |r| {
+                let least = if r.at_ms == message.sent.at_ms {
+                    sent
+                } else {
+                    0
+                };
+                take(message, true, r.at_ms, least)
+            });
+            (sent, received)
+        })
+        .collect()
 }
 
 /// The message's receive, if it happened by `until`.
@@ -1016,6 +1051,58 @@ mod tests {
         // 34 ms at 1 px/ms: drawn to scale, longer than a row.
         assert_eq!(pong.received_y.unwrap() - pong.sent_y, 34.0);
         assert!(layout.gaps.is_empty());
+    }
+
+    #[test]
+    fn messages_sent_the_same_way_at_one_instant_take_a_row_each_in_order() {
+        use crate::event::{Event, EventKind};
+        use crate::protocols::ping::PingStep;
+        let (a, b, c) = (peer(0), peer(1), peer(2));
+        let mut trace = Trace::default();
+        // Peer 1 writes its PONG and closes its half at the same instant; both reach peer 0 at
+        // the same instant too.
+        exchange(&mut trace, [0.0, 5.0, 6.0, 40.0]);
+        let event = |at_ms, peer, step| Event {
+            at_ms,
+            peer,
+            kind: EventKind::Ping(step),
+        };
+        trace.apply(&event(6.0, b, PingStep::ClosedOwnSide { remote: a }));
+        trace.apply(&event(40.0, a, PingStep::RemoteClosed { remote: b }));
+        // Peer 0 opens streams to two peers at one instant: different lines, one row.
+        for to in [b, c] {
+            trace.apply(&event(
+                50.0,
+                a,
+                PingStep::StreamOpened {
+                    remote: to,
+                    protocol: "/testbed/ping/1.0.0".into(),
+                },
+            ));
+        }
+        let options = Options {
+            lifelines: vec![a, b, c],
+            ..options(TimeMode::RealTime)
+        };
+        let layout = layout(&trace, &[], &options, 0.0, f64::MAX);
+        let arrow = |label: &str| -> Vec<&Arrow> {
+            layout.arrows.iter().filter(|a| a.label == label).collect()
+        };
+        let (pong, close) = (arrow("PONG")[0], arrow("close (FIN)")[0]);
+        assert_eq!(
+            close.sent_y - pong.sent_y,
+            MIN_STEP,
+            "the close a row below"
+        );
+        assert_eq!(
+            close.received_y.unwrap() - pong.received_y.unwrap(),
+            MIN_STEP
+        );
+        let [to_b, to_c] = arrow("open stream")[..] else {
+            panic!("two streams opened")
+        };
+        assert_eq!(to_b.sent_y, to_c.sent_y, "a fan from one moment");
+        assert!(to_b.sent_y > close.received_y.unwrap());
     }
 
     #[test]
