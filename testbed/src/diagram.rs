@@ -746,30 +746,52 @@ impl Axis {
 /// earlier: each after the first takes the next row, in the order they were sent. A message
 /// received at the instant it was sent is drawn received no higher than sent.
 fn slots(shown: &[&Message], until: f64) -> Vec<(u32, u32)> {
-    let mut taken: HashMap<(PeerId, PeerId, bool, u64), u32> = HashMap::new();
-    let mut take = |message: &Message, received: bool, at_ms: f64, least: u32| {
-        let next = taken
-            .entry((message.from, message.to, received, at_ms.to_bits()))
-            .or_default();
-        let slot = (*next).max(least);
-        *next = slot + 1;
-        slot
-    };
-    shown
-        .iter()
-        .map(|message| {
-            let sent = take(message, false, message.sent.at_ms, 0);
-            let received = received_by(message, until).map_or(0, |r| {
-                let least = if r.at_ms == message.sent.at_ms {
-                    sent
-                } else {
-                    0
-                };
-                take(message, true, r.at_ms, least)
-            });
-            (sent, received)
-        })
-        .collect()
+    let mut slots = vec![(0, 0); shown.len()];
+    // Every send and receive by time, and in the order sent within an instant: only those
+    // sharing an instant with another need a look (a hash per message cost more than the
+    // rest of a layout).
+    let mut ends: Vec<(f64, usize, bool)> = Vec::with_capacity(2 * shown.len());
+    for (i, message) in shown.iter().enumerate() {
+        ends.push((message.sent.at_ms, i, false));
+        if let Some(received) = received_by(message, until) {
+            ends.push((received.at_ms, i, true));
+        }
+    }
+    ends.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    // The next free row of each way (sender, receiver, received) seen at the instant.
+    let mut next: Vec<(PeerId, PeerId, bool, u32)> = Vec::new();
+    for instant in ends
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|ends| ends.len() > 1)
+    {
+        next.clear();
+        for &(at_ms, i, received) in instant {
+            let message = shown[i];
+            let way = (message.from, message.to, received);
+            let least = if received && message.sent.at_ms == at_ms {
+                slots[i].0
+            } else {
+                0
+            };
+            let slot = match next.iter_mut().find(|n| (n.0, n.1, n.2) == way) {
+                Some(n) => {
+                    let slot = n.3.max(least);
+                    n.3 = slot + 1;
+                    slot
+                }
+                None => {
+                    next.push((way.0, way.1, way.2, least + 1));
+                    least
+                }
+            };
+            if received {
+                slots[i].1 = slot;
+            } else {
+                slots[i].0 = slot;
+            }
+        }
+    }
+    slots
 }
 
 /// The message's receive, if it happened by `until`.
@@ -1080,6 +1102,10 @@ mod tests {
                 },
             ));
         }
+        // Then closes the one to peer 1, which hears of it at once: in the row of its send
+        // (the second of that instant), not above it.
+        trace.apply(&event(50.0, a, PingStep::ClosedOwnSide { remote: b }));
+        trace.apply(&event(50.0, b, PingStep::RemoteClosed { remote: a }));
         let options = Options {
             lifelines: vec![a, b, c],
             ..options(TimeMode::RealTime)
@@ -1103,6 +1129,9 @@ mod tests {
         };
         assert_eq!(to_b.sent_y, to_c.sent_y, "a fan from one moment");
         assert!(to_b.sent_y > close.received_y.unwrap());
+        let at_once = arrow("close (FIN)")[1];
+        assert_eq!(at_once.sent_y, to_b.sent_y + MIN_STEP);
+        assert_eq!(at_once.received_y, Some(at_once.sent_y));
     }
 
     #[test]
