@@ -759,7 +759,7 @@ fn slots(shown: &[&Message], until: f64) -> Vec<(u32, u32)> {
     }
     ends.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     // The next free row of each way (sender, receiver, received) seen at the instant.
-    let mut next: Vec<(PeerId, PeerId, bool, u32)> = Vec::new();
+    let mut next: Vec<((PeerId, PeerId, bool), u32)> = Vec::new();
     for instant in ends
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|ends| ends.len() > 1)
@@ -773,14 +773,14 @@ fn slots(shown: &[&Message], until: f64) -> Vec<(u32, u32)> {
             } else {
                 0
             };
-            let slot = match next.iter_mut().find(|n| (n.0, n.1, n.2) == way) {
-                Some(n) => {
-                    let slot = n.3.max(least);
-                    n.3 = slot + 1;
+            let slot = match next.iter_mut().find(|(seen, _)| *seen == way) {
+                Some((_, free)) => {
+                    let slot = (*free).max(least);
+                    *free = slot + 1;
                     slot
                 }
                 None => {
-                    next.push((way.0, way.1, way.2, least + 1));
+                    next.push((way, least + 1));
                     least
                 }
             };
